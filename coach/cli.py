@@ -1,0 +1,57 @@
+"""The `coach` command: a thin client over the library (like sqlite-utils' CLI)."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from coach import __version__
+from coach.errors import CoachError
+
+# Quiet MediaPipe/TFLite's C++ logging before anything imports it.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+_MODULES = ("analysis", "model", "live", "store", "kiosk")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="coach")
+def cli() -> None:
+    """Facial retraining coach: exercises, synkinesis feedback and session logs."""
+
+
+for _name in _MODULES:
+    try:
+        _mod = importlib.import_module(f"coach.commands.{_name}")
+    except ModuleNotFoundError as exc:  # an area not built yet
+        if exc.name != f"coach.commands.{_name}":
+            raise
+        continue
+    for _cmd in getattr(_mod, "COMMANDS", ()):
+        cli.add_command(_cmd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one sentence and a non-zero exit, never a traceback."""
+    try:
+        rv = cli.main(args=argv, prog_name="coach", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CoachError as exc:
+        click.echo(f"coach: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("coach: stopped.", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,72 @@
+"""Records the detector and the session emit: plain frozen data, JSON-friendly.
+
+These are the contract between the core and the shell: the store writes them,
+the display reacts to them, `coach analyze` prints them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One repetition of the prime movement: rise, hold, return."""
+
+    index: int
+    start_s: float            # movement onset
+    peak_s: float
+    end_s: float              # back below the release level (or the clip/face ended)
+    peak: float               # peak movement level, 1.0 = the exercise's target
+    peak_by_side: dict = field(default_factory=dict)   # {"left": rel change, "right": ...} of the prime measure
+    time_to_peak_s: float = 0.0
+    hold_s: float = 0.0       # time spent at ≥ HOLD_FRACTION of the peak
+    hold_steadiness: float = 0.0  # 1 − coefficient of variation of the level during the hold (1 = rock steady)
+    synkinesis_peak: float = 0.0  # largest watched co-movement (relative change, signed) during the rep
+    synkinesis: bool = False
+    complete: bool = True     # False when the face was lost or the clip ended mid-rep
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Synkinesis:
+    """A synkinetic co-movement: `measure` on `side` moved with the prime movement."""
+
+    side: str                 # patient's anatomical side
+    measure: str              # e.g. "eye_opening"
+    start_s: float
+    end_s: float
+    peak_change: float        # signed relative change at its largest (e.g. −0.35 = eye 35 % narrower)
+    control_change: float = 0.0  # the other side's change at that moment
+    kind: str = ""            # "oral-ocular" | "ocular-oral" | ...
+    message: str = ""         # the exercise's corrective message
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Per-frame happenings returned by Detector.update (the display and store react to them).
+@dataclass(frozen=True)
+class RepStarted:
+    t: float
+
+
+@dataclass(frozen=True)
+class RepEnded:
+    rep: Rep
+
+
+@dataclass(frozen=True)
+class SynkinesisStarted:
+    side: str
+    measure: str
+    start_s: float
+    t: float                  # when it was confirmed (after the minimum duration)
+    message: str = ""
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class SynkinesisEnded:
+    event: Synkinesis

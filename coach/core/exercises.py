@@ -1,0 +1,188 @@
+"""Exercise definitions: `exercises/*.toml` → frozen dataclasses, validated on load.
+
+A broken file is reported with its file, field and reason, and the other
+exercises still load. Thresholds are per exercise and can be overridden per
+patient (`Exercise.with_overrides`).
+
+Default co-movement criteria (`WATCH_DEFAULTS`), and why:
+- Normal eyes narrow 21.6 % (SD 13.4) during a smile and synkinetic eyes 32.7 %
+  (SD 13.7), so the amount alone overlaps heavily; healthy faces are 7–9 %
+  asymmetric in motion. Hence the patient's other side is the control: a side is
+  flagged when its co-movement is at least `threshold`, exceeds the other side by
+  `min_difference` (10 points: above the 7–9 % healthy asymmetry) and is at least
+  `min_ratio` times the other side's (1.8: both eyes of a normal smile narrow
+  within a ratio of about 1.6 of each other, while a synkinetic eye narrows about
+  twice as much).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable
+
+from coach.core.calibration import REL
+
+DIRECTIONS = {"increase": 1.0, "decrease": -1.0}
+REGIONS = ("eye", "brow", "mouth")
+SUNNYBROOK = ("brow_lift", "eye_closure", "open_mouth_smile", "snarl", "lip_pucker")
+WATCH_DEFAULTS = {"threshold": 0.10, "min_difference": 0.10, "min_ratio": 1.8}
+REP_DEFAULTS = {"count": 5, "hold_s": 3.0, "rest_s": 4.0, "move_s": 2.0, "relax_s": 2.0}
+
+
+class ExerciseError(ValueError):
+    def __init__(self, path: str, field_name: str, reason: str):
+        self.path, self.field, self.reason = path, field_name, reason
+        super().__init__(f"{path}: field '{field_name}': {reason}")
+
+
+@dataclass(frozen=True)
+class Prime:
+    measure: str
+    direction: float          # +1 increase, −1 decrease
+    target: float             # relative change that counts as a full movement (level 1.0)
+    label: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    measure: str
+    direction: float
+    message: str              # short corrective message, in plain words
+    label: str
+    region: str
+    kind: str                 # "oral-ocular" | "ocular-oral" | other
+    threshold: float = WATCH_DEFAULTS["threshold"]
+    min_difference: float = WATCH_DEFAULTS["min_difference"]
+    min_ratio: float = WATCH_DEFAULTS["min_ratio"]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    name: str
+    instructions: tuple[str, ...]
+    prime: Prime
+    watches: tuple[Watch, ...]
+    reps: int = REP_DEFAULTS["count"]
+    hold_s: float = REP_DEFAULTS["hold_s"]
+    rest_s: float = REP_DEFAULTS["rest_s"]
+    move_s: float = REP_DEFAULTS["move_s"]
+    relax_s: float = REP_DEFAULTS["relax_s"]
+    sunnybrook: str | None = None
+    path: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def with_overrides(self, thresholds: dict | None = None, reps: int | None = None,
+                       hold_s: float | None = None, rest_s: float | None = None) -> "Exercise":
+        """A patient's plan: the same exercise with their own reps, hold and thresholds."""
+        watches = self.watches
+        if thresholds:
+            unknown = set(thresholds) - {w.measure for w in watches}
+            if unknown:
+                raise ExerciseError(self.path or self.id, "thresholds",
+                                    f"{', '.join(sorted(unknown))} is not watched in {self.id}")
+            watches = tuple(replace(w, threshold=float(thresholds[w.measure]))
+                            if w.measure in thresholds else w for w in watches)
+        return replace(self, watches=watches,
+                       reps=self.reps if reps is None else int(reps),
+                       hold_s=self.hold_s if hold_s is None else float(hold_s),
+                       rest_s=self.rest_s if rest_s is None else float(rest_s))
+
+
+def _get(d: dict, key: str, kind, path: str, where: str, default=...):
+    if key not in d:
+        if default is ...:
+            raise ExerciseError(path, where + key, "is missing")
+        return default
+    value = d[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ExerciseError(path, where + key, f"must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _positive(value: float, path: str, name: str) -> float:
+    if not value > 0:
+        raise ExerciseError(path, name, "must be greater than 0")
+    return value
+
+
+def _measure(d: dict, path: str, where: str) -> tuple[str, float]:
+    measure = _get(d, "measure", str, path, where)
+    if measure not in REL:
+        raise ExerciseError(path, where + "measure", f"unknown measure {measure!r} (known: {', '.join(REL)})")
+    direction = _get(d, "direction", str, path, where)
+    if direction not in DIRECTIONS:
+        raise ExerciseError(path, where + "direction", "must be 'increase' or 'decrease'")
+    return measure, DIRECTIONS[direction]
+
+
+def parse_exercise(data: dict, path: str) -> Exercise:
+    ex_id = _get(data, "id", str, path, "")
+    if not ex_id or not all(c.isalnum() or c == "-" for c in ex_id):
+        raise ExerciseError(path, "id", "must be lower-case words joined by '-'")
+    instructions = _get(data, "instructions", list, path, "")
+    if not instructions or not all(isinstance(s, str) and s.strip() for s in instructions):
+        raise ExerciseError(path, "instructions", "must be a non-empty list of sentences")
+    p = _get(data, "prime", dict, path, "")
+    measure, direction = _measure(p, path, "prime.")
+    prime = Prime(measure, direction, _positive(_get(p, "target", float, path, "prime."), path, "prime.target"),
+                  _get(p, "label", str, path, "prime.", measure.replace("_", " ")))
+    watches = []
+    for i, w in enumerate(_get(data, "watch", list, path, "", [])):
+        where = f"watch[{i}]."
+        if not isinstance(w, dict):
+            raise ExerciseError(path, f"watch[{i}]", "must be a table")
+        wm, wd = _measure(w, path, where)
+        region = _get(w, "region", str, path, where)
+        if region not in REGIONS:
+            raise ExerciseError(path, where + "region", f"must be one of {', '.join(REGIONS)}")
+        nums = {k: _positive(_get(w, k, float, path, where, v), path, where + k) for k, v in WATCH_DEFAULTS.items()}
+        if nums["min_ratio"] < 1:
+            raise ExerciseError(path, where + "min_ratio", "must be at least 1")
+        watches.append(Watch(wm, wd, _get(w, "message", str, path, where), _get(w, "label", str, path, where, wm),
+                             region, _get(w, "kind", str, path, where, ""), **nums))
+    reps = _get(data, "reps", dict, path, "", {})
+    count = _get(reps, "count", int, path, "reps.", REP_DEFAULTS["count"])
+    if count < 1:
+        raise ExerciseError(path, "reps.count", "must be at least 1")
+    timing = {k: _positive(_get(reps, k, float, path, "reps.", REP_DEFAULTS[k]), path, "reps." + k)
+              for k in ("hold_s", "rest_s", "move_s", "relax_s")}
+    sb = _get(data, "sunnybrook", str, path, "", None)
+    if sb is not None and sb not in SUNNYBROOK:
+        raise ExerciseError(path, "sunnybrook", f"must be one of {', '.join(SUNNYBROOK)}")
+    return Exercise(ex_id, _get(data, "name", str, path, ""), tuple(s.strip() for s in instructions),
+                    prime, tuple(watches), count, sunnybrook=sb, path=path, **timing)
+
+
+def load_exercise(path: str | Path) -> Exercise:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ExerciseError(str(path), "-", f"cannot be read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ExerciseError(str(path), "-", f"is not valid TOML ({exc})") from None
+    return parse_exercise(data, str(path))
+
+
+def load_library(extra_dirs: Iterable[str | Path] = ()) -> tuple[dict[str, Exercise], list[ExerciseError]]:
+    """Built-in exercises plus a therapist's folders (later folders win on the same id)."""
+    from coach.resources import builtin_dir  # the one place that knows where data lives
+
+    library: dict[str, Exercise] = {}
+    errors: list[ExerciseError] = []
+    for folder in (builtin_dir("exercises"), *map(Path, extra_dirs)):
+        if not folder.is_dir():
+            errors.append(ExerciseError(str(folder), "-", "is not a folder"))
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                ex = load_exercise(path)
+            except ExerciseError as exc:
+                errors.append(exc)
+                continue
+            library[ex.id] = ex
+    return library, errors

@@ -1,0 +1,57 @@
+"""Named MediaPipe face-mesh landmark indices, per *anatomical* side of the patient.
+
+MediaPipe's mesh is anatomical for an unmirrored image: index 263 (outer corner
+of the patient's left eye) lies on the image's right. So "left" here is always
+the patient's left. A source that delivers mirrored frames must say so, and the
+tracker's caller swaps sides (`swap_sides`) — mirroring is for display only.
+"""
+from __future__ import annotations
+
+SIDES = ("left", "right")  # column order of every per-side array in the core
+
+# Eyelid pairs are (upper, lower) points on the same vertical through the fissure.
+EYE_OUTER = {"left": 263, "right": 33}
+EYE_INNER = {"left": 362, "right": 133}
+EYE_LIDS = {
+    "left": ((387, 373), (386, 374), (385, 380)),
+    "right": ((160, 144), (159, 145), (158, 153)),
+}
+EYE_CONTOUR = {
+    "left": (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
+    "right": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+}
+BROW = {  # upper edge of the brow, lateral to medial
+    "left": (300, 293, 334, 296, 336),
+    "right": (70, 63, 105, 66, 107),
+}
+IRIS = {  # (centre, then four rim points: two horizontal, two vertical)
+    "left": (473, 474, 475, 476, 477),
+    "right": (468, 469, 470, 471, 472),
+}
+MOUTH_CORNER = {"left": 291, "right": 61}
+UPPER_LIP_LATERAL = {"left": (269, 270), "right": (39, 40)}  # over the canine: lifts in a snarl
+INNER_LIP_TOP, INNER_LIP_BOTTOM = 13, 14
+UPPER_LIP_MID, LOWER_LIP_MID = 0, 17
+NASION = 168
+NOSE_TIP = 1
+# Points that expressions barely move; they define the head's own frame.
+RIGID_MIDLINE = (168, 6, 197, 195, 5, 4, 1)
+
+# Landmarks the mirror view draws: what the measures actually use.
+MEASURED_POINTS = tuple(sorted(
+    {p for s in SIDES for p in EYE_CONTOUR[s]}
+    | {p for s in SIDES for p in BROW[s]}
+    | set(MOUTH_CORNER.values())
+    | {p for s in SIDES for p in UPPER_LIP_LATERAL[s]}
+    | {INNER_LIP_TOP, INNER_LIP_BOTTOM, UPPER_LIP_MID, LOWER_LIP_MID}))
+
+# Which facial region a measure belongs to (the view highlights it on an alert).
+REGION_POINTS = {
+    "eye": EYE_CONTOUR,
+    "brow": BROW,
+    "mouth": {"left": (291, 269, 270, 409, 375, 321), "right": (61, 39, 40, 185, 146, 91)},
+}
+
+
+def other(side: str) -> str:
+    return "right" if side == "left" else "left"

@@ -1,0 +1,120 @@
+"""The frame record the tracker emits, and recorded landmark streams.
+
+A `LandmarkFrame` is the only thing that crosses from the tracker into the core.
+Points are MediaPipe's normalised image coordinates (x, y in 0..1 of width and
+height; z in roughly the same scale as x), exactly as the tracker saw them in the
+*unmirrored* image. Which side is which is decided in `coach.core.face`, never here.
+
+Recorded streams (`*.landmarks.npz`) are what `coach analyze --save-landmarks`
+writes and `ReplaySource` reads: compact (points quantised to 1/64 px as int16
+deltas over time, then deflated) and self-describing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Mapping
+
+import numpy as np
+
+from coach.core.files import write_atomic
+
+N_LANDMARKS = 478
+STREAM_FORMAT = "coach-landmarks/1"
+_QUANT = 64.0  # sub-pixel steps per pixel; 1/64 px is far below MediaPipe's jitter
+
+
+@dataclass(frozen=True)
+class LandmarkFrame:
+    """One tracked video frame. `points` is None when no face was found."""
+
+    t: float
+    width: int
+    height: int
+    points: np.ndarray | None = None  # (478, 3) float32, normalised
+    blendshapes: Mapping[str, float] = field(default_factory=dict)
+    matrix: np.ndarray | None = None  # (4, 4) facial transformation matrix
+    index: int = 0
+
+    @property
+    def has_face(self) -> bool:
+        return self.points is not None
+
+    def pixels(self) -> np.ndarray:
+        """Points in pixel units, z scaled like x (MediaPipe's convention)."""
+        assert self.points is not None
+        return self.points * np.array([self.width, self.height, self.width], dtype=np.float32)
+
+
+class StreamError(ValueError):
+    """A landmark stream that cannot be read."""
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    clip: str
+    fps: float
+    width: int
+    height: int
+    blendshape_names: tuple[str, ...] = ()
+
+
+def save_stream(path: str | os.PathLike, frames: Iterable[LandmarkFrame], info: StreamInfo) -> int:
+    """Write frames atomically, so a crash never leaves half a file."""
+    frames = list(frames)
+    n = len(frames)
+    names = tuple(info.blendshape_names)
+    t = np.array([f.t for f in frames], dtype=np.float64)
+    has = np.array([f.has_face for f in frames], dtype=bool)
+    px = np.zeros((n, N_LANDMARKS, 3), dtype=np.float64)
+    blend = np.zeros((n, len(names)), dtype=np.float16)
+    mat = np.zeros((n, 4, 4), dtype=np.float32)
+    for i, f in enumerate(frames):
+        if f.points is None:
+            continue
+        px[i] = f.pixels()
+        if names:
+            blend[i] = [f.blendshapes.get(k, 0.0) for k in names]
+        if f.matrix is not None:
+            mat[i] = f.matrix
+    q = np.round(px * _QUANT).astype(np.int32)
+    # Deltas over time compress well: most landmarks barely move between frames.
+    dq = np.diff(q, axis=0, prepend=np.zeros((1, N_LANDMARKS, 3), np.int32))
+    if np.abs(dq).max(initial=0) >= 2**31:
+        raise StreamError("landmark coordinates out of range")
+    meta = {"format": STREAM_FORMAT, "clip": info.clip, "fps": info.fps,
+            "width": info.width, "height": info.height, "blendshape_names": list(names)}
+    write_atomic(path, lambda tmp: np.savez_compressed(
+        tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        t=t, face=has, dq=dq, blend=blend, matrix=mat))
+    return n
+
+
+def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame]]:
+    """Read a stream written by `save_stream`. Raises StreamError with a plain reason."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            t, has, dq, blend, mat = z["t"], z["face"], z["dq"], z["blend"], z["matrix"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise StreamError(f"{path} is not a readable landmark stream ({exc.__class__.__name__})") from None
+    if meta.get("format") != STREAM_FORMAT:
+        raise StreamError(f"{path} has unknown format {meta.get('format')!r}")
+    info = StreamInfo(clip=meta["clip"], fps=float(meta["fps"]), width=int(meta["width"]),
+                      height=int(meta["height"]), blendshape_names=tuple(meta["blendshape_names"]))
+    scale = np.array([info.width, info.height, info.width], dtype=np.float64) * _QUANT
+    pts = (np.cumsum(dq, axis=0) / scale).astype(np.float32)
+    frames = []
+    for i in range(len(t)):
+        if has[i]:
+            bs = dict(zip(info.blendshape_names, map(float, blend[i])))
+            frames.append(LandmarkFrame(float(t[i]), info.width, info.height, pts[i], bs, mat[i], i))
+        else:
+            frames.append(LandmarkFrame(float(t[i]), info.width, info.height, None, {}, None, i))
+    return info, frames
+
+
+def iter_stream(path: str | os.PathLike) -> Iterator[LandmarkFrame]:
+    return iter(load_stream(path)[1])

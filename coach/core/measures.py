@@ -1,0 +1,118 @@
+"""Per-side facial measures from the 478 landmarks: `measure(frame) -> Measures`.
+
+Every measure is taken in the head's own frame, built from landmarks that
+expressions barely move (eye corners, nose ridge), and scaled by the distance
+between the eye centres (IOD). So the numbers do not change when the head moves,
+turns moderately, tilts or comes closer. 3-D points use MediaPipe's z, which is in
+roughly the same units as x.
+
+Columns are the patient's anatomical sides, in `face.SIDES` order (left, right).
+Per-side decisions never use blendshapes: MediaPipe couples left and right
+blendshapes, and eyeWide, noseSneer and cheekPuff stay near 0 (we keep them as
+extra signals only).
+
+Measures (raw, scale-free, IOD units):
+  eye_opening     palpebral fissure height: mean of three upper/lower lid pair distances
+  brow_height     brow's upper edge above the inner-canthus line
+  commissure_x    mouth corner's lateral distance from the facial midline
+  commissure_y    mouth corner's height (negative: below the eyes)
+  upper_lip_y     height of the upper lip over the canine (lifts in a snarl)
+  mouth_width     corner-to-corner distance (same on both sides)
+  mouth_open      inner-lip gap (same on both sides)
+  iris_diameter   for millimetres: the iris is 11.77 mm across on average (Emotrics)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.core import face
+from coach.core.frames import LandmarkFrame
+
+IRIS_DIAMETER_MM = 11.77  # mean horizontal visible iris diameter, as used by Emotrics (Guarin et al. 2018)
+
+MEASURES = ("eye_opening", "brow_height", "commissure_x", "commissure_y",
+            "upper_lip_y", "mouth_width", "mouth_open", "iris_diameter")
+INDEX = {name: i for i, name in enumerate(MEASURES)}
+
+_L, _R = face.SIDES  # "left", "right"
+_LID_UP = np.array([[u for u, _ in face.EYE_LIDS[s]] for s in face.SIDES])    # (2,3)
+_LID_LO = np.array([[lo for _, lo in face.EYE_LIDS[s]] for s in face.SIDES])  # (2,3)
+_BROW = np.array([face.BROW[s] for s in face.SIDES])                          # (2,5)
+_CORNER = np.array([face.MOUTH_CORNER[s] for s in face.SIDES])               # (2,)
+_ULIP = np.array([face.UPPER_LIP_LATERAL[s] for s in face.SIDES])            # (2,2)
+_IRIS_H = np.array([[face.IRIS[s][1], face.IRIS[s][3]] for s in face.SIDES])  # horizontal rim pair
+_IRIS_V = np.array([[face.IRIS[s][2], face.IRIS[s][4]] for s in face.SIDES])  # vertical rim pair
+_OUTER = np.array([face.EYE_OUTER[s] for s in face.SIDES])
+_INNER = np.array([face.EYE_INNER[s] for s in face.SIDES])
+
+
+@dataclass(frozen=True)
+class Measures:
+    """One frame's measures: `values[INDEX[name], side_col]`; `face` False when no face."""
+
+    t: float
+    face: bool
+    values: np.ndarray | None = None  # (len(MEASURES), 2) float64
+    iod_px: float = 0.0               # eye-centre distance in pixels (for mm and quality checks)
+    centre: tuple[float, float] = (0.5, 0.5)  # face centre in normalised image coordinates
+    yaw_deg: float = 0.0
+    blendshapes: dict | None = None
+
+    def get(self, name: str, side: str) -> float:
+        return float(self.values[INDEX[name], face.SIDES.index(side)])
+
+
+def head_frame(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Origin, rotation (rows = head x, y, z axes) and IOD from rigid landmarks.
+
+    x runs from the patient's right eye to their left eye, y down the nose, z out of
+    the face. Eye corners and the nose ridge hardly move with expression, which is
+    why they, and not the lids or lips, define the frame.
+    """
+    eye_c = (p[_OUTER] + p[_INNER]) * 0.5          # (2,3) left, right eye centres
+    x = eye_c[0] - eye_c[1]
+    iod = float(np.sqrt(x @ x))
+    x = x / iod
+    down = p[face.NOSE_TIP] - p[face.NASION]
+    y = down - (down @ x) * x
+    y = y / np.sqrt(y @ y)
+    z = np.cross(x, y)
+    origin = (p[_INNER[0]] + p[_INNER[1]]) * 0.5
+    return origin, np.stack([x, y, z]), iod
+
+
+def measure(frame: LandmarkFrame) -> Measures:
+    if frame.points is None:
+        return Measures(frame.t, False)
+    p = frame.pixels().astype(np.float64)
+    origin, rot, iod = head_frame(p)
+    q = (p - origin) @ rot.T / iod                  # head-frame coordinates, IOD units
+
+    v = np.empty((len(MEASURES), 2))
+    lids = q[_LID_UP] - q[_LID_LO]                  # (2,3,3)
+    v[0] = np.sqrt((lids ** 2).sum(-1)).mean(-1)
+    v[1] = -q[_BROW][..., 1].mean(-1)
+    corners = q[_CORNER]
+    v[2] = np.abs(corners[:, 0])
+    v[3] = -corners[:, 1]
+    v[4] = -q[_ULIP][..., 1].mean(-1)
+    mw = corners[0] - corners[1]
+    v[5] = np.sqrt(mw @ mw)
+    gap = q[face.INNER_LIP_TOP] - q[face.INNER_LIP_BOTTOM]
+    v[6] = np.sqrt(gap @ gap)
+    ih = q[_IRIS_H[:, 0]] - q[_IRIS_H[:, 1]]
+    iv = q[_IRIS_V[:, 0]] - q[_IRIS_V[:, 1]]
+    # The horizontal rim pair is less clipped by the lids than the vertical one.
+    v[7] = np.sqrt((ih ** 2).sum(-1))
+    del iv
+    yaw = float(np.degrees(np.arctan2(rot[0, 2], rot[0, 0])))
+    c = frame.points[face.NASION]
+    return Measures(frame.t, True, v, iod, (float(c[0]), float(c[1])), yaw,
+                    dict(frame.blendshapes) if frame.blendshapes else None)
+
+
+def mm_per_iod(iris_diameter_iod: float) -> float:
+    """Millimetres per IOD unit, from the iris (Emotrics' calibration)."""
+    return IRIS_DIAMETER_MM / iris_diameter_iod if iris_diameter_iod > 0 else float("nan")

@@ -1,0 +1,1 @@
+"""The imperative shell: camera, tracker, display, sound and store edges."""

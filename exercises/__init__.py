@@ -1,0 +1,1 @@
+"""Built-in exercise definitions (data; installed as coach.exercises)."""
