@@ -10,9 +10,9 @@ The warp is piecewise affine over a Delaunay triangulation of the neutral
 landmarks plus points on the image border: each output pixel is mapped back
 through the affine of the moved triangle it falls in. Landmarks far from the
 movement have zero displacement, so only the triangles near the mouth and eyes
-are rasterised per frame. Head motion (turn, tilt, approach) and a tiny sway are
-one global homography per frame, folded into the same lookup so the image is
-resampled once.
+are rasterised per frame. Head motion (turn, tilt, approach) is one global
+homography per frame, folded into the same lookup so the image is resampled once.
+There is no randomness: the same faces give the same clips.
 
 Sides are always the patient's anatomical side (see `coach.core.face`).
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +78,9 @@ def face_image(name: str, media_dir: str | os.PathLike) -> np.ndarray:
     img = img[y:y + h, x:x + w]
     if (w, h) != SIZE:
         img = cv2.resize(img, SIZE, interpolation=cv2.INTER_CUBIC)
-    return np.ascontiguousarray(img)
+    # A slight blur smooths JPEG blocks in the upscaled crops and keeps the clips
+    # small: mp4v via OpenCV puts a key frame every 12 frames, whose size is detail.
+    return cv2.GaussianBlur(img, (0, 0), 0.6)
 
 
 def detect_points(image: np.ndarray, tracker) -> np.ndarray:
@@ -275,8 +276,8 @@ class Clip:
     name: str
     face: str
     exercise: str                          # gentle-smile | open-mouth-smile | gentle-eye-closure
-    reps: tuple = ((1.6, 4.2),)
-    duration: float = 5.0
+    reps: tuple = ((1.6, 4.0),)
+    duration: float = 4.6
     eyes: dict = field(default_factory=dict)   # side -> fissure closure in step with each rep
     corner: dict = field(default_factory=dict)  # side -> corner pull (fraction of mouth width) in step
     blinks: tuple = ()                     # (start, end) full closures
@@ -321,10 +322,6 @@ def truth(clip: Clip) -> dict:
     }
 
 
-def _seed(name: str) -> int:
-    return zlib.crc32(name.encode())  # stable across runs, unlike hash()
-
-
 class Renderer:
     """Renders one clip of one face, frame by frame."""
 
@@ -333,15 +330,7 @@ class Renderer:
         self.ctrl = np.array([i for i in range(len(src.points)) if i not in IRIS])
         self.p = src.points
         self.warper = Warper(self.p[self.ctrl])
-        n = int(round(clip.duration * FPS))
-        # A little natural sway (sub-pixel shifts, a tenth of a degree) so the face is
-        # not frozen; smoothed noise from a fixed seed.
-        rng = np.random.default_rng(_seed(clip.name))
-        k = np.hanning(15)
-        k /= k.sum()
-        self.sway = np.stack([np.convolve(rng.normal(0, 1, n + 14), k, "valid") for _ in range(3)], 1)
-        self.sway *= np.array([0.6, 0.6, 0.15]) / max(self.sway.std(0).max(), 1e-9)
-        self.n = n
+        self.n = int(round(clip.duration * FPS))
         pts = self.p
         self.centre = pts[[face.NASION, face.NOSE_TIP]].mean(0)
         self.face_w = float(np.ptp(pts[:, 0]))
@@ -371,7 +360,6 @@ class Renderer:
     def homography(self, i: int, t: float) -> np.ndarray:
         c = self.clip
         cx, cy = self.centre
-        sx, sy, srot = self.sway[i]
         # Head motion starts after the baseline and grows slowly to the end of the clip.
         g = float(_smooth((t - BASELINE_S) / (c.duration - BASELINE_S))) if c.motion != "none" else 0.0
         T = lambda x, y: np.array([[1, 0, x], [0, 1, y], [0, 0, 1.0]])
@@ -390,12 +378,12 @@ class Renderer:
         elif c.motion == "approach":
             s = 1 + (c.motion_amount - 1) * g
             H = T(cx, cy) @ np.diag([s, s, 1.0]) @ T(-cx, -cy)
-        R = cv2.getRotationMatrix2D((cx, cy), srot, 1.0)
-        return T(sx, sy) @ np.vstack([R, [0, 0, 1]]) @ H
+        return H
 
     def frame(self, i: int) -> np.ndarray:
         t = i / FPS
-        return self.warper.warp(self.face.image, self.points(t)[self.ctrl], self.homography(i, t))
+        H = self.homography(i, t) if self.clip.motion != "none" else None
+        return self.warper.warp(self.face.image, self.points(t)[self.ctrl], H)
 
 
 def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
@@ -423,7 +411,7 @@ def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
 
 def default_clips() -> list[Clip]:
     """The committed set. Names: FACE_WHAT[_SIDE][_AMOUNT][_MOTION]."""
-    hold_blinks = ((2.45, 2.65), (3.3, 3.55))
+    hold_blinks = ((2.3, 2.5), (3.0, 3.25))  # inside the hold 2.0-3.6 s
     smile_ex = {"man": "gentle-smile", "boy": "gentle-smile", "woman": "open-mouth-smile", "david": "gentle-smile"}
     clips = []
 
@@ -432,7 +420,7 @@ def default_clips() -> list[Clip]:
         clips.append(Clip(f"{f}_{name}", f, ex, **kw))
 
     # The man, front-on: the full matrix.
-    add("smile_clean", "man", "smile", reps=((1.6, 3.6), (4.2, 6.2)), duration=6.6,
+    add("smile_clean", "man", "smile", reps=((1.6, 3.4), (3.9, 5.7)), duration=6.0,
         notes="two clean smiles, eyes untouched")
     for side in ("left", "right"):
         for amt in (0.4, 0.7, 0.9):
@@ -475,6 +463,7 @@ def default_clips() -> list[Clip]:
         notes="smile with two blinks; head turns -15 deg")
     add("closure_oral_right", "woman", "closure", corner={"right": 0.12},
         notes="eye closure, right corner pulled 12 %")
+    add("smile_synk_right_70", "david", "smile", eyes={"right": 0.7}, notes="right eye narrows 70 % with the smile")
     return clips
 
 

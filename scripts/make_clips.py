@@ -37,7 +37,7 @@ def _render(args):
 def _init_tracker(model):
     global _tracker
     from coach.io.tracker import Tracker
-    _tracker = Tracker(model, max_faces=1)
+    _tracker = Tracker(model)
 
 
 def _measure(args):
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         cached = json.loads(cache.read_text()) if cache.exists() else {}
         if any(n not in cached for n in names):
             from coach.io.tracker import Tracker
-            tracker = Tracker(a.model, max_faces=1)
+            tracker = Tracker(a.model)
         try:
             _faces.update(synth.load_faces(a.media, names, cache, tracker))
         finally:

@@ -378,7 +378,7 @@ def test_realtime_video_drops_frames_for_a_late_consumer(tmp_path):
         expected = max(f.index, min(59, math.floor((clock.now - start) * 30 + 1e-9)))
         assert f.index == expected
         frames.append(f)
-        clock.now += 0.085  # the consumer needs ~2.5 frame periods per frame
+        clock.now += 0.087  # the consumer needs ~2.6 frame periods per frame (never a tie)
     indices = [f.index for f in frames]
     assert all(b > a for a, b in zip(indices, indices[1:]))
     assert max(b - a for a, b in zip(indices, indices[1:])) >= 2

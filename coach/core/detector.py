@@ -91,6 +91,7 @@ class Detector:
         self._quiet_t = 0.0
         self._last_t: float | None = None
         self._blink_since: float | None = None
+        self._after_gap = False
         self._watch = [[_SideWatch(), _SideWatch()] for _ in exercise.watches]
         self.reps: list[Rep] = []
         self.events: list[Synkinesis] = []
@@ -104,6 +105,12 @@ class Detector:
         if rel is None:
             return self._face_lost()
         out: list = []
+        if self._after_gap:  # onsets are never back-dated across a gap
+            self._after_gap = False
+            self._quiet_t = t
+            for sides in self._watch:
+                for st in sides:
+                    st.quiet_t = t
         self._history.append(rel)
         if len(self._history) > SMOOTH_FRAMES:
             self._history.pop(0)
@@ -249,6 +256,7 @@ class Detector:
     def _face_lost(self) -> list:
         """Nothing spans a gap: close everything at the last frame that had a face."""
         self._history.clear()
+        self._after_gap = True
         self.level = 0.0
         if self._last_t is None:
             return []

@@ -170,6 +170,9 @@ class CameraSource(_Closing):
     # -- grabber side --------------------------------------------------------------------------
 
     def _open(self):
+        # OpenCV logs its own warnings for a missing device; we say it in one sentence instead,
+        # and a camera being reconnected would repeat them on every attempt.
+        previous = cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         try:
             cap = self._factory(self.index, self._api)
             if not cap.isOpened():
@@ -177,6 +180,8 @@ class CameraSource(_Closing):
                 return None
         except cv2.error:
             return None
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
         (w, h), fps = self._want
         # MJPG first: many V4L2 webcams only do 640x480 at 30 fps in MJPG (raw YUYV
         # saturates USB 2 and drops to 10-15 fps). Then size, rate, and a one-frame
@@ -306,7 +311,8 @@ class VideoSource(_Closing):
         self._cap = None
         self._ended = False  # reached the end of the file (not merely closed)
         if not os.path.isfile(self.path):
-            raise InputError(f"Cannot read video {self.path}: there is no such file.")
+            why = "it is not a file" if os.path.exists(self.path) else "there is no such file"
+            raise InputError(f"Cannot read video {self.path}: {why}.")
         cap = capture_factory(self.path)
         if not cap.isOpened():
             cap.release()

@@ -414,6 +414,10 @@ class Store:
                     self.db.execute("UPDATE sessions SET status = 'interrupted' "
                                     "WHERE id = ? AND status = 'in-progress'", [sid])
                 lock_path.unlink(missing_ok=True)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                return  # someone is writing right now; the next open will recover it
             finally:
                 os.close(fd)
 
@@ -799,6 +803,92 @@ class Store:
             exercises[row.pop("exercise")] = row
         return {"session_id": session["id"], "started": session["started"],
                 "status": session["status"], "exercises": exercises}
+
+
+# Queries a therapist wants in Datasette (`coach review`); `:patient` may be left empty.
+CANNED_QUERIES = {
+    "sessions_per_week": {
+        "title": "Sessions per week",
+        "description": "Sessions started per calendar week (local time), with how many were completed.",
+        "sql": """SELECT p.code AS patient, strftime('%Y-W%W', substr(s.started, 1, 19)) AS week,
+  count(*) AS sessions, sum(s.status = 'completed') AS completed,
+  sum(s.status = 'interrupted') AS interrupted
+FROM sessions s LEFT JOIN patients p ON p.id = s.patient_id
+WHERE :patient = '' OR p.code = :patient
+GROUP BY p.code, week ORDER BY p.code, week""",
+    },
+    "synkinesis_free_rate": {
+        "title": "Synkinesis-free rep rate per exercise",
+        "description": "Complete reps without detected synkinesis, per patient and exercise.",
+        "sql": """SELECT p.code AS patient, st.exercise, count(*) AS complete_reps,
+  sum(NOT r.synkinesis) AS synkinesis_free,
+  round(100.0 * sum(NOT r.synkinesis) / count(*), 1) AS synkinesis_free_pct,
+  round(avg(abs(r.synkinesis_peak)), 3) AS mean_abs_synkinesis_peak
+FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session_id
+  LEFT JOIN patients p ON p.id = s.patient_id
+WHERE r.complete AND (:patient = '' OR p.code = :patient)
+GROUP BY p.code, st.exercise ORDER BY p.code, st.exercise""",
+    },
+    "latest_session_reps": {
+        "title": "Reps of a patient's latest session",
+        "description": "Every rep of the most recent session of the given patient code.",
+        "sql": """SELECT st.exercise, r.idx, r.peak, r.peak_left, r.peak_right, r.hold_s, r.hold_steadiness,
+  r.synkinesis_peak, r.synkinesis, r.complete
+FROM reps r JOIN sets st ON st.id = r.set_id
+WHERE r.session_id = (SELECT s.id FROM sessions s JOIN patients p ON p.id = s.patient_id
+                      WHERE p.code = :patient ORDER BY s.started DESC LIMIT 1)
+ORDER BY st.started, r.idx""",
+    },
+}
+
+# Which of the patient's rows each exported CSV holds (`?` = patient id).
+_IN_SESSIONS = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
+EXPORT_QUERIES = {
+    "patient": "SELECT * FROM patients WHERE id = ?",
+    "plans": "SELECT * FROM plans WHERE patient_id = ? ORDER BY created",
+    "treatments": "SELECT * FROM treatments WHERE patient_id = ? ORDER BY date",
+    "sessions": "SELECT * FROM sessions WHERE patient_id = ? ORDER BY started",
+    "calibrations": f"SELECT * FROM calibrations WHERE {_IN_SESSIONS} ORDER BY session_id, t",
+    "sets": f"SELECT * FROM sets WHERE {_IN_SESSIONS} ORDER BY started",
+    "reps": f"SELECT * FROM reps WHERE {_IN_SESSIONS} ORDER BY session_id, start_s",
+    "events": f"SELECT * FROM events WHERE {_IN_SESSIONS} ORDER BY session_id, start_s",
+    "samples": f"SELECT * FROM samples WHERE {_IN_SESSIONS} ORDER BY session_id, t",
+}
+
+
+def export_csv(store: Store, code: str, folder: str | os.PathLike) -> list[Path]:
+    """Write one CSV per table with the patient's rows; returns the files written."""
+    import csv
+
+    patient = store.get_patient(code)
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CoachError(f"Cannot create the folder {folder}: {exc.strerror}.") from exc
+    written = []
+    for name, sql in EXPORT_QUERIES.items():
+        try:
+            cursor = store.db.conn.execute(sql, [patient["id"]])
+        except sqlite3.Error as exc:
+            raise sql_error(store.path, exc) from exc
+        path = folder / f"{name}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow([d[0] for d in cursor.description])
+            writer.writerows(cursor)
+        written.append(path)
+    return written
+
+
+def datasette_metadata(path: Path) -> dict:
+    """Datasette metadata: descriptions of every table and the canned queries."""
+    return {
+        "title": "coach session log",
+        "description": "Exercise sessions, reps and synkinesis events recorded by coach. "
+                       "Health records: do not share.",
+        "databases": {path.stem: {"tables": DESCRIPTIONS, "queries": CANNED_QUERIES}},
+    }
 
 
 def _plan_item(item: dict) -> dict:

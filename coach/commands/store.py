@@ -1,0 +1,365 @@
+"""`coach patient|plan|treatment|sessions|report|export|review`: the therapist's tools.
+
+Thin commands over `coach.io.store` and `coach.report`; every one takes `--db`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from coach.errors import CoachError
+
+PASSWORD_ENV = "COACH_REVIEW_PASSWORD"
+REVIEW_USER = "therapist"
+
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Database file (default: $COACH_DB, else coach.db in the user data folder).")
+
+
+def open_store(db: Path | None, write: bool = False):
+    """Writers create the database; readers need it to exist and fall back to read-only."""
+    from coach.io.store import Store, default_db_path
+
+    if write:
+        return Store.open(db)
+    path = Path(db).expanduser() if db else default_db_path()
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return Store.open(path, create=False, readonly=path.exists() and not writable)
+
+
+def echo_table(rows: list[list], headers: list[str]) -> None:
+    cells = [headers] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def short_time(iso: str | None) -> str:
+    return (iso or "")[:16].replace("T", " ")
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "–"
+
+
+# ---- patient ---------------------------------------------------------------
+@click.group()
+def patient():
+    """Add, list and show patients."""
+
+
+@patient.command("add")
+@click.argument("code")
+@click.option("--name", help="Name shown on screen.")
+@click.option("--affected-side", type=click.Choice(["left", "right"]), help="Patient's side with the palsy.")
+@click.option("--notes", default="", help="Free text.")
+@db_option
+def patient_add(code, name, affected_side, notes, db):
+    """Add a patient with a short unique CODE (e.g. P001)."""
+    with open_store(db, write=True) as store:
+        row = store.add_patient(code, name, affected_side, notes)
+    side = f", {row['affected_side']} side affected" if row["affected_side"] else ""
+    click.echo(f"Added patient {row['code']}{side}.")
+
+
+@patient.command("list")
+@db_option
+def patient_list(db):
+    """List patients with their number of sessions."""
+    with open_store(db) as store:
+        rows = store.list_patients()
+    if not rows:
+        click.echo("No patients yet; add one with `coach patient add CODE`.")
+        return
+    echo_table([[r["code"], r["display_name"], r["affected_side"], r["sessions"], short_time(r["last_session"])]
+                for r in rows], ["code", "name", "affected", "sessions", "last session"])
+
+
+@patient.command("show")
+@click.argument("code")
+@db_option
+def patient_show(code, db):
+    """Show a patient, their plan, treatments and last session."""
+    with open_store(db) as store:
+        p = store.get_patient(code)
+        plan = store.get_plan(code)
+        treatments = store.list_treatments(code)
+        last = store.last_session_summary(code)
+        n_sessions = len(store.sessions(code))
+    click.echo(f"{p['code']}  {p['display_name'] or ''}".rstrip())
+    click.echo(f"affected side: {p['affected_side'] or 'not set'}")
+    if p["notes"]:
+        click.echo(f"notes: {p['notes']}")
+    click.echo(f"sessions: {n_sessions}")
+    click.echo("plan:" + ("" if plan else " none"))
+    for item in plan or []:
+        click.echo(f"  {plan_line(item)}")
+    click.echo("treatments:" + ("" if treatments else " none"))
+    for t in treatments:
+        click.echo(f"  {treatment_line(t)}")
+    if last:
+        click.echo(f"last session: {short_time(last['started'])} ({last['status']})")
+        for ex, s in last["exercises"].items():
+            click.echo(f"  {ex}: {s['complete'] or 0} complete reps, "
+                       f"{pct(s['synkinesis_free'], s['complete'] or 0)} synkinesis-free")
+
+
+# ---- plan ----------------------------------------------------------------
+def plan_line(item: dict) -> str:
+    th = ", ".join(f"{k}={v:g}" for k, v in item.get("thresholds", {}).items())
+    return (f"{item['exercise']}: {item['reps']} reps, hold {item['hold_s']:g} s, rest {item['rest_s']:g} s"
+            + (f", thresholds {th}" if th else ""))
+
+
+def per_exercise(values: tuple, n: int, name: str) -> list:
+    if not values:
+        return [None] * n
+    if len(values) == 1:
+        return list(values) * n
+    if len(values) == n:
+        return list(values)
+    raise CoachError(f"Give --{name} once for all exercises or once per --exercise ({n} values).")
+
+
+def parse_thresholds(specs: tuple, exercises: list[str]) -> dict[str, dict]:
+    """`measure=value` applies to every exercise; `exercise:measure=value` to one."""
+    out: dict[str, dict] = {ex: {} for ex in exercises}
+    for spec in specs:
+        target, _, rest = spec.rpartition(":")
+        measure, eq, value = rest.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not eq or not measure.strip() or number is None:
+            raise CoachError(f"--threshold wants measure=value or exercise:measure=value, not {spec!r}.")
+        if target and target not in out:
+            raise CoachError(f"--threshold {spec!r} names {target}, which is not in this plan.")
+        for ex in [target] if target else exercises:
+            out[ex][measure.strip()] = number
+    return out
+
+
+def exercise_library():
+    """The exercise library, or None while it is unavailable (then ids are not checked)."""
+    try:
+        from coach.core.exercises import load_library
+    except ImportError:
+        return None
+    library, _errors = load_library()
+    return library or None
+
+
+@click.group()
+def plan():
+    """Set and show a patient's exercise plan (the newest plan is the active one)."""
+
+
+@plan.command("set")
+@click.argument("code")
+@click.option("--exercise", "exercises", multiple=True, required=True, help="Exercise id; repeat for more.")
+@click.option("--reps", multiple=True, type=click.IntRange(1), help="Reps (once for all, or once per exercise).")
+@click.option("--hold", multiple=True, type=click.FloatRange(0), help="Hold seconds (once, or per exercise).")
+@click.option("--rest", multiple=True, type=click.FloatRange(0), help="Rest seconds (once, or per exercise).")
+@click.option("--threshold", "thresholds", multiple=True, metavar="[EXERCISE:]MEASURE=VALUE",
+              help="Synkinesis threshold override; repeatable.")
+@db_option
+def plan_set(code, exercises, reps, hold, rest, thresholds, db):
+    """Give patient CODE a new plan, e.g. --exercise brow-lift --exercise snarl --reps 8."""
+    exercises = list(exercises)
+    n = len(exercises)
+    reps, hold, rest = (per_exercise(reps, n, "reps"), per_exercise(hold, n, "hold"),
+                        per_exercise(rest, n, "rest"))
+    th = parse_thresholds(thresholds, exercises)
+    library = exercise_library()
+    items = []
+    for i, ex_id in enumerate(exercises):
+        item = {"exercise": ex_id, "thresholds": th[ex_id]}
+        if library is not None:
+            if ex_id not in library:
+                raise CoachError(f"Unknown exercise {ex_id!r}; known: {', '.join(sorted(library))}.")
+            ex = library[ex_id]
+            try:  # the library knows which measures each exercise watches
+                ex = ex.with_overrides(th[ex_id] or None, reps[i], hold[i], rest[i])
+            except ValueError as exc:
+                raise CoachError(f"Bad threshold for {ex_id}: {getattr(exc, 'reason', exc)}.") from None
+            item.update(reps=ex.reps, hold_s=ex.hold_s, rest_s=ex.rest_s)
+        for key, value in (("reps", reps[i]), ("hold_s", hold[i]), ("rest_s", rest[i])):
+            if value is not None:
+                item[key] = value
+        items.append(item)
+    with open_store(db, write=True) as store:
+        saved = store.set_plan(code, items)
+    click.echo(f"Plan for {code}:")
+    for item in saved["items"]:
+        click.echo(f"  {plan_line(item)}")
+
+
+@plan.command("show")
+@click.argument("code")
+@db_option
+def plan_show(code, db):
+    """Show patient CODE's active plan."""
+    with open_store(db) as store:
+        items = store.get_plan(code)
+    if not items:
+        click.echo(f"{code} has no plan yet; set one with `coach plan set {code} --exercise ID`.")
+        return
+    for item in items:
+        click.echo(plan_line(item))
+
+
+# ---- treatment -------------------------------------------------------------
+def treatment_line(t: dict) -> str:
+    units = f", {t['units']:g} units" if t["units"] is not None else ""
+    sites = f", {t['sites']}" if t["sites"] else ""
+    notes = f" ({t['notes']})" if t["notes"] else ""
+    return f"{t['date']}  {t['kind']}{sites}{units}{notes}"
+
+
+@click.group()
+def treatment():
+    """Record treatments (botulinum toxin, surgery) shown on the report."""
+
+
+@treatment.command("add")
+@click.argument("code")
+@click.option("--date", "day", required=True, help="YYYY-MM-DD.")
+@click.option("--kind", required=True, type=click.Choice(["botulinum_toxin", "surgery", "other"]))
+@click.option("--sites", default="", help="Injection sites or procedure.")
+@click.option("--units", type=float, help="Dose, e.g. botulinum toxin units.")
+@click.option("--notes", default="")
+@db_option
+def treatment_add(code, day, kind, sites, units, notes, db):
+    """Record a treatment of patient CODE."""
+    with open_store(db, write=True) as store:
+        row = store.add_treatment(code, day, kind, sites, units, notes)
+    click.echo(f"Recorded for {code}: {treatment_line(row)}")
+
+
+@treatment.command("list")
+@click.argument("code")
+@db_option
+def treatment_list(code, db):
+    """List patient CODE's treatments."""
+    with open_store(db) as store:
+        rows = store.list_treatments(code)
+    if not rows:
+        click.echo(f"No treatments recorded for {code}.")
+    for t in rows:
+        click.echo(treatment_line(t))
+
+
+# ---- sessions, report, export -------------------------------------------------
+@click.command()
+@click.option("--patient", "code", help="Only this patient's sessions.")
+@db_option
+def sessions(code, db):
+    """List recorded sessions, oldest first."""
+    with open_store(db) as store:
+        rows = store.sessions(code)
+    if not rows:
+        click.echo("No sessions recorded.")
+        return
+    echo_table([[short_time(r["started"]), r["patient_code"] or "-", r["kind"], r["status"], r["n_sets"],
+                 r["n_reps"], pct(r["n_synkinesis_free"], r["n_complete"]), r["id"][:8]] for r in rows],
+               ["started", "patient", "kind", "status", "sets", "reps", "synk-free", "id"])
+
+
+@click.command()
+@click.argument("code")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default report-CODE.html).")
+@db_option
+def report(code, out, db):
+    """Write patient CODE's progress report: one self-contained, printable HTML file."""
+    from coach.report import build_report
+
+    with open_store(db) as store:
+        html = build_report(store, code)
+    out = out or Path(f"report-{code}.html")
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise CoachError(f"Cannot write {out}: {exc.strerror}.") from exc
+    click.echo(f"Wrote {out}")
+
+
+@click.command()
+@click.argument("code")
+@click.option("--csv", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the CSV files.")
+@db_option
+def export(code, folder, db):
+    """Export patient CODE's records as CSV files (one per table)."""
+    from coach.io.store import export_csv
+
+    with open_store(db) as store:
+        files = export_csv(store, code, folder)
+    click.echo(f"Wrote {len(files)} files to {folder}: {', '.join(f.name for f in files)}")
+
+
+# ---- review ------------------------------------------------------------------
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def review_metadata(path: Path, password: str | None) -> dict:
+    """Datasette metadata; with a password, only the logged-in therapist sees anything."""
+    from coach.io.store import datasette_metadata
+
+    meta = datasette_metadata(path)
+    if password:
+        try:
+            from datasette_auth_passwords.utils import hash_password
+        except ImportError:
+            raise CoachError("A review password needs datasette-auth-passwords; install it with "
+                             "pip install 'coach[review]'.", exit_code=2) from None
+        meta["plugins"] = {"datasette-auth-passwords": {f"{REVIEW_USER}_password_hash": hash_password(password)}}
+        meta["allow"] = {"id": REVIEW_USER}
+    return meta
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--password", "ask_password", is_flag=True,
+              help=f"Ask for a password (or set ${PASSWORD_ENV}); required off this computer.")
+@db_option
+def review(host, port, ask_password, db):
+    """Browse the session log in Datasette (read-only), with canned queries."""
+    password = os.environ.get(PASSWORD_ENV) or None
+    if ask_password and not password:
+        password = click.prompt("Password for user 'therapist'", hide_input=True, confirmation_prompt=True)
+    if not is_loopback(host) and not password:
+        raise CoachError(f"Refusing to serve health records on {host} without a password; "
+                         f"use --password or ${PASSWORD_ENV}.", exit_code=2)
+    try:
+        from datasette.cli import cli as datasette_cli
+    except ImportError:
+        raise CoachError("Datasette is not installed; install the review extra with "
+                         "pip install 'coach[review]'.", exit_code=2) from None
+    with open_store(db) as store:  # checks the file is a sound coach database first
+        path = store.path.resolve()
+    meta = review_metadata(path, password)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta_path = Path(tmp) / "metadata.json"
+        meta_path.write_text(json.dumps(meta))
+        os.chmod(meta_path, 0o600)
+        if password:
+            click.echo(f"Log in at http://{host}:{port}/-/login as '{REVIEW_USER}'.")
+        datasette_cli.main(["serve", str(path), "--metadata", str(meta_path), "--host", host,
+                            "--port", str(port)], prog_name="datasette", standalone_mode=False)
+
+
+COMMANDS = [patient, plan, treatment, sessions, report, export, review]

@@ -1,0 +1,42 @@
+"""Shared fixtures. Tests needing real clips or the model skip only when
+COACH_TEST_MEDIA / COACH_FACE_MODEL are unset (an outside user's machine);
+.ci/run always sets both."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    folder = os.environ.get("COACH_TEST_MEDIA")
+    if not folder:
+        pytest.skip("COACH_TEST_MEDIA is not set")
+    return Path(folder)
+
+
+@pytest.fixture(scope="session")
+def face_model() -> str:
+    path = os.environ.get("COACH_FACE_MODEL")
+    if not path:
+        pytest.skip("COACH_FACE_MODEL is not set")
+    return path
+
+
+@pytest.fixture(scope="session")
+def library():
+    from coach.core.exercises import load_library
+
+    lib, errors = load_library()
+    assert not errors
+    return lib
+
+
+@pytest.fixture(scope="session")
+def single_face_stream() -> Path:
+    """The project's own tracker output for media/single_face.mp4 (committed)."""
+    return DATA / "single_face.landmarks.npz"
