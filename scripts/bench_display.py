@@ -51,9 +51,42 @@ def camera_frame(points: np.ndarray, w: int = 640, h: int = 480) -> np.ndarray:
     return img
 
 
-def scenarios() -> dict[str, tuple[FeedbackView, np.ndarray | None]]:
-    calm = demo_face(0.2)
-    synk = demo_face(0.9, (0.7, 0.0))
+def real_face() -> tuple[np.ndarray, np.ndarray] | None:
+    """A recorded face and its video frame: tests/data's stream + $COACH_TEST_MEDIA's clip."""
+    from coach.core.frames import load_stream
+    stream = Path(__file__).resolve().parent.parent / "tests" / "data" / "single_face.landmarks.npz"
+    clip = Path(os.environ.get("COACH_TEST_MEDIA", "/nonexistent")) / "single_face.mp4"
+    if not (stream.exists() and clip.exists()):
+        return None
+    _, frames = load_stream(stream)
+    cap = cv2.VideoCapture(str(clip))
+    for _ in range(REAL_INDEX + 1):
+        ok, bgr = cap.read()
+    cap.release()
+    if not ok or frames[REAL_INDEX].points is None:
+        return None
+    return frames[REAL_INDEX].points, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+REAL_INDEX = 45   # a smiling frame of single_face.mp4
+
+
+def close_eye(points: np.ndarray, side: str, amount: float) -> np.ndarray:
+    from coach.core import face
+    pts = points.copy()
+    for up, lo in face.EYE_LIDS[side]:
+        pts[up, 1] += amount * (pts[lo, 1] - pts[up, 1])
+    return pts
+
+
+def scenarios(real: bool = True) -> dict[str, tuple[FeedbackView, np.ndarray | None]]:
+    pair = real_face() if real else None
+    if pair:
+        calm, frame = pair
+        synk, synk_frame = close_eye(calm, "left", 0.5), frame
+    else:
+        calm, synk = demo_face(0.2), demo_face(0.9, (0.7, 0.0))
+        frame, synk_frame = camera_frame(calm), camera_frame(synk)
     meters = (Meter("Smile – left", "left", "prime", 0.55), Meter("Eye – left", "left", "watch", 0.2, 0.5),
               Meter("Smile – right", "right", "prime", 0.7), Meter("Eye – right", "right", "watch", 0.1, 0.5))
     alert = (Meter("Smile – left", "left", "prime", 1.05), Meter("Eye – left", "left", "watch", 0.8, 0.5, True),
@@ -66,16 +99,16 @@ def scenarios() -> dict[str, tuple[FeedbackView, np.ndarray | None]]:
     summary = FeedbackView("summary", "Well done today", "Here is how it went.", summary=(
         ("Exercises", "3 of 3"), ("Repetitions", "15"), ("Smiles that reached the goal", "12 of 15"),
         ("Eye closed during a smile", "4 times (was 7)"), ("Time", "11 min")), t=600.0)
-    return {"move": (move, camera_frame(calm)), "banner": (hold, camera_frame(synk)),
-            "summary": (summary, None)}
+    return {"move": (move, frame), "banner": (hold, synk_frame), "summary": (summary, None)}
 
 
 def bench(frames: int, camera: tuple[int, int]) -> None:
     disp = PygameDisplay(mute=True)
     scen = scenarios()
     for name in ("move", "banner"):
-        view, _ = scen[name]
-        frame = camera_frame(np.asarray(view.points), *camera)
+        view, frame = scen[name]
+        if camera != (frame.shape[1], frame.shape[0]):
+            frame = cv2.resize(frame, camera)
         for mode in VIEWS:
             disp.set_view(mode)
             times = []
@@ -99,6 +132,7 @@ def shots(folder: Path) -> None:
             disp.set_view(mode)
             disp.draw(view, frame)
             disp.screenshot(folder / f"{mode}_{name}.png")
+    disp.set_view("mesh")
     for name, view in extra_screens().items():
         disp.draw(view, None)
         disp.screenshot(folder / f"screen_{name}.png")
@@ -126,7 +160,7 @@ def extra_screens() -> dict[str, FeedbackView]:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
-    ap.add_argument("--camera", default="640x480", help="camera frame size WxH")
+    ap.add_argument("--camera", default="1280x720", help="camera frame size WxH (resized to this)")
     ap.add_argument("--shots", type=Path, help="save screenshots here instead of timing")
     args = ap.parse_args(argv[1:])
     if args.shots:

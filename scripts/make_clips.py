@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from coach import synth  # noqa: E402
 
 _faces: dict = {}
-_tracker = None
 START, END = "<!-- measured:start -->", "<!-- measured:end -->"
 
 
@@ -34,16 +33,10 @@ def _render(args):
     return clip.name, time.perf_counter() - t0
 
 
-def _init_tracker(model):
-    global _tracker
-    from coach.io.tracker import Tracker
-    _tracker = Tracker(model)
-
-
 def _measure(args):
-    name, out = args
+    name, out, model = args
     info = json.loads((Path(out) / f"{name}.truth.json").read_text())
-    return name, info, synth.measure_clip(Path(out) / f"{name}.mp4", info, _tracker)
+    return name, info, synth.measure_clip(Path(out) / f"{name}.mp4", info, model)
 
 
 def _pct(x):
@@ -91,17 +84,7 @@ def main(argv=None) -> int:
         cache = out / "faces.json"
         if a.redetect and cache.exists():
             cache.unlink()
-        names = sorted({c.face for c in clips})
-        tracker = None
-        cached = json.loads(cache.read_text()) if cache.exists() else {}
-        if any(n not in cached for n in names):
-            from coach.io.tracker import Tracker
-            tracker = Tracker(a.model)
-        try:
-            _faces.update(synth.load_faces(a.media, names, cache, tracker))
-        finally:
-            if tracker is not None:
-                tracker.close()
+        _faces.update(synth.load_faces(a.media, sorted({c.face for c in clips}), cache, a.model))
         # fork: the workers inherit the loaded faces.
         with mp.get_context("fork").Pool(a.jobs) as pool:
             for name, dt in pool.imap_unordered(_render, [(c, out) for c in clips]):
@@ -109,8 +92,8 @@ def main(argv=None) -> int:
         print(f"rendered {len(clips)} clips in {time.perf_counter() - t0:.1f} s")
     if a.measure:
         t1 = time.perf_counter()
-        with mp.get_context("fork").Pool(a.jobs, _init_tracker, (a.model,)) as pool:
-            results = pool.map(_measure, [(c.name, out) for c in clips])
+        with mp.get_context("fork").Pool(a.jobs) as pool:
+            results = pool.map(_measure, [(c.name, out, a.model) for c in clips])
         text = table(results)
         print(text)
         print(f"measured in {time.perf_counter() - t1:.1f} s")

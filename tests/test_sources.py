@@ -10,7 +10,6 @@ import math
 import os
 import struct
 import sys
-import threading
 import time
 
 import cv2

@@ -13,9 +13,9 @@ extra signals only).
 
 Measures (raw, scale-free, IOD units):
   eye_opening     palpebral fissure height: mean of three upper/lower lid pair distances
-  brow_height     brow's upper edge above the inner-canthus line
+  brow_height     brow's upper edge above the same side's inner eye corner
   commissure_x    mouth corner's lateral distance from the facial midline
-  commissure_y    mouth corner's height (negative: below the eyes)
+  commissure_y    mouth corner's height (negative: below the nose ridge, the origin)
   upper_lip_y     height of the upper lip over the canine (lifts in a snarl)
   mouth_width     corner-to-corner distance (same on both sides)
   mouth_open      inner-lip gap (same on both sides)
@@ -46,6 +46,7 @@ _IRIS_H = np.array([[face.IRIS[s][1], face.IRIS[s][3]] for s in face.SIDES])  # 
 _IRIS_V = np.array([[face.IRIS[s][2], face.IRIS[s][4]] for s in face.SIDES])  # vertical rim pair
 _OUTER = np.array([face.EYE_OUTER[s] for s in face.SIDES])
 _INNER = np.array([face.EYE_INNER[s] for s in face.SIDES])
+_NOSE = np.array(face.RIGID_MIDLINE)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ def head_frame(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     y = down - (down @ x) * x
     y = y / np.sqrt(y @ y)
     z = np.cross(x, y)
-    origin = (p[_INNER[0]] + p[_INNER[1]]) * 0.5
+    # The nose ridge is the origin: eye closure drags the canthi down a little, and an
+    # origin between the eyes would make both mouth corners look raised.
+    origin = p[_NOSE].mean(axis=0)
     return origin, np.stack([x, y, z]), iod
 
 
@@ -93,7 +96,7 @@ def measure(frame: LandmarkFrame) -> Measures:
     v = np.empty((len(MEASURES), 2))
     lids = q[_LID_UP] - q[_LID_LO]                  # (2,3,3)
     v[0] = np.sqrt((lids ** 2).sum(-1)).mean(-1)
-    v[1] = -q[_BROW][..., 1].mean(-1)
+    v[1] = q[_INNER][:, 1] - q[_BROW][..., 1].mean(-1)   # above this side's inner canthus
     corners = q[_CORNER]
     v[2] = np.abs(corners[:, 0])
     v[3] = -corners[:, 1]

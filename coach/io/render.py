@@ -208,6 +208,7 @@ class Renderer:
         self.buttons: list[tuple[pygame.Rect, str]] = []
         self.bars: list[tuple[Meter, pygame.Rect]] = []
         self.banner_rect: pygame.Rect | None = None
+        self.image_rect: pygame.Rect | None = None      # where the camera frame went
         self.face_rect = pygame.Rect(self.MARGIN, self.TOP, self.w - self.PANEL_W - 3 * self.MARGIN,
                                      self.h - self.TOP - self.BOTTOM - 12)
         self.panel_rect = pygame.Rect(self.face_rect.right + self.MARGIN, self.TOP,
@@ -218,22 +219,23 @@ class Renderer:
     # -- entry point --
     def draw(self, surf: pygame.Surface, view: FeedbackView, frame_rgb, mode: str,
              flash: str | None = None, sound_note: str = "") -> None:
-        self.buttons, self.bars, self.banner_rect = [], [], None
+        self.buttons, self.bars, self.banner_rect, self.image_rect = [], [], None, None
         if frame_rgb is not None:
             self.frame_size = (frame_rgb.shape[1], frame_rgb.shape[0])
         surf.fill(BG)
+        right = self.w - self.MARGIN
         if view.screen in EXERCISE_SCREENS:
-            self._exercise(surf, view, frame_rgb, mode)
+            right = self._exercise(surf, view, frame_rgb, mode)
         else:
             self._card(surf, view)
         if sound_note:
-            self._sound_note(surf, sound_note)
+            self._sound_note(surf, sound_note, right)
         if flash:
             self._flash(surf, flash, mode if view.screen in EXERCISE_SCREENS else "card")
 
     # -- exercise screens: face (or not) + meters + instruction/banner --
-    def _exercise(self, surf, view, frame_rgb, mode):
-        self._top_bar(surf, view)
+    def _exercise(self, surf, view, frame_rgb, mode) -> int:
+        right = self._top_bar(surf, view)
         if mode == "meters":
             ring = view.hold_fraction is not None
             area = self.wide_rect
@@ -249,13 +251,14 @@ class Renderer:
             self._meters(surf, self.panel_rect, view.meters, big=False, gap=30)
             if view.hold_fraction is not None:
                 r = 62
-                self._ring(surf, (self.face_rect.right - r - 16, self.face_rect.y + r + 16), r,
+                self._ring(surf, (self.face_rect.right - r - 16, self.face_rect.y + r + 18), r,
                            view.hold_fraction, view.countdown_s, backing=True)
         if view.banner:
             self._banner(surf, view.banner)
         elif view.text:
             self.text.block(surf, view.text, BODY, TEXT, self.bottom_rect.inflate(-80, -16),
                             max_lines=2, valign="center")
+        return right
 
     def _top_bar(self, surf, view):
         x_right = self.w - self.MARGIN
@@ -272,9 +275,10 @@ class Renderer:
                     pygame.draw.circle(surf, GREEN, c, pip)
                 else:
                     pygame.draw.circle(surf, MUTED, c, pip, 2)
-            x_right = px - 2 * pip - 16
-        title = view.title or view.screen.capitalize()
+            x_right = px - pip - 32
+        title = view.title or _DEFAULT_TITLES.get(view.screen, view.screen.capitalize())
         self.text.blit(surf, title, TITLE if len(title) < 28 else HEADING, TEXT, (self.MARGIN, 16))
+        return x_right
 
     # -- the mirror: camera frame flipped for display, measured points on top --
     def _mirror(self, surf, view, frame_rgb):
@@ -284,10 +288,12 @@ class Renderer:
         dw, dh = int(fw * scale), int(fh * scale)
         dst = pygame.Rect(0, 0, dw, dh)
         dst.center = box.center
+        self.image_rect = dst
         frame = np.ascontiguousarray(frame_rgb[..., :3], dtype=np.uint8)
         img = pygame.image.frombuffer(frame, (fw, fh), "RGB")
         # Mirrored for display only: the patient expects a mirror; the core never sees it.
-        img = pygame.transform.flip(pygame.transform.scale(img, (dw, dh)), True, False)
+        # smoothscale (~5 ms at 720p) rather than scale (~1 ms): a blocky face is hard to read.
+        img = pygame.transform.flip(pygame.transform.smoothscale(img, (dw, dh)), True, False)
         surf.blit(img, dst)
         xy = self._points(view.points)
         if xy is None:
@@ -308,10 +314,11 @@ class Renderer:
             c = px[face.MOUTH_CORNER[side]].tolist()
             pygame.draw.circle(surf, INK, c, 9)
             pygame.draw.circle(surf, LANDMARK, c, 6)
-        for p in (face.UPPER_LIP_MID, face.LOWER_LIP_MID, *face.UPPER_LIP_LATERAL["left"],
-                  *face.UPPER_LIP_LATERAL["right"]):
-            pygame.draw.circle(surf, INK, px[p].tolist(), 5)
-            pygame.draw.circle(surf, LANDMARK, px[p].tolist(), 3)
+        # The other measured points (lips) as small dots: present, but quiet.
+        for p in _LIP_POINTS:
+            c = px[p].tolist()
+            pygame.draw.circle(surf, INK, c, 4)
+            pygame.draw.circle(surf, LANDMARK, c, 2)
 
     def _highlights(self, surf, px, highlight):
         for region, side in highlight:
@@ -323,7 +330,7 @@ class Renderer:
             rect = pygame.Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).inflate(44, 44)
             pygame.draw.ellipse(surf, INK, rect.inflate(6, 6), 9)
             pygame.draw.ellipse(surf, HIGHLIGHT, rect, 5)
-            self._icon(surf, "warn", (rect.right - 4, rect.y + 4), 20)
+            self._icon(surf, "warn", (rect.centerx, rect.y - 22), 18)
 
     # -- the avatar: the mesh on a plain background, centred and scaled to fit --
     def _avatar(self, surf, view):
@@ -359,10 +366,13 @@ class Renderer:
         pygame.draw.lines(surf, MESH_FEATURE, True, p[self.mesh.oval].tolist(), 2)
         for path in self.mesh.features:
             pygame.draw.lines(surf, MESH_FEATURE, False, p[path].tolist(), 3)
-        for c, rim in self.mesh.irises:
+        for side, (c, rim) in zip(face.SIDES, self.mesh.irises):
             if c < len(p):
-                r = max(2.0, float(np.linalg.norm(p[c] - p[rim])))
-                pygame.draw.circle(surf, MESH_FEATURE, p[c].tolist(), r)
+                # No bigger than the lid opening, so a closing eye looks closed.
+                up, lo = face.EYE_LIDS[side][1]
+                r = min(float(np.linalg.norm(p[c] - p[rim])), 0.5 * float(np.linalg.norm(p[up] - p[lo])))
+                if r >= 2.0:
+                    pygame.draw.circle(surf, MESH_FEATURE, p[c].tolist(), r)
         self._highlights(surf, p, view.highlight)
         surf.set_clip(clip)
 
@@ -387,6 +397,8 @@ class Renderer:
         gw = (area.w - gap * (n - 1)) // n
         head = 52 if big else 46
         label_h = 2 * int(SMALL * 1.2) + 8 if not big else 2 * int(BODY * 1.2) + 8
+        legend_h = 44
+        self._legend(surf, area, meters)
         for gi, (side, ms) in enumerate(groups.items()):
             g = pygame.Rect(area.x + gi * (gw + gap), area.y, gw, area.h)
             if side:
@@ -395,7 +407,7 @@ class Renderer:
                 pygame.draw.line(surf, MUTED, (g.x + 10, g.y + head), (g.right - 10, g.y + head), 1)
             col = g.w // len(ms)
             bar_w = min(110 if big else 64, int(col * 0.5))
-            top, bottom = g.y + head + 48, g.bottom - label_h
+            top, bottom = g.y + head + 48, g.bottom - label_h - legend_h
             for mi, m in enumerate(ms):
                 cx = g.x + mi * col + col // 2
                 bar = pygame.Rect(cx - bar_w // 2, top, bar_w, bottom - top)
@@ -403,6 +415,21 @@ class Renderer:
                 self.bars.append((m, bar))
                 lab = pygame.Rect(cx - col // 2 + 4, bottom + 8, col - 8, label_h)
                 self.text.block(surf, _short_label(m), BODY if big else SMALL, TEXT, lab, max_lines=2)
+
+    def _legend(self, surf, area, meters):
+        """What the two kinds of line mean, in words."""
+        items = []
+        if any(m.kind == "prime" for m in meters):
+            items.append(("goal", False))
+        if any(m.kind != "prime" and m.threshold is not None for m in meters):
+            items.append(("limit", True))
+        imgs = [self.text.render(word, SMALL, MUTED) for word, _ in items]
+        total = sum(80 + img.get_width() for img in imgs) + 48 * (len(imgs) - 1)
+        x, y = area.centerx - total // 2, area.bottom - 18
+        for (word, dashed), img in zip(items, imgs):
+            self._level_line(surf, pygame.Rect(x + 12, y, 32, 0), y, dashed, MUTED)
+            surf.blit(img, img.get_rect(midleft=(x + 80, y)))
+            x += 80 + img.get_width() + 48
 
     def _bar(self, surf, bar: pygame.Rect, m: Meter):
         pygame.draw.rect(surf, TRACK, bar, border_radius=8)
@@ -433,22 +460,24 @@ class Renderer:
                                             (bar.centerx + 10, bar.y + 20)])
 
     @staticmethod
-    def _level_line(surf, bar, y, dashed):
+    def _level_line(surf, bar, y, dashed, colour=TEXT):
         x0, x1 = bar.x - 12, bar.right + 12
         if dashed:   # the limit not to cross: dashed; the goal to reach: solid with notches
             for x in range(x0, x1, 14):
-                pygame.draw.line(surf, TEXT, (x, y), (min(x + 8, x1), y), 4)
+                pygame.draw.line(surf, colour, (x, y), (min(x + 8, x1), y), 4)
         else:
-            pygame.draw.line(surf, TEXT, (x0, y), (x1, y), 4)
+            pygame.draw.line(surf, colour, (x0, y), (x1, y), 4)
             for tip, base in ((x0, x0 - 10), (x1, x1 + 10)):
-                pygame.draw.polygon(surf, TEXT, [(tip, y), (base, y - 8), (base, y + 8)])
+                pygame.draw.polygon(surf, colour, [(tip, y), (base, y - 8), (base, y + 8)])
 
     # -- the hold ring --
     def _ring(self, surf, c, r, fraction, seconds, backing=False):
         fraction = 0.0 if fraction is None or not math.isfinite(fraction) else min(max(fraction, 0.0), 1.0)
         width = max(10, r // 5)
-        if backing:
-            pygame.draw.circle(surf, BG, c, r + 10)
+        if backing:   # over a camera image: a plain panel keeps the number and word readable
+            back = pygame.Rect(0, 0, 2 * r + 24, 2 * r + 60)
+            back.midtop = (c[0], c[1] - r - 12)
+            pygame.draw.rect(surf, BG, back, border_radius=18)
         pygame.draw.circle(surf, TRACK, c, r, width)
         if fraction > 0:
             n = max(2, int(72 * fraction))
@@ -475,31 +504,39 @@ class Renderer:
 
     # -- cards: every non-exercise screen --
     def _card(self, surf, view):
-        card = pygame.Rect(0, 0, self.w - 160, self.h - 150)
-        card.midtop = (self.w // 2, 40)
+        card = pygame.Rect(0, 0, self.w - 160, self.h - 136)
+        card.midtop = (self.w // 2, 56)
         pygame.draw.rect(surf, PANEL, card, border_radius=24)
-        inner = card.inflate(-96, -72)
-        y = inner.y
+        inner = card.inflate(-96, -56)
         icon = {"paused": "pause", "camera_lost": "camera", "confirm_quit": "question",
                 "summary": "star", "welcome": "play"}.get(view.screen)
+        title = view.title or _DEFAULT_TITLES.get(view.screen, view.screen.replace("_", " ").capitalize())
+        n_title = len(self.text.wrap(title, TITLE, inner.w)[:2])
+        n_text = len(self.text.wrap(view.text, BODY, inner.w)[:4]) if view.text else 0
+        rows = view.summary if view.screen == "summary" else ()
+        countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) \
+            else None
+        extra = (16 + 52 * len(rows) if rows else 126 if view.screen == "confirm_quit"
+                 else 110 if countdown is not None else 0)
+        # Centre the whole block in the card: a short message shouldn't hang at the top.
+        height = (84 if icon else 0) + n_title * int(TITLE * 1.25) + 12 + n_text * int(BODY * 1.25) + extra
+        y = inner.y + max(0, (inner.h - height) // 2)
         if icon:
             self._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
             y += 84
-        title = view.title or _DEFAULT_TITLES.get(view.screen, view.screen.replace("_", " ").capitalize())
         y = self.text.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2)
         y += 12
         if view.text:
             y = self.text.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300),
                                 max_lines=4)
-        if view.screen == "summary" and view.summary:
-            self._table(surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 16),
-                        view.summary)
+        if rows:
+            self._table(surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 16), rows)
         elif view.screen == "confirm_quit":
             self._buttons(surf, inner, y + 30, (("Yes, stop", "Y", "yes"), ("No, go on", "N", "no")))
-        elif view.countdown_s is not None and math.isfinite(view.countdown_s):
-            self.text.blit(surf, f"{max(0, math.ceil(view.countdown_s - 1e-6))} s", TITLE + 20, SKY,
-                           (inner.centerx, y + 30), "midtop")
-        self.text.blit(surf, HINTS, SMALL, MUTED, (self.w // 2, self.h - 30), "midbottom")
+        elif countdown is not None:
+            self.text.blit(surf, f"{max(0, math.ceil(countdown - 1e-6))} s", TITLE + 20, SKY,
+                           (inner.centerx, y + 24), "midtop")
+        self.text.blit(surf, HINTS, SMALL, MUTED, (self.w // 2, self.h - 26), "midbottom")
 
     def _table(self, surf, rect, rows):
         step = 52
@@ -525,10 +562,10 @@ class Renderer:
             x += bw + gap
 
     # -- status and cue twins --
-    def _sound_note(self, surf, note):
-        r = self.text.blit(surf, note, SMALL, MUTED, (self.w - self.MARGIN, self.h - self.BOTTOM - 10),
-                           "bottomright")
-        self._icon(surf, "mute", (r.x - 26, r.centery), 14, on=BG)
+    def _sound_note(self, surf, note, right):
+        """Say plainly when cues will be silent (the visual twins still show)."""
+        r = self.text.blit(surf, note, SMALL, MUTED, (right, 14), "topright")
+        self._icon(surf, "mute", (r.x - 34, r.centery), 13, on=BG)
 
     def _flash(self, surf, cue, where):
         word, icon, colour = CUE_LOOKS.get(cue, (cue.replace("_", " ").capitalize(), "ring", SKY))
@@ -536,8 +573,12 @@ class Renderer:
         pill = pygame.Rect(0, 0, img.get_width() + 110, 76)
         if where in ("mirror", "mesh"):
             pill.midtop = (self.face_rect.centerx, self.face_rect.y + 12)
-        else:
+        elif where == "meters":
             pill.midtop = (self.w // 2, self.TOP + 4)
+        else:   # over the key hints, below the card: never on top of the card's words
+            pill.h = 64
+            pill.midbottom = (self.w // 2, self.h - 4)
+            surf.fill(BG, (0, self.h - 76, self.w, 76))
         pygame.draw.rect(surf, INK, pill.inflate(6, 6), border_radius=40)
         pygame.draw.rect(surf, colour, pill, border_radius=38)
         self._icon(surf, icon, (pill.x + 44, pill.centery), 20, on=colour, ink=INK)
@@ -585,9 +626,13 @@ class Renderer:
             col = ink or MUTED
             pygame.draw.polygon(surf, col, [(x - r, y - r * 0.4), (x - r * 0.4, y - r * 0.4), (x + r * 0.2, y - r),
                                             (x + r * 0.2, y + r), (x - r * 0.4, y + r * 0.4), (x - r, y + r * 0.4)])
-            pygame.draw.line(surf, col, (x + r * 0.5, y - r * 0.5), (x + r * 1.3, y + r * 0.5), 3)
-            pygame.draw.line(surf, col, (x + r * 0.5, y + r * 0.5), (x + r * 1.3, y - r * 0.5), 3)
+            pygame.draw.line(surf, col, (x + r * 0.6, y - r * 0.6), (x + r * 1.8, y + r * 0.6), 4)
+            pygame.draw.line(surf, col, (x + r * 0.6, y + r * 0.6), (x + r * 1.8, y - r * 0.6), 4)
 
+
+_LIP_POINTS = tuple(p for p in face.MEASURED_POINTS
+                    if p not in {q for s in face.SIDES for q in (*face.EYE_CONTOUR[s], *face.BROW[s])}
+                    and p not in face.MOUTH_CORNER.values())
 
 _DEFAULT_TITLES = {
     "welcome": "Welcome", "calibrate": "Getting ready", "instruct": "Next exercise", "rest": "Rest",

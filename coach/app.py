@@ -1,0 +1,143 @@
+"""The live loop: source → tracker → session → display + sound + store.
+
+Every edge is swappable: a ReplaySource needs no tracker, a NullDisplay no
+screen, and `store=None` logs nothing, so tests run this very loop.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach import __version__
+from coach.core.calibration import REL
+from coach.core.exercises import Exercise
+from coach.core.face import SIDES
+from coach.core.frames import LandmarkFrame
+from coach.core.session import Session
+
+SUMMARY_S = 4.0          # the summary stays up this long after a replay or video ends
+FALLBACK_DT = 1 / 30     # clock step once the source has ended
+
+
+@dataclass
+class LoopStats:
+    frames: int = 0
+    latency_ms: list = field(default_factory=list)   # frame arrival → its view drawn
+    loop_ms: list = field(default_factory=list)
+    alert_ms: list = field(default_factory=list)     # synkinesis confirmed → its cue handed to the mixer
+    screenshots: list = field(default_factory=list)
+
+
+def sample_values(rel: np.ndarray) -> dict:
+    return {f"{name}_{side}": round(float(rel[i, j]), 4) for i, name in enumerate(REL) for j, side in enumerate(SIDES)}
+
+
+class SessionLog:
+    """Turns session records into store writes; each rep and event commits as it ends."""
+
+    def __init__(self, store, patient_code: str | None, source_name: str, kind: str, model_version: str = ""):
+        self.store = store
+        self.set_ids: dict[str, str] = {}
+        self.session_id = store.start_session(patient_code, source=source_name, kind=kind,
+                                              app_version=__version__, model_version=model_version)
+        self.ended = False
+
+    def write(self, records) -> None:
+        s, sid = self.store, self.session_id
+        for rec in records:
+            kind = rec[0]
+            if kind == "sample":
+                s.add_sample(sid, rec[1], rec[2], sample_values(rec[3]))
+            elif kind == "rep":
+                s.add_rep(sid, self.set_ids.get(rec[1]), rec[2].to_dict())
+            elif kind == "synkinesis":
+                ev = rec[2]
+                s.add_event(sid, self.set_ids.get(rec[1]), "synkinesis", ev.side, ev.measure, ev.start_s,
+                            ev.end_s, ev.peak_change)
+            elif kind in ("face_lost", "camera_lost"):
+                s.add_event(sid, self.set_ids.get(rec[1]), kind, None, None, rec[2], rec[3], None)
+            elif kind == "calibration":
+                s.add_calibration(sid, rec[1].to_dict())
+            elif kind == "set_started":
+                self.set_ids[rec[1]] = s.start_set(sid, rec[1], rec[2])
+            elif kind == "set_ended" and rec[1] in self.set_ids:
+                s.end_set(self.set_ids[rec[1]])
+            elif kind == "ended":
+                s.end_session(sid, rec[1])
+                self.ended = True
+
+    def close(self, status: str = "interrupted") -> None:
+        if not self.ended:
+            self.store.end_session(self.session_id, status)
+            self.ended = True
+
+
+def run_loop(source, session: Session, display, tracker=None, log: SessionLog | None = None,
+             shots: dict | None = None, stats: LoopStats | None = None, should_stop=None,
+             summary_s: float = SUMMARY_S, frames_out: list | None = None) -> Session:
+    """Run until the session's summary has been shown (or the patient quits).
+
+    `shots` maps screen names (or "synkinesis") to PNG paths: the first time that
+    screen (or a synkinesis banner) is drawn, a screenshot is saved.
+    """
+    from coach.io.sources import SourceStatus, VideoFrame
+
+    stats = stats or LoopStats()
+    pending_shots = dict(shots or {})
+    t = 0.0
+    wall0 = time.monotonic()
+    ended = False
+    summary_since = None
+    camera_lost = False
+    try:
+        while True:
+            item = None if ended else source.read()
+            rgb, frame, brightness, arrived = None, None, None, None
+            if item is None:                         # the recording or video has ended
+                ended = True
+                t += FALLBACK_DT
+            elif isinstance(item, SourceStatus):
+                camera_lost = item.state != "ok"
+                t = max(t, time.monotonic() - wall0)
+            elif isinstance(item, VideoFrame):
+                camera_lost = False
+                t, rgb, arrived = item.t, item.rgb, item.arrived
+                brightness = float(rgb[::16, ::16].mean())
+                frame = tracker.track(rgb, item.t, item.index)
+            elif isinstance(item, LandmarkFrame):
+                t, frame, arrived = item.t, item, time.monotonic()
+            if frames_out is not None and frame is not None:
+                frames_out.append(frame)
+            actions = display.poll()
+            if ended:
+                result = session.end(t)
+            else:
+                result = session.step(frame, t, actions, brightness, camera_lost)
+            if log:
+                log.write(result.records)
+            view = result.view
+            t_cue = time.monotonic()
+            display.draw(view, rgb)
+            if view.cue == "synkinesis":
+                stats.alert_ms.append((time.monotonic() - t_cue) * 1000)
+            if arrived is not None:
+                stats.latency_ms.append((time.monotonic() - arrived) * 1000)
+            stats.frames += 1
+            key = "synkinesis" if view.banner else view.screen
+            if key in pending_shots:
+                path = pending_shots.pop(key)
+                display.screenshot(path)
+                stats.screenshots.append(path)
+            if session.state == "summary":
+                summary_since = t if summary_since is None else summary_since
+                # Enter or Q closes the summary early.
+                if t - summary_since >= summary_s or any(a in ("quit", "yes", "key:enter") for a in actions):
+                    break
+            if should_stop is not None and should_stop():
+                break
+    finally:
+        if log:
+            log.close("completed" if session.status == "completed" else "interrupted")
+    return session

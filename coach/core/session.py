@@ -1,0 +1,397 @@
+"""The coaching state machine, with no I/O: `Session.step(...) -> StepResult`.
+
+welcome → calibrate → for each exercise: instruct → (move → hold → relax → rest) × reps
+→ summary. Pauses when the face is lost for more than FACE_LOST_S (nothing during
+the gap counts), when the camera is lost, or on the patient's request. Quitting
+asks once.
+
+The screens guide; the detector counts. A rep counts when the detector sees a
+whole rise–hold–return, whatever screen is showing, so a patient who moves at
+their own pace is not penalised. `records` tell the shell what to log.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.core.calibration import Baseline, CalibrationError, fit_baseline, relative
+from coach.core.detector import Detector, OFF_LEVEL
+from coach.core.events import RepEnded, SynkinesisEnded, SynkinesisStarted
+from coach.core.exercises import Exercise
+from coach.core.face import SIDES
+from coach.core.feedback import FeedbackView, Meter
+from coach.core.frames import LandmarkFrame
+from coach.core.measures import Measures, measure
+
+CALIBRATE_S = 2.0         # sit still with a neutral face this long
+FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
+INSTRUCT_S = 5.0          # time to read the instructions (a key skips it)
+HOLD_START = 0.6          # the hold starts at 60 % of the target …
+HOLD_KEEP = 0.4           # … and the countdown runs while the movement stays above 40 %
+STILL_SPREAD = 0.03       # calibration: eye opening may vary this much (IOD units) — no talking or blinking fits
+CENTRE_TOLERANCE = 0.22   # face centre within this of the image centre (fraction of the image)
+MIN_IOD_FRACTION = 0.07   # eyes at least 7 % of the image width apart: near enough to measure
+MIN_BRIGHTNESS = 50       # mean luma (0–255) below this: too dark for reliable landmarks
+
+SAFETY_NOTICE = ("This coach does not diagnose. If you notice sudden new weakness of the face, "
+                 "arm or leg, or trouble speaking, call emergency services: it can be a stroke.")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    view: FeedbackView
+    records: tuple = ()     # ("rep", ex_id, Rep) | ("synkinesis", ex_id, Synkinesis) | ("calibration", Baseline)
+                            # | ("set_started", ex_id, planned) | ("set_ended", ex_id) | ("face_lost", t0, t1)
+                            # | ("camera_lost", t0, t1) | ("sample", t, ex_id, values) | ("ended", status)
+
+
+@dataclass
+class ExerciseTally:
+    exercise: Exercise
+    reps: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+
+    @property
+    def clean_reps(self) -> int:
+        return sum(1 for r in self.reps if not r.synkinesis)
+
+
+class Session:
+    def __init__(self, plan: list[Exercise], affected_side: str | None = None, previous: dict | None = None,
+                 welcome_s: float | None = None):
+        """`welcome_s`: move on from the welcome screen by itself after this long
+        (the demo, a replay); None waits for the patient to press Enter."""
+        if not plan:
+            raise ValueError("a session needs at least one exercise")
+        self.plan = plan
+        self.affected_side = affected_side
+        self.previous = previous or {}     # {exercise_id: synkinesis-free rate} from the last session
+        self.welcome_s = welcome_s
+        self.state = "welcome"
+        self.tallies = [ExerciseTally(ex) for ex in plan]
+        self.ex_i = 0
+        self.baseline: Baseline | None = None
+        self.detector: Detector | None = None
+        self.status = "in-progress"
+        self._state_t: float | None = None
+        self._calib: list[Measures] = []
+        self._hint = ""
+        self._last_face_t: float | None = None
+        self._paused_from: str | None = None
+        self._pause_reason = ""
+        self._gap_start: float | None = None
+        self._hold_left = 0.0
+        self._last_t = 0.0
+        self._banner: tuple[str, tuple] | None = None
+        self._hold_tick = 0.0
+        self._points = None          # landmarks for the mirror and mesh views
+        self._frame_width = 640
+
+    # ---- helpers ------------------------------------------------------------------
+    @property
+    def exercise(self) -> Exercise:
+        return self.plan[min(self.ex_i, len(self.plan) - 1)]
+
+    @property
+    def tally(self) -> ExerciseTally:
+        return self.tallies[min(self.ex_i, len(self.tallies) - 1)]
+
+    def _go(self, state: str, t: float) -> None:
+        self.state, self._state_t = state, t
+
+    def _elapsed(self, t: float) -> float:
+        if self._state_t is None:
+            self._state_t = t
+        return t - self._state_t
+
+    # ---- the one verb ---------------------------------------------------------------
+    def step(self, frame: LandmarkFrame | None, t: float, actions: tuple | list = (), brightness: float | None = None,
+             camera_lost: bool = False) -> StepResult:
+        records: list = []
+        cue: str | None = None
+        self._last_t = t
+        m = measure(frame) if frame is not None and frame.has_face else None
+        self._points = m and frame.points
+        if m is not None:
+            self._last_face_t = t
+            self._frame_width = frame.width
+
+        for action in actions:
+            cue = self._act(action, t, records) or cue
+        if self.state in ("summary", "ended"):
+            return StepResult(self._view(t, m, cue), tuple(records))
+
+        # Camera or face gone: pause, and let nothing in the gap count.
+        face_gone = m is None and (self._last_face_t is None or t - self._last_face_t > FACE_LOST_S)
+        if self.state not in ("welcome", "confirm_quit", "paused", "camera_lost") and (camera_lost or (
+                face_gone and self.state != "calibrate")):
+            self._pause(t, "camera_lost" if camera_lost else "face", records)
+        elif self.state == "camera_lost" and not camera_lost:
+            self._resume(t, records)
+        elif self.state == "paused" and self._pause_reason == "face" and m is not None:
+            self._resume(t, records)
+
+        if self.state == "welcome":
+            if self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
+                self._go("calibrate", t)
+        if self.state == "calibrate":
+            cue = self._calibrate(m, t, brightness, records) or cue
+        elif self.state in ("instruct", "move", "hold", "relax", "rest"):
+            cue = self._exercise_step(m, t, records) or cue
+        return StepResult(self._view(t, m, cue), tuple(records))
+
+    def end(self, t: float) -> StepResult:
+        """The source has ended (a replay or video ran out): close and show the summary."""
+        records: list = []
+        cue = None
+        if self.state not in ("summary",):
+            cue = self._finish(t, records, "completed" if self._all_done() else "interrupted")
+        return StepResult(self._view(t, None, cue), tuple(records))
+
+    # ---- actions --------------------------------------------------------------------
+    def _act(self, action: str, t: float, records: list) -> str | None:
+        if self.state == "confirm_quit":
+            if action in ("yes", "quit"):
+                return self._finish(t, records, "completed" if self._all_done() else "interrupted")
+            if action in ("no", "pause"):
+                self.state = self._paused_from or "instruct"
+            return None
+        if action == "quit" and self.state not in ("summary", "ended"):
+            self._paused_from = self.state
+            self._end_detector(records)
+            self.state = "confirm_quit"
+        elif action == "pause":
+            if self.state == "paused" and self._pause_reason == "user":
+                self._resume(t, records)
+            elif self.state not in ("welcome", "summary", "paused", "camera_lost"):
+                self._pause(t, "user", records)
+        elif action == "skip":
+            if self.state == "welcome":
+                self._go("calibrate", t)
+            elif self.state == "instruct":
+                return self._start_reps(t)
+            elif self.state in ("move", "hold", "relax", "rest", "paused"):
+                return self._next_exercise(t, records)
+        elif action in ("yes", "key:enter") and self.state == "welcome":
+            self._go("calibrate", t)
+        return None
+
+    def _pause(self, t: float, reason: str, records: list) -> None:
+        self._end_detector(records)
+        self._paused_from = self.state if self.state not in ("paused", "camera_lost") else self._paused_from
+        self._pause_reason = reason
+        self._gap_start = self._last_face_t if reason == "face" and self._last_face_t is not None else t
+        self.state = "camera_lost" if reason == "camera_lost" else "paused"
+
+    def _resume(self, t: float, records: list) -> None:
+        if self._pause_reason in ("face", "camera_lost") and self._gap_start is not None:
+            records.append(("face_lost" if self._pause_reason == "face" else "camera_lost",
+                            self.exercise.id, self._gap_start, t))
+        before = self._paused_from or "calibrate"
+        self._paused_from, self._pause_reason, self._gap_start = None, "", None
+        # Back where we were; a rep interrupted by the pause starts again.
+        self._go("calibrate" if before == "calibrate" else ("instruct" if before == "instruct" else "move"), t)
+        if self.state == "calibrate":
+            self._calib = []
+
+    def _end_detector(self, records: list) -> None:
+        """Close anything under way; a rep cut off by a pause or quit does not count."""
+        if self.detector is not None:
+            self._collect(self.detector.update(None, self._last_t), records, counted=False)
+
+    # ---- calibration ----------------------------------------------------------------
+    def _calibrate(self, m: Measures | None, t: float, brightness: float | None, records: list) -> str | None:
+        hint = self._calibration_hint(m, brightness)
+        if hint:
+            self._hint, self._calib = hint, []
+            self._state_t = t
+            return None
+        self._hint = ""
+        self._calib.append(m)
+        if self._elapsed(t) < CALIBRATE_S:
+            return None
+        eyes = np.array([c.values[0] for c in self._calib])
+        if np.ptp(eyes, axis=0).max() > STILL_SPREAD * 3:
+            # Someone blinked hard or talked: try again quietly rather than baseline on it.
+            self._hint, self._calib, self._state_t = "Keep your face relaxed and still for a moment.", [], t
+            return None
+        try:
+            self.baseline = fit_baseline(self._calib)
+        except CalibrationError:
+            self._calib, self._state_t = [], t
+            return None
+        records.append(("calibration", self.baseline))
+        return self._start_exercise(t, records)
+
+    def _calibration_hint(self, m: Measures | None, brightness: float | None) -> str:
+        if m is None:
+            return "We can't see your face. Sit facing the camera."
+        if brightness is not None and brightness < MIN_BRIGHTNESS:
+            return "It is a little dark. Turn on a light in front of you."
+        if abs(m.centre[0] - 0.5) > CENTRE_TOLERANCE or abs(m.centre[1] - 0.5) > CENTRE_TOLERANCE + 0.08:
+            return "Move so your face is in the middle of the picture."
+        if m.iod_px < MIN_IOD_FRACTION * self._frame_width:
+            return "Come a little closer to the camera."
+        return ""
+
+    # ---- exercises ------------------------------------------------------------------
+    def _start_exercise(self, t: float, records: list) -> str:
+        ex = self.exercise
+        self.detector = Detector(ex, self.affected_side)
+        records.append(("set_started", ex.id, ex.reps))
+        self._go("instruct", t)
+        return "start"
+
+    def _start_reps(self, t: float) -> str:
+        self._go("move", t)
+        return "start"
+
+    def _next_exercise(self, t: float, records: list) -> str | None:
+        self._end_detector(records)
+        records.append(("set_ended", self.exercise.id))
+        self.ex_i += 1
+        if self.ex_i >= len(self.plan):
+            return self._finish(t, records, "completed")
+        self._start_exercise(t, records)
+        return "exercise_done"
+
+    def _all_done(self) -> bool:
+        return all(len(tl.reps) >= tl.exercise.reps for tl in self.tallies)
+
+    def _finish(self, t: float, records: list, status: str) -> str:
+        self._end_detector(records)
+        if self.ex_i < len(self.plan) and self.state not in ("summary",):
+            if not any(r[0] == "set_ended" and r[1] == self.exercise.id for r in records):
+                records.append(("set_ended", self.exercise.id))
+        self.status = status
+        self.ex_i = min(self.ex_i, len(self.plan) - 1)
+        records.append(("ended", status))
+        self._go("summary", t)
+        return "session_done"
+
+    def _collect(self, happenings: list, records: list, counted: bool = True) -> str | None:
+        cue = None
+        ex_id = self.exercise.id
+        for h in happenings:
+            if isinstance(h, RepEnded):
+                if counted and h.rep.complete:
+                    rep = h.rep
+                    self.tally.reps.append(rep)
+                    records.append(("rep", ex_id, rep))
+                    cue = "rep_done"
+            elif isinstance(h, SynkinesisStarted):
+                self._banner = (h.message, ((h.region, h.side),))
+                cue = "synkinesis"
+            elif isinstance(h, SynkinesisEnded):
+                self.tally.events.append(h.event)
+                records.append(("synkinesis", ex_id, h.event))
+        if self.detector is not None and not self.detector.active_synkinesis:
+            self._banner = None
+        return cue
+
+    def _exercise_step(self, m: Measures | None, t: float, records: list) -> str | None:
+        ex = self.exercise
+        cue = None
+        if m is not None and self.baseline is not None:
+            rel = relative(m, self.baseline)
+            cue = self._collect(self.detector.update(rel, t), records)
+            records.append(("sample", t, ex.id, rel))
+        level = self.detector.level if m is not None else 0.0
+        el = self._elapsed(t)
+        if self.state == "instruct" and el >= INSTRUCT_S:
+            cue = self._start_reps(t) or cue
+        elif self.state == "move" and (level >= HOLD_START or (el >= ex.move_s and self.detector.in_rep)):
+            self._go("hold", t)
+            self._hold_left = ex.hold_s
+            cue = cue or "hold"
+        elif self.state == "hold":
+            dt = t - self._hold_tick
+            if level >= HOLD_KEEP:
+                self._hold_left -= dt
+            if self._hold_left <= 0:
+                self._go("relax", t)
+        elif self.state == "relax" and (level < OFF_LEVEL and not self.detector.in_rep or el > ex.relax_s + 4):
+            self._go("rest", t)
+        elif self.state == "rest" and el >= ex.rest_s:
+            self._go("move", t)
+        self._hold_tick = t
+        if len(self.tally.reps) >= ex.reps and self.state in ("rest", "move") and not self.detector.in_rep:
+            cue = self._next_exercise(t, records) or cue
+        return cue
+
+    # ---- the view -------------------------------------------------------------------
+    def _view(self, t: float, m: Measures | None, cue: str | None) -> FeedbackView:
+        ex, state = self.exercise, self.state
+        common = dict(t=t, cue=cue, points=self._points)
+        if state == "welcome":
+            return FeedbackView("welcome", "Welcome to your face exercises",
+                                "Sit comfortably, facing the camera, in good light. Press Enter to begin.\n\n"
+                                + SAFETY_NOTICE, **common)
+        if state == "calibrate":
+            left = max(0.0, CALIBRATE_S - self._elapsed(t))
+            return FeedbackView("calibrate", "Getting to know your face",
+                                self._hint or "Relax your face and look at the screen. Keep still.",
+                                countdown_s=None if self._hint else left, **common)
+        if state == "summary":
+            return FeedbackView("summary", "Well done!" if self.status == "completed" else "Session ended",
+                                "Here is how it went.", summary=self.summary_rows(), **common)
+        if state == "confirm_quit":
+            return FeedbackView("confirm_quit", "Stop now?", "Press Y to stop, or N to carry on.", **common)
+        if state == "camera_lost":
+            return FeedbackView("camera_lost", "Camera lost",
+                                "Trying to reconnect… Check the cable or close other apps using the camera.", **common)
+        if state == "paused":
+            text = ("We can't see your face. Face the camera to carry on." if self._pause_reason == "face"
+                    else "Paused. Press P or space to carry on.")
+            return FeedbackView("paused", "Paused", text, **common)
+        done = len(self.tally.reps)
+        texts = {"instruct": " ".join(ex.instructions),
+                 "move": f"Slowly: {ex.instructions[1] if len(ex.instructions) > 1 else ex.instructions[0]}",
+                 "hold": "Hold it gently…",
+                 "relax": "Now slowly relax.",
+                 "rest": "Rest."}
+        countdown = None
+        hold_fraction = None
+        if state == "hold":
+            countdown = max(0.0, self._hold_left)
+            hold_fraction = 1.0 - countdown / ex.hold_s
+        elif state == "rest":
+            countdown = max(0.0, ex.rest_s - self._elapsed(t))
+        banner, highlight = (self._banner if self._banner else (None, ()))
+        return FeedbackView(state, ex.name, texts[state], meters=self._meters(), rep=done, reps_total=ex.reps,
+                            hold_fraction=hold_fraction, countdown_s=countdown, banner=banner,
+                            highlight=highlight, **common)
+
+    def _meters(self) -> tuple[Meter, ...]:
+        det = self.detector
+        if det is None:
+            return ()
+        ex = self.exercise
+        meters = [Meter(f"{ex.prime.label} – your {side}", side, "prime", float(det.side_levels[i]), 1.0)
+                  for i, side in enumerate(SIDES)]
+        active = set(det.active_synkinesis)
+        for wi, w in enumerate(ex.watches):
+            for i, side in enumerate(SIDES):
+                # Bar full at twice the threshold, so the threshold line sits mid-bar.
+                meters.append(Meter(f"{w.label} – your {side}", side, "watch",
+                                    float(max(0.0, det.watch_amounts[wi, i]) / (2 * w.threshold)), 0.5,
+                                    (w.measure, side) in active))
+        return tuple(meters)
+
+    def summary_rows(self) -> tuple[tuple[str, str], ...]:
+        rows = []
+        for tl in self.tallies:
+            if not tl.reps and tl is not self.tally and self.tallies.index(tl) > self.ex_i:
+                continue
+            n, clean = len(tl.reps), tl.clean_reps
+            text = f"{n} of {tl.exercise.reps} reps, {clean} without co-movement"
+            if tl.reps:
+                best = max(tl.reps, key=lambda r: (not r.synkinesis, r.peak))
+                text += f"; best rep {best.index} ({best.peak:.0%} of target)"
+            prev = self.previous.get(tl.exercise.id)
+            if prev is not None and n:
+                change = clean / n - prev
+                text += f"; {'+' if change >= 0 else ''}{change:.0%} co-movement-free vs last time"
+            rows.append((tl.exercise.name, text))
+        return tuple(rows)

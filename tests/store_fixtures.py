@@ -1,0 +1,73 @@
+"""Shared helpers for the store, report and CLI tests: a patient with weeks of history."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from coach.core.events import Rep
+from coach.io.store import Store
+
+EXERCISES = ("brow-lift", "gentle-eye-closure", "open-mouth-smile", "snarl", "lip-pucker")
+START = datetime(2024, 3, 4, 18, 30)   # a Monday evening
+TOXIN_DAY = "2024-04-01"
+
+
+def rep_dict(i: int, t0: float, syn_peak: float, complete: bool = True,
+             left: float = 0.12, right: float = 0.30) -> dict:
+    return Rep(i, t0, t0 + 1.0, t0 + 3.0, 0.8 + 0.01 * i, {"left": left, "right": right}, 1.0, 1.6,
+               0.9, syn_peak, abs(syn_peak) >= 0.15, complete).to_dict()
+
+
+def record_session(store: Store, code: str | None, when: datetime, exercises=EXERCISES,
+                   reps: int = 4, rng: random.Random | None = None, level: float = 0.2,
+                   finish: bool = True) -> str:
+    """Record one session and back-date it to `when` (the store stamps the clock time)."""
+    rng = rng or random.Random(0)
+    sid = store.start_session(code, source="test", kind="home")
+    store.add_calibration(sid, {"eye_opening": [0.31, 0.30]})
+    t = 0.0
+    for ex in exercises:
+        set_id = store.start_set(sid, ex, reps)
+        for i in range(reps):
+            for k in range(12):
+                store.add_sample(sid, t + k / 30, ex, {"level": k / 12, "eye_opening_left": 0.3})
+            peak = round(rng.uniform(0.3, 1.7) * level * (1 if i % 2 else -1), 4)
+            store.add_rep(sid, set_id, rep_dict(i, t, peak, complete=(i != reps - 1 or rng.random() > 0.3),
+                                                left=round(rng.uniform(0.05, 0.2), 4),
+                                                right=round(rng.uniform(0.25, 0.35), 4)))
+            if abs(peak) >= 0.15:
+                store.add_event(sid, set_id, "synkinesis", "left", "eye_opening", t + 0.5, t + 2.0, peak)
+            t += 4.0
+        store.end_set(set_id)
+    store.add_event(sid, None, "face_lost", start_s=t, end_s=t + 1.0)
+    if finish:
+        store.end_session(sid)
+    ended = when + timedelta(minutes=12)
+    store.db.execute("UPDATE sessions SET started = ?, ended = CASE WHEN ended IS NULL THEN NULL ELSE ? END "
+                     "WHERE id = ?", [when.astimezone().isoformat(timespec="milliseconds"),
+                                      ended.astimezone().isoformat(timespec="milliseconds"), sid])
+    store.db.execute("UPDATE sets SET started = ? WHERE session_id = ?",
+                     [when.astimezone().isoformat(timespec="milliseconds"), sid])
+    return sid
+
+
+def build_history(path: Path, code: str = "P1", n_sessions: int = 14) -> Path:
+    """A patient with sessions over ~8 weeks, a toxin injection in the middle and a surgery."""
+    rng = random.Random(42)
+    with Store.open(path) as store:
+        store.db.execute("PRAGMA synchronous = OFF")   # test data needs no fsync per rep: keeps tests fast
+        store.add_patient(code, "Test Patient", "left", "synthetic")
+        store.set_plan(code, [{"exercise": ex, "reps": 4, "hold_s": 3, "rest_s": 4} for ex in EXERCISES])
+        store.add_treatment(code, TOXIN_DAY, "botulinum_toxin", "left orbicularis oculi", 5, "")
+        store.add_treatment(code, "2024-03-10", "other", "", None, "physio review")
+        for i in range(n_sessions):
+            when = START + timedelta(days=4 * i, hours=i % 3)
+            # Synkinesis shrinks after the injection day.
+            level = 0.25 if when < datetime(2024, 4, 1) else 0.1
+            record_session(store, code, when, rng=rng, level=level,
+                           exercises=EXERCISES if i % 3 else EXERCISES[:3])
+        sid = record_session(store, code, START + timedelta(days=4 * n_sessions), rng=rng, finish=False,
+                             exercises=EXERCISES[:2])
+        store.end_session(sid, status="interrupted")
+    return path
