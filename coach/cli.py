@@ -13,6 +13,7 @@ from coach.errors import CoachError
 # Quiet MediaPipe/TFLite's C++ logging before anything imports it.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 _MODULES = ("analysis", "model", "live", "store", "kiosk")
 

@@ -363,18 +363,24 @@ class Renderer:
         self.centre = pts[[face.NASION, face.NOSE_TIP]].mean(0)
         self.face_w = float(np.ptp(pts[:, 0]))
         self.face_h = float(np.ptp(pts[:, 1]))
+        self.lash = {s: _lash_colour(src.image, pts[list(face.EYE_CONTOUR[s])]) for s in face.SIDES}
+
+    def closures(self, t: float) -> dict[str, float]:
+        """Fraction of each eye's fissure closed at time t."""
+        c = self.clip
+        rep = max((rep_envelope(t, a, b) for a, b in c.reps), default=0.0)
+        blink = max((blink_envelope(t, a, b) for a, b in c.blinks), default=0.0)
+        out = {}
+        for side in face.SIDES:
+            closure = (c.eyes.get(side, 0.0) if c.smile else 0.97) * rep
+            out[side] = 1 - (1 - closure) * (1 - blink)
+        return out
 
     def points(self, t: float) -> np.ndarray:
         c, p = self.clip, self.p
         d = np.zeros_like(p)
         rep = max((rep_envelope(t, a, b) for a, b in c.reps), default=0.0)
-        blink = max((blink_envelope(t, a, b) for a, b in c.blinks), default=0.0)
-        for side in face.SIDES:
-            if c.smile:
-                closure = c.eyes.get(side, 0.0) * rep
-            else:
-                closure = 0.97 * rep
-            closure = 1 - (1 - closure) * (1 - blink)
+        for side, closure in self.closures(t).items():
             if closure > 0:
                 d += eye_closure(p, side, closure)
             if c.smile and rep > 0:
@@ -412,8 +418,42 @@ class Renderer:
     def frame(self, i: int) -> np.ndarray:
         t = i / FPS
         ox, oy = self.face.origin
-        view = np.linalg.inv(self.homography(t)) @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]])
-        return self.warper.warp(self.face.image, self.points(t)[self.ctrl], view, SIZE)
+        H = self.homography(t)
+        view = np.linalg.inv(H) @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]])
+        dst = self.points(t)
+        out = self.warper.warp(self.face.image, dst[self.ctrl], view, SIZE)
+        return self._lash_lines(out, dst, H, self.closures(t))
+
+    def _lash_lines(self, img: np.ndarray, dst: np.ndarray, H: np.ndarray, closures: dict) -> np.ndarray:
+        """Darken the line where nearly closed lids meet. The warp squeezes the whole
+        fissure (white sclera included) into a sub-pixel sliver, which reads as a
+        bright seam; real closed lids show a dark lash line."""
+        for side, c in closures.items():
+            a = 0.7 * float(_smooth((c - 0.6) / 0.35))
+            if a <= 0:
+                continue
+            cont = face.EYE_CONTOUR[side]
+            line = dst[[cont[8], *cont[9:], cont[0]]]            # inner corner, upper lid, outer corner
+            q = np.c_[line, np.ones(len(line))] @ H.T
+            q = q[:, :2] / q[:, 2:] - self.face.origin
+            width = float(np.linalg.norm(q[-1] - q[0]))
+            m = np.zeros(SIZE[::-1], np.float32)
+            cv2.polylines(m, [np.round(q * 16).astype(np.int32)], False, 1.0,
+                          max(1, round(width / 18)), cv2.LINE_AA, shift=4)
+            m = cv2.GaussianBlur(m, (0, 0), 0.6)[..., None] * a
+            img = (img * (1 - m) + self.lash[side] * m + 0.5).astype(np.uint8)
+        return img
+
+
+def _lash_colour(image: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """Colour of the darkest pixels inside the eye (lashes, pupil): the lash line's."""
+    m = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(m, [np.round(contour).astype(np.int32)], 1)
+    px = image[m > 0].astype(np.float32)
+    if len(px) == 0:
+        return np.array([40, 40, 50], np.float32)
+    lum = px @ np.array([0.114, 0.587, 0.299], np.float32)
+    return np.median(px[lum <= np.percentile(lum, 15)], 0)
 
 
 def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:

@@ -99,6 +99,8 @@ class Detector:
         self.level = 0.0
         self.side_levels = np.zeros(2)
         self.watch_amounts = np.zeros((len(exercise.watches), 2))
+        # How close each side is to an alert (1.0 = the onset criteria are met), for the meters.
+        self.watch_scores = np.zeros((len(exercise.watches), 2))
 
     # ---- the one verb -------------------------------------------------------------
     def update(self, rel: np.ndarray | None, t: float) -> list:
@@ -193,6 +195,7 @@ class Detector:
         for wi, w in enumerate(self.exercise.watches):
             amounts = w.direction * r[self._watch_i[wi]]      # > 0 = co-movement
             self.watch_amounts[wi] = amounts
+            self.watch_scores[wi] = [_score(amounts[i], amounts[1 - i], w) for i in (0, 1)]
             if self._rep is not None:
                 self._rep.synk_peak = max(self._rep.synk_peak, float(amounts[self._sides].max()))
             frozen = (w.measure == "eye_opening" and self._blink_since is not None
@@ -286,3 +289,9 @@ def _meets(a: float, a_other: float, w: Watch, scale: float) -> bool:
     ratio = 1.0 + (w.min_ratio - 1.0) * scale
     return (a >= w.threshold * scale and a - a_other >= w.min_difference * scale
             and a >= ratio * max(a_other, 0.0))
+
+
+def _score(a: float, a_other: float, w: Watch) -> float:
+    """The tightest of the three onset criteria, as a fraction met (≥ 1: all met)."""
+    return float(max(0.0, min(a / w.threshold, (a - a_other) / w.min_difference,
+                              a / (w.min_ratio * a_other) if a_other > 0 else np.inf)))

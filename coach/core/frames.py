@@ -23,7 +23,7 @@ from coach.core.files import write_atomic
 
 N_LANDMARKS = 478
 STREAM_FORMAT = "coach-landmarks/1"
-_QUANT = 64.0  # sub-pixel steps per pixel; 1/64 px is far below MediaPipe's jitter
+_QUANT = 16.0  # sub-pixel steps per pixel; 1/16 px is far below MediaPipe's ~0.5 px jitter
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def save_stream(path: str | os.PathLike, frames: Iterable[LandmarkFrame], info: 
     dq = np.diff(q, axis=0, prepend=np.zeros((1, N_LANDMARKS, 3), np.int32))
     if np.abs(dq).max(initial=0) >= 2**31:
         raise StreamError("landmark coordinates out of range")
-    meta = {"format": STREAM_FORMAT, "clip": info.clip, "fps": info.fps,
+    meta = {"format": STREAM_FORMAT, "clip": info.clip, "fps": info.fps, "quant": _QUANT,
             "width": info.width, "height": info.height, "blendshape_names": list(names)}
     write_atomic(path, lambda tmp: np.savez_compressed(
         tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
@@ -100,11 +100,14 @@ def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame
             t, has, dq, blend, mat = z["t"], z["face"], z["dq"], z["blend"], z["matrix"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise StreamError(f"{path} is not a readable landmark stream ({exc.__class__.__name__})") from None
-    if meta.get("format") != STREAM_FORMAT:
-        raise StreamError(f"{path} has unknown format {meta.get('format')!r}")
-    info = StreamInfo(clip=meta["clip"], fps=float(meta["fps"]), width=int(meta["width"]),
-                      height=int(meta["height"]), blendshape_names=tuple(meta["blendshape_names"]))
-    scale = np.array([info.width, info.height, info.width], dtype=np.float64) * _QUANT
+    if not isinstance(meta, dict) or meta.get("format") != STREAM_FORMAT:
+        raise StreamError(f"{path} is not a coach landmark stream")
+    try:
+        info = StreamInfo(clip=meta["clip"], fps=float(meta["fps"]), width=int(meta["width"]),
+                          height=int(meta["height"]), blendshape_names=tuple(meta["blendshape_names"]))
+    except (KeyError, TypeError, ValueError):
+        raise StreamError(f"{path} has incomplete metadata") from None
+    scale = np.array([info.width, info.height, info.width], dtype=np.float64) * float(meta.get("quant", 64.0))
     pts = (np.cumsum(dq, axis=0) / scale).astype(np.float32)
     frames = []
     for i in range(len(t)):

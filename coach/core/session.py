@@ -326,8 +326,8 @@ class Session:
         common = dict(t=t, cue=cue, points=self._points)
         if state == "welcome":
             return FeedbackView("welcome", "Welcome to your face exercises",
-                                "Sit comfortably, facing the camera, in good light. Press Enter to begin.\n\n"
-                                + SAFETY_NOTICE, **common)
+                                "Sit facing the camera, in good light. Press Enter to begin.",
+                                extra={"notice": SAFETY_NOTICE}, **common)
         if state == "calibrate":
             left = max(0.0, CALIBRATE_S - self._elapsed(t))
             return FeedbackView("calibrate", "Getting to know your face",
@@ -368,30 +368,32 @@ class Session:
         if det is None:
             return ()
         ex = self.exercise
-        meters = [Meter(f"{ex.prime.label} – your {side}", side, "prime", float(det.side_levels[i]), 1.0)
+        # Labels name the movement; the display heads each column with the side.
+        meters = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0)
                   for i, side in enumerate(SIDES)]
         active = set(det.active_synkinesis)
         for wi, w in enumerate(ex.watches):
             for i, side in enumerate(SIDES):
-                # Bar full at twice the threshold, so the threshold line sits mid-bar.
-                meters.append(Meter(f"{w.label} – your {side}", side, "watch",
-                                    float(max(0.0, det.watch_amounts[wi, i]) / (2 * w.threshold)), 0.5,
+                # The bar shows how near this side is to an alert (compared with the other
+                # side, as the detector judges it); full at twice that, so the line is mid-bar.
+                meters.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
                                     (w.measure, side) in active))
         return tuple(meters)
 
     def summary_rows(self) -> tuple[tuple[str, str], ...]:
+        """Per exercise: reps done, reps free of co-movement, the best rep, change since last time."""
         rows = []
-        for tl in self.tallies:
-            if not tl.reps and tl is not self.tally and self.tallies.index(tl) > self.ex_i:
-                continue
+        for i, tl in enumerate(self.tallies):
+            if i > self.ex_i and not tl.reps:
+                continue                      # not reached
             n, clean = len(tl.reps), tl.clean_reps
-            text = f"{n} of {tl.exercise.reps} reps, {clean} without co-movement"
+            rows.append((tl.exercise.name, f"{n} of {tl.exercise.reps} reps"))
+            rows.append(("   without co-movement", f"{clean} of {n}"))
             if tl.reps:
                 best = max(tl.reps, key=lambda r: (not r.synkinesis, r.peak))
-                text += f"; best rep {best.index} ({best.peak:.0%} of target)"
+                rows.append(("   best rep", f"rep {best.index}, {best.peak:.0%} of target"))
             prev = self.previous.get(tl.exercise.id)
             if prev is not None and n:
                 change = clean / n - prev
-                text += f"; {'+' if change >= 0 else ''}{change:.0%} co-movement-free vs last time"
-            rows.append((tl.exercise.name, text))
+                rows.append(("   since last time", f"{'+' if change >= 0 else '−'}{abs(change):.0%} co-movement-free"))
         return tuple(rows)

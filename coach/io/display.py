@@ -203,6 +203,11 @@ class PygameDisplay(_Settings):
         self._pg.mouse.set_visible(self.cursor)
 
     def _open(self, fullscreen: bool):
+        screen = self._set_mode(fullscreen)
+        self._pg.mouse.set_visible(self.cursor)
+        return screen
+
+    def _set_mode(self, fullscreen: bool):
         pg = self._pg
         if fullscreen:
             # SCALED keeps our 1280x720 layout and lets SDL fit it to the monitor.
@@ -215,7 +220,16 @@ class PygameDisplay(_Settings):
                     self.fullscreen = True
                     return screen
         self.fullscreen = False
-        return pg.display.set_mode(self.size)
+        screen = pg.display.set_mode(self.size)
+        if screen.get_size() != self.size:
+            # A failed fullscreen attempt can leave SDL's window stuck at another size:
+            # start the video side afresh (sound, fonts and events are unaffected).
+            caption = pg.display.get_caption()[0]
+            pg.display.quit()
+            pg.display.init()
+            pg.display.set_caption(caption)
+            screen = pg.display.set_mode(self.size)
+        return screen
 
     # -- the loop's calls --
     def poll(self) -> list[str]:

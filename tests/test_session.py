@@ -1,0 +1,117 @@
+"""The coaching state machine and the live loop, on replayed landmarks, with no screen."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coach.app import LoopStats, run_loop
+from coach.core.session import FACE_LOST_S, Session
+from coach.io.display import NullDisplay
+from streams import session_stream
+
+
+class ListSource:
+    """A replayed landmark source (what ReplaySource yields), from a list."""
+
+    name, fps = "test", 30.0
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def read(self):
+        return self.items.pop(0) if self.items else None
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def smile3(library):
+    return library["gentle-smile"].with_overrides(reps=3)
+
+
+def run(frames, plan, actions=None, **kw):
+    display = NullDisplay(actions)
+    session = Session(plan, welcome_s=1.0, **kw)
+    stats = LoopStats()
+    run_loop(ListSource(frames), session, display, stats=stats)
+    return session, display
+
+
+def screens(display):
+    out = []
+    for v in display.views:
+        if not out or out[-1] != v.screen:
+            out.append(v.screen)
+    return out
+
+
+def test_full_flow_counts_reps_and_flags_synkinesis(smile3):
+    frames = session_stream(36, rep_starts=(10, 17, 24), synk_side="left", synk_reps=(1,))
+    session, display = run(frames, [smile3])
+    assert session.status == "completed"
+    assert screens(display)[:6] == ["welcome", "calibrate", "instruct", "move", "hold", "relax"]
+    assert screens(display)[-1] == "summary"
+    reps = session.tallies[0].reps
+    assert [r.synkinesis for r in reps] == [False, True, False]
+    banners = [v for v in display.views if v.banner]
+    assert banners and all(v.t >= 17 and v.t <= 23 for v in banners)
+    assert banners[0].banner == "Keep your eye soft and open"
+    assert ("eye", "left") in banners[0].highlight
+    cues = [c for c, _ in display.played]
+    assert cues.count("synkinesis") == 1 and "session_done" in cues and "hold" in cues
+    rows = dict(display.views[-1].summary)
+    assert rows["Gentle smile"] == "3 of 3 reps" and rows["   without co-movement"] == "2 of 3"
+
+
+def test_face_lost_pauses_and_resumes_and_gap_does_not_count(smile3):
+    # The face disappears in the middle of the second smile.
+    frames = session_stream(42, rep_starts=(10, 17, 24, 31), gap=(18.5, 20.0))
+    session, display = run(frames, [smile3])
+    paused = [v for v in display.views if v.screen == "paused"]
+    assert paused and paused[0].t == pytest.approx(18.5 + FACE_LOST_S, abs=0.1)
+    assert "can't see your face" in paused[0].text
+    after = [v.screen for v in display.views if v.t > 20.0]
+    assert after[0] in ("move", "hold")        # resumed into the exercise
+    reps = session.tallies[0].reps
+    assert all(not (r.start_s < 20.0 and r.end_s > 18.5) for r in reps)   # nothing spans the gap
+    assert len(reps) == 3 and session.status == "completed"
+
+
+def test_keys_pause_skip_and_quit_asks_once(library, smile3):
+    plan = [smile3, library["lip-pucker"].with_overrides(reps=2)]
+    frames = session_stream(30, rep_starts=(10, 17))
+    # Frame indices at 30 fps: pause at 12 s, unpause at 13 s, skip at 20 s, quit at 22 s, then "no",
+    # quit again at 23 s and "yes".
+    acts = {360: ["pause"], 390: ["pause"], 600: ["skip"], 660: ["quit"], 661: ["no"], 690: ["quit"], 691: ["yes"]}
+    session, display = run(frames, plan, acts)
+    seq = screens(display)
+    assert "paused" in seq and "confirm_quit" in seq
+    names = [v.title for v in display.views if v.screen in ("instruct", "move")]
+    assert "Lip pucker" in names                       # skip moved on to the next exercise
+    assert seq.count("confirm_quit") == 2 and seq[-1] == "summary"
+    assert session.status == "interrupted"
+
+
+def test_calibration_hints_when_face_off_centre(smile3):
+    frames = session_stream(6)
+    shifted = []
+    for f in frames:
+        pts = f.points.copy()
+        pts[:, 0] += 0.4                      # face far to the side
+        shifted.append(type(f)(f.t, f.width, f.height, pts, {}, None, f.index))
+    session, display = run(shifted, [smile3])
+    hints = [v.text for v in display.views if v.screen == "calibrate"]
+    assert any("middle of the picture" in h for h in hints)
+    assert session.baseline is None
+
+
+def test_meters_show_prime_and_watch_per_side(smile3):
+    frames = session_stream(24, rep_starts=(10,), synk_side="right", synk_reps=(0,))
+    _, display = run(frames, [smile3])
+    hold = [v for v in display.views if v.screen == "hold" and v.banner]
+    assert hold
+    m = {(x.kind, x.side): x for x in hold[-1].meters}
+    assert m[("prime", "left")].value > 0.5 and m[("prime", "right")].value > 0.5
+    assert m[("watch", "right")].alert and not m[("watch", "left")].alert
+    assert m[("watch", "right")].value > m[("watch", "right")].threshold > m[("watch", "left")].value
