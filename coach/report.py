@@ -42,7 +42,9 @@ SUNNYBROOK_EXERCISES = {   # the five Sunnybrook expressions, by exercise id
 TOXIN_BEFORE_DAYS = (-14, 0)     # [date − 14 d, date)
 TOXIN_AFTER_DAYS = (14, 42)      # [date + 14 d, date + 42 d)
 CALENDAR_MAX_WEEKS = 53
+WEEKLY_ABOVE = 40                # more sessions than this: trend plots show weekly points
 TREATMENT_COLOURS = {"botulinum_toxin": "#7b3294", "surgery": "#222222", "other": "#888888"}
+TREATMENT_NAMES = {"botulinum_toxin": "toxin", "surgery": "surgery", "other": "other treatment"}
 
 
 def synkinesis_grade(abs_peak: float) -> int:
@@ -111,7 +113,8 @@ def sunnybrook_estimates(series: dict) -> list[dict]:
     return rows
 
 
-def toxin_windows(reps: list[dict], treatments: list[dict], affected: str | None) -> list[dict]:
+def toxin_windows(reps: list[dict], treatments: list[dict], affected: str | None,
+                  order: list[str] = ()) -> list[dict]:
     rows = []
     for t in treatments:
         if t["kind"] != "botulinum_toxin":
@@ -121,7 +124,8 @@ def toxin_windows(reps: list[dict], treatments: list[dict], affected: str | None
         for name, (lo, hi) in (("before", TOXIN_BEFORE_DAYS), ("after", TOXIN_AFTER_DAYS)):
             start, end = day + timedelta(days=lo), day + timedelta(days=hi)
             windows[name] = [r for r in reps if start <= local_dt(r["session_started"]).date() < end]
-        exercises = sorted({r["exercise"] for w in windows.values() for r in w})
+        found = {r["exercise"] for w in windows.values() for r in w}
+        exercises = [ex for ex in order if ex in found] + sorted(found - set(order))
         rows.append({"treatment": t, "exercises": [
             (ex, rep_stats([r for r in windows["before"] if r["exercise"] == ex], affected),
              rep_stats([r for r in windows["after"] if r["exercise"] == ex], affected))
@@ -147,8 +151,7 @@ def treatment_markers(ax, treatments: list[dict], label: bool) -> None:
         colour = TREATMENT_COLOURS.get(t["kind"], "#888888")
         ax.axvline(x, color=colour, linestyle="--", linewidth=1.2, zorder=0)
         if label:
-            name = "toxin" if t["kind"] == "botulinum_toxin" else t["kind"]
-            ax.annotate(name, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
+            ax.annotate(TREATMENT_NAMES.get(t["kind"], t["kind"]), (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
                         textcoords="offset points", fontsize=8, color=colour, va="top")
 
 
@@ -163,7 +166,9 @@ def calendar_plot(sessions: list[dict], treatments: list[dict], today: date) -> 
     start = max(start, last - timedelta(days=last.weekday(), weeks=CALENDAR_MAX_WEEKS - 1))
     n_weeks = (last - start).days // 7 + 1
     treat_days = {date.fromisoformat(t["date"]): t["kind"] for t in treatments}
-    fig = Figure(figsize=(10, 2.4))
+    # Square days: a long history makes a wide, low strip, so shrink the height to fit.
+    height = min(2.4, max(1.5, 7.4 * (10 * 0.76 / (n_weeks + 0.2)) / 0.78))
+    fig = Figure(figsize=(10, height))
     ax = fig.add_axes([0.06, 0.14, 0.76, 0.78])
     for w in range(n_weeks):
         for d in range(7):
@@ -185,6 +190,9 @@ def calendar_plot(sessions: list[dict], treatments: list[dict], today: date) -> 
         day = start + timedelta(weeks=w)
         if day.month != month:
             month = day.month
+            if ticks and w + 0.45 - ticks[-1] < 3:   # a partial first month: its label would collide
+                ticks.pop()
+                labels.pop()
             ticks.append(w + 0.45)
             labels.append(day.strftime("%b %Y") if not labels or day.month == 1 else day.strftime("%b"))
     ax.set_xticks(ticks, labels, fontsize=8)
@@ -197,22 +205,35 @@ def calendar_plot(sessions: list[dict], treatments: list[dict], today: date) -> 
               ("#eeeeee", "none")]
     handles = [Rectangle((0, 0), 1, 1, facecolor=c) for c, _ in legend]
     labels = [text for _, text in legend]
-    if treatments:
+    for kind in sorted(set(treat_days.values())):
         handles.append(Rectangle((0, 0), 1, 1, facecolor="white",
-                                 edgecolor=TREATMENT_COLOURS["botulinum_toxin"], linewidth=2))
-        labels.append("treatment day")
+                                 edgecolor=TREATMENT_COLOURS.get(kind, "#888888"), linewidth=2))
+        labels.append(f"{TREATMENT_NAMES.get(kind, kind)} day")
     ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
 
+def weekly(series: list[tuple[str, list[dict]]]) -> list[tuple[str, list[dict]]]:
+    """Pool sessions by week (dated on the Monday): one point per session gets unreadable."""
+    weeks: dict[str, list[dict]] = defaultdict(list)
+    for started, reps in series:
+        day = local_dt(started).date()
+        weeks[(day - timedelta(days=day.weekday())).isoformat()].extend(reps)
+    return sorted(weeks.items())
+
+
 def exercise_plot(exercise: str, series: list[tuple[str, list[dict]]], treatments: list[dict],
                   affected: str | None) -> Figure:
+    title = exercise
+    if len(series) > WEEKLY_ABOVE:
+        series = weekly(series)
+        title += "  (weekly)"
     x = [local_dt(started) for started, _ in series]
     stats = [rep_stats(rs, affected) for _, rs in series]
     fig = Figure(figsize=(10, 6.6))
     axes = fig.subplots(3, 1, sharex=True)
     fig.subplots_adjust(left=0.09, right=0.8, top=0.93, bottom=0.08, hspace=0.25)
-    fig.suptitle(exercise, fontsize=12, x=0.09, ha="left")
+    fig.suptitle(title, fontsize=12, x=0.09, ha="left")
 
     def line(ax, values, **kw):
         pts = [(xi, v) for xi, v in zip(x, values) if v is not None]
@@ -389,7 +410,7 @@ def build_report(store, code: str, today: date | None = None) -> str:
         for g in sunnybrook_estimates(series)]))
     out.append("</section>")
 
-    toxin = toxin_windows(reps, treatments, affected)
+    toxin = toxin_windows(reps, treatments, affected, exercises)
     if toxin:
         out.append("<section><h2>Botulinum toxin: before and after</h2><p class='note'>The 2 weeks before "
                    "each injection against weeks 2–6 after it (full effect, before it wears off).</p>")

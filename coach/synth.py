@@ -318,7 +318,8 @@ class Clip:
         return self.exercise != "gentle-eye-closure"
 
 
-def truth(clip: Clip) -> dict:
+def truth(clip: Clip, source: str = "") -> dict:
+    """The clip's truth record (NAME.truth.json); `source` describes the face."""
     syn = []
     for start, end in clip.reps:
         if clip.smile:
@@ -337,7 +338,7 @@ def truth(clip: Clip) -> dict:
         "reps": [{"start_s": a, "end_s": b} for a, b in clip.reps],
         "blinks_s": [[a, b] for a, b in clip.blinks],
         "synkinesis": syn,
-        "face": clip.face, "motion": clip.motion, "notes": clip.notes,
+        "face": source or clip.face, "face_id": clip.face, "motion": clip.motion, "notes": clip.notes,
         "injected": {
             "duration_s": clip.duration, "ramp_s": RAMP_S,
             "smile_corner_out_up": list(SMILE) if clip.smile else None,
@@ -472,9 +473,7 @@ def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
     finally:
         writer.release()
     os.replace(tmp, path)
-    info = truth(clip)
-    info["face"] = src.source
-    info["face_id"] = clip.face
+    info = truth(clip, src.source)
     (out_dir / f"{clip.name}.truth.json").write_text(json.dumps(info, indent=1) + "\n")
     return path
 
@@ -608,7 +607,6 @@ def measure_clip(path: str | os.PathLike, info: dict, model=None) -> dict:
     no_blink = hold.copy()
     for b0, b1 in info["blinks_s"]:
         no_blink &= ~((ts >= b0 - 0.05) & (ts <= b1 + 0.1))
-    hold &= found
     no_blink &= found
     b = np.nanmedian(a[base], 0)
     rel = a / b - 1

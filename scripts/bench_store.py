@@ -1,7 +1,7 @@
 """Per-frame cost of session logging, and the size of a 30-minute session.
 
-Simulates the live coach at 30 fps: every frame calls `add_sample` with all
-measures of both sides plus the movement level; a rep is committed every 5 s
+Simulates the live coach at 30 fps: every frame calls `add_sample` with every
+relative measure of both sides (as coach.app does) plus one spare value; a rep is committed every 5 s
 and an event every 20 s (each its own fsync'd transaction). Prints the median
 and p99 of the per-frame cost (rep/event writes amortised over the frames
 between them) and the database size.
@@ -24,8 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from coach.core.events import Rep  # noqa: E402
 from coach.io.store import Store  # noqa: E402
 
-MEASURES = ("eye_opening", "brow_height", "commissure_x", "commissure_y",
-            "upper_lip_y", "mouth_width", "mouth_open", "iris_diameter")
+try:  # what the live coach logs per frame: every relative measure on both sides
+    from coach.core.calibration import REL as MEASURES  # noqa: E402
+except ImportError:
+    MEASURES = ("eye_opening", "brow_height", "commissure_excursion", "commissure_elevation",
+                "upper_lip_elevation", "mouth_width", "mouth_open")
 TARGET_MEDIAN_MS = 0.2
 TARGET_SIZE_MB = 5.0
 
@@ -55,9 +58,9 @@ def run(path: Path, minutes: float, fps: float) -> dict:
                 store.end_set(set_id)
             set_id = store.start_set(sid, ex, 10)
             write_s += time.perf_counter() - t0
-        values = {f"{m}_{side}": 0.3 + 0.05 * math.sin(t + k)
+        values = {f"{m}_{side}": round(0.3 + 0.05 * math.sin(t + k), 4)
                   for k, m in enumerate(MEASURES) for side in ("left", "right")}
-        values["level"] = 0.5 + 0.5 * math.sin(t)
+        values["level"] = round(0.5 + 0.5 * math.sin(t), 4)   # one spare value: errs on the large side
         t0 = time.perf_counter()
         store.add_sample(sid, t, ex, values)   # includes the occasional timed flush
         sample_costs.append(time.perf_counter() - t0)

@@ -90,6 +90,11 @@ def main(argv=None) -> int:
             for name, dt in pool.imap_unordered(_render, [(c, out) for c in clips]):
                 print(f"{name:40s} {dt:5.1f} s", flush=True)
         print(f"rendered {len(clips)} clips in {time.perf_counter() - t0:.1f} s")
+        if not a.only:  # drop clips that are no longer in the set
+            keep = {c.name for c in clips}
+            for f in [*out.glob("*.mp4"), *out.glob("*.truth.json")]:
+                if f.name.split(".")[0] not in keep:
+                    f.unlink()
     if a.measure:
         t1 = time.perf_counter()
         with mp.get_context("fork").Pool(a.jobs) as pool:

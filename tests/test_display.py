@@ -322,8 +322,8 @@ def test_view_mute_and_fullscreen_keys_apply_themselves(display):
 
 
 def test_cue_flash_shows_even_when_muted_then_fades(tmp_path):
-    from coach.io.display import PygameDisplay
-    from coach.io.render import FLASH_S, ORANGE
+    from coach.io.display import FLASH_S, PygameDisplay
+    from coach.io.render import ORANGE
     now = [100.0]
     d = PygameDisplay(mute=True, clock=lambda: now[0])
     try:
@@ -331,15 +331,23 @@ def test_cue_flash_shows_even_when_muted_then_fades(tmp_path):
         d.draw(exercise_view(meters=(), cue="synkinesis", t=7.5))
         assert d.played == [("synkinesis", 7.5)]
         box = d.renderer.face_rect
-        top = shot(d, tmp_path)[box.y:box.y + 100, box.x:box.right]
-        assert mask(top, ORANGE).sum() > 2000           # the "Careful" pill
+        corner = shot(d, tmp_path)[box.bottom - 100:box.bottom, box.x:box.centerx]
+        assert mask(corner, ORANGE).sum() > 2000        # the "Careful" pill
         now[0] += FLASH_S + 0.1
         d.draw(exercise_view(meters=(), t=9.0))
-        top = shot(d, tmp_path)[box.y:box.y + 100, box.x:box.right]
-        assert mask(top, ORANGE).sum() < 100
+        corner = shot(d, tmp_path)[box.bottom - 100:box.bottom, box.x:box.centerx]
+        assert mask(corner, ORANGE).sum() < 100
         assert d.played == [("synkinesis", 7.5)]        # a view's cue plays once, with that view
     finally:
         d.close()
+
+
+def test_no_screen_is_a_plain_error(monkeypatch):
+    from coach.errors import CoachError
+    from coach.io.display import PygameDisplay
+    monkeypatch.setenv("SDL_VIDEODRIVER", "no_such_video_driver")
+    with pytest.raises(CoachError, match="can't open a window"):
+        PygameDisplay()
 
 
 def test_draw_survives_odd_input(display):

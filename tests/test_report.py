@@ -117,7 +117,7 @@ def test_latest_session_detail_matches_sql(built):
     store, page = built
     [(sid, status)] = q(store, f"SELECT id, status FROM sessions WHERE patient_id = {PID} "
                                "ORDER BY started DESC LIMIT 1")
-    assert f"Latest session" in page and status in page
+    assert "Latest session" in page and status in page
     for set_id, ex, planned, n, done in q(store, """SELECT st.id, st.exercise, st.planned_reps, count(r.id),
                                                    sum(r.complete) FROM sets st LEFT JOIN reps r ON r.set_id = st.id
                                                    WHERE st.session_id = ? GROUP BY st.id""", [sid]):
@@ -154,5 +154,9 @@ def test_patient_without_sessions_and_unknown_patient(tmp_path):
         store.add_patient("P2")
         page = build_report(store, "P2")
         assert "No sessions recorded yet" in page and "<img" not in page
+        sid = store.start_session("P2")
+        store.end_session(sid)
+        page = build_report(store, "P2")      # a session with no sets or reps
+        assert page.count("<img") == 1 and "No exercise sets." in page
         with pytest.raises(CoachError, match="No patient with code P3."):
             build_report(store, "P3")

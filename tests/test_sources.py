@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from coach.core.frames import LandmarkFrame, StreamInfo, save_stream
+from coach.core.frames import QUANT, LandmarkFrame, StreamInfo, save_stream
 from coach.errors import InputError
 from coach.io import sources
 from coach.io.sources import (CAMERA_LOST, OK, RECONNECTING, CameraSource, ReplaySource, SourceStatus,
@@ -507,10 +507,10 @@ def test_replay_round_trip(tmp_path):
     assert [f.index for f in got] == list(range(10))
     assert [f.t for f in got] == pytest.approx([f.t for f in written])
     assert [f.has_face for f in got] == [f.has_face for f in written]
-    # stored at 1/64 px
+    # stored to the stream's quantum (coach.core.frames.QUANT steps per pixel)
     for a, b in zip(got, written):
         if b.has_face:
-            np.testing.assert_allclose(a.pixels(), b.pixels(), atol=1 / 64)
+            np.testing.assert_allclose(a.pixels(), b.pixels(), atol=1 / QUANT)
             assert a.blendshapes["smile"] == pytest.approx(0.5, abs=1e-3)
 
 

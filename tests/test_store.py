@@ -260,9 +260,13 @@ def test_samples_are_downsampled_buffered_and_flushed(db, monkeypatch):
         rows = store.samples(sid)
         assert rows[1] == {"session_id": sid, "t": pytest.approx(0.1), "exercise": "snarl",
                            "eye_opening_L": 0.3, "level": 3.0}
+        store.add_sample(sid, 5.0, "snarl", {"Level": 7.0, "t": 1.0})   # same column as "level"; "t" is taken
+        store.flush()
+        assert store.samples(sid)[-1] == {"session_id": sid, "t": 5.0, "exercise": "snarl", "level": 7.0,
+                                          "v_t": 1.0}
         monkeypatch.setattr(store_mod, "SAMPLE_FLUSH_S", 0.0)   # timed flush with no rep
         store.add_sample(sid, 10.0, "snarl", {"level": 1.0, "new_measure": 2.0})
-        assert reader.execute("SELECT count(*), max(new_measure) FROM samples").fetchone() == (31, 2.0)
+        assert reader.execute("SELECT count(*), max(new_measure) FROM samples").fetchone() == (32, 2.0)
         reader.close()
 
 

@@ -23,7 +23,7 @@ from coach.core.files import write_atomic
 
 N_LANDMARKS = 478
 STREAM_FORMAT = "coach-landmarks/1"
-_QUANT = 16.0  # sub-pixel steps per pixel; 1/16 px is far below MediaPipe's ~0.5 px jitter
+QUANT = 16.0  # sub-pixel steps per pixel; 1/16 px is far below MediaPipe's ~0.5 px jitter
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ def save_stream(path: str | os.PathLike, frames: Iterable[LandmarkFrame], info: 
             blend[i] = [f.blendshapes.get(k, 0.0) for k in names]
         if f.matrix is not None:
             mat[i] = f.matrix
-    q = np.round(px * _QUANT).astype(np.int32)
+    q = np.round(px * QUANT).astype(np.int32)
     # Deltas over time compress well: most landmarks barely move between frames.
     dq = np.diff(q, axis=0, prepend=np.zeros((1, N_LANDMARKS, 3), np.int32))
     if np.abs(dq).max(initial=0) >= 2**31:
         raise StreamError("landmark coordinates out of range")
-    meta = {"format": STREAM_FORMAT, "clip": info.clip, "fps": info.fps, "quant": _QUANT,
+    meta = {"format": STREAM_FORMAT, "clip": info.clip, "fps": info.fps, "quant": QUANT,
             "width": info.width, "height": info.height, "blendshape_names": list(names)}
     write_atomic(path, lambda tmp: np.savez_compressed(
         tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),

@@ -23,8 +23,10 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from coach.core.feedback import FeedbackView
+from coach.errors import CoachError
 
 VIEWS = ("mirror", "mesh", "meters")
+FLASH_S = 1.5   # how long a cue's visual twin stays up: long enough to read one word
 
 
 class _Settings:
@@ -67,7 +69,6 @@ class _Settings:
         pass
 
     def _flashing(self) -> str | None:
-        from coach.io.render import FLASH_S
         if self._flash and self._clock() - self._flash[1] < FLASH_S:
             return self._flash[0]
         return None
@@ -220,7 +221,12 @@ class PygameDisplay(_Settings):
                     self.fullscreen = True
                     return screen
         self.fullscreen = False
-        screen = pg.display.set_mode(self.size)
+        try:
+            screen = pg.display.set_mode(self.size)
+        except pg.error as exc:
+            pg.quit()
+            raise CoachError(f"can't open a window ({exc}); is there a screen? "
+                             "(headless runs: set SDL_VIDEODRIVER=dummy)") from None
         if screen.get_size() != self.size:
             # A failed fullscreen attempt can leave SDL's window stuck at another size:
             # start the video side afresh (sound, fonts and events are unaffected).

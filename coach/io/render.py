@@ -44,7 +44,6 @@ CONTRAST_PAIRS = {
 
 TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px; nothing smaller than 28
 BAR_MAX = 1.2                                    # a bar spans 0..1.2; the goal is 1.0
-FLASH_S = 1.5                                    # how long a cue's visual twin stays up
 
 # cue -> (word, icon, colour): the visual twin of every sound.
 CUE_LOOKS = {
@@ -55,7 +54,8 @@ CUE_LOOKS = {
     "exercise_done": ("Exercise done", "check", GREEN),
     "session_done": ("Session done", "star", GREEN),
 }
-EXERCISE_SCREENS = ("calibrate", "move", "hold", "relax")
+EXERCISE_SCREENS = ("calibrate", "move", "hold", "relax", "rest")   # face + meters layout
+RING_WORDS = {"hold": "Hold", "rest": "Rest", "calibrate": "Keep still", "relax": "Relax"}
 HINTS = "P pause    S skip    V view    M sound    Q quit"
 
 
@@ -228,34 +228,36 @@ class Renderer:
             right = self._exercise(surf, view, frame_rgb, mode)
         else:
             self._card(surf, view)
+        if view.banner:
+            self._banner(surf, view.banner)
         if sound_note:
             self._sound_note(surf, sound_note, right)
-        if flash:
+        if flash and not (flash == "synkinesis" and view.banner):   # the banner already says it
             self._flash(surf, flash, mode if view.screen in EXERCISE_SCREENS else "card")
 
     # -- exercise screens: face (or not) + meters + instruction/banner --
     def _exercise(self, surf, view, frame_rgb, mode) -> int:
         right = self._top_bar(surf, view)
+        ring = view.hold_fraction is not None or (view.countdown_s is not None and
+                                                   math.isfinite(view.countdown_s))
+        word = RING_WORDS.get(view.screen, "")
         if mode == "meters":
-            ring = view.hold_fraction is not None
             area = self.wide_rect
             self._meters(surf, area, view.meters, big=True, gap=220 if ring else 60)
             if ring:
                 self._ring(surf, (area.centerx, area.y + area.h // 2 - 20), 90,
-                           view.hold_fraction, view.countdown_s)
+                           view.hold_fraction, view.countdown_s, word)
         else:
             if mode == "mirror" and frame_rgb is not None:
                 self._mirror(surf, view, frame_rgb)
             else:
                 self._avatar(surf, view)
             self._meters(surf, self.panel_rect, view.meters, big=False, gap=30)
-            if view.hold_fraction is not None:
+            if ring:
                 r = 62
                 self._ring(surf, (self.face_rect.right - r - 16, self.face_rect.y + r + 18), r,
-                           view.hold_fraction, view.countdown_s, backing=True)
-        if view.banner:
-            self._banner(surf, view.banner)
-        elif view.text:
+                           view.hold_fraction, view.countdown_s, word, backing=True)
+        if view.text and not view.banner:
             self.text.block(surf, view.text, BODY, TEXT, self.bottom_rect.inflate(-80, -16),
                             max_lines=2, valign="center")
         return right
@@ -471,7 +473,7 @@ class Renderer:
                 pygame.draw.polygon(surf, colour, [(tip, y), (base, y - 8), (base, y + 8)])
 
     # -- the hold ring --
-    def _ring(self, surf, c, r, fraction, seconds, backing=False):
+    def _ring(self, surf, c, r, fraction, seconds, word="", backing=False):
         fraction = 0.0 if fraction is None or not math.isfinite(fraction) else min(max(fraction, 0.0), 1.0)
         width = max(10, r // 5)
         if backing:   # over a camera image: a plain panel keeps the number and word readable
@@ -488,7 +490,8 @@ class Renderer:
         if seconds is not None and math.isfinite(seconds):
             size = TITLE if r >= 60 else HEADING
             self.text.blit(surf, str(max(0, math.ceil(seconds - 1e-6))), size, TEXT, c, "center")
-        self.text.blit(surf, "Hold", SMALL, TEXT, (c[0], c[1] + r + 10), "midtop")
+        if word:
+            self.text.blit(surf, word, SMALL, TEXT, (c[0], c[1] + r + 10), "midtop")
 
     # -- banner --
     def _banner(self, surf, message):
@@ -571,8 +574,8 @@ class Renderer:
         word, icon, colour = CUE_LOOKS.get(cue, (cue.replace("_", " ").capitalize(), "ring", SKY))
         img = self.text.render(word, HEADING, INK)
         pill = pygame.Rect(0, 0, img.get_width() + 110, 76)
-        if where in ("mirror", "mesh"):
-            pill.midtop = (self.face_rect.centerx, self.face_rect.y + 12)
+        if where in ("mirror", "mesh"):   # a corner of the picture, off the face
+            pill.bottomleft = (self.face_rect.x + 12, self.face_rect.bottom - 12)
         elif where == "meters":
             pill.midtop = (self.w // 2, self.TOP + 4)
         else:   # over the key hints, below the card: never on top of the card's words

@@ -313,7 +313,7 @@ def _check_schema(path: Path, db: sqlite_utils.Database) -> None:
         if tables - {migrations.migrations_table}:
             raise CoachError(f"{path} is an SQLite database but not a coach database; it was left unchanged.")
         return
-    known = {m.name for m in migrations._migrations}
+    known = {m.name for m in migrations._migrations}  # Migrations has no public list of its steps
     unknown = [name for name in applied if name not in known]
     if unknown:
         raise CoachError(
@@ -666,6 +666,11 @@ class Store:
         keys = sorted({k for *_, values in rows for k in values})
         with self._tx():
             self._ensure_sample_columns(keys)
+            # Keys that clean up to the same column (SQLite names ignore case): the first wins.
+            by_column = {}
+            for k in keys:
+                by_column.setdefault(self._sample_columns[k].lower(), k)
+            keys = list(by_column.values())
             cols = [self._sample_columns[k] for k in keys]
             sql = (f"INSERT OR IGNORE INTO samples ({', '.join(('session_id', 't', 'exercise', *cols))}) "
                    f"VALUES ({', '.join('?' * (3 + len(cols)))})")
@@ -678,13 +683,13 @@ class Store:
         if not missing:
             return
         # Inside the write transaction, so another writer cannot add the same column meanwhile.
-        existing = {r[1] for r in self.db.conn.execute("PRAGMA table_info(samples)")}
+        existing = {r[1].lower(): r[1] for r in self.db.conn.execute("PRAGMA table_info(samples)")}
         for key in missing:
             name = _column_name(key)
-            if name not in existing:
+            if name.lower() not in existing:
                 self.db.conn.execute(f'ALTER TABLE samples ADD COLUMN "{name}" REAL')
-                existing.add(name)
-            self._sample_columns[key] = name
+                existing[name.lower()] = name
+            self._sample_columns[key] = existing[name.lower()]
 
     @_friendly
     def end_session(self, session_id: str, status: str = "completed") -> None:

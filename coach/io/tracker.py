@@ -33,16 +33,29 @@ class Tracker:
             output_facial_transformation_matrixes=True,
         )
         with _quiet_stderr():  # MediaPipe's C++ set-up chatter means nothing to a patient
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            self._options = options
+        self._create = vision.FaceLandmarker.create_from_options
+        self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self._last_ms = -1
         self._clip_offset_ms = 0
         self._clip_last_t = None
         self._first = True
+        self._used = False
 
     def new_clip(self) -> None:
-        """Start a new clip: its timestamps restart at 0, ours keep increasing."""
+        """Start a new clip: its timestamps restart at 0, ours keep increasing.
+
+        VIDEO mode tracks each face from the previous frame's landmarks, so a new clip
+        also gets a fresh landmarker: otherwise its first frames are fitted inside the
+        last clip's face box.
+        """
         self._clip_offset_ms = self._last_ms + 1
         self._clip_last_t = None
+        if self._used:
+            self._landmarker.close()
+            with _quiet_stderr():
+                self._landmarker = self._create(self._options)
+            self._used = False
 
     def track(self, rgb: np.ndarray, t: float, index: int = 0) -> LandmarkFrame:
         """Track one RGB uint8 image taken at clip time t (seconds)."""
@@ -51,6 +64,7 @@ class Tracker:
         if ms <= self._last_ms:
             ms = self._last_ms + 1
         self._last_ms = ms
+        self._used = True
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         if self._first:
             with _quiet_stderr():
