@@ -358,3 +358,51 @@ def test_headless_cli_visit_with_screenshots(tmp_path):
     for i, a in enumerate(keys):
         for b in keys[i + 1:]:
             assert np.abs(images[a].astype(int) - images[b]).mean() > 0.5, (a, b)
+
+
+def test_touching_a_drawn_key_gives_its_action(monkeypatch, tmp_path):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "disk")
+    monkeypatch.setenv("SDL_DISKAUDIOFILE", str(tmp_path / "out.raw"))
+    import pygame
+
+    from coach.io import keypad
+    from coach.io.display import PygameDisplay
+    from coach.kiosk import show
+    d = PygameDisplay(mute=True)
+    try:
+        kiosk = Kiosk(None, KioskConfig(), store_error="x")
+        kiosk.state, kiosk.error = "welcome", ""
+        show(d, kiosk.step(None, 0.1, []))
+        keys = {k.action: k.rect for k in keypad.layout(d.size)}
+        for action in ("key:5", "key:enter", "key:backspace"):
+            x, y, w, h = keys[action]
+            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(x + w // 2, y + h // 2)))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(20, 20)))
+        assert d.poll() == ["key:5", "key:enter", "key:backspace", "click:20,20"]
+    finally:
+        d.close()
+
+
+def test_a_patient_without_a_plan_gets_the_default_plan(store, config):
+    store.add_patient("56")
+    kiosk = Kiosk(store, config)
+    plan = kiosk._plan("56")
+    assert [(ex.id, ex.reps) for ex in plan] == [("gentle-smile", 3), ("gentle-eye-closure", 3)]
+    assert [(ex.id, ex.reps, ex.hold_s) for ex in kiosk._plan("12")] == [("gentle-smile", 2, 2.0)]
+
+
+def test_a_camera_that_is_not_there_yet_reads_as_lost_and_is_retried():
+    from coach.errors import InputError
+    from coach.kiosk import RetryingCamera
+    tries = []
+
+    def factory():
+        tries.append(1)
+        if len(tries) < 2:
+            raise InputError("no camera")
+        return FakeSource(["frame"])
+    cam = RetryingCamera(0, retry_s=0.0, factory=factory)
+    first = cam.read()
+    assert isinstance(first, SourceStatus) and first.state == "camera_lost"
+    assert cam.read() == "frame"
