@@ -245,6 +245,9 @@ class PygameDisplay(_Settings):
             if ev.type == pg.QUIT:
                 out.append("quit")
             elif ev.type == pg.KEYDOWN:
+                if ev.key == pg.K_a and ev.mod & pg.KMOD_CTRL and ev.mod & pg.KMOD_ALT:
+                    out.append("admin")      # the kiosk's staff exit (then a PIN)
+                    continue
                 out += _key_actions(pg, ev.key)
             elif ev.type == pg.MOUSEBUTTONDOWN and ev.button == 1:
                 out.append(self._click(ev.pos))

@@ -519,8 +519,10 @@ class Renderer:
         rows = view.summary if view.screen == "summary" else ()
         countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) \
             else None
+        notice = view.extra.get("notice", "")          # the safety notice: never cut off
+        n_notice = len(self.text.wrap(notice, SMALL, inner.w - 40)[:4]) if notice else 0
         extra = (16 + 52 * len(rows) if rows else 126 if view.screen == "confirm_quit"
-                 else 110 if countdown is not None else 0)
+                 else 110 if countdown is not None else 0) + (n_notice * int(SMALL * 1.25) + 40 if notice else 0)
         # Centre the whole block in the card: a short message shouldn't hang at the top.
         height = (84 if icon else 0) + n_title * int(TITLE * 1.25) + 12 + n_text * int(BODY * 1.25) + extra
         y = inner.y + max(0, (inner.h - height) // 2)
@@ -532,6 +534,10 @@ class Renderer:
         if view.text:
             y = self.text.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300),
                                 max_lines=4)
+        if notice:
+            box = pygame.Rect(inner.x, y + 16, inner.w, n_notice * int(SMALL * 1.25) + 24)
+            pygame.draw.rect(surf, ORANGE, box, width=3, border_radius=12)
+            y = self.text.block(surf, notice, SMALL, TEXT, box.inflate(-40, -24), max_lines=4) + 28
         if rows:
             self._table(surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 16), rows)
         elif view.screen == "confirm_quit":
@@ -539,7 +545,9 @@ class Renderer:
         elif countdown is not None:
             self.text.blit(surf, f"{max(0, math.ceil(countdown - 1e-6))} s", TITLE + 20, SKY,
                            (inner.centerx, y + 24), "midtop")
-        self.text.blit(surf, HINTS, SMALL, MUTED, (self.w // 2, self.h - 26), "midbottom")
+        hints = view.extra.get("hints", HINTS)       # the kiosk has no quit key to advertise
+        if hints:
+            self.text.blit(surf, hints, SMALL, MUTED, (self.w // 2, self.h - 26), "midbottom")
 
     def _table(self, surf, rect, rows):
         step = 52
