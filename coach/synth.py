@@ -26,7 +26,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from coach.core import face
 
@@ -142,6 +141,20 @@ def load_faces(media_dir, names, cache: Path | None = None, model=None, detect: 
 
 # ---------------------------------------------------------------- the warp
 
+def delaunay(points: np.ndarray) -> np.ndarray:
+    """(n, 3) vertex indices of the Delaunay triangles of 2-D points (OpenCV's Subdiv2D)."""
+    lo, hi = points.min(0) - 2, points.max(0) + 2
+    sub = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 2, int(hi[1] - lo[1]) + 2))
+    for x, y in points:
+        sub.insert((float(x), float(y)))
+    tris = sub.getTriangleList().reshape(-1, 3, 2)
+    # Subdiv2D returns coordinates; map them back to the nearest input point.
+    d = ((tris[:, :, None, :] - points[None, None, :, :]) ** 2).sum(-1)
+    idx = d.argmin(-1)
+    ok = (d.min(-1) < 1e-3).all(1) & (idx[:, 0] != idx[:, 1]) & (idx[:, 1] != idx[:, 2]) & (idx[:, 0] != idx[:, 2])
+    return idx[ok]
+
+
 class Warper:
     """Piecewise-affine warp that moves `src` control points to new positions."""
 
@@ -156,7 +169,7 @@ class Warper:
                                  np.stack([np.full_like(ys, w - 1), ys], 1)])
         self.n = len(src)
         self.src = np.concatenate([np.asarray(src, np.float64), border])
-        self.tri = Delaunay(self.src).simplices
+        self.tri = delaunay(self.src)
         self.grid = np.mgrid[0:h, 0:w][::-1].astype(np.float32)  # (2, h, w): x, y
 
     def flipped(self, dst: np.ndarray) -> int:
