@@ -290,7 +290,7 @@ def latest_plot(sets: list[dict], reps: list[dict]) -> Figure:
         if not r["complete"]:
             ax.annotate("cut\nshort", (x, 0), xytext=(0, -22), textcoords="offset points",
                         fontsize=6, ha="center", color="#666666")
-    ax.set_xticks(list(xs), [str(r["idx"] + 1) for r in reps], fontsize=7)
+    ax.set_xticks(list(xs), [str(r["idx"]) for r in reps], fontsize=7)
     ax.set_xlabel("rep (per set)", fontsize=8)
     prev = None
     for x, r in zip(xs, reps):

@@ -60,3 +60,31 @@ def session_stream(seconds: float, rep_starts=(), synk_side: str | None = None, 
         pts = pts + rng.normal(0, 0.0004, pts.shape)
         frames.append(LandmarkFrame(t, info.width, info.height, pts.astype(np.float32), {}, None, i))
     return frames
+
+
+class ListSource:
+    """A replayed landmark source (what ReplaySource yields), from a list of items."""
+
+    name, fps = "test", 30.0
+
+    def __init__(self, items):
+        self.items = list(items)
+        self.i = 0
+
+    def read(self):
+        if self.i >= len(self.items):
+            return None
+        self.i += 1
+        return self.items[self.i - 1]
+
+    def close(self):
+        pass
+
+
+def screens(display) -> list[str]:
+    """The screens a display showed, in order, without repeats."""
+    out = []
+    for v in display.views:
+        if not out or out[-1] != v.screen:
+            out.append(v.screen)
+    return out

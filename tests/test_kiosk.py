@@ -21,7 +21,7 @@ from coach.io.sources import SourceStatus
 from coach.io.store import Store
 from coach.kiosk import (UNKNOWN_CODE, Kiosk, KioskConfig, hash_pin, load_events, parse_event, run_kiosk,
                          verify_pin)
-from streams import session_stream
+from streams import ListSource, screens, session_stream
 
 PIN = "2468"
 REPO = Path(__file__).resolve().parent.parent
@@ -49,23 +49,6 @@ def store(tmp_path):
     s.close()
 
 
-class FakeSource:
-    name, fps = "fake", 30.0
-
-    def __init__(self, items):
-        self.items = list(items)
-        self.i = 0
-
-    def read(self):
-        if self.i >= len(self.items):
-            return None
-        self.i += 1
-        return self.items[self.i - 1]
-
-    def close(self):
-        pass
-
-
 def typed(t: float, code: str, step: float = 0.1) -> list:
     """Events: type `code` on the keypad from time t, then OK."""
     ev = [(t + i * step, "action", f"key:{c}") for i, c in enumerate(code)]
@@ -75,16 +58,8 @@ def typed(t: float, code: str, step: float = 0.1) -> list:
 def run(store, config, frames, events, display=None):
     display = display or NullDisplay()
     kiosk = Kiosk(store, config)
-    result = run_kiosk(kiosk, FakeSource(frames), display, events=events)
+    result = run_kiosk(kiosk, ListSource(frames), display, events=events)
     return kiosk, display, result
-
-
-def screens(display):
-    out = []
-    for v in display.views:
-        if not out or out[-1] != v.screen:
-            out.append(v.screen)
-    return out
 
 
 def visible_text(view) -> str:
@@ -401,7 +376,7 @@ def test_a_camera_that_is_not_there_yet_reads_as_lost_and_is_retried():
         tries.append(1)
         if len(tries) < 2:
             raise InputError("no camera")
-        return FakeSource(["frame"])
+        return ListSource(["frame"])
     cam = RetryingCamera(0, retry_s=0.0, factory=factory)
     first = cam.read()
     assert isinstance(first, SourceStatus) and first.state == "camera_lost"

@@ -7,22 +7,7 @@ import pytest
 from coach.app import LoopStats, run_loop
 from coach.core.session import FACE_LOST_S, Session
 from coach.io.display import NullDisplay
-from streams import session_stream
-
-
-class ListSource:
-    """A replayed landmark source (what ReplaySource yields), from a list."""
-
-    name, fps = "test", 30.0
-
-    def __init__(self, items):
-        self.items = list(items)
-
-    def read(self):
-        return self.items.pop(0) if self.items else None
-
-    def close(self):
-        pass
+from streams import ListSource, screens, session_stream
 
 
 @pytest.fixture
@@ -36,14 +21,6 @@ def run(frames, plan, actions=None, **kw):
     stats = LoopStats()
     run_loop(ListSource(frames), session, display, stats=stats)
     return session, display
-
-
-def screens(display):
-    out = []
-    for v in display.views:
-        if not out or out[-1] != v.screen:
-            out.append(v.screen)
-    return out
 
 
 def test_full_flow_counts_reps_and_flags_synkinesis(smile3):
