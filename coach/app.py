@@ -74,6 +74,23 @@ class SessionLog:
             self.ended = True
 
 
+def read_frame(item, tracker) -> tuple:
+    """One source item → (landmark frame, camera image, brightness, arrival time).
+
+    A camera or video frame goes through the tracker; a replayed LandmarkFrame needs
+    none. Status notices and the end of the source give (None, None, None, None).
+    """
+    from coach.io.sources import VideoFrame
+
+    if isinstance(item, VideoFrame):
+        rgb = item.rgb
+        # Mean luma of a sparse grid: cheap, and enough to tell a dark room.
+        return tracker.track(rgb, item.t, item.index), rgb, float(rgb[::16, ::16].mean()), item.arrived
+    if isinstance(item, LandmarkFrame):
+        return item, None, None, time.monotonic()
+    return None, None, None, None
+
+
 def run_loop(source, session: Session, display, tracker=None, log: SessionLog | None = None,
              shots: dict | None = None, stats: LoopStats | None = None, should_stop=None,
              summary_s: float = SUMMARY_S, frames_out: list | None = None) -> Session:
@@ -82,7 +99,7 @@ def run_loop(source, session: Session, display, tracker=None, log: SessionLog | 
     `shots` maps screen names (or "synkinesis") to PNG paths: the first time that
     screen (or a synkinesis banner) is drawn, a screenshot is saved.
     """
-    from coach.io.sources import SourceStatus, VideoFrame
+    from coach.io.sources import SourceStatus
 
     stats = stats or LoopStats()
     pending_shots = dict(shots or {})
@@ -94,20 +111,16 @@ def run_loop(source, session: Session, display, tracker=None, log: SessionLog | 
     try:
         while True:
             item = None if ended else source.read()
-            rgb, frame, brightness, arrived = None, None, None, None
+            frame, rgb, brightness, arrived = read_frame(item, tracker)
             if item is None:                         # the recording or video has ended
                 ended = True
                 t += FALLBACK_DT
             elif isinstance(item, SourceStatus):
                 camera_lost = item.state != "ok"
                 t = max(t, time.monotonic() - wall0)
-            elif isinstance(item, VideoFrame):
+            else:
                 camera_lost = False
-                t, rgb, arrived = item.t, item.rgb, item.arrived
-                brightness = float(rgb[::16, ::16].mean())
-                frame = tracker.track(rgb, item.t, item.index)
-            elif isinstance(item, LandmarkFrame):
-                t, frame, arrived = item.t, item, time.monotonic()
+                t = frame.t
             if frames_out is not None and frame is not None:
                 frames_out.append(frame)
             actions = display.poll()

@@ -565,8 +565,8 @@ def run_kiosk(kiosk: Kiosk, source, display, tracker=None, events=(), clock: str
     `clock`: "frames" takes time from the frames (a replay; +dt for anything else),
     "wall" from the wall clock (a camera). `events`: (t, "action"|"camera", value).
     """
-    from coach.core.frames import LandmarkFrame
-    from coach.io.sources import SourceStatus, VideoFrame
+    from coach.app import read_frame
+    from coach.io.sources import SourceStatus
 
     run = run or KioskRun()
     pending = deque(sorted(events, key=lambda e: e[0]))
@@ -584,7 +584,7 @@ def run_kiosk(kiosk: Kiosk, source, display, tracker=None, events=(), clock: str
     try:
         while True:
             item = None if ended_at is not None else source.read()
-            frame, rgb, brightness = None, None, None
+            frame, rgb, brightness, _ = read_frame(item, tracker)
             if clock == "wall":
                 t = max(t, time.monotonic() - wall0)
             if item is None:
@@ -596,16 +596,9 @@ def run_kiosk(kiosk: Kiosk, source, display, tracker=None, events=(), clock: str
                 source_lost = item.state != "ok"
                 if clock != "wall":
                     t += dt
-            elif isinstance(item, VideoFrame):
+            else:
                 source_lost = False
-                t = t if clock == "wall" else max(t, item.t)
-                rgb = item.rgb
-                brightness = float(rgb[::16, ::16].mean())
-                frame = tracker.track(rgb, t, item.index) if tracker is not None else None
-            elif isinstance(item, LandmarkFrame):
-                source_lost = False
-                t = t if clock == "wall" else max(t, item.t)
-                frame = item
+                t = t if clock == "wall" else max(t, frame.t)
             scripted = []
             while pending and pending[0][0] <= t:
                 _, kind, value = pending.popleft()

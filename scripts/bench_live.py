@@ -138,10 +138,9 @@ def memory(library, minutes: float) -> str:
                  summary_s=0.0)
         display.close()
         store.close()
-        size = (Path(tmp) / "m.db").stat().st_size / 1e6
     warm = samples[1] if len(samples) > 1 else samples[0]
     return (f"memory: {minutes:g} min replayed session ({n} frames): RSS {warm:.0f} MB after 1 min → "
-            f"{samples[-1]:.0f} MB at the end (growth {samples[-1] - warm:+.1f} MB); database {size:.2f} MB")
+            f"{samples[-1]:.0f} MB at the end (growth {samples[-1] - warm:+.1f} MB)")
 
 
 def main() -> None:

@@ -112,14 +112,14 @@ class Session:
         cue: str | None = None
         self._last_t = t
         m = measure(frame) if frame is not None and frame.has_face else None
-        self._points = m and frame.points
+        self._points = frame.points if m is not None else None
         if m is not None:
             self._last_face_t = t
             self._frame_width = frame.width
 
         for action in actions:
             cue = self._act(action, t, records) or cue
-        if self.state in ("summary", "ended"):
+        if self.state == "summary":
             return StepResult(self._view(t, m, cue), tuple(records))
 
         # Camera or face gone: pause, and let nothing in the gap count.
@@ -157,7 +157,7 @@ class Session:
             if action in ("no", "pause"):
                 self.state = self._paused_from or "instruct"
             return None
-        if action == "quit" and self.state not in ("summary", "ended"):
+        if action == "quit" and self.state != "summary":
             self._paused_from = self.state
             self._end_detector(records)
             self.state = "confirm_quit"
