@@ -37,6 +37,9 @@ for _name in _MODULES:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one sentence and a non-zero exit, never a traceback."""
+    from coach.quiet import filter_native_logs
+
+    filter_native_logs()
     try:
         rv = cli.main(args=argv, prog_name="coach", standalone_mode=False)
     except click.exceptions.Abort:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from coach.errors import InputError
+from coach.errors import CoachError, InputError
 
 VIEW = click.Choice(["mirror", "mesh", "meters"])
 # A first plan for someone without a prescription: Sunnybrook's expressions most
@@ -47,49 +47,53 @@ def build_plan(library, plan_ids: str | None, store, patient: str | None):
     return [library[i].with_overrides(reps=DEFAULT_REPS) for i in DEFAULT_PLAN if i in library]
 
 
-def coach_session(source, plan, *, view="mirror", fullscreen=False, mute=False, db=None, log=True,
+def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, mute=False, volume=0.8,
                   patient=None, affected_side=None, kind="home", tracker=None, welcome_s=None,
                   shots_dir: Path | None = None, shots=None, save_landmarks=None, display=None):
-    """Run one session on `source`; returns (session, stats)."""
+    """Run one session on `source`, logged to `store` (None: not logged); returns (session, stats).
+
+    Closes the source, tracker, display and store, whatever happens."""
     from coach.app import LoopStats, SessionLog, run_loop
     from coach.core.frames import StreamInfo, save_stream
     from coach.core.session import Session
 
-    store = session_log = None
+    session_log = None
     previous = None
-    if log:
-        from coach.io.store import Store
-        store = Store.open(db)
-        if patient:
+    try:
+        if store is not None and patient:
             info = store.get_patient(patient)
             affected_side = affected_side or info.get("affected_side")
             last = store.last_session_summary(patient)
             if last:
                 previous = {k: v["synkinesis_free_rate"] for k, v in last["exercises"].items()
                             if v.get("synkinesis_free_rate") is not None}
-    if display is None:
-        from coach.io.display import PygameDisplay
-        display = PygameDisplay(fullscreen=fullscreen, view=view, mute=mute)
+    except BaseException:
+        _close(source, tracker, None, store)
+        raise
     session = Session(plan, affected_side, previous, welcome_s=welcome_s)
     stats = LoopStats()
     frames = [] if save_landmarks else None
     try:
+        if display is None:
+            from coach.io.display import PygameDisplay
+            display = PygameDisplay(fullscreen=fullscreen, view=view, mute=mute, volume=volume)
         if store is not None:
             session_log = SessionLog(store, patient, getattr(source, "name", ""), kind)
         paths = {k: str(shots_dir / v) for k, v in (shots or {}).items()} if shots_dir else None
         run_loop(source, session, display, tracker, session_log, paths, stats, frames_out=frames)
     finally:
-        display.close()
-        source.close()
-        if tracker is not None:
-            tracker.close()
-        if store is not None:
-            store.close()
+        _close(source, tracker, display, store)
     if save_landmarks and frames:
         first = frames[0]
         save_stream(save_landmarks, frames, StreamInfo(getattr(source, "name", ""), getattr(source, "fps", 30.0),
                                                         first.width, first.height))
     return session, stats
+
+
+def _close(*edges) -> None:
+    for edge in edges:
+        if edge is not None:
+            edge.close()
 
 
 def _summary(session) -> None:
@@ -108,7 +112,8 @@ def _summary(session) -> None:
 @click.option("--affected-side", type=click.Choice(["left", "right"]), default=None)
 @click.option("--view", type=VIEW, default="mirror", show_default=True)
 @click.option("--fullscreen", is_flag=True)
-@click.option("--mute", is_flag=True)
+@click.option("--mute", is_flag=True, help="No sounds (every sound also shows on screen).")
+@click.option("--volume", type=click.FloatRange(0, 1), default=0.8, show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False), help="Session log (default: COACH_DB or the user data dir).")
 @click.option("--no-log", is_flag=True, help="Do not log this session.")
 @click.option("--save-landmarks", type=click.Path(dir_okay=False), help="Keep the landmark stream (.npz) for the therapist.")
@@ -117,7 +122,7 @@ def _summary(session) -> None:
 @click.option("--model", type=click.Path(dir_okay=False))
 @click.option("--headless", is_flag=True, help="No screen or sound card (SDL dummy/disk drivers).")
 @click.option("--shots", type=click.Path(file_okay=False), help="With --headless: save screenshots here.")
-def run(camera, video, replay, fast, plan_ids, patient, affected_side, view, fullscreen, mute, db, no_log,
+def run(camera, video, replay, fast, plan_ids, patient, affected_side, view, fullscreen, mute, volume, db, no_log,
         save_landmarks, record_video, extra, model, headless, shots):
     """Coach a session from the camera (or a video, or a landmark replay)."""
     from coach.commands.analysis import exercise_library
@@ -126,24 +131,30 @@ def run(camera, video, replay, fast, plan_ids, patient, affected_side, view, ful
     if headless:
         headless_env(Path(shots or "coach-shots"))
     library = exercise_library(extra)
-    if camera is None and video is None and replay is None:
-        camera = "0"
-    source = open_source(camera=camera, video=video, replay=replay, fast=fast)
-    if record_video:
-        source = _Recording(source, record_video)
-    tracker = None
-    if replay is None:
-        from coach.io.tracker import Tracker
-        tracker = Tracker(model)
     store = None
-    if not no_log and patient:
+    if not no_log:
         from coach.io.store import Store
         store = Store.open(db)
-    plan = build_plan(library, plan_ids, store, patient)
-    if store is not None:
-        store.close()
-    session, _ = coach_session(source, plan, view=view, fullscreen=fullscreen, mute=mute, db=db, log=not no_log,
-                               patient=patient, affected_side=affected_side, tracker=tracker,
+    try:
+        plan = build_plan(library, plan_ids, store, patient)
+        tracker = None
+        if replay is None:                    # a missing model fails before the camera opens
+            from coach.io.tracker import Tracker
+            tracker = Tracker(model)
+    except BaseException:
+        _close(store)
+        raise
+    if camera is None and video is None and replay is None:
+        camera = "0"
+    try:
+        source = open_source(camera=camera, video=video, replay=replay, fast=fast)
+    except BaseException:
+        _close(tracker, store)
+        raise
+    if record_video:
+        source = _Recording(source, record_video)
+    session, _ = coach_session(source, plan, store=store, view=view, fullscreen=fullscreen, mute=mute,
+                               volume=volume, patient=patient, affected_side=affected_side, tracker=tracker,
                                welcome_s=None if camera is not None else 3.0,
                                shots_dir=Path(shots) if shots else None, shots=DEMO_SHOTS,
                                save_landmarks=save_landmarks)
@@ -194,16 +205,16 @@ def demo(headless, shots, view, db, no_log, mute):
         headless_env(shots_dir)
     library = exercise_library()
     plan = [library["gentle-smile"].with_overrides(reps=3, rest_s=3.0)]
-    source = ReplaySource(builtin_dir("data") / DEMO_STREAM, realtime=not headless)
+    store = None
     if not no_log:
         from coach.io.store import Store
         store = Store.open(db)
         try:
             store.get_patient("DEMO")
-        except Exception:
+        except CoachError:
             store.add_patient("DEMO", "Demo patient", notes="the shipped demo recording")
-        store.close()
-    session, stats = coach_session(source, plan, view=view, mute=mute, db=db, log=not no_log, patient="DEMO",
+    source = ReplaySource(builtin_dir("data") / DEMO_STREAM, realtime=not headless)
+    session, stats = coach_session(source, plan, store=store, view=view, mute=mute, patient="DEMO" if store else None,
                                    kind="demo", welcome_s=3.0, shots_dir=shots_dir if headless else None,
                                    shots=DEMO_SHOTS)
     _summary(session)
