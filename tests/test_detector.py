@@ -156,3 +156,12 @@ def test_per_patient_threshold_override(library):
     ex = library["gentle-smile"].with_overrides(thresholds={"eye_opening": 0.35})
     det, _ = run(ex, 5.0, with_eyes(smile(), 0.0, 0.25))
     assert det.events == []
+
+
+def test_weak_prime_movement_still_times_synkinesis(library):
+    """A patient whose smile never reaches the rep threshold (30 % of target) still gets
+    warned when one eye closes with it: the co-movement is timed with the movement."""
+    ex = library["gentle-smile"]
+    det, _ = run(ex, 5.0, with_eyes(smile(level=0.3 * ex.prime.target), 0.0, 0.3), noise=0.003)
+    assert det.reps == []
+    assert [e.side for e in det.events] == ["right"]

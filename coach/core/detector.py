@@ -186,7 +186,9 @@ class Detector:
 
     # ---- synkinesis ---------------------------------------------------------------
     def _update_watches(self, r: np.ndarray, t: float, out: list) -> None:
-        moving = self._rep is not None
+        # "Timed with the prime movement": a rep under way, or a movement that is clearly
+        # up even if this patient's side never reaches the rep threshold.
+        moving = self._rep is not None or self.level >= OFF_LEVEL
         both_closed = bool((-r[_EYE] >= BLINK_CLOSURE).all())
         if both_closed:
             self._blink_since = t if self._blink_since is None else self._blink_since
@@ -224,7 +226,7 @@ class Detector:
         if st.pending_since is None:
             if moving and _meets(a, a_other, w, 1.0):
                 st.pending_since = t
-                st.start_s = max(st.quiet_t, self._rep.onset)
+                st.start_s = max(st.quiet_t, self._rep.onset if self._rep else self._quiet_t)
                 st.peak, st.peak_control = a, a_other
         elif not held:
             st.pending_since, st.peak = None, 0.0
