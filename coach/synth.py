@@ -289,6 +289,21 @@ def corner_pull(p: np.ndarray, side: str, out: float, up: float) -> np.ndarray:
     return (w_u * w_v)[:, None] * move[None, :]
 
 
+def brow_lift(p: np.ndarray, side: str, amount: float) -> np.ndarray:
+    """Displacements raising the patient's `side` brow by `amount` of the eye's width: the
+    brow and forehead rise together, the skin between brow and lid stretches (fading to
+    nothing at the lid), and the lift fades out sideways beyond the brow's ends."""
+    o, u, v, width = _axes(p[face.EYE_OUTER[side]], p[face.EYE_INNER[side]])
+    loc = (p - o) @ np.stack([u, v]).T
+    s, sv = loc[:, 0] / width, loc[:, 1]
+    v_brow = float(loc[list(face.BROW[side]), 1].mean())
+    v_lid = -0.15 * width                                  # just above the upper lid crease
+    w_u = _fall((np.abs(s) - 0.7) / 0.8)
+    w_v = np.where(sv <= v_brow, _fall((v_brow - sv) / (3.0 * width)) * 0.5 + 0.5,
+                   np.clip((v_lid - sv) / max(v_lid - v_brow, 1e-6), 0.0, 1.0))
+    return (w_u * w_v)[:, None] * (-amount * width * v)[None, :]
+
+
 # ---------------------------------------------------------------- time envelopes
 
 def _smooth(x):
@@ -309,6 +324,9 @@ def blink_envelope(t: float, start: float, end: float) -> float:
 
 # ---------------------------------------------------------------- clip recipes
 
+PRIMES = {"gentle-eye-closure": "closure", "brow-lift": "brow", "lip-pucker": "pucker"}
+PUCKER = 0.12   # each corner moves in 12 % of the mouth width (mouth ~24 % narrower)
+BROW = 0.22     # brows rise 22 % of the eye's width
 SMILE = (0.17, 0.11)  # corner out, up (fractions of mouth width): width +34 %, corner moves 20 %
 
 
@@ -327,15 +345,25 @@ class Clip:
     notes: str = ""
 
     @property
+    def prime(self) -> str:
+        """The prime movement: smile, closure (eye), brow (lift) or pucker."""
+        return PRIMES.get(self.exercise, "smile")
+
+    @property
     def smile(self) -> bool:
-        return self.exercise != "gentle-eye-closure"
+        return self.prime == "smile"
+
+    @property
+    def oral(self) -> bool:
+        """A mouth movement: the eyes are watched (oral-ocular); else the mouth is (ocular-oral)."""
+        return self.prime in ("smile", "pucker")
 
 
 def truth(clip: Clip, source: str = "") -> dict:
     """The clip's truth record (NAME.truth.json); `source` describes the face."""
     syn = []
     for start, end in clip.reps:
-        if clip.smile:
+        if clip.oral:
             # Only a one-sided narrowing is synkinesis; both eyes narrowing alike is a normal smile.
             if len(clip.eyes) == 1:
                 (side, amt), = clip.eyes.items()
@@ -354,9 +382,12 @@ def truth(clip: Clip, source: str = "") -> dict:
         "face": source or clip.face, "face_id": clip.face, "motion": clip.motion, "notes": clip.notes,
         "injected": {
             "duration_s": clip.duration, "ramp_s": RAMP_S,
+            "prime": clip.prime,
             "smile_corner_out_up": list(SMILE) if clip.smile else None,
+            "pucker_corner_in": PUCKER if clip.prime == "pucker" else None,
+            "brow_lift": BROW if clip.prime == "brow" else None,
             "eye_closure_in_step": clip.eyes, "corner_pull_in_step": clip.corner,
-            "eye_closure_exercise": 0.97 if not clip.smile else None,
+            "eye_closure_exercise": 0.97 if clip.prime == "closure" else None,
             "motion_amount": clip.motion_amount,
             "units": "eye: fraction of the lid gap closed by the warp; corner: displacement "
                      "as a fraction of the neutral mouth width; turn/tilt: degrees; approach: scale",
@@ -386,7 +417,7 @@ class Renderer:
         blink = max((blink_envelope(t, a, b) for a, b in c.blinks), default=0.0)
         out = {}
         for side in face.SIDES:
-            closure = (c.eyes.get(side, 0.0) if c.smile else 0.97) * rep
+            closure = (0.97 if c.prime == "closure" else c.eyes.get(side, 0.0)) * rep
             out[side] = 1 - (1 - closure) * (1 - blink)
         return out
 
@@ -397,8 +428,12 @@ class Renderer:
         for side, closure in self.closures(t).items():
             if closure > 0:
                 d += eye_closure(p, side, closure)
-            if c.smile and rep > 0:
+            if rep > 0 and c.prime == "smile":
                 d += corner_pull(p, side, SMILE[0] * rep, SMILE[1] * rep)
+            elif rep > 0 and c.prime == "pucker":
+                d += corner_pull(p, side, -PUCKER * rep, 0.0)
+            elif rep > 0 and c.prime == "brow":
+                d += brow_lift(p, side, BROW * rep)
             amt = c.corner.get(side, 0.0) * rep
             if amt > 0:
                 # Ocular-oral synkinesis pulls the corner up and out (zygomaticus).
@@ -498,7 +533,7 @@ def default_clips() -> list[Clip]:
     clips = []
 
     def add(name, f, kind, **kw):
-        ex = "gentle-eye-closure" if kind == "closure" else smile_ex[f]
+        ex = {"closure": "gentle-eye-closure", "pucker": "lip-pucker", "brow": "brow-lift"}.get(kind, smile_ex[f])
         clips.append(Clip(f"{f}_{name}", f, ex, **kw))
 
     # The man, front-on: the full matrix.
@@ -529,8 +564,14 @@ def default_clips() -> list[Clip]:
         notes="eye closure, right corner pulled 12 %; head turns -18 deg (image left recedes)")
     add("smile_symmetric_approach", "man", "smile", eyes={"left": 0.5, "right": 0.5}, motion="approach",
         motion_amount=1.3, notes="normal smile, both eyes narrow 50 %; face comes 1.3x closer")
+    # Other exercises: a pucker with and without one eye narrowing; a brow lift with the mouth still.
+    add("pucker_synk_left_70", "man", "pucker", eyes={"left": 0.7}, notes="pucker, left eye narrows 70 % with it")
+    add("pucker_clean", "man", "pucker", notes="pucker, eyes untouched")
+    add("brow_clean", "man", "brow", notes="brow lift, mouth still")
     # The young man from the group photo.
     add("smile_clean", "boy", "smile", notes="clean smile")
+    add("pucker_synk_right_90_tilt", "boy", "pucker", eyes={"right": 0.9}, motion="tilt", motion_amount=10,
+        notes="pucker, right eye narrows 90 %; head tilts 10 deg")
     add("smile_synk_right_70", "boy", "smile", eyes={"right": 0.7}, notes="right eye narrows 70 % with the smile")
     add("smile_synk_left_90", "boy", "smile", eyes={"left": 0.9}, notes="left eye narrows 90 % with the smile")
     add("smile_symmetric_tilt", "boy", "smile", eyes={"left": 0.5, "right": 0.5}, motion="tilt",
