@@ -12,7 +12,6 @@ import numpy as np
 
 from coach import __version__
 from coach.core.calibration import REL
-from coach.core.exercises import Exercise
 from coach.core.face import SIDES
 from coach.core.frames import LandmarkFrame
 from coach.core.session import Session
@@ -25,7 +24,6 @@ FALLBACK_DT = 1 / 30     # clock step once the source has ended
 class LoopStats:
     frames: int = 0
     latency_ms: list = field(default_factory=list)   # frame arrival → its view drawn
-    loop_ms: list = field(default_factory=list)
     alert_ms: list = field(default_factory=list)     # synkinesis confirmed → its cue handed to the mixer
     screenshots: list = field(default_factory=list)
 

@@ -1,7 +1,6 @@
 """The coaching state machine and the live loop, on replayed landmarks, with no screen."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from coach.app import LoopStats, run_loop

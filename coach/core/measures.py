@@ -43,7 +43,6 @@ _BROW = np.array([face.BROW[s] for s in face.SIDES])                          # 
 _CORNER = np.array([face.MOUTH_CORNER[s] for s in face.SIDES])               # (2,)
 _ULIP = np.array([face.UPPER_LIP_LATERAL[s] for s in face.SIDES])            # (2,2)
 _IRIS_H = np.array([[face.IRIS[s][1], face.IRIS[s][3]] for s in face.SIDES])  # horizontal rim pair
-_IRIS_V = np.array([[face.IRIS[s][2], face.IRIS[s][4]] for s in face.SIDES])  # vertical rim pair
 _OUTER = np.array([face.EYE_OUTER[s] for s in face.SIDES])
 _INNER = np.array([face.EYE_INNER[s] for s in face.SIDES])
 _NOSE = np.array(face.RIGID_MIDLINE)
@@ -105,11 +104,9 @@ def measure(frame: LandmarkFrame) -> Measures:
     v[5] = np.sqrt(mw @ mw)
     gap = q[face.INNER_LIP_TOP] - q[face.INNER_LIP_BOTTOM]
     v[6] = np.sqrt(gap @ gap)
+    # The horizontal rim pair: the lids clip the iris's top and bottom, never its sides.
     ih = q[_IRIS_H[:, 0]] - q[_IRIS_H[:, 1]]
-    iv = q[_IRIS_V[:, 0]] - q[_IRIS_V[:, 1]]
-    # The horizontal rim pair is less clipped by the lids than the vertical one.
     v[7] = np.sqrt((ih ** 2).sum(-1))
-    del iv
     yaw = float(np.degrees(np.arctan2(rot[0, 2], rot[0, 0])))
     c = frame.points[face.NASION]
     return Measures(frame.t, True, v, iod, (float(c[0]), float(c[1])), yaw,
