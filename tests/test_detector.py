@@ -165,3 +165,14 @@ def test_weak_prime_movement_still_times_synkinesis(library):
     det, _ = run(ex, 5.0, with_eyes(smile(level=0.3 * ex.prime.target), 0.0, 0.3), noise=0.003)
     assert det.reps == []
     assert [e.side for e in det.events] == ["right"]
+
+
+def test_a_partly_seen_blink_does_not_split_an_event(library):
+    """The tracker may read a blink as only ~40 % closure on both eyes: still one event."""
+    def fill(t, rel):
+        with_eyes(smile(), 0.0, 0.3)(t, rel)
+        if 2.5 <= t < 2.8:
+            rel[REL_INDEX["eye_opening"]] = [-0.4, -0.42]
+    det, _ = run(library["gentle-smile"], 5.0, fill, noise=0.003)
+    assert [e.side for e in det.events] == ["right"]
+    assert det.events[0].start_s < 2.0 and det.events[0].end_s > 3.0

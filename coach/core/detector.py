@@ -38,7 +38,7 @@ RELEASE_S = 0.2        # the level must stay below OFF_LEVEL this long to end a 
 HOLD_FRACTION = 0.8    # "holding" = at least 80 % of the rep's peak
 
 SYNK_MIN_S = 0.3       # a co-movement must last this long to be an event
-SYNK_GAP_S = 0.25      # a shorter dip (jitter) does not end an event
+SYNK_GAP_S = 0.5       # a dip this short (jitter, or a blink the tracker reads only partly) does not end an event
 SYNK_OFF = 0.7         # hysteresis: an event lasts while its criteria stay above 70 % of the onset ones
 SYNK_ONSET = 0.3       # onset back-dated to when the side-to-side difference passed 30 % of min_difference
 BLINK_CLOSURE = 0.5    # both eyes ≥ 50 % narrower than neutral: a blink (or both eyes shut)
