@@ -176,3 +176,16 @@ def test_a_partly_seen_blink_does_not_split_an_event(library):
     det, _ = run(library["gentle-smile"], 5.0, fill, noise=0.003)
     assert [e.side for e in det.events] == ["right"]
     assert det.events[0].start_s < 2.0 and det.events[0].end_s > 3.0
+
+
+def test_an_eye_slow_to_reopen_after_a_blink_is_not_synkinesis(library):
+    """Trackers (and lids) lag after a blink, often unevenly: a short one-sided lag right
+    after both eyes closed must not start an event."""
+    def fill(t, rel):
+        smile()(t, rel)
+        if 2.0 <= t < 2.2:
+            rel[REL_INDEX["eye_opening"]] = [-0.7, -0.7]
+        elif 2.2 <= t < 2.55:
+            rel[REL_INDEX["eye_opening"]] = [0.0, -0.15]
+    det, _ = run(library["gentle-smile"], 5.0, fill, noise=0.003)
+    assert det.events == []

@@ -15,8 +15,9 @@ exercise's threshold, difference and ratio against the patient's other side
 (see `exercises.WATCH_DEFAULTS` for the published figures behind them), and
 (c) is held for SYNK_MIN_S. A natural blink closes *both* eyes for at most
 ~0.5 s, so it fails the side-to-side test; frames where both eyes are closed are
-treated as a blink and neither start nor end an event (for up to BLINK_MAX_S),
-so a blink in the middle of a held narrowing does not split it.
+treated as a blink and neither start nor end an event (for up to BLINK_MAX_S, and
+BLINK_RECOVERY_S after it, while the lids reopen), so a blink in the middle of a
+held narrowing does not split it, and an eye slow to reopen is not synkinesis.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ SYNK_OFF = 0.7         # hysteresis: an event lasts while its criteria stay abov
 SYNK_ONSET = 0.3       # onset back-dated to when the side-to-side difference passed 30 % of min_difference
 BLINK_CLOSURE = 0.5    # both eyes ≥ 50 % narrower than neutral: a blink (or both eyes shut)
 BLINK_MAX_S = 0.5      # natural blinks close for at most ~0.5 s
+BLINK_RECOVERY_S = 0.4 # the lids take a moment to reopen fully, and the tracker lags them, often unevenly
 SMOOTH_FRAMES = 3      # median of the last 3 frames: removes single-frame tracker glitches
 
 _EYE = REL_INDEX["eye_opening"]
@@ -91,6 +93,7 @@ class Detector:
         self._quiet_t = 0.0
         self._last_t: float | None = None
         self._blink_since: float | None = None
+        self._blink_end: float | None = None
         self._after_gap = False
         self._watch = [[_SideWatch(), _SideWatch()] for _ in exercise.watches]
         self.reps: list[Rep] = []
@@ -192,16 +195,17 @@ class Detector:
         both_closed = bool((-r[_EYE] >= BLINK_CLOSURE).all())
         if both_closed:
             self._blink_since = t if self._blink_since is None else self._blink_since
-        else:
-            self._blink_since = None
+        elif self._blink_since is not None:
+            self._blink_since, self._blink_end = None, t
+        blink = ((self._blink_since is not None and t - self._blink_since <= BLINK_MAX_S)
+                 or (self._blink_end is not None and t - self._blink_end < BLINK_RECOVERY_S))
         for wi, w in enumerate(self.exercise.watches):
             amounts = w.direction * r[self._watch_i[wi]]      # > 0 = co-movement
             self.watch_amounts[wi] = amounts
             self.watch_scores[wi] = [_score(amounts[i], amounts[1 - i], w) for i in (0, 1)]
             if self._rep is not None:
                 self._rep.synk_peak = max(self._rep.synk_peak, float(amounts[self._sides].max()))
-            frozen = (w.measure == "eye_opening" and self._blink_since is not None
-                      and t - self._blink_since <= BLINK_MAX_S)
+            frozen = blink and w.measure == "eye_opening"
             for si in self._sides:
                 self._update_side(wi, w, si, amounts[si], amounts[1 - si], moving, frozen, t, out)
 
@@ -210,7 +214,7 @@ class Detector:
         st = self._watch[wi][si]
         if a - a_other < SYNK_ONSET * w.min_difference:
             st.quiet_t = t
-        if frozen:  # a blink: hold the state as it is
+        if frozen:  # a blink, or the eyes reopening after one: hold the state as it is
             if st.active:
                 st.last_true_t = t
             return
@@ -272,7 +276,7 @@ class Detector:
         if self._rep is not None:
             out.extend(self._end_rep(t, complete))
         out.extend(self._end_watches(t))
-        self._blink_since = None
+        self._blink_since = self._blink_end = None
         return out
 
     @property
