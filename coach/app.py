@@ -32,6 +32,13 @@ def sample_values(rel: np.ndarray) -> dict:
     return {f"{name}_{side}": round(float(rel[i, j]), 4) for i, name in enumerate(REL) for j, side in enumerate(SIDES)}
 
 
+def previous_rates(store, patient_code: str) -> dict:
+    """{exercise: synkinesis-free rep rate} of the patient's last session, for "since last time"."""
+    last = store.last_session_summary(patient_code)
+    return {ex: d["synkinesis_free_rate"] for ex, d in (last or {}).get("exercises", {}).items()
+            if d.get("synkinesis_free_rate") is not None}
+
+
 class SessionLog:
     """Turns session records into store writes; each rep and event commits as it ends."""
 

@@ -160,6 +160,7 @@ class Kiosk:
         self.visit: Visit | None = None
         self.visits: list[Visit] = []
         self.summary_since: float | None = None
+        self.visit_started = 0.0                      # when the current visit began (its intro countdown)
         self.last_activity = 0.0
         self.camera_lost = False
         self.exit_requested = False
@@ -271,7 +272,7 @@ class Kiosk:
                                    "cancel": cancel, "locked": locked, "variant": variant})
 
     def _start_visit(self, code: str, t: float) -> None:
-        from coach.app import SessionLog
+        from coach.app import SessionLog, previous_rates
         from coach.core.session import Session
 
         try:
@@ -283,10 +284,8 @@ class Kiosk:
             return self._fail(str(exc))
         try:
             plan = self._plan(code)
-            summary = self.store.last_session_summary(code)
-            previous = {ex: d["synkinesis_free_rate"] for ex, d in (summary or {}).get("exercises", {}).items()
-                        if d.get("synkinesis_free_rate") is not None}
-            self.session = Session(plan, affected_side=patient.get("affected_side"), previous=previous,
+            self.session = Session(plan, affected_side=patient.get("affected_side"),
+                                   previous=previous_rates(self.store, code),
                                    welcome_s=self.config.intro_s)
             self.log = SessionLog(self.store, code, self.source_name, kind="kiosk",
                                   model_version=self.model_version)
@@ -299,6 +298,7 @@ class Kiosk:
         self.message = ""
         self.state = "session"
         self.last_activity = t
+        self.visit_started = t
 
     def _plan(self, code: str) -> list:
         items = self.store.get_plan(code) or self.config.default_plan
@@ -356,11 +356,10 @@ class Kiosk:
             text = f"Here is how it went today. This screen closes in {max(0, int(left + 0.999))} s."
             return replace(view, text=text, extra={**view.extra, **KIOSK_EXTRA})
         if s.state == "welcome":
-            left = max(0.0, self.config.intro_s - (t - (s._state_t if s._state_t is not None else t)))
-            from coach.core.session import SAFETY_NOTICE
-            return replace(view, title="Hello! Sit facing the camera",
-                           text="Touch the screen to start now. " + SAFETY_NOTICE, countdown_s=left,
-                           extra=dict(KIOSK_EXTRA))
+            # The session's welcome carries the safety notice (view.extra["notice"]); keep it.
+            left = max(0.0, self.config.intro_s - (t - self.visit_started))
+            return replace(view, title="Hello! Sit facing the camera", text="Touch the screen to start now.",
+                           countdown_s=left, extra={**view.extra, **KIOSK_EXTRA})
         if s.state == "camera_lost":
             return replace(view, title="The camera is not working",
                            text=ASK_STAFF + " We are trying to reconnect it; your exercises carry on "

@@ -381,3 +381,12 @@ def test_a_camera_that_is_not_there_yet_reads_as_lost_and_is_retried():
     first = cam.read()
     assert isinstance(first, SourceStatus) and first.state == "camera_lost"
     assert cam.read() == "frame"
+
+
+def test_start_screen_carries_the_safety_notice(store, config):
+    from coach.core.session import SAFETY_NOTICE
+
+    frames = session_stream(12)
+    _, display, _ = run(store, config, frames, typed(0.5, "12"))
+    start = [v for v in display.views if v.screen == "welcome"]
+    assert start and all(SAFETY_NOTICE in visible_text(v) for v in start)

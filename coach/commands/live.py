@@ -53,7 +53,7 @@ def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, 
     """Run one session on `source`, logged to `store` (None: not logged); returns (session, stats).
 
     Closes the source, tracker, display and store, whatever happens."""
-    from coach.app import LoopStats, SessionLog, run_loop
+    from coach.app import LoopStats, SessionLog, previous_rates, run_loop
     from coach.core.frames import StreamInfo, save_stream
     from coach.core.session import Session
 
@@ -63,10 +63,7 @@ def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, 
         if store is not None and patient:
             info = store.get_patient(patient)
             affected_side = affected_side or info.get("affected_side")
-            last = store.last_session_summary(patient)
-            if last:
-                previous = {k: v["synkinesis_free_rate"] for k, v in last["exercises"].items()
-                            if v.get("synkinesis_free_rate") is not None}
+            previous = previous_rates(store, patient)
     except BaseException:
         _close(source, tracker, None, store)
         raise
