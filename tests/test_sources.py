@@ -566,3 +566,29 @@ def test_open_source_picks_the_source(tmp_path, monkeypatch):
     open_source(camera="1")
     open_source(camera="/dev/video2")
     assert opened == [0, 1, "/dev/video2"]
+
+
+def test_unmirrored_flips_camera_frames_back(tmp_path):
+    """A mirroring webcam: frames are flipped back before tracking, so sides stay anatomical."""
+    from coach.io.sources import Unmirrored
+
+    class Mirror:
+        fps, size, name = 30.0, (4, 2), "mirror"
+
+        def __init__(self):
+            self.closed = False
+            self.items = [VideoFrame(0, 0.0, np.arange(24, dtype=np.uint8).reshape(2, 4, 3), 0.0), None]
+
+        def read(self):
+            return self.items.pop(0)
+
+        def close(self):
+            self.closed = True
+
+    src = Mirror()
+    original = src.items[0].rgb.copy()
+    with Unmirrored(src) as un:
+        frame = un.read()
+        assert np.array_equal(frame.rgb, original[:, ::-1]) and frame.rgb.flags.c_contiguous
+        assert un.read() is None
+    assert src.closed

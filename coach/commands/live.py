@@ -104,6 +104,8 @@ def _summary(session) -> None:
 @click.option("--video", type=click.Path(dir_okay=False, exists=True), help="Play a video file instead.")
 @click.option("--replay", type=click.Path(dir_okay=False, exists=True), help="Replay a landmark stream (.npz).")
 @click.option("--fast", is_flag=True, help="Video/replay as fast as possible instead of real time.")
+@click.option("--mirrored-camera", is_flag=True,
+              help="The camera (or video) delivers a mirror image: flip it back so sides stay anatomical.")
 @click.option("--plan", "plan_ids", help="Comma-separated exercise ids (default: the patient's plan).")
 @click.option("--patient", help="Patient code (sessions are logged under it).")
 @click.option("--affected-side", type=click.Choice(["left", "right"]), default=None)
@@ -119,7 +121,7 @@ def _summary(session) -> None:
 @click.option("--model", type=click.Path(dir_okay=False))
 @click.option("--headless", is_flag=True, help="No screen or sound card (SDL dummy/disk drivers).")
 @click.option("--shots", type=click.Path(file_okay=False), help="With --headless: save screenshots here.")
-def run(camera, video, replay, fast, plan_ids, patient, affected_side, view, fullscreen, mute, volume, db, no_log,
+def run(camera, video, replay, fast, mirrored_camera, plan_ids, patient, affected_side, view, fullscreen, mute, volume, db, no_log,
         save_landmarks, record_video, extra, model, headless, shots):
     """Coach a session from the camera (or a video, or a landmark replay)."""
     from coach.commands.analysis import exercise_library
@@ -144,7 +146,7 @@ def run(camera, video, replay, fast, plan_ids, patient, affected_side, view, ful
     if camera is None and video is None and replay is None:
         camera = "0"
     try:
-        source = open_source(camera=camera, video=video, replay=replay, fast=fast)
+        source = open_source(camera=camera, video=video, replay=replay, fast=fast, mirrored=mirrored_camera)
     except BaseException:
         _close(tracker, store)
         raise

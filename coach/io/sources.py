@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 import cv2
@@ -431,12 +431,34 @@ class ReplaySource(_Closing):
         self._i = len(self._frames)
 
 
+class Unmirrored(_Closing):
+    """For a camera or video that delivers a mirror image (some webcams do): flip each
+    frame back before it is tracked, so the patient's left stays on the image's right
+    and every side the coach reports stays anatomical. Mirroring is for display only."""
+
+    def __init__(self, source):
+        self.source = source
+        self.fps, self.size, self.name = source.fps, source.size, source.name
+
+    def read(self):
+        item = self.source.read()
+        if isinstance(item, VideoFrame):
+            return replace(item, rgb=np.ascontiguousarray(item.rgb[:, ::-1]))
+        return item
+
+    def close(self) -> None:
+        self.source.close()
+
+
 def open_source(camera: int | str | None = None, video: str | os.PathLike | None = None,
-                replay: str | os.PathLike | None = None, fast: bool = False) -> Source:
+                replay: str | os.PathLike | None = None, fast: bool = False, mirrored: bool = False) -> Source:
     """The CLI's source: a video, a replay, or else a camera (index 0 unless given).
 
-    `fast` delivers video and replay frames as fast as possible instead of in real time.
+    `fast` delivers video and replay frames as fast as possible instead of in real time;
+    `mirrored` says the camera or video delivers a mirror image (see Unmirrored).
     """
+    if mirrored and replay is None:
+        return Unmirrored(open_source(camera, video, replay, fast))
     if sum(x is not None for x in (camera, video, replay)) > 1:
         raise InputError("Choose one source: a camera, a video file or a landmark replay.")
     if video is not None:
