@@ -24,8 +24,6 @@ def _stats(ms: list[float]) -> str:
 
 
 def run_bench(clip: str, exercise: Exercise, repeat: int = 3, model: str | None = None) -> str:
-    import mediapipe as mp  # bench is a shell tool: it times MediaPipe itself
-
     from coach.analysis import track_video
     from coach.core.pipeline import analyze
     from coach.io.sources import VideoSource
@@ -61,9 +59,7 @@ def run_bench(clip: str, exercise: Exercise, repeat: int = 3, model: str | None 
             tracker.new_clip()
             t0 = time.perf_counter()
             for vf in rgbs:
-                tracker._last_ms += 33
-                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=vf.rgb)
-                tracker._landmarker.detect_for_video(image, tracker._last_ms)
+                tracker.detect_raw(vf.rgb)
             bare_s.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             _, tracked = track_video(clip, tracker=tracker)

@@ -30,7 +30,9 @@ MUST_EYE_RATIO = 2.0
 MUST_EYE_DIFF = 0.12
 MUST_MOUTH_PULL = 0.10
 MUST_HELD_S = 0.5
-NORMAL_RATIO = 1.6        # both eyes within this ratio: a normal smile
+NORMAL_RATIO = 1.6        # both eyes within this ratio: a normal smile …
+NORMAL_DIFF = 0.10        # … even when they read 10 points apart
+MOUTH_STILL = 0.8 * MUST_MOUTH_PULL   # a corner moving less than this counts as a still mouth
 MATCH_SLACK_S = 0.3       # a detection matches a truth event it overlaps, give or take this
 ONSET_LIMIT_S = 0.3
 
@@ -50,17 +52,22 @@ class ClipScore:
     note: str = ""
 
 
-def _amounts(frames, analysis: Analysis, measure_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame co-movement amounts (> 0 = co-movement) for both sides, and times."""
-    direction = -1.0 if measure_name == "eye_opening" else 1.0
-    idx = REL_INDEX[measure_name]
-    ts, amounts = [], []
+def _rel_series(frames, analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """Times and relative measures (n, len(REL), 2) of the frames with a face, computed once per clip."""
+    ts, rels = [], []
     for f in frames:
         rel = relative(measure(f), analysis.baseline)
         if rel is not None:
             ts.append(f.t)
-            amounts.append(direction * rel[idx])
-    return np.array(ts), np.array(amounts).reshape(-1, 2)
+            rels.append(rel)
+    return np.array(ts), np.array(rels).reshape(len(rels), -1, 2)
+
+
+def _amounts(series, measure_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame co-movement amounts (> 0 = co-movement) for both sides, and times."""
+    ts, rels = series
+    direction = -1.0 if measure_name == "eye_opening" else 1.0
+    return ts, direction * rels[:, REL_INDEX[measure_name]]
 
 
 def _longest_run(ts: np.ndarray, ok: np.ndarray) -> float:
@@ -87,9 +94,10 @@ def score_clip(truth: dict, frames, analysis: Analysis, exercise: Exercise) -> C
     score.detected = len(events)
     matched: set[int] = set()
     truths = truth.get("synkinesis", [])
+    series = _rel_series(frames, analysis)
     for te in truths:
         m = te.get("measure") or exercise.watches[0].measure
-        ts, am = _amounts(frames, analysis, m)
+        ts, am = _amounts(series, m)
         si = SIDES.index(te["side"])
         window = (ts >= te["start_s"]) & (ts <= te["end_s"])
         run = _longest_run(ts[window], _criteria(am[window, si], am[window, 1 - si], m))
@@ -107,7 +115,7 @@ def score_clip(truth: dict, frames, analysis: Analysis, exercise: Exercise) -> C
             score.side_ok += events[best].side == te["side"]
             score.onset_errors.append(round(abs(events[best].start_s - te["start_s"]), 3))
     if not truths:
-        score.clean = _clean(frames, analysis, exercise)
+        score.clean = _clean(series, exercise)
         if not score.clean:
             score.gray += 1
             score.note = "co-movement between normal and synkinetic as measured"
@@ -115,16 +123,16 @@ def score_clip(truth: dict, frames, analysis: Analysis, exercise: Exercise) -> C
     return score
 
 
-def _clean(frames, analysis: Analysis, exercise: Exercise) -> bool:
+def _clean(series, exercise: Exercise) -> bool:
     """A clip with no injected synkinesis must stay silent unless it measures as in between."""
     for w in exercise.watches:
-        ts, am = _amounts(frames, analysis, w.measure)
+        ts, am = _amounts(series, w.measure)
         for si in (0, 1):
             a, o = am[:, si], am[:, 1 - si]
             if w.measure == "eye_opening":
-                odd = (a - o >= 0.10) & (a > NORMAL_RATIO * np.maximum(o, 0.0)) & (a > 0.10)
+                odd = (a - o >= NORMAL_DIFF) & (a > NORMAL_RATIO * np.maximum(o, 0.0)) & (a > NORMAL_DIFF)
             else:
-                odd = a >= MUST_MOUTH_PULL * 0.8
+                odd = a >= MOUTH_STILL
             if _longest_run(ts, odd) >= MUST_HELD_S:
                 return False
     return True

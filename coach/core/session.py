@@ -261,9 +261,8 @@ class Session:
 
     def _finish(self, t: float, records: list, status: str) -> str:
         self._end_detector(records)
-        if self.ex_i < len(self.plan) and self.state not in ("summary",):
-            if not any(r[0] == "set_ended" and r[1] == self.exercise.id for r in records):
-                records.append(("set_ended", self.exercise.id))
+        if self.ex_i < len(self.plan):          # (after the last exercise, _next_exercise ended its set)
+            records.append(("set_ended", self.exercise.id))
         self.status = status
         self.ex_i = min(self.ex_i, len(self.plan) - 1)
         records.append(("ended", status))

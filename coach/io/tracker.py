@@ -85,6 +85,13 @@ class Tracker:
             matrix = np.asarray(result.facial_transformation_matrixes[best], dtype=np.float32)
         return LandmarkFrame(t, w, h, pts, blend, matrix, index)
 
+    def detect_raw(self, rgb: np.ndarray):
+        """MediaPipe alone, with none of our conversion: what `coach bench` compares against."""
+        self._last_ms += 33
+        self._used = True
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        return self._landmarker.detect_for_video(image, self._last_ms)
+
     def close(self) -> None:
         if self._landmarker is not None:
             self._landmarker.close()
