@@ -68,7 +68,7 @@ class SessionLog:
             elif kind == "set_started":
                 self.set_ids[rec[1]] = s.start_set(sid, rec[1], rec[2])
             elif kind == "set_ended" and rec[1] in self.set_ids:
-                s.end_set(self.set_ids[rec[1]])
+                s.end_set(self.set_ids[rec[1]], *rec[2:4])
             elif kind == "ended":
                 s.end_session(sid, rec[1])
                 self.ended = True

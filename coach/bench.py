@@ -16,6 +16,7 @@ from coach.core.calibration import fit_baseline, relative
 from coach.core.detector import Detector
 from coach.core.exercises import Exercise
 from coach.core.measures import measure
+from coach.core.quality import QualityGate
 
 
 def _stats(ms: list[float]) -> str:
@@ -70,12 +71,14 @@ def run_bench(clip: str, exercise: Exercise, repeat: int = 3, model: str | None 
     for _ in range(repeat):
         ms = [measure(f) for f in face[:10]]
         base = fit_baseline(ms) if len(ms) >= 5 else None
-        det = Detector(exercise)
+        det = Detector(exercise, noise=base.noise if base else None)
+        gate = QualityGate(base.pose[1] if base else 0.0)
         for f in frames:
             t0 = time.perf_counter()
             m = measure(f)
             t1 = time.perf_counter()
-            det.update(relative(m, base) if base else None, f.t)
+            judged = gate.check(m) is None
+            det.update(relative(m, base) if base else None, f.t, judged=judged)
             t2 = time.perf_counter()
             meas_ms.append((t1 - t0) * 1000)
             det_ms.append((t2 - t1) * 1000)
@@ -88,7 +91,7 @@ def run_bench(clip: str, exercise: Exercise, repeat: int = 3, model: str | None 
         f"decode             {_stats(decode_ms)}",
         f"tracker            {_stats(track_ms)}",
         f"measures           {_stats(meas_ms)}",
-        f"detector           {_stats(det_ms)}",
+        f"detector (+ gate)  {_stats(det_ms)}",
         f"measures+detector  {_stats(both)}",
         f"bare MediaPipe     {bare_fps:7.1f} fps",
         f"full analyze       {full_fps:7.1f} fps  (decode → tracker → measures → detector)",

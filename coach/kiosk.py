@@ -286,7 +286,7 @@ class Kiosk:
             plan = self._plan(code)
             self.session = Session(plan, affected_side=patient.get("affected_side"),
                                    previous=previous_rates(self.store, code),
-                                   welcome_s=self.config.intro_s)
+                                   welcome_s=self.config.intro_s, targets=self.store.learned_targets(code))
             self.log = SessionLog(self.store, code, self.source_name, kind="kiosk",
                                   model_version=self.model_version)
         except CoachError as exc:
@@ -307,7 +307,8 @@ class Kiosk:
             ex = self.library.get(item.get("exercise"))
             if ex is None:
                 continue
-            kw = dict(reps=item.get("reps"), hold_s=item.get("hold_s"), rest_s=item.get("rest_s"))
+            kw = dict(reps=item.get("reps"), hold_s=item.get("hold_s"), rest_s=item.get("rest_s"),
+                      target=item.get("target"))
             try:
                 ex = ex.with_overrides(item.get("thresholds") or None, **kw)
             except ValueError:

@@ -33,9 +33,10 @@ def envelope(t: float, start: float, rise: float = 0.6, hold: float = 3.0, fall:
 
 
 def session_stream(seconds: float, rep_starts=(), synk_side: str | None = None, synk_reps=(), closure=0.45,
-                   gap=None, blink_at=()):
+                   gap=None, blink_at=(), scale: float = 1.0):
     """LandmarkFrames: smiles starting at `rep_starts`; on reps listed in `synk_reps` the
-    `synk_side` eye closes a further `closure` of its opening; no face during `gap` (t0, t1)."""
+    `synk_side` eye closes a further `closure` of its opening; no face during `gap` (t0, t1).
+    `scale` < 1 makes gentler smiles (the real one moves the corners ~40 % of mouth width)."""
     info, neutral, smile = _keyframes()
     rng = np.random.default_rng(1)
     frames = []
@@ -45,7 +46,7 @@ def session_stream(seconds: float, rep_starts=(), synk_side: str | None = None, 
             frames.append(LandmarkFrame(t, info.width, info.height, None, {}, None, i))
             continue
         k = max((envelope(t, s) for s in rep_starts), default=0.0)
-        pts = neutral + k * (smile - neutral)
+        pts = neutral + scale * k * (smile - neutral)
         # The real smile already narrows both eyes (~24 %, as normal eyes do); synkinesis
         # closes one eye further, in step with the smile.
         closures = {"left": 0.0, "right": 0.0}

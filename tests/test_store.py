@@ -63,7 +63,7 @@ def test_new_database_has_schema_wal_and_full_sync(db):
         assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
         assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == store_mod.BUSY_TIMEOUT_MS
         assert [m.name for m in store_mod.migrations.applied(store.db)] == \
-            ["m001_initial", "m002_treatments_and_session_owner"]
+            ["m001_initial", "m002_treatments_and_session_owner", "m003_targets"]
         # Every table has descriptions for Datasette, covering its columns.
         for table in store_mod.DESCRIPTIONS:
             described = set(store_mod.DESCRIPTIONS[table]["columns"])

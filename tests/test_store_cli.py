@@ -209,3 +209,16 @@ def test_review_serves_metadata_with_password(history, monkeypatch):
     conn = sqlite3.connect(history)
     assert len(rows) == conn.execute("SELECT count(DISTINCT exercise) FROM sets").fetchone()[0]
     conn.close()
+
+
+def test_plan_target_is_stored_shown_and_validated(db):
+    ok("patient", "add", "P017", "--db", db)
+    out = ok("plan", "set", "P017", "--exercise", "gentle-smile", "--target", "0.08", "--exercise", "lip-pucker",
+             "--target", "0.1", "--db", db)
+    assert "gentle-smile" in out and "target 0.08 (set by the therapist)" in out
+    shown = ok("plan", "show", "P017", "--db", db)
+    assert "target 0.08 (set by the therapist)" in shown and "target 0.1 (set by the therapist)" in shown
+    for value in ("nan", "inf", "0", "-1", "5"):
+        fails("plan", "set", "P017", "--exercise", "gentle-smile", "--target", value, "--db", db,
+              match="Bad target for gentle-smile")
+    assert ok("plan", "show", "P017", "--db", db) == shown      # a refused plan changes nothing

@@ -63,17 +63,19 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 @click.option("--landmarks/--video", default=False,
               help="Use each clip's recorded NAME.landmarks.npz instead of tracking the video.")
+@click.option("--lofo", is_flag=True, help="Leave-one-face-out: choose thresholds on the other faces, score each face.")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Processes (default: all cores).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write per-clip scores here.")
 @click.option("--model", type=click.Path(dir_okay=False))
-def eval_cmd(folder, landmarks, json_out, model):
+def eval_cmd(folder, landmarks, lofo, jobs, json_out, model):
     """Score the detector on every clip in FOLDER that has a NAME.truth.json."""
-    from coach.evaluate import run_eval
+    from coach.eval.run import run_eval
 
-    summary = run_eval(folder, use_landmarks=landmarks, model=model)
-    click.echo(summary.table())
+    report = run_eval(folder, use_landmarks=landmarks, model=model, lofo=lofo, jobs=jobs)
+    click.echo(report.text())
     if json_out:
         from coach.core.files import write_json
-        write_json(json_out, {"totals": summary.totals(), "clips": [vars(c) for c in summary.clips]})
+        write_json(json_out, report.to_json())
 
 
 @click.command()

@@ -42,7 +42,8 @@ def build_plan(library, plan_ids: str | None, store, patient: str | None):
                 if item["exercise"] not in library:
                     raise InputError(f"The plan of {patient} names unknown exercise {item['exercise']!r}.")
                 plan.append(library[item["exercise"]].with_overrides(
-                    item.get("thresholds") or None, item.get("reps"), item.get("hold_s"), item.get("rest_s")))
+                    item.get("thresholds") or None, item.get("reps"), item.get("hold_s"), item.get("rest_s"),
+                    item.get("target")))
             return plan
     return [library[i].with_overrides(reps=DEFAULT_REPS) for i in DEFAULT_PLAN if i in library]
 
@@ -58,16 +59,17 @@ def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, 
     from coach.core.session import Session
 
     session_log = None
-    previous = None
+    previous = targets = None
     try:
         if store is not None and patient:
             info = store.get_patient(patient)
             affected_side = affected_side or info.get("affected_side")
             previous = previous_rates(store, patient)
+            targets = store.learned_targets(patient)
     except BaseException:
         _close(source, tracker, None, store)
         raise
-    session = Session(plan, affected_side, previous, welcome_s=welcome_s)
+    session = Session(plan, affected_side, previous, welcome_s=welcome_s, targets=targets)
     stats = LoopStats()
     frames = [] if save_landmarks else None
     try:

@@ -113,8 +113,10 @@ def patient_show(code, db):
 # ---- plan ----------------------------------------------------------------
 def plan_line(item: dict) -> str:
     th = ", ".join(f"{k}={v:g}" for k, v in item.get("thresholds", {}).items())
+    target = (f"target {item['target']:g} (set by the therapist)" if item.get("target") is not None
+              else "target learned from the patient's reps")
     return (f"{item['exercise']}: {item['reps']} reps, hold {item['hold_s']:g} s, rest {item['rest_s']:g} s"
-            + (f", thresholds {th}" if th else ""))
+            + (f", thresholds {th}" if th else "") + f", {target}")
 
 
 def per_exercise(values: tuple, n: int, name: str) -> list:
@@ -169,13 +171,17 @@ def plan():
 @click.option("--rest", multiple=True, type=click.FloatRange(0), help="Rest seconds (once, or per exercise).")
 @click.option("--threshold", "thresholds", multiple=True, metavar="[EXERCISE:]MEASURE=VALUE",
               help="Synkinesis threshold override; repeatable.")
+@click.option("--target", "targets", multiple=True, type=float, metavar="FRACTION",
+              help="The patient's target for the prime movement, e.g. 0.08 = 8 % of mouth width "
+                   "(once, or per exercise); without it the target is learned from the patient's reps.")
 @db_option
-def plan_set(code, exercises, reps, hold, rest, thresholds, db):
+def plan_set(code, exercises, reps, hold, rest, thresholds, targets, db):
     """Give patient CODE a new plan, e.g. --exercise brow-lift --exercise snarl --reps 8."""
     exercises = list(exercises)
     n = len(exercises)
     reps, hold, rest = (per_exercise(reps, n, "reps"), per_exercise(hold, n, "hold"),
                         per_exercise(rest, n, "rest"))
+    targets = per_exercise(targets, n, "target")
     th = parse_thresholds(thresholds, exercises)
     library = exercise_library()
     items = []
@@ -186,11 +192,13 @@ def plan_set(code, exercises, reps, hold, rest, thresholds, db):
                 raise CoachError(f"Unknown exercise {ex_id!r}; known: {', '.join(sorted(library))}.")
             ex = library[ex_id]
             try:  # the library knows which measures each exercise watches
-                ex = ex.with_overrides(th[ex_id] or None, reps[i], hold[i], rest[i])
+                ex = ex.with_overrides(th[ex_id] or None, reps[i], hold[i], rest[i], targets[i])
             except ValueError as exc:
-                raise CoachError(f"Bad threshold for {ex_id}: {getattr(exc, 'reason', exc)}.") from None
+                what = "target" if getattr(exc, "field", "") == "target" else "threshold"
+                raise CoachError(f"Bad {what} for {ex_id}: "
+                                 f"{getattr(exc, 'reason', exc)}.") from None
             item.update(reps=ex.reps, hold_s=ex.hold_s, rest_s=ex.rest_s)
-        for key, value in (("reps", reps[i]), ("hold_s", hold[i]), ("rest_s", rest[i])):
+        for key, value in (("reps", reps[i]), ("hold_s", hold[i]), ("rest_s", rest[i]), ("target", targets[i])):
             if value is not None:
                 item[key] = value
         items.append(item)

@@ -16,7 +16,7 @@ Relative measures (`REL`), per side:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -31,6 +31,7 @@ MIN_BASELINE_FRAMES = 5
 # Keep the calmest half of the window: a baseline must stay neutral even if the
 # patient starts moving before the window ends.
 KEEP_FRACTION = 0.5
+MAD_TO_SD = 1.4826        # median absolute deviation → standard deviation, for normal noise
 
 _EYE, _BROW, _CX, _CY = INDEX["eye_opening"], INDEX["brow_height"], INDEX["commissure_x"], INDEX["commissure_y"]
 _ULIP, _MW, _MO, _IRIS = INDEX["upper_lip_y"], INDEX["mouth_width"], INDEX["mouth_open"], INDEX["iris_diameter"]
@@ -47,17 +48,27 @@ class Baseline:
     n_frames: int
     mm_per_iod: float       # millimetres per IOD unit (iris-based), nan if unknown
     iod_px: float
+    # (len(REL), 2) how much each relative measure jitters on this neutral face (a robust
+    # standard deviation): movement is judged against this patient's own noise.
+    noise: np.ndarray = field(default_factory=lambda: np.zeros((len(REL), 2)))
+    pose: tuple[float, float, float] = (0.0, 0.0, 0.0)   # neutral yaw, pitch, roll (degrees)
 
     def to_dict(self) -> dict:
         return {"measures": {name: {"left": float(self.values[i, 0]), "right": float(self.values[i, 1])}
                              for i, name in enumerate(MEASURES)},
-                "n_frames": self.n_frames, "mm_per_iod": self.mm_per_iod, "iod_px": self.iod_px}
+                "n_frames": self.n_frames, "mm_per_iod": self.mm_per_iod, "iod_px": self.iod_px,
+                "noise": {name: {"left": round(float(self.noise[i, 0]), 5), "right": round(float(self.noise[i, 1]), 5)}
+                          for i, name in enumerate(REL)},
+                "pose": [round(float(a), 2) for a in self.pose]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Baseline":
         vals = np.array([[d["measures"][n]["left"], d["measures"][n]["right"]] for n in MEASURES])
+        noise_d = d.get("noise") or {}
+        noise = np.array([[noise_d.get(n, {}).get("left", 0.0), noise_d.get(n, {}).get("right", 0.0)] for n in REL])
         return cls(vals, np.zeros_like(vals), int(d.get("n_frames", 0)),
-                   float(d.get("mm_per_iod", float("nan"))), float(d.get("iod_px", 0.0)))
+                   float(d.get("mm_per_iod", float("nan"))), float(d.get("iod_px", 0.0)), noise,
+                   tuple(d.get("pose", (0.0, 0.0, 0.0))))
 
 
 def fit_baseline(measures: Sequence[Measures]) -> Baseline:
@@ -76,7 +87,12 @@ def fit_baseline(measures: Sequence[Measures]) -> Baseline:
     spread = np.median(np.abs(calm - values), axis=0)
     iris = float(np.median(values[_IRIS]))
     iod_px = float(np.median([face[i].iod_px for i in keep]))
-    return Baseline(values, spread, len(face), mm_per_iod(iris), iod_px)
+    pose = tuple(float(np.median([getattr(face[i], k) for i in keep])) for k in ("yaw_deg", "pitch_deg", "roll_deg"))
+    base = Baseline(values, spread, len(face), mm_per_iod(iris), iod_px, pose=pose)
+    # The jitter of each relative measure over the calm frames (MAD scaled to an SD).
+    rel = np.stack([relative(face[i], base) for i in keep])
+    noise = MAD_TO_SD * np.median(np.abs(rel - np.median(rel, axis=0)), axis=0)
+    return replace(base, noise=noise)
 
 
 def relative(m: Measures, b: Baseline) -> np.ndarray | None:

@@ -24,6 +24,7 @@ class Rep:
     synkinesis_peak: float = 0.0  # largest watched co-movement (relative change, signed) during the rep
     synkinesis: bool = False
     complete: bool = True     # False when the face was lost or the clip ended mid-rep
+    target: float = 0.0       # the patient's target for the prime movement (relative change) at the rep's end
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -4,18 +4,24 @@ A broken file is reported with its file, field and reason, and the other
 exercises still load. Thresholds are per exercise and can be overridden per
 patient (`Exercise.with_overrides`).
 
-Default co-movement criteria (`WATCH_DEFAULTS`), and why:
-- Normal eyes narrow 21.6 % (SD 13.4) during a smile and synkinetic eyes 32.7 %
-  (SD 13.7), so the amount alone overlaps heavily; healthy faces are 7–9 %
-  asymmetric in motion. Hence the patient's other side is the control: a side is
-  flagged when its co-movement is at least `threshold`, exceeds the other side by
-  `min_difference` (10 points: above the 7–9 % healthy asymmetry) and is at least
-  `min_ratio` times the other side's (1.8: both eyes of a normal smile narrow
-  within a ratio of about 1.6 of each other, while a synkinetic eye narrows about
-  twice as much).
+Each watched co-movement has a healthy norm (`norm`, with its `source`) and a rule:
+
+- "side": the patient's other side is the control. Flagged when the co-movement is
+  at least `threshold`, exceeds the other side by `min_difference` and is at least
+  `min_ratio` times the other side's. For movements whose healthy co-movement is
+  large: normal eyes narrow 21.6 % (SD 13.4) in a smile and synkinetic ones 32.7 %,
+  so the amount alone overlaps heavily, and healthy faces are 7–9 % asymmetric in
+  motion (10 points of difference clears that).
+- "absolute": flagged when the co-movement, measured from the patient's neutral
+  face, reaches `limit` (set above the healthy norm and the tracker's own coupling).
+  For movements whose healthy co-movement is near zero: the eyes narrow 1.7 % in a
+  healthy pucker. This also catches bilateral synkinesis, which a side-to-side test
+  cannot see.
+- "both": either test.
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +33,8 @@ DIRECTIONS = {"increase": 1.0, "decrease": -1.0}
 REGIONS = ("eye", "brow", "mouth")
 SUNNYBROOK = ("brow_lift", "eye_closure", "open_mouth_smile", "snarl", "lip_pucker")
 WATCH_DEFAULTS = {"threshold": 0.10, "min_difference": 0.10, "min_ratio": 1.8}
+RULES = ("side", "absolute", "both")
+MAX_AMOUNT = 2.0          # relative changes above 200 % are not a plausible threshold, target or norm
 REP_DEFAULTS = {"count": 5, "hold_s": 3.0, "rest_s": 4.0, "move_s": 2.0, "relax_s": 2.0}
 
 
@@ -42,6 +50,7 @@ class Prime:
     direction: float          # +1 increase, −1 decrease
     target: float             # relative change that counts as a full movement (level 1.0)
     label: str
+    fixed: bool = False       # True when a therapist set the target: it is not learned from reps
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,18 @@ class Watch:
     threshold: float = WATCH_DEFAULTS["threshold"]
     min_difference: float = WATCH_DEFAULTS["min_difference"]
     min_ratio: float = WATCH_DEFAULTS["min_ratio"]
+    rule: str = "side"        # "side" | "absolute" | "both" (see the module docstring)
+    limit: float = float("inf")   # the absolute test's level (relative change from neutral)
+    norm: float | None = None     # healthy co-movement in this exercise (mean, relative change)
+    source: str = ""              # where the norm comes from
+
+    @property
+    def side_test(self) -> bool:
+        return self.rule in ("side", "both")
+
+    @property
+    def absolute_test(self) -> bool:
+        return self.rule in ("absolute", "both")
 
 
 @dataclass(frozen=True)
@@ -74,17 +95,24 @@ class Exercise:
     extra: dict = field(default_factory=dict, compare=False)
 
     def with_overrides(self, thresholds: dict | None = None, reps: int | None = None,
-                       hold_s: float | None = None, rest_s: float | None = None) -> "Exercise":
-        """A patient's plan: the same exercise with their own reps, hold and thresholds."""
+                       hold_s: float | None = None, rest_s: float | None = None,
+                       target: float | None = None) -> "Exercise":
+        """A patient's plan: the same exercise with their own reps, hold, thresholds and target.
+
+        A threshold override sets the level of whichever test the watch uses (the
+        side test's `threshold`, the absolute test's `limit`, or both)."""
         watches = self.watches
+        where = self.path or self.id
         if thresholds:
             unknown = set(thresholds) - {w.measure for w in watches}
             if unknown:
-                raise ExerciseError(self.path or self.id, "thresholds",
-                                    f"{', '.join(sorted(unknown))} is not watched in {self.id}")
-            watches = tuple(replace(w, threshold=float(thresholds[w.measure]))
+                raise ExerciseError(where, "thresholds", f"{', '.join(sorted(unknown))} is not watched in {self.id}")
+            watches = tuple(_with_level(w, check_amount(thresholds[w.measure], where, f"thresholds.{w.measure}"))
                             if w.measure in thresholds else w for w in watches)
-        return replace(self, watches=watches,
+        prime = self.prime
+        if target is not None:
+            prime = replace(prime, target=check_amount(target, where, "target"), fixed=True)
+        return replace(self, watches=watches, prime=prime,
                        reps=self.reps if reps is None else int(reps),
                        hold_s=self.hold_s if hold_s is None else float(hold_s),
                        rest_s=self.rest_s if rest_s is None else float(rest_s))
@@ -104,9 +132,27 @@ def _get(d: dict, key: str, kind, path: str, where: str, default=...):
 
 
 def _positive(value: float, path: str, name: str) -> float:
-    if not value > 0:
-        raise ExerciseError(path, name, "must be greater than 0")
+    if not math.isfinite(value) or not value > 0:
+        raise ExerciseError(path, name, "must be a finite number greater than 0")
     return value
+
+
+def check_amount(value, path: str, name: str) -> float:
+    """A threshold, target or norm: a finite relative change in (0, MAX_AMOUNT]."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ExerciseError(path, name, f"must be a number, not {value!r}") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_AMOUNT:
+        raise ExerciseError(path, name, f"must be a finite number above 0 and at most {MAX_AMOUNT:g} "
+                                        f"(a fraction: 0.08 = 8 %), not {value:g}")
+    return value
+
+
+def _with_level(w: Watch, level: float) -> Watch:
+    """A per-patient threshold: the level of each test the watch uses."""
+    return replace(w, threshold=level if w.side_test else w.threshold,
+                   limit=level if w.absolute_test else w.limit)
 
 
 def _measure(d: dict, path: str, where: str) -> tuple[str, float]:
@@ -128,7 +174,7 @@ def parse_exercise(data: dict, path: str) -> Exercise:
         raise ExerciseError(path, "instructions", "must be a non-empty list of sentences")
     p = _get(data, "prime", dict, path, "")
     measure, direction = _measure(p, path, "prime.")
-    prime = Prime(measure, direction, _positive(_get(p, "target", float, path, "prime."), path, "prime.target"),
+    prime = Prime(measure, direction, check_amount(_get(p, "target", float, path, "prime."), path, "prime.target"),
                   _get(p, "label", str, path, "prime.", measure.replace("_", " ")))
     watches = []
     for i, w in enumerate(_get(data, "watch", list, path, "", [])):
@@ -142,8 +188,23 @@ def parse_exercise(data: dict, path: str) -> Exercise:
         nums = {k: _positive(_get(w, k, float, path, where, v), path, where + k) for k, v in WATCH_DEFAULTS.items()}
         if nums["min_ratio"] < 1:
             raise ExerciseError(path, where + "min_ratio", "must be at least 1")
+        for k in ("threshold", "min_difference"):
+            check_amount(nums[k], path, where + k)
+        rule = _get(w, "rule", str, path, where, "side")
+        if rule not in RULES:
+            raise ExerciseError(path, where + "rule", f"must be one of {', '.join(RULES)}")
+        limit = float("inf")
+        if rule != "side":
+            limit = check_amount(_get(w, "limit", float, path, where), path, where + "limit")
+        norm = _get(w, "norm", float, path, where, None)
+        if norm is not None:
+            if not math.isfinite(norm) or not 0 <= norm <= MAX_AMOUNT:
+                raise ExerciseError(path, where + "norm", f"must be a finite number from 0 to {MAX_AMOUNT:g}")
+            if rule != "side" and limit <= norm:
+                raise ExerciseError(path, where + "limit", f"must be above the healthy norm ({norm:g})")
         watches.append(Watch(wm, wd, _get(w, "message", str, path, where), _get(w, "label", str, path, where, wm),
-                             region, _get(w, "kind", str, path, where, ""), **nums))
+                             region, _get(w, "kind", str, path, where, ""), **nums, rule=rule, limit=limit,
+                             norm=norm, source=_get(w, "source", str, path, where, "")))
     reps = _get(data, "reps", dict, path, "", {})
     count = _get(reps, "count", int, path, "reps.", REP_DEFAULTS["count"])
     if count < 1:

@@ -57,7 +57,12 @@ class Measures:
     values: np.ndarray | None = None  # (len(MEASURES), 2) float64
     iod_px: float = 0.0               # eye-centre distance in pixels (for mm and quality checks)
     centre: tuple[float, float] = (0.5, 0.5)  # face centre in normalised image coordinates
-    yaw_deg: float = 0.0
+    yaw_deg: float = 0.0               # head pose (see `head_pose`): + = turned towards the patient's left
+    pitch_deg: float = 0.0             # nose line against the camera axis; only changes from neutral matter
+    roll_deg: float = 0.0              # in-plane tilt of the eye line
+    margin: float = 1.0                # least distance of any landmark inside the frame edge (fraction of
+                                       # the frame; < 0: part of the face is outside the picture)
+    origin: tuple[float, float] = (0.0, 0.0)  # head-frame origin in pixels (for head speed)
     blendshapes: dict | None = None
 
     def get(self, name: str, side: str) -> float:
@@ -107,10 +112,25 @@ def measure(frame: LandmarkFrame) -> Measures:
     # The horizontal rim pair: the lids clip the iris's top and bottom, never its sides.
     ih = q[_IRIS_H[:, 0]] - q[_IRIS_H[:, 1]]
     v[7] = np.sqrt((ih ** 2).sum(-1))
-    yaw = float(np.degrees(np.arctan2(rot[0, 2], rot[0, 0])))
+    yaw, pitch, roll = head_pose(rot)
     c = frame.points[face.NASION]
-    return Measures(frame.t, True, v, iod, (float(c[0]), float(c[1])), yaw,
-                    dict(frame.blendshapes) if frame.blendshapes else None)
+    xy = frame.points[:, :2]
+    margin = float(min(xy.min(), 1.0 - xy.max()))
+    return Measures(frame.t, True, v, iod, (float(c[0]), float(c[1])), yaw, pitch, roll, margin,
+                    (float(origin[0]), float(origin[1])), dict(frame.blendshapes) if frame.blendshapes else None)
+
+
+def head_pose(rot: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch and roll in degrees from the head frame's axes (rows of `rot`).
+
+    Yaw and roll come from the eye line (x), pitch from the nose line (y). The nose line
+    leans out of the face even when the head is upright, so pitch is only read as a
+    change from the patient's neutral pose."""
+    x, y = rot[0], rot[1]
+    yaw = float(np.degrees(np.arctan2(x[2], x[0])))
+    roll = float(np.degrees(np.arctan2(x[1], x[0])))
+    pitch = float(np.degrees(np.arctan2(y[2], y[1])))
+    return yaw, pitch, roll
 
 
 def mm_per_iod(iris_diameter_iod: float) -> float:

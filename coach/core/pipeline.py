@@ -1,8 +1,9 @@
-"""frames → measures → baseline → detector: the whole analysis, pure and streaming.
+"""frames → measures → baseline → quality gate → detector: the whole analysis, pure and streaming.
 
 The baseline is the first `baseline_s` seconds in which a face is seen (a clip
 may start before the patient sits down). Frames are buffered until the baseline
-is fitted, then everything runs through the detector in order.
+is fitted, then everything runs through the quality gate and the detector in
+order. Frames the gate rules out are counted, with the reason, in `judgement`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from coach.core.events import Rep, Synkinesis
 from coach.core.exercises import Exercise
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
+from coach.core.quality import QualityGate
 
 
 class NoFaceError(ValueError):
@@ -30,6 +32,8 @@ class Analysis:
     reps: list[Rep] = field(default_factory=list)
     synkinesis: list[Synkinesis] = field(default_factory=list)
     duration_s: float = 0.0
+    target: dict = field(default_factory=dict)      # the prime movement's target: start, end, how it was set
+    judgement: dict = field(default_factory=dict)   # {"judged": n, "unjudged": {reason: n}, "spans": [...]}
 
     def to_json(self, clip: str, fps: float) -> dict:
         """The stable JSON of `coach analyze` (documented in the README)."""
@@ -39,46 +43,89 @@ class Analysis:
                 "synkinesis": [{"side": e.side, "measure": e.measure, "start_s": e.start_s, "end_s": e.end_s,
                                 "peak_change": e.peak_change, "control_change": e.control_change,
                                 "kind": e.kind} for e in self.synkinesis],
+                "target": self.target,
+                "frames_judged": self.judgement.get("judged", 0),
+                "frames_unjudged": self.judgement.get("unjudged", {}),
+                "unjudged_spans": self.judgement.get("spans", []),
                 "baseline": self.baseline.to_dict() if self.baseline else None}
 
 
 def analyze(frames: Iterable[LandmarkFrame], exercise: Exercise, affected_side: str | None = None,
-            baseline_s: float = 1.0) -> Analysis:
+            baseline_s: float = 1.0, start_target: float | None = None) -> Analysis:
+    return analyze_measures((measure(f) for f in frames), exercise, affected_side, baseline_s, start_target)
+
+
+def analyze_measures(measures: Iterable[Measures], exercise: Exercise, affected_side: str | None = None,
+                     baseline_s: float = 1.0, start_target: float | None = None) -> Analysis:
+    """The same, from measures already taken (the evaluation measures each clip once)."""
     result = Analysis(exercise.id)
-    detector = Detector(exercise, affected_side)
     pending: list[Measures] = []
     first_face_t: float | None = None
-    baseline: Baseline | None = None
+    run: _Run | None = None
     last_t = 0.0
-    for frame in frames:
+    for m in measures:
         result.frames += 1
-        last_t = frame.t
-        m = measure(frame)
+        last_t = m.t
         if m.face:
             result.face_frames += 1
             if first_face_t is None:
                 first_face_t = m.t
-        if baseline is None:
+        if run is None:
             pending.append(m)
             if first_face_t is not None and m.t - first_face_t >= baseline_s:
-                baseline = _fit(pending)
-                for pm in pending:
-                    detector.update(relative(pm, baseline), pm.t)
+                run = _Run(_fit(pending), exercise, affected_side, start_target)
+                run.feed(pending)
                 pending = []
             continue
-        detector.update(relative(m, baseline), m.t)
-    if baseline is None:
+        run.feed((m,))
+    if run is None:
         if result.face_frames == 0:
             raise NoFaceError("no face was found")
-        baseline = _fit(pending)  # a clip shorter than the baseline window
-        for pm in pending:
-            detector.update(relative(pm, baseline), pm.t)
-    detector.finish()
-    result.baseline = baseline
-    result.reps = list(detector.reps)
-    result.synkinesis = list(detector.events)
+        run = _Run(_fit(pending), exercise, affected_side, start_target)  # a clip shorter than the baseline window
+        run.feed(pending)
+    run.detector.finish()
+    det = run.detector
+    result.baseline = run.baseline
+    result.reps = list(det.reps)
+    result.synkinesis = list(det.events)
     result.duration_s = last_t
+    result.target = {"start": round(start_target if start_target is not None and not exercise.prime.fixed
+                                    else exercise.prime.target, 4),
+                     "end": round(det.target, 4), "source": det.learner.source,
+                     "movement_gate": round(det.gate, 4)}
+    result.judgement = {"judged": run.judged, "unjudged": dict(sorted(run.unjudged.items())),
+                        "spans": [{"start_s": round(a, 3), "end_s": round(b, 3), "reason": r}
+                                  for a, b, r in run.spans]}
     return result
+
+
+class _Run:
+    """One baseline's worth of analysis: quality gate and detector, fed in time order."""
+
+    def __init__(self, baseline: Baseline, exercise: Exercise, affected_side: str | None,
+                 start_target: float | None):
+        self.baseline = baseline
+        self.gate = QualityGate(baseline.pose[1])
+        self.detector = Detector(exercise, affected_side, noise=baseline.noise, start_target=start_target)
+        self.judged = 0
+        self.unjudged: dict[str, int] = {}
+        self.spans: list[list] = []      # [start_s, end_s, reason] of consecutive unjudged frames
+        self._open = False
+
+    def feed(self, measures: Iterable[Measures]) -> None:
+        for m in measures:
+            reason = self.gate.check(m)
+            if reason is None:
+                self.judged += 1
+                self._open = False
+            else:
+                self.unjudged[reason] = self.unjudged.get(reason, 0) + 1
+                if self._open and reason in (self.spans[-1][2], "settling"):
+                    self.spans[-1][1] = m.t              # the same span goes on (settling extends it)
+                else:
+                    self.spans.append([m.t, m.t, reason])
+                    self._open = True
+            self.detector.update(relative(m, self.baseline), m.t, judged=reason is None)
 
 
 def _fit(measures: list[Measures]) -> Baseline:

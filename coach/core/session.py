@@ -23,6 +23,7 @@ from coach.core.face import SIDES
 from coach.core.feedback import FeedbackView, Meter
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
+from coach.core.quality import PROMPTS, QualityGate
 
 CALIBRATE_S = 2.0         # sit still with a neutral face this long
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
@@ -42,8 +43,9 @@ SAFETY_NOTICE = ("This coach does not diagnose. If you notice sudden new weaknes
 class StepResult:
     view: FeedbackView
     records: tuple = ()     # ("rep", ex_id, Rep) | ("synkinesis", ex_id, Synkinesis) | ("calibration", Baseline)
-                            # | ("set_started", ex_id, planned) | ("set_ended", ex_id) | ("face_lost", t0, t1)
-                            # | ("camera_lost", t0, t1) | ("sample", t, ex_id, values) | ("ended", status)
+                            # | ("set_started", ex_id, planned) | ("set_ended", ex_id, target, target_source)
+                            # | ("face_lost", ex_id, t0, t1) | ("camera_lost", ex_id, t0, t1)
+                            # | ("sample", t, ex_id, values) | ("ended", status)
 
 
 @dataclass
@@ -59,14 +61,18 @@ class ExerciseTally:
 
 class Session:
     def __init__(self, plan: list[Exercise], affected_side: str | None = None, previous: dict | None = None,
-                 welcome_s: float | None = None):
+                 welcome_s: float | None = None, targets: dict | None = None):
         """`welcome_s`: move on from the welcome screen by itself after this long
-        (the demo, a replay); None waits for the patient to press Enter."""
+        (the demo, a replay); None waits for the patient to press Enter. `targets`:
+        {exercise_id: target} learned in earlier sessions (a plan's own target wins)."""
         if not plan:
             raise ValueError("a session needs at least one exercise")
         self.plan = plan
         self.affected_side = affected_side
         self.previous = previous or {}     # {exercise_id: synkinesis-free rate} from the last session
+        self.targets = targets or {}
+        self.gate: QualityGate | None = None
+        self._pose_hint = ""
         self.welcome_s = welcome_s
         self.state = "welcome"
         self.tallies = [ExerciseTally(ex) for ex in plan]
@@ -238,7 +244,9 @@ class Session:
     # ---- exercises ------------------------------------------------------------------
     def _start_exercise(self, t: float, records: list) -> str:
         ex = self.exercise
-        self.detector = Detector(ex, self.affected_side)
+        self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
+                                 start_target=self.targets.get(ex.id))
+        self.gate = QualityGate(self.baseline.pose[1])
         records.append(("set_started", ex.id, ex.reps))
         self._go("instruct", t)
         return "start"
@@ -249,12 +257,17 @@ class Session:
 
     def _next_exercise(self, t: float, records: list) -> str | None:
         self._end_detector(records)
-        records.append(("set_ended", self.exercise.id))
+        records.append(self._set_ended())
         self.ex_i += 1
         if self.ex_i >= len(self.plan):
             return self._finish(t, records, "completed")
         self._start_exercise(t, records)
         return "exercise_done"
+
+    def _set_ended(self) -> tuple:
+        det = self.detector
+        target = (det.target, det.learner.source) if det is not None else (None, None)
+        return ("set_ended", self.exercise.id, *target)
 
     def _all_done(self) -> bool:
         return all(len(tl.reps) >= tl.exercise.reps for tl in self.tallies)
@@ -262,7 +275,7 @@ class Session:
     def _finish(self, t: float, records: list, status: str) -> str:
         self._end_detector(records)
         if self.ex_i < len(self.plan):          # (after the last exercise, _next_exercise ended its set)
-            records.append(("set_ended", self.exercise.id))
+            records.append(self._set_ended())
         self.status = status
         self.ex_i = min(self.ex_i, len(self.plan) - 1)
         records.append(("ended", status))
@@ -294,7 +307,11 @@ class Session:
         cue = None
         if m is not None and self.baseline is not None:
             rel = relative(m, self.baseline)
-            cue = self._collect(self.detector.update(rel, t), records)
+            reason = self.gate.check(m)
+            # The move and hold phases say what the patient is trying to do.
+            intent = self.state in ("move", "hold")
+            cue = self._collect(self.detector.update(rel, t, judged=reason is None, intent=intent), records)
+            self._pose_hint = PROMPTS.get(reason, "") if reason else ""
             records.append(("sample", t, ex.id, rel))
         level = self.detector.level if m is not None else 0.0
         el = self._elapsed(t)
@@ -358,7 +375,8 @@ class Session:
         elif state == "rest":
             countdown = max(0.0, ex.rest_s - self._elapsed(t))
         banner, highlight = (self._banner if self._banner else (None, ()))
-        return FeedbackView(state, ex.name, texts[state], meters=self._meters(), rep=done, reps_total=ex.reps,
+        text = self._pose_hint if self._pose_hint and state in ("move", "hold", "relax") else texts[state]
+        return FeedbackView(state, ex.name, text, meters=self._meters(), rep=done, reps_total=ex.reps,
                             hold_fraction=hold_fraction, countdown_s=countdown, banner=banner,
                             highlight=highlight, **common)
 

@@ -53,6 +53,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from coach import __version__
+from coach.core.exercises import check_amount
 from coach.errors import CoachError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -79,7 +80,8 @@ DESCRIPTIONS = {
         "notes": "Free text", "created": "When the patient was added (local time, ISO 8601)"}},
     "plans": {"description": "Exercise plans; the newest plan of a patient is the active one.", "columns": {
         "id": "UUID", "patient_id": "patients.id", "created": "When the plan was set",
-        "items": "JSON list of {exercise, reps, hold_s, rest_s, thresholds: {measure: value}}"}},
+        "items": "JSON list of {exercise, reps, hold_s, rest_s, thresholds: {measure: value}, target}; "
+                 "target: the therapist's target for the prime movement (relative change), else learned"}},
     "sessions": {"description": "One practice session (home, kiosk or demo).", "columns": {
         "id": "UUID", "patient_id": "patients.id (empty for demo sessions)",
         "started": "Start (local time, ISO 8601)", "ended": "End; empty while running or if interrupted",
@@ -92,7 +94,10 @@ DESCRIPTIONS = {
         "baseline": "JSON of the baseline measures"}},
     "sets": {"description": "One exercise block within a session.", "columns": {
         "id": "UUID", "session_id": "sessions.id", "exercise": "Exercise id, e.g. brow-lift",
-        "started": "Start (local time)", "ended": "End (local time)", "planned_reps": "Reps the plan asked for"}},
+        "started": "Start (local time)", "ended": "End (local time)", "planned_reps": "Reps the plan asked for",
+        "target": "The patient's target for the prime movement at the end of the set (relative change)",
+        "target_source": "How the target was set: plan (the therapist), learned (this session's movements), "
+                         "previous (learned in an earlier session) or exercise (the exercise file's)"}},
     "reps": {"description": "One repetition: rise, hold, return.", "columns": {
         "id": "UUID", "session_id": "sessions.id", "set_id": "sets.id", "idx": "Rep number within the set",
         "start_s": "Movement onset, seconds since session start", "peak_s": "Time of the peak",
@@ -103,7 +108,8 @@ DESCRIPTIONS = {
         "hold_steadiness": "1 - coefficient of variation during the hold (1 = steady)",
         "synkinesis_peak": "Largest unwanted co-movement during the rep (signed relative change)",
         "synkinesis": "1 if synkinesis was detected in this rep",
-        "complete": "0 if the face was lost or the session ended mid-rep"}},
+        "complete": "0 if the face was lost or the session ended mid-rep",
+        "target": "The patient's target when the rep ended (relative change); peak is a fraction of it"}},
     "events": {"description": "Synkinesis episodes and tracking losses.", "columns": {
         "id": "UUID", "session_id": "sessions.id", "set_id": "sets.id (may be empty)",
         "kind": "synkinesis, face_lost or camera_lost", "side": "Patient's anatomical side",
@@ -185,6 +191,14 @@ def m002_treatments_and_session_owner(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX treatments_patient ON treatments(patient_id, date)")
     db.execute("ALTER TABLE sessions ADD COLUMN pid INTEGER")
     db.execute("ALTER TABLE sessions ADD COLUMN host TEXT")
+
+
+@migrations()
+def m003_targets(db: sqlite_utils.Database) -> None:
+    # Reps count against each patient's own target (learned or set by the therapist).
+    db.execute("ALTER TABLE sets ADD COLUMN target REAL")
+    db.execute("ALTER TABLE sets ADD COLUMN target_source TEXT")
+    db.execute("ALTER TABLE reps ADD COLUMN target REAL")
 
 
 def default_db_path() -> Path:
@@ -598,10 +612,20 @@ class Store:
         return row["id"]
 
     @_friendly
-    def end_set(self, set_id: str) -> None:
+    def end_set(self, set_id: str, target: float | None = None, target_source: str | None = None) -> None:
         with self._tx():
             self._flush_samples()
-            self.db.execute("UPDATE sets SET ended = ? WHERE id = ?", [now_iso(), set_id])
+            self.db.execute("UPDATE sets SET ended = ?, target = ?, target_source = ? WHERE id = ?",
+                            [now_iso(), _num(target), target_source, set_id])
+
+    def learned_targets(self, patient_code: str) -> dict[str, float]:
+        """{exercise: target} learned in this patient's latest set of each exercise."""
+        rows = self.db.execute(
+            """SELECT s.exercise, s.target FROM sets s JOIN sessions se ON se.id = s.session_id
+               JOIN patients p ON p.id = se.patient_id
+               WHERE p.code = ? AND s.target IS NOT NULL AND s.target_source IN ('learned', 'previous')
+               ORDER BY s.started""", [patient_code]).fetchall()
+        return {ex: float(t) for ex, t in rows}
 
     @_friendly
     def add_rep(self, session_id: str, set_id: str | None, rep: dict) -> str:
@@ -614,7 +638,7 @@ class Store:
                "synkinesis": int(bool(rep.get("synkinesis", False))),
                "complete": int(bool(rep.get("complete", True)))}
         for key in ("start_s", "peak_s", "end_s", "peak", "time_to_peak_s", "hold_s",
-                    "hold_steadiness", "synkinesis_peak"):
+                    "hold_steadiness", "synkinesis_peak", "target"):
             row[key] = _num(rep.get(key))
         with self._tx():
             self._flush_samples()
@@ -902,10 +926,14 @@ def _plan_item(item: dict) -> dict:
         reps = int(item.get("reps", 10))
         hold_s = float(item.get("hold_s", 3.0))
         rest_s = float(item.get("rest_s", 3.0))
-        thresholds = {str(k): float(v) for k, v in (item.get("thresholds") or {}).items()}
+        thresholds = {str(k): check_amount(v, "plan", f"threshold {k}")
+                      for k, v in (item.get("thresholds") or {}).items()}
+        target = None if item.get("target") is None else check_amount(item["target"], "plan", "target")
     except (KeyError, TypeError, ValueError) as exc:
-        raise CoachError(f"Bad plan item {item!r}: {exc}.") from None
+        raise CoachError(f"Bad plan item {item!r}: {getattr(exc, 'reason', exc)}.") from None
     if not exercise or reps < 1 or hold_s < 0 or rest_s < 0:
         raise CoachError(f"Bad plan item {item!r}: needs an exercise, reps ≥ 1 and times ≥ 0.")
-    return {"exercise": exercise, "reps": reps, "hold_s": hold_s, "rest_s": rest_s,
-            "thresholds": thresholds}
+    out = {"exercise": exercise, "reps": reps, "hold_s": hold_s, "rest_s": rest_s, "thresholds": thresholds}
+    if target is not None:
+        out["target"] = target
+    return out

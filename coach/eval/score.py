@@ -1,0 +1,129 @@
+"""Detections against the judged truth: per clip, then summed per face, variant or overall.
+
+An event is *true* when it overlaps a must-flag entry on the same side, *grey*
+when it overlaps a grey entry on the same side or falls on a clip read as in
+between, and *false* otherwise (a wrong side is false too, as is any event while
+the head is turned away). A must-flag entry is *found* when an event overlaps it
+on either side, and found on the right side when one is on its side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.core.events import Synkinesis
+from coach.eval.truth import Judged
+
+MATCH_SLACK_S = 0.3       # a detection matches a truth entry it overlaps, give or take this
+ONSET_LIMIT_S = 0.3
+
+
+@dataclass
+class ClipScore:
+    clip: str
+    exercise: str
+    person: str = ""
+    variant: str = ""
+    must: int = 0             # entries that must be flagged
+    grey: int = 0             # entries (or whole clips) in between
+    hits: int = 0             # must entries found
+    side_ok: int = 0          # … on the right side
+    true: int = 0             # events matching a must entry on its side
+    false: int = 0            # events matching nothing (wrong side, silent clip, turned-away head)
+    silent: bool = False      # a clip that must stay silent
+    silent_events: int = 0
+    pose_events: int = 0      # events while the head is turned away
+    onset_errors: list = field(default_factory=list)
+    unjudged_frames: int = 0
+
+
+def _overlaps(e: Synkinesis, t0: float, t1: float) -> bool:
+    return e.start_s <= t1 + MATCH_SLACK_S and e.end_s >= t0 - MATCH_SLACK_S
+
+
+def score_clip(name: str, exercise: str, person: str, variant: str, judged: Judged, events: list[Synkinesis],
+               unjudged_frames: int = 0) -> ClipScore:
+    s = ClipScore(name, exercise, person, variant, silent=judged.silent, unjudged_frames=unjudged_frames)
+    for entry in judged.entries:
+        if entry.kind == "grey":
+            s.grey += 1
+            continue
+        s.must += 1
+        hit = [e for e in events if e.measure == entry.measure and _overlaps(e, entry.start_s, entry.end_s)]
+        if hit:
+            s.hits += 1
+            same = [e for e in hit if e.side == entry.side]
+            s.side_ok += bool(same)
+            best = min(same or hit, key=lambda e: abs(e.start_s - entry.start_s))
+            s.onset_errors.append(round(abs(best.start_s - entry.start_s), 3))
+    if judged.grey_clip:
+        s.grey += 1
+    for e in events:
+        if judged.pose_away and _overlaps(e, *judged.pose_away):
+            s.pose_events += 1
+            s.false += 1
+            continue
+        mine = [en for en in judged.entries if en.side == e.side and en.measure == e.measure
+                and _overlaps(e, en.start_s, en.end_s)]
+        if any(en.kind == "must" for en in mine):
+            s.true += 1
+        elif mine or judged.grey_clip:
+            continue
+        else:
+            s.false += 1
+            s.silent_events += judged.silent
+    return s
+
+
+def totals(scores: list[ClipScore]) -> dict:
+    must = sum(c.must for c in scores)
+    hits = sum(c.hits for c in scores)
+    counted = sum(c.true + c.false for c in scores)
+    onsets = [e for c in scores for e in c.onset_errors]
+    return {
+        "clips": len(scores),
+        "must_flag": must,
+        "found": hits,
+        "recall": hits / must if must else None,
+        "precision": sum(c.true for c in scores) / counted if counted else None,
+        "side_accuracy": sum(c.side_ok for c in scores) / hits if hits else None,
+        "false_alarms": sum(c.false for c in scores),
+        "silent_clips": sum(c.silent for c in scores),
+        "events_on_silent_clips": sum(c.silent_events for c in scores),
+        "pose_events": sum(c.pose_events for c in scores),
+        "in_between": sum(c.grey for c in scores),
+        "onset_error_median_s": float(np.median(onsets)) if onsets else None,
+        "onset_error_max_s": float(max(onsets)) if onsets else None,
+    }
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
+
+
+HEAD = ("| {key} | clips | must flag | found | recall | precision | side acc. | false alarms | silent clips | "
+        "events on silent | onset median s |")
+
+
+def table(scores: list[ClipScore], key: str) -> str:
+    """One row per face (`person`), variant or exercise, and the total."""
+    groups: dict[str, list[ClipScore]] = {}
+    for c in scores:
+        groups.setdefault(getattr(c, key), []).append(c)
+    rows = [HEAD.format(key=key), "|" + "---|" * 11]
+    for name in sorted(groups) + ["all"]:
+        t = totals(scores if name == "all" else groups[name])
+        rows.append(f"| {'**all**' if name == 'all' else name} | {t['clips']} | {t['must_flag']} | {t['found']} | "
+                    f"{_fmt(t['recall'])} | {_fmt(t['precision'])} | {_fmt(t['side_accuracy'])} | "
+                    f"{t['false_alarms']} | {t['silent_clips']} | {t['events_on_silent_clips']} | "
+                    f"{_fmt(t['onset_error_median_s'])} |")
+    return "\n".join(rows)
+
+
+def summary_line(t: dict) -> str:
+    return (f"recall {_fmt(t['recall'])} ({t['found']} of {t['must_flag']} must-flag events), precision "
+            f"{_fmt(t['precision'])} ({t['false_alarms']} false alarms), side accuracy {_fmt(t['side_accuracy'])}, "
+            f"{t['events_on_silent_clips']} events on {t['silent_clips']} clips that must stay silent, "
+            f"{t['pose_events']} events with the head turned away, onset error median "
+            f"{_fmt(t['onset_error_median_s'])} s (max {_fmt(t['onset_error_max_s'])} s), {t['in_between']} in between")

@@ -1,0 +1,146 @@
+"""What the tracker read, sorted by the must-flag rules (judged by what the tracker
+reads, never by what the warp put in: a warp registers differently on each face).
+
+Each injected co-movement is judged in the hold phase of its rep, on frames where
+the prime movement is under way (at least PRIME_UNDER_WAY on either side) and no
+blink closes both eyes, and must hold for MUST_HELD_S:
+
+- smile: one eye narrows at least 12 points more than the other and at least twice as much;
+- pucker: an eye narrows at least 12 %; 8–12 % is a grey zone (neither required nor a false alarm);
+- eye closure and brow lift: a corner pulls at least 10 % of the mouth width and 6 points more
+  than the other.
+
+Anything injected that does not read as must-flag is grey. A clip with nothing
+injected (clean, blink, Duchenne, mouth still, eyes still) must stay silent unless
+the tracker reads it as in between (for example a Duchenne smile whose eyes read
+further apart than 1.6×): then it is grey as a whole.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.core.calibration import REL_INDEX, Baseline, relative
+from coach.core.exercises import Exercise
+from coach.core.face import SIDES
+
+PRIME_UNDER_WAY = 0.02
+MUST_HELD_S = 0.5
+RAMP_S = 0.4              # the generator's rise and fall; the hold is the rep minus these
+BLINK = 0.5               # both eyes this much narrower: a blink, not judged
+POSE_SLACK_S = 0.5        # the turn towards and back from a turned-away pose
+
+SMILE_DIFF, SMILE_RATIO = 0.12, 2.0
+PUCKER_MUST, PUCKER_GREY = 0.12, 0.08
+PULL_MUST, PULL_DIFF = 0.10, 0.06
+# Must stay silent unless read as in between:
+DUCHENNE_RATIO, DUCHENNE_DIFF = 1.6, 0.10   # both eyes within 1.6× (or closer than 10 points)
+PULL_STILL = 0.08                            # a corner pulling less than this (or barely more than the other)
+
+FAMILY = {"gentle-smile": "smile", "open-mouth-smile": "smile", "snarl": "smile", "lip-pucker": "pucker",
+          "gentle-eye-closure": "pull", "brow-lift": "pull"}
+
+
+@dataclass
+class Entry:
+    side: str
+    measure: str
+    start_s: float
+    end_s: float
+    kind: str                      # "must" | "grey"
+
+
+@dataclass
+class Judged:
+    entries: list[Entry] = field(default_factory=list)
+    silent: bool = False           # nothing injected, and nothing read as in between
+    grey_clip: bool = False        # nothing injected, but read as in between
+    pose_away: tuple | None = None  # (t0, t1): the head is turned beyond the limit
+
+
+def series(measures, baseline: Baseline) -> tuple[np.ndarray, np.ndarray]:
+    """Times and relative measures (n, len(REL), 2) of the frames with a face."""
+    ts, rels = [], []
+    for m in measures:
+        rel = relative(m, baseline)
+        if rel is not None:
+            ts.append(m.t)
+            rels.append(rel)
+    return np.array(ts), np.array(rels).reshape(len(rels), -1, 2)
+
+
+def longest_run(ts: np.ndarray, ok: np.ndarray) -> float:
+    best, start = 0.0, None
+    for t, flag in zip(ts, ok):
+        if flag and start is None:
+            start = t
+        if flag:
+            best = max(best, t - start)
+        else:
+            start = None
+    return best
+
+
+def _amounts(rels: np.ndarray, measure: str) -> np.ndarray:
+    return (-1.0 if measure == "eye_opening" else 1.0) * rels[:, REL_INDEX[measure]]
+
+
+def _must(family: str, a: np.ndarray, o: np.ndarray) -> np.ndarray:
+    if family == "smile":
+        return (a - o >= SMILE_DIFF) & (a >= SMILE_RATIO * np.maximum(o, 0.0))
+    if family == "pucker":
+        return a >= PUCKER_MUST
+    return (a >= PULL_MUST) & (a - o >= PULL_DIFF)
+
+
+def _grey(family: str, a: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """Read as in between on a clip that must otherwise stay silent."""
+    if family == "smile":
+        return (a - o >= DUCHENNE_DIFF) & (a > DUCHENNE_RATIO * np.maximum(o, 0.0)) & (a > DUCHENNE_DIFF)
+    if family == "pucker":
+        return a >= PUCKER_GREY
+    return (a >= PULL_STILL) & (a - o >= PULL_DIFF - 0.02)
+
+
+def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judged:
+    family = FAMILY.get(exercise.id, "smile")
+    ts, rels = series(measures, baseline)
+    out = Judged(pose_away=tuple(truth["pose_away_s"]) if truth.get("pose_away_s") else None)
+    if len(ts) == 0:
+        return out
+    prime = exercise.prime.direction * rels[:, REL_INDEX[exercise.prime.measure]]
+    under_way = prime.max(axis=1) >= PRIME_UNDER_WAY
+    blink = (-rels[:, REL_INDEX["eye_opening"]] >= BLINK).all(axis=1)
+    ramp = float((truth.get("injected") or {}).get("ramp_s", RAMP_S))
+    hold = np.zeros(len(ts), bool)
+    for r in truth.get("reps", []):
+        hold |= (ts >= r["start_s"] + ramp) & (ts <= r["end_s"] - ramp)
+    # Around a turned-away head only the absence of events is judged (see score.py).
+    judged = np.ones(len(ts), bool)
+    if out.pose_away:
+        judged = (ts < out.pose_away[0] - POSE_SLACK_S) | (ts > out.pose_away[1] + POSE_SLACK_S)
+    entries = [] if out.pose_away else list(truth.get("synkinesis", []))
+    if family == "pucker" and entries:
+        # "An eye narrows at least 12 %; if both eyes do, flagging both is right": the eye
+        # that was not narrowed on purpose is judged by what the tracker reads, too.
+        first = entries[0]
+        entries += [dict(first, side=s) for s in SIDES if s not in {e["side"] for e in entries}]
+    for te in entries:
+        m = te.get("measure") or exercise.watches[0].measure
+        am = _amounts(rels, m)
+        si = SIDES.index(te["side"])
+        ok = (ts >= te["start_s"]) & (ts <= te["end_s"]) & hold & under_way
+        if m == "eye_opening" and family != "pull":
+            ok &= ~blink
+        must = longest_run(ts, ok & _must(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
+        out.entries.append(Entry(te["side"], m, te["start_s"], te["end_s"], "must" if must else "grey"))
+    if not entries:
+        odd = False
+        for w in exercise.watches:
+            am = _amounts(rels, w.measure)
+            ok = judged & under_way & (~blink if w.measure == "eye_opening" else True)
+            for si in (0, 1):
+                odd |= longest_run(ts, ok & _grey(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
+        out.silent, out.grey_clip = not odd, odd
+    return out

@@ -1,0 +1,162 @@
+"""Detector, per exercise rule: per-frame input → expected events.
+
+Gentle movements judged against the patient's own noise, not a fixed target;
+the pucker's absolute rule (bilateral synkinesis); the eye closure's both-rule;
+frames that cannot be judged; the live coach's intent; per-patient targets.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coach.core.calibration import REL, REL_INDEX
+from coach.core.detector import MOVE_FLOOR, MOVE_NOISE_K, Detector, TargetLearner
+from tests.test_detector import FPS, ramp, run, smile, with_eyes
+
+EYE, CORNER, WIDTH = REL_INDEX["eye_opening"], REL_INDEX["commissure_excursion"], REL_INDEX["mouth_width"]
+
+
+def pucker(level=0.06, start=1.0, end=4.0, left=0.0, right=0.0, blinks=()):
+    """Each half of the mouth narrows by `level`; the eyes narrow by left/right in step."""
+    def f(t, rel):
+        k = ramp(t, start, end)
+        rel[WIDTH] = -level * k
+        rel[EYE] = [-left * k, -right * k]
+        for b in blinks:
+            if b <= t < b + 0.2:
+                rel[EYE] = [-0.8, -0.8]
+    return f
+
+
+def closure(left=0.0, right=0.0, both=0.0):
+    def f(t, rel):
+        rel[EYE] = -0.8 * ramp(t, 1.0, 4.0)
+        k = ramp(t, 1.1, 4.0)
+        rel[CORNER] = [(left + both) * k, (right + both) * k]
+    return f
+
+
+CASES = [
+    # (exercise, name, fill, expected sides)
+    ("gentle-smile", "gentle smile of 3 %, one eye narrows 25 %", with_eyes(smile(0.03), 0.0, 0.25), ["right"]),
+    ("gentle-smile", "gentle smile of 3 %, Duchenne eyes", with_eyes(smile(0.03), 0.22, 0.18), []),
+    ("gentle-smile", "gentle smile of 3 %, eyes still", smile(0.03), []),
+    ("gentle-smile", "gentle smile of 3 %, blinks", with_eyes(smile(0.03), blinks=(1.8, 2.9)), []),
+    ("lip-pucker", "small pucker, left eye narrows 20 %", pucker(0.04, left=0.20), ["left"]),
+    ("lip-pucker", "pucker, both eyes narrow unequally (30 % / 18 %)", pucker(left=0.30, right=0.18),
+     ["left", "right"]),
+    ("lip-pucker", "pucker, eyes within healthy co-movement (3 %)", pucker(left=0.03, right=0.03), []),
+    ("lip-pucker", "pucker with blinks", pucker(blinks=(1.7, 2.6, 3.3)), []),
+    ("lip-pucker", "pucker, eyes still", pucker(), []),
+    ("gentle-eye-closure", "closure, left corner pulls 12 %", closure(left=0.12), ["left"]),
+    ("gentle-eye-closure", "closure, both corners pull 20 %", closure(both=0.20), ["left", "right"]),
+    ("gentle-eye-closure", "closure, both corners lift 5 % (tracker coupling)", closure(both=0.05), []),
+    ("gentle-eye-closure", "closure, mouth still", closure(), []),
+]
+
+
+@pytest.mark.parametrize("ex_id,name,fill,expected", CASES, ids=[c[1] for c in CASES])
+def test_rule_cases(library, ex_id, name, fill, expected):
+    det, _ = run(library[ex_id], 5.0, fill, noise=0.004)
+    assert sorted(e.side for e in det.events) == expected, det.events
+    for e in det.events:
+        assert abs(e.start_s - 1.0) <= 0.3
+
+
+def test_movement_gate_follows_the_patients_own_noise(library):
+    """A noisy face (small in the picture) needs a clearer movement before co-movement is judged."""
+    ex = library["gentle-smile"]
+    quiet = np.zeros((len(REL), 2))
+    noisy = quiet.copy()
+    noisy[CORNER] = 0.02
+    assert Detector(ex, noise=quiet).gate == MOVE_FLOOR
+    assert Detector(ex, noise=noisy).gate == pytest.approx(MOVE_NOISE_K * 0.02)
+    # The same 3 % smile with one eye narrowing: judged on the quiet face, not on the noisy one.
+    fill = with_eyes(smile(0.03), 0.0, 0.3)
+    for noise, want in ((quiet, ["right"]), (noisy, [])):
+        det = Detector(ex, noise=noise)
+        for i in range(int(5 * FPS)):
+            rel = np.zeros((len(REL), 2))
+            fill(i / FPS, rel)
+            det.update(rel, i / FPS)
+        det.finish()
+        assert [e.side for e in det.events] == want
+
+
+def _feed(det, fill, seconds, judged=lambda t: True, intent=lambda t: False):
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        rel = np.zeros((len(REL), 2))
+        fill(t, rel)
+        det.update(rel, t, judged=judged(t), intent=intent(t))
+    det.finish()
+    return det
+
+
+def test_unjudged_frames_pause_judging_and_nothing_spans_them(library):
+    fill = with_eyes(smile(0.2, start=0.5, end=6.0), 0.0, 0.3, start=0.5, end=6.0)
+    det = _feed(Detector(library["gentle-smile"]), fill, 6.5, judged=lambda t: not 2.0 <= t < 4.0)
+    assert len(det.events) == 2
+    for e in det.events:
+        assert e.end_s < 2.0 or e.start_s >= 4.0
+    # Reps are still counted: the movement itself was measured.
+    assert len(det.reps) == 1
+
+
+def test_intent_judges_an_attempted_smile_that_barely_moves(library):
+    """The classic picture of synkinesis: the patient tries to smile, the mouth barely
+    moves (below the movement gate), the eye narrows. Only the live coach knows the intent."""
+    fill = with_eyes(smile(0.01), 0.0, 0.3)
+    det = _feed(Detector(library["gentle-smile"]), fill, 5.0)
+    assert det.events == []
+    det = _feed(Detector(library["gentle-smile"]), fill, 5.0, intent=lambda t: 0.8 <= t < 4.2)
+    assert [e.side for e in det.events] == ["right"]
+
+
+def test_target_learner():
+    fixed = TargetLearner(0.04, 0.20, fixed=True)
+    assert fixed.add(0.5) == 0.04 and fixed.source == "plan"
+    learner = TargetLearner(0.20, 0.20)
+    assert learner.source == "exercise"
+    assert learner.add(0.03) == pytest.approx(0.03) and learner.source == "learned"
+    learner.add(0.05)
+    assert learner.add(0.04) == pytest.approx(0.04)            # median of the last three
+    assert learner.add(0.9) == pytest.approx(0.05)             # one big movement does not jump it
+    assert TargetLearner(0.20, 0.20).add(0.001) == pytest.approx(0.02)   # never below the movement floor
+    assert TargetLearner(0.20, 0.20).add(0.6) == pytest.approx(0.20)     # a gentle exercise stays gentle
+
+
+def small_smiles(n=3, level=0.03, eye=0.0):
+    def f(t, rel):
+        k = sum(ramp(t, 1.0 + 3 * i, 2.8 + 3 * i) for i in range(n))
+        rel[CORNER] = level * k
+        rel[EYE, 1] = -eye * k
+    return f
+
+
+def test_small_smiles_count_against_the_patients_target(library):
+    """A gentle smile the tracker reads as 3 % of mouth width, held over 0.5 s, counts once
+    that is the patient's range: at once with a therapist's target of 0.04, from the second
+    smile when the target is learned from the exercise file's 0.20, never at a fixed 0.20."""
+    ex = library["gentle-smile"]
+    fill = small_smiles(eye=0.3)
+    with_target = _feed(Detector(ex.with_overrides(target=0.04)), fill, 10.0)
+    assert len(with_target.reps) == 3 and all(r.synkinesis for r in with_target.reps)
+    assert [e.side for e in with_target.events] == ["right"] * 3
+    learned = _feed(Detector(ex), fill, 10.0)
+    assert len(learned.reps) == 2 and learned.target == pytest.approx(0.03, abs=0.005)
+    assert learned.learner.source == "learned"
+    fixed_default = _feed(Detector(ex.with_overrides(target=0.20)), fill, 10.0)
+    assert fixed_default.reps == []
+    # Co-movement is judged whenever the movement is under way, whatever the target.
+    assert len(fixed_default.events) == 3
+
+
+def test_previous_sessions_target_is_the_start(library):
+    ex = library["gentle-smile"]
+    det = _feed(Detector(ex, start_target=0.03), small_smiles(n=1), 4.0)
+    assert len(det.reps) == 1 and det.learner.source == "learned"
+    assert det.reps[0].target == pytest.approx(0.03, abs=0.005)
+    # A therapist's target wins over what was learned before.
+    det = Detector(ex.with_overrides(target=0.10), start_target=0.03)
+    assert det.target == 0.10 and det.learner.source == "plan"

@@ -1,0 +1,56 @@
+"""Per-patient targets through the live session and the log: a patient whose smiles the
+tracker reads as ~3 % of mouth width gets reps counted and co-movement flagged."""
+from __future__ import annotations
+
+import pytest
+
+from coach.app import SessionLog, run_loop
+from coach.core.session import Session
+from coach.io.display import NullDisplay
+from coach.io.store import Store
+from streams import ListSource, session_stream
+
+SMALL = 0.075          # the recorded smile scaled to ~3 % of mouth width
+STARTS = (10, 17, 24)
+
+
+def small_session(store, code, plan, targets=None):
+    frames = session_stream(32, rep_starts=STARTS, synk_side="right", synk_reps=(1,), scale=SMALL)
+    log = SessionLog(store, code, "test", "home")
+    session = Session(plan, welcome_s=1.0, targets=targets)
+    run_loop(ListSource(frames), session, NullDisplay(), log=log)
+    sets = store.session_sets(log.session_id)
+    return session, sets[0], store.rep_rows(session_id=log.session_id)
+
+
+def test_therapists_target_counts_small_smiles(library, tmp_path):
+    ex = library["gentle-smile"].with_overrides(reps=3, target=0.04)
+    with Store.open(tmp_path / "coach.db") as store:
+        store.add_patient("P017")
+        session, set_row, reps = small_session(store, "P017", [ex])
+    tally = session.tallies[0]
+    assert len(tally.reps) == 3 and [r.synkinesis for r in tally.reps] == [False, True, False]
+    assert [e.side for e in tally.events] == ["right"]
+    assert set_row["target"] == pytest.approx(0.04) and set_row["target_source"] == "plan"
+    assert all(r["target"] == pytest.approx(0.04) for r in reps)
+
+
+def test_learned_target_is_logged_and_carried_to_the_next_session(library, tmp_path):
+    ex = library["gentle-smile"].with_overrides(reps=3)
+    with Store.open(tmp_path / "coach.db") as store:
+        store.add_patient("P018")
+        # First session: the exercise file's 0.20 is far above this patient's range; the
+        # first small smile teaches the target, the next two count.
+        first, set_row, reps = small_session(store, "P018", [ex])
+        assert len(first.tallies[0].reps) == 2
+        # The learned target is this patient's own peak, far below the file's 0.20.
+        peaks = [max(r["peak_left"], r["peak_right"]) for r in reps]
+        assert set_row["target_source"] == "learned" and set_row["target"] < 0.08
+        assert set_row["target"] == pytest.approx(sum(peaks) / len(peaks), rel=0.2)
+        # Co-movement was judged on the small smile all the same.
+        assert [e.side for e in first.tallies[0].events] == ["right"]
+        learned = store.learned_targets("P018")
+        assert learned["gentle-smile"] == pytest.approx(set_row["target"])
+        # Next session starts from it: every small smile counts.
+        second, _, _ = small_session(store, "P018", [ex], targets=learned)
+        assert len(second.tallies[0].reps) == 3
