@@ -8,11 +8,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from coach import __version__
-from coach.core.calibration import REL
-from coach.core.face import SIDES
 from coach.core.frames import LandmarkFrame
 from coach.core.session import Session
 
@@ -26,57 +21,6 @@ class LoopStats:
     latency_ms: list = field(default_factory=list)   # frame arrival → its view drawn
     alert_ms: list = field(default_factory=list)     # synkinesis confirmed → its cue handed to the mixer
     screenshots: list = field(default_factory=list)
-
-
-def sample_values(rel: np.ndarray) -> dict:
-    return {f"{name}_{side}": round(float(rel[i, j]), 4) for i, name in enumerate(REL) for j, side in enumerate(SIDES)}
-
-
-def previous_rates(store, patient_code: str) -> dict:
-    """{exercise: synkinesis-free rep rate} of the patient's last session, for "since last time"."""
-    last = store.last_session_summary(patient_code)
-    return {ex: d["synkinesis_free_rate"] for ex, d in (last or {}).get("exercises", {}).items()
-            if d.get("synkinesis_free_rate") is not None}
-
-
-class SessionLog:
-    """Turns session records into store writes; each rep and event commits as it ends."""
-
-    def __init__(self, store, patient_code: str | None, source_name: str, kind: str, model_version: str = ""):
-        self.store = store
-        self.set_ids: dict[str, str] = {}
-        self.session_id = store.start_session(patient_code, source=source_name, kind=kind,
-                                              app_version=__version__, model_version=model_version)
-        self.ended = False
-
-    def write(self, records) -> None:
-        s, sid = self.store, self.session_id
-        for rec in records:
-            kind = rec[0]
-            if kind == "sample":
-                s.add_sample(sid, rec[1], rec[2], sample_values(rec[3]))
-            elif kind == "rep":
-                s.add_rep(sid, self.set_ids.get(rec[1]), rec[2].to_dict())
-            elif kind == "synkinesis":
-                ev = rec[2]
-                s.add_event(sid, self.set_ids.get(rec[1]), "synkinesis", ev.side, ev.measure, ev.start_s,
-                            ev.end_s, ev.peak_change)
-            elif kind in ("face_lost", "camera_lost"):
-                s.add_event(sid, self.set_ids.get(rec[1]), kind, None, None, rec[2], rec[3], None)
-            elif kind == "calibration":
-                s.add_calibration(sid, rec[1].to_dict())
-            elif kind == "set_started":
-                self.set_ids[rec[1]] = s.start_set(sid, rec[1], rec[2])
-            elif kind == "set_ended" and rec[1] in self.set_ids:
-                s.end_set(self.set_ids[rec[1]], *rec[2:4])
-            elif kind == "ended":
-                s.end_session(sid, rec[1])
-                self.ended = True
-
-    def close(self, status: str = "interrupted") -> None:
-        if not self.ended:
-            self.store.end_session(self.session_id, status)
-            self.ended = True
 
 
 def read_frame(item, tracker) -> tuple:
@@ -96,7 +40,7 @@ def read_frame(item, tracker) -> tuple:
     return None, None, None, None
 
 
-def run_loop(source, session: Session, display, tracker=None, log: SessionLog | None = None,
+def run_loop(source, session: Session, display, tracker=None, log=None,
              shots: dict | None = None, stats: LoopStats | None = None, should_stop=None,
              summary_s: float = SUMMARY_S, frames_out: list | None = None) -> Session:
     """Run until the session's summary has been shown (or the patient quits).

@@ -31,11 +31,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from coach.core.feedback import FeedbackView
+from coach.core.plan import DEFAULT_PLAN_REPS
 from coach.errors import CoachError, InputError
 from coach.io import keypad
 
 KEYPAD_SCREENS = ("kiosk_welcome", "kiosk_pin")
-DEFAULT_PLAN = ({"exercise": "gentle-smile", "reps": 3}, {"exercise": "gentle-eye-closure", "reps": 3})
+DEFAULT_PLAN = ({"exercise": "gentle-smile", "reps": DEFAULT_PLAN_REPS},
+                {"exercise": "gentle-eye-closure", "reps": DEFAULT_PLAN_REPS})   # two short sets: a kiosk visit is brief
 UNKNOWN_CODE = "We don't recognise that code. Please check it or ask staff."
 ASK_STAFF = "Please ask staff for help."
 KIOSK_EXTRA = {"hints": ""}   # no "Q quit" key hints on a kiosk (honoured once render.py reads extra["hints"])
@@ -272,7 +274,7 @@ class Kiosk:
                                    "cancel": cancel, "locked": locked, "variant": variant})
 
     def _start_visit(self, code: str, t: float) -> None:
-        from coach.app import SessionLog, previous_rates
+        from coach.io.session_log import SessionLog, previous_rates
         from coach.core.session import Session
 
         try:
@@ -301,23 +303,14 @@ class Kiosk:
         self.visit_started = t
 
     def _plan(self, code: str) -> list:
-        items = self.store.get_plan(code) or self.config.default_plan
-        plan = []
-        for item in items:
-            ex = self.library.get(item.get("exercise"))
-            if ex is None:
-                continue
-            kw = dict(reps=item.get("reps"), hold_s=item.get("hold_s"), rest_s=item.get("rest_s"),
-                      target=item.get("target"))
-            try:
-                ex = ex.with_overrides(item.get("thresholds") or None, **kw)
-            except ValueError:
-                ex = ex.with_overrides(None, **kw)
-            plan.append(ex)
-        if not plan:
-            raise CoachError(f"Patient {code}'s plan has no exercise this kiosk knows; check it with "
-                             f"`coach plan show {code}`.")
-        return plan
+        """The patient's plan, else the kiosk's default; a plan this kiosk cannot run is refused, not trimmed."""
+        from coach.core.plan import PlanError, resolve_plan
+
+        try:
+            return resolve_plan(self.library, self.store.get_plan(code) or self.config.default_plan)
+        except PlanError as exc:
+            raise CoachError(f"Patient {code}'s plan cannot run here: {exc} Check it with "
+                             f"`coach plan show {code}`.") from None
 
     # -- the visit --
     def _drive_session(self, frame, t, acts, camera_lost, brightness) -> FeedbackView | None:

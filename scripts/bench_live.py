@@ -22,7 +22,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from coach.app import LoopStats, SessionLog, run_loop  # noqa: E402
+from coach.app import LoopStats, run_loop  # noqa: E402
+from coach.io.session_log import SessionLog  # noqa: E402
 from coach.core.exercises import load_library  # noqa: E402
 from coach.core.frames import load_stream  # noqa: E402
 from coach.core.session import Session  # noqa: E402

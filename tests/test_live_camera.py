@@ -6,7 +6,8 @@ import time
 import cv2
 import numpy as np
 
-from coach.app import SessionLog, run_loop
+from coach.app import run_loop
+from coach.io.session_log import SessionLog
 from coach.core.session import Session
 from coach.io.display import NullDisplay
 from coach.io.sources import CameraSource

@@ -94,7 +94,7 @@ def test_plan_set_without_library(db, monkeypatch):
     monkeypatch.setattr(cmds, "exercise_library", lambda: None)
     ok("patient", "add", "P1", "--db", db)
     ok("plan", "set", "P1", "--exercise", "anything", "--threshold", "eye_opening=0.2", "--db", db)
-    assert "anything: 10 reps, hold 3 s, rest 3 s, thresholds eye_opening=0.2" in ok("plan", "show", "P1",
+    assert "anything: reps, hold and rest from the exercise file, thresholds eye_opening=0.2" in ok("plan", "show", "P1",
                                                                                       "--db", db)
 
 

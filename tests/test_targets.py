@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from coach.app import SessionLog, run_loop
+from coach.app import run_loop
+from coach.io.session_log import SessionLog
 from coach.core.session import Session
 from coach.io.display import NullDisplay
 from coach.io.store import Store

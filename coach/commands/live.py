@@ -11,9 +11,8 @@ from coach.errors import CoachError, InputError
 VIEW = click.Choice(["mirror", "mesh", "meters"])
 # A first plan for someone without a prescription: Sunnybrook's expressions most
 # retraining programmes start with, few reps each.
-DEFAULT_PLAN = ("gentle-smile", "gentle-eye-closure", "lip-pucker")
-DEFAULT_REPS = 3
 DEMO_STREAM = "demo.landmarks.npz"
+DEMO_PLAN = ({"exercise": "gentle-smile", "reps": 3, "rest_s": 3.0},)   # the three smiles of the recording
 DEMO_SHOTS = {"welcome": "1-welcome.png", "calibrate": "2-calibrate.png", "instruct": "3-instruct.png",
               "hold": "4-hold.png", "synkinesis": "5-synkinesis.png", "summary": "6-summary.png"}
 
@@ -28,24 +27,17 @@ def headless_env(folder: Path) -> None:
 
 def build_plan(library, plan_ids: str | None, store, patient: str | None):
     """--plan ids, else the patient's prescription, else the default plan."""
+    from coach.core.plan import PlanError, resolve_plan
+
+    items = None
     if plan_ids:
-        ids = [p.strip() for p in plan_ids.split(",") if p.strip()]
-        missing = [i for i in ids if i not in library]
-        if missing:
-            raise InputError(f"Unknown exercise {missing[0]!r}; known: {', '.join(sorted(library))}.")
-        return [library[i] for i in ids]
-    if store is not None and patient:
+        items = [{"exercise": p.strip()} for p in plan_ids.split(",") if p.strip()]
+    elif store is not None and patient:
         items = store.get_plan(patient)
-        if items:
-            plan = []
-            for item in items:
-                if item["exercise"] not in library:
-                    raise InputError(f"The plan of {patient} names unknown exercise {item['exercise']!r}.")
-                plan.append(library[item["exercise"]].with_overrides(
-                    item.get("thresholds") or None, item.get("reps"), item.get("hold_s"), item.get("rest_s"),
-                    item.get("target")))
-            return plan
-    return [library[i].with_overrides(reps=DEFAULT_REPS) for i in DEFAULT_PLAN if i in library]
+    try:
+        return resolve_plan(library, items)
+    except PlanError as exc:
+        raise InputError(f"{'The plan of ' + patient + ': ' if patient and not plan_ids else ''}{exc}") from None
 
 
 def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, mute=False, volume=0.8,
@@ -54,7 +46,8 @@ def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, 
     """Run one session on `source`, logged to `store` (None: not logged); returns (session, stats).
 
     Closes the source, tracker, display and store, whatever happens."""
-    from coach.app import LoopStats, SessionLog, previous_rates, run_loop
+    from coach.app import LoopStats, run_loop
+    from coach.io.session_log import SessionLog, previous_rates
     from coach.core.frames import StreamInfo, save_stream
     from coach.core.session import Session
 
@@ -198,6 +191,7 @@ class _Recording:
 def demo(headless, shots, view, db, no_log, mute):
     """Watch the coach at work on a shipped recording: no camera, no model needed."""
     from coach.commands.analysis import exercise_library
+    from coach.core.plan import resolve_plan
     from coach.io.sources import ReplaySource
     from coach.resources import builtin_dir
 
@@ -205,7 +199,7 @@ def demo(headless, shots, view, db, no_log, mute):
     if headless:
         headless_env(shots_dir)
     library = exercise_library()
-    plan = [library["gentle-smile"].with_overrides(reps=3, rest_s=3.0)]
+    plan = resolve_plan(library, DEMO_PLAN)
     store = None
     if not no_log:
         from coach.io.store import Store

@@ -112,11 +112,19 @@ def patient_show(code, db):
 
 # ---- plan ----------------------------------------------------------------
 def plan_line(item: dict) -> str:
+    """One plan item in words; what the item leaves out comes from the exercise file."""
+    parts = [f"{item['reps']} reps" if item.get("reps") else "reps",
+             f"hold {item['hold_s']:g} s" if item.get("hold_s") is not None else "hold",
+             f"rest {item['rest_s']:g} s" if item.get("rest_s") is not None else "rest"]
+    unset = [p for p in parts if " " not in p]
+    text = ", ".join(p for p in parts if " " in p)
+    if unset:
+        names = ", ".join(unset[:-1]) + (" and " if len(unset) > 1 else "") + unset[-1]
+        text += (", " if text else "") + f"{names} from the exercise file"
     th = ", ".join(f"{k}={v:g}" for k, v in item.get("thresholds", {}).items())
     target = (f"target {item['target']:g} (set by the therapist)" if item.get("target") is not None
               else "target learned from the patient's reps")
-    return (f"{item['exercise']}: {item['reps']} reps, hold {item['hold_s']:g} s, rest {item['rest_s']:g} s"
-            + (f", thresholds {th}" if th else "") + f", {target}")
+    return f"{item['exercise']}: {text}" + (f", thresholds {th}" if th else "") + f", {target}"
 
 
 def per_exercise(values: tuple, n: int, name: str) -> list:

@@ -1,7 +1,15 @@
 """Records the detector and the session emit: plain frozen data, JSON-friendly.
 
 These are the contract between the core and the shell: the store writes them,
-the display reacts to them, `coach analyze` prints them.
+the display reacts to them, `coach analyze` prints them. Every time is session
+time (seconds on the session's one clock: frame time), so reps, events, sets,
+samples and calibrations never drift apart.
+
+Session records, in the order a session emits them: Calibrated, SetStarted,
+Sample (every frame), RepEnded, SynkinesisStarted / SynkinesisEnded, Gap (face
+or camera lost), SetEnded, Ended. The detector's happenings (RepStarted,
+RepEnded, SynkinesisStarted, SynkinesisEnded) carry the exercise once the
+session has stamped them.
 """
 from __future__ import annotations
 
@@ -56,6 +64,7 @@ class RepStarted:
 @dataclass(frozen=True)
 class RepEnded:
     rep: Rep
+    exercise: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,55 @@ class SynkinesisStarted:
     t: float                  # when it was confirmed (after the minimum duration)
     message: str = ""
     region: str = ""
+    exercise: str = ""
 
 
 @dataclass(frozen=True)
 class SynkinesisEnded:
     event: Synkinesis
+    exercise: str = ""
+
+
+# ---- session records (the log writes these) ----------------------------------------
+@dataclass(frozen=True)
+class Calibrated:
+    t: float
+    baseline: object          # calibration.Baseline
+
+
+@dataclass(frozen=True)
+class SetStarted:
+    t: float
+    exercise: str
+    planned_reps: int
+
+
+@dataclass(frozen=True)
+class SetEnded:
+    t: float
+    exercise: str
+    target: float | None = None          # the patient's target at the end of the set
+    target_source: str | None = None     # plan | learned | previous | exercise
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float
+    exercise: str
+    values: object            # (len(REL), 2) relative measures
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The face or the camera was lost from start_s to end_s: nothing in between counts."""
+
+    kind: str                 # "face_lost" | "camera_lost"
+    exercise: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Ended:
+    t: float
+    status: str               # "completed" | "interrupted"

@@ -17,7 +17,8 @@ import numpy as np
 
 from coach.core.calibration import Baseline, CalibrationError, fit_baseline, relative
 from coach.core.detector import Detector, OFF_LEVEL
-from coach.core.events import RepEnded, SynkinesisEnded, SynkinesisStarted
+from coach.core.events import (Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded,
+                               SynkinesisStarted)
 from coach.core.exercises import Exercise
 from coach.core.face import SIDES
 from coach.core.feedback import FeedbackView, Meter
@@ -42,10 +43,7 @@ SAFETY_NOTICE = ("This coach does not diagnose. If you notice sudden new weaknes
 @dataclass(frozen=True)
 class StepResult:
     view: FeedbackView
-    records: tuple = ()     # ("rep", ex_id, Rep) | ("synkinesis", ex_id, Synkinesis) | ("calibration", Baseline)
-                            # | ("set_started", ex_id, planned) | ("set_ended", ex_id, target, target_source)
-                            # | ("face_lost", ex_id, t0, t1) | ("camera_lost", ex_id, t0, t1)
-                            # | ("sample", t, ex_id, values) | ("ended", status)
+    records: tuple = ()     # typed session records (coach.core.events), in the order they happened
 
 
 @dataclass
@@ -192,8 +190,8 @@ class Session:
 
     def _resume(self, t: float, records: list) -> None:
         if self._pause_reason in ("face", "camera_lost") and self._gap_start is not None:
-            records.append(("face_lost" if self._pause_reason == "face" else "camera_lost",
-                            self.exercise.id, self._gap_start, t))
+            records.append(Gap("face_lost" if self._pause_reason == "face" else "camera_lost",
+                               self.exercise.id, self._gap_start, t))
         before = self._paused_from or "calibrate"
         self._paused_from, self._pause_reason, self._gap_start = None, "", None
         # Back where we were; a rep interrupted by the pause starts again.
@@ -227,7 +225,7 @@ class Session:
         except CalibrationError:
             self._calib, self._state_t = [], t
             return None
-        records.append(("calibration", self.baseline))
+        records.append(Calibrated(t, self.baseline))
         return self._start_exercise(t, records)
 
     def _calibration_hint(self, m: Measures | None, brightness: float | None) -> str:
@@ -247,7 +245,7 @@ class Session:
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
         self.gate = QualityGate(self.baseline.pose[1])
-        records.append(("set_started", ex.id, ex.reps))
+        records.append(SetStarted(t, ex.id, ex.reps))
         self._go("instruct", t)
         return "start"
 
@@ -257,17 +255,17 @@ class Session:
 
     def _next_exercise(self, t: float, records: list) -> str | None:
         self._end_detector(records)
-        records.append(self._set_ended())
+        records.append(self._set_ended(t))
         self.ex_i += 1
         if self.ex_i >= len(self.plan):
             return self._finish(t, records, "completed")
         self._start_exercise(t, records)
         return "exercise_done"
 
-    def _set_ended(self) -> tuple:
+    def _set_ended(self, t: float) -> SetEnded:
         det = self.detector
         target = (det.target, det.learner.source) if det is not None else (None, None)
-        return ("set_ended", self.exercise.id, *target)
+        return SetEnded(t, self.exercise.id, *target)
 
     def _all_done(self) -> bool:
         return all(len(tl.reps) >= tl.exercise.reps for tl in self.tallies)
@@ -275,10 +273,10 @@ class Session:
     def _finish(self, t: float, records: list, status: str) -> str:
         self._end_detector(records)
         if self.ex_i < len(self.plan):          # (after the last exercise, _next_exercise ended its set)
-            records.append(self._set_ended())
+            records.append(self._set_ended(t))
         self.status = status
         self.ex_i = min(self.ex_i, len(self.plan) - 1)
-        records.append(("ended", status))
+        records.append(Ended(t, status))
         self._go("summary", t)
         return "session_done"
 
@@ -288,16 +286,15 @@ class Session:
         for h in happenings:
             if isinstance(h, RepEnded):
                 if counted and h.rep.complete:
-                    rep = h.rep
-                    self.tally.reps.append(rep)
-                    records.append(("rep", ex_id, rep))
+                    self.tally.reps.append(h.rep)
+                    records.append(RepEnded(h.rep, ex_id))
                     cue = "rep_done"
             elif isinstance(h, SynkinesisStarted):
                 self._banner = (h.message, ((h.region, h.side),))
                 cue = "synkinesis"
             elif isinstance(h, SynkinesisEnded):
                 self.tally.events.append(h.event)
-                records.append(("synkinesis", ex_id, h.event))
+                records.append(SynkinesisEnded(h.event, ex_id))
         if self.detector is not None and not self.detector.active_synkinesis:
             self._banner = None
         return cue
@@ -312,7 +309,7 @@ class Session:
             intent = self.state in ("move", "hold")
             cue = self._collect(self.detector.update(rel, t, judged=reason is None, intent=intent), records)
             self._pose_hint = PROMPTS.get(reason, "") if reason else ""
-            records.append(("sample", t, ex.id, rel))
+            records.append(Sample(t, ex.id, rel))
         level = self.detector.level if m is not None else 0.0
         el = self._elapsed(t)
         if self.state == "instruct" and el >= INSTRUCT_S:

@@ -45,7 +45,7 @@ import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import platformdirs
@@ -53,7 +53,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from coach import __version__
-from coach.core.exercises import check_amount
+from coach.core.plan import PlanError, parse_items
 from coach.errors import CoachError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -344,6 +344,7 @@ class Store:
         self.readonly = readonly
         self._locks: dict[str, int] = {}           # session_id -> fd holding its flock
         self._started: dict[str, float] = {}       # session_id -> time.time() at start
+        self._started_iso: dict[str, str] = {}     # session_id -> its recorded start
         self._last_sample_t: dict[str, float] = {}
         self._buffer: list[tuple] = []
         self._buffer_since = 0.0
@@ -513,9 +514,10 @@ class Store:
     def set_plan(self, code: str, items: list[dict]) -> dict:
         """Store a new plan; it becomes the active one. Items are validated and normalised."""
         patient = self.get_patient(code)
-        clean = [_plan_item(item) for item in items]
-        if not clean:
-            raise CoachError("A plan needs at least one exercise.")
+        try:
+            clean = [item.to_dict() for item in parse_items(items)]
+        except PlanError as exc:
+            raise CoachError(str(exc)) from None
         row = {"id": new_id(), "patient_id": patient["id"], "created": now_iso(),
                "items": json.dumps(clean)}
         with self._tx():
@@ -582,6 +584,7 @@ class Store:
             raise
         self._locks[sid] = fd
         self._started[sid] = time.time()
+        self._started_iso[sid] = row["started"]
         return sid
 
     def _require_running(self, session_id: str) -> None:
@@ -601,10 +604,11 @@ class Store:
         return row["id"]
 
     @_friendly
-    def start_set(self, session_id: str, exercise: str, planned_reps: int | None) -> str:
+    def start_set(self, session_id: str, exercise: str, planned_reps: int | None, t: float | None = None) -> str:
+        """`t`: session time (the clock reps and events use); the wall-clock start is derived from it."""
         self._require_running(session_id)
         row = {"id": new_id(), "session_id": session_id, "exercise": str(exercise),
-               "started": now_iso(), "ended": None,
+               "started": self._session_iso(session_id, t), "ended": None,
                "planned_reps": None if planned_reps is None else int(planned_reps)}
         with self._tx():
             self._flush_samples()
@@ -612,11 +616,21 @@ class Store:
         return row["id"]
 
     @_friendly
-    def end_set(self, set_id: str, target: float | None = None, target_source: str | None = None) -> None:
+    def end_set(self, set_id: str, target: float | None = None, target_source: str | None = None,
+                t: float | None = None) -> None:
+        session_id = self.db.execute("SELECT session_id FROM sets WHERE id = ?", [set_id]).fetchone()
+        ended = self._session_iso(session_id[0] if session_id else "", t)
         with self._tx():
             self._flush_samples()
             self.db.execute("UPDATE sets SET ended = ?, target = ?, target_source = ? WHERE id = ?",
-                            [now_iso(), _num(target), target_source, set_id])
+                            [ended, _num(target), target_source, set_id])
+
+    def _session_iso(self, session_id: str, t: float | None) -> str:
+        """Wall-clock time of session time `t`: the session's start plus t (one clock for everything)."""
+        started = self._started_iso.get(session_id)
+        if t is None or started is None:
+            return now_iso()
+        return (datetime.fromisoformat(started) + timedelta(seconds=float(t))).isoformat(timespec="milliseconds")
 
     def learned_targets(self, patient_code: str) -> dict[str, float]:
         """{exercise: target} learned in this patient's latest set of each exercise."""
@@ -918,22 +932,3 @@ def datasette_metadata(path: Path) -> dict:
                        "Health records: do not share.",
         "databases": {path.stem: {"tables": DESCRIPTIONS, "queries": CANNED_QUERIES}},
     }
-
-
-def _plan_item(item: dict) -> dict:
-    try:
-        exercise = str(item["exercise"]).strip()
-        reps = int(item.get("reps", 10))
-        hold_s = float(item.get("hold_s", 3.0))
-        rest_s = float(item.get("rest_s", 3.0))
-        thresholds = {str(k): check_amount(v, "plan", f"threshold {k}")
-                      for k, v in (item.get("thresholds") or {}).items()}
-        target = None if item.get("target") is None else check_amount(item["target"], "plan", "target")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CoachError(f"Bad plan item {item!r}: {getattr(exc, 'reason', exc)}.") from None
-    if not exercise or reps < 1 or hold_s < 0 or rest_s < 0:
-        raise CoachError(f"Bad plan item {item!r}: needs an exercise, reps ≥ 1 and times ≥ 0.")
-    out = {"exercise": exercise, "reps": reps, "hold_s": hold_s, "rest_s": rest_s, "thresholds": thresholds}
-    if target is not None:
-        out["target"] = target
-    return out
