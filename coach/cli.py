@@ -1,7 +1,6 @@
 """The `coach` command: a thin client over the library (like sqlite-utils' CLI)."""
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -15,8 +14,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-_MODULES = ("analysis", "model", "live", "store", "kiosk")
-
+from coach.commands import analysis, kiosk, live, model, store  # noqa: E402  (after the logging switches)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="coach")
@@ -24,14 +22,9 @@ def cli() -> None:
     """Facial retraining coach: exercises, synkinesis feedback and session logs."""
 
 
-for _name in _MODULES:
-    try:
-        _mod = importlib.import_module(f"coach.commands.{_name}")
-    except ModuleNotFoundError as exc:  # an area not built yet
-        if exc.name != f"coach.commands.{_name}":
-            raise
-        continue
-    for _cmd in getattr(_mod, "COMMANDS", ()):
+# The command modules, named: each is parse → one library call → print.
+for _module in (analysis, model, live, store, kiosk):
+    for _cmd in _module.COMMANDS:
         cli.add_command(_cmd)
 
 

@@ -315,23 +315,34 @@ class Detector:
         if held and a > st.peak:
             st.peak, st.peak_control = a, a_other
         if st.active:
-            if held:
-                st.last_true_t = t
-            elif t - st.last_true_t > SYNK_GAP_S or not judging:
-                out.extend(self._end_side(wi, si, st.last_true_t))
-            return
-        if st.pending_since is None:
+            out.extend(self._keep_or_end(wi, si, st, held, judging, t))
+        elif st.pending_since is None:
             if judging and _meets(a, a_other, floor, w, 1.0):
-                st.pending_since = t
-                st.start_s = max(st.quiet_t, self._rep.onset if self._rep else self._move_since)
-                st.peak, st.peak_control = a, a_other
+                self._pend(st, a, a_other, t)
         elif not held:
             st.pending_since, st.peak = None, 0.0
         elif t - st.pending_since >= SYNK_MIN_S:
-            st.active, st.last_true_t = True, t
-            if self._rep is not None:
-                self._rep.synk = True
-            out.append(SynkinesisStarted(SIDES[si], w.measure, round(st.start_s, 3), t, w.message, w.region))
+            out.append(self._confirm(st, w, si, t))
+
+    def _keep_or_end(self, wi: int, si: int, st: _SideWatch, held: bool, judging: bool, t: float) -> list:
+        """An event goes on while held; a short dip (SYNK_GAP_S) does not end it, the movement ending does."""
+        if held:
+            st.last_true_t = t
+        elif t - st.last_true_t > SYNK_GAP_S or not judging:
+            return self._end_side(wi, si, st.last_true_t)
+        return []
+
+    def _pend(self, st: _SideWatch, a: float, a_other: float, t: float) -> None:
+        """The criteria are met: an event if they hold SYNK_MIN_S, dated from when it began."""
+        st.pending_since = t
+        st.start_s = max(st.quiet_t, self._rep.onset if self._rep else self._move_since)
+        st.peak, st.peak_control = a, a_other
+
+    def _confirm(self, st: _SideWatch, w: Watch, si: int, t: float) -> SynkinesisStarted:
+        st.active, st.last_true_t = True, t
+        if self._rep is not None:
+            self._rep.synk = True
+        return SynkinesisStarted(SIDES[si], w.measure, round(st.start_s, 3), t, w.message, w.region)
 
     def _end_side(self, wi: int, si: int, end_t: float) -> list:
         st, w = self._watch[wi][si], self.exercise.watches[wi]

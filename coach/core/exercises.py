@@ -21,7 +21,9 @@ Each watched co-movement has a healthy norm (`norm`, with its `source`) and a ru
 """
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -92,6 +94,7 @@ class Exercise:
     relax_s: float = REP_DEFAULTS["relax_s"]
     sunnybrook: str | None = None
     path: str = ""
+    replaces: str | None = None   # a therapist's file that replaces the shipped exercise of this id
     extra: dict = field(default_factory=dict, compare=False)
 
     def with_overrides(self, thresholds: dict | None = None, reps: int | None = None,
@@ -165,57 +168,102 @@ def _measure(d: dict, path: str, where: str) -> tuple[str, float]:
     return measure, DIRECTIONS[direction]
 
 
+KEYS = {
+    "": ("id", "name", "instructions", "prime", "watch", "reps", "sunnybrook", "replaces"),
+    "prime.": ("measure", "direction", "target", "label"),
+    "watch.": ("measure", "direction", "kind", "region", "label", "message", "threshold", "min_difference",
+               "min_ratio", "rule", "limit", "norm", "source"),
+    "reps.": ("count", "hold_s", "rest_s", "move_s", "relax_s"),
+}
+MAX_REPS = 100             # a set longer than this is a typing mistake, not a prescription
+MAX_SECONDS = 120.0        # likewise for a hold, a rest or a phase
+_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _check_keys(d: dict, path: str, where: str, kind: str) -> None:
+    """Unknown fields are mistakes (a typo silently ignored would switch a setting off)."""
+    for key in d:
+        if key not in KEYS[kind]:
+            close = difflib.get_close_matches(str(key), KEYS[kind], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(KEYS[kind])})"
+            raise ExerciseError(path, where + str(key), f"unknown field '{key}'{hint}")
+
+
+def _parse_prime(data: dict, path: str) -> Prime:
+    p = _get(data, "prime", dict, path, "")
+    _check_keys(p, path, "prime.", "prime.")
+    measure, direction = _measure(p, path, "prime.")
+    return Prime(measure, direction, check_amount(_get(p, "target", float, path, "prime."), path, "prime.target"),
+                 _get(p, "label", str, path, "prime.", measure.replace("_", " ")))
+
+
+def _parse_rule(w: dict, path: str, where: str) -> dict:
+    rule = _get(w, "rule", str, path, where, "side")
+    if rule not in RULES:
+        raise ExerciseError(path, where + "rule", f"must be one of {', '.join(RULES)}")
+    limit = float("inf")
+    if rule != "side":
+        limit = check_amount(_get(w, "limit", float, path, where), path, where + "limit")
+    norm = _get(w, "norm", float, path, where, None)
+    if norm is not None:
+        if not math.isfinite(norm) or not 0 <= norm <= MAX_AMOUNT:
+            raise ExerciseError(path, where + "norm", f"must be a finite number from 0 to {MAX_AMOUNT:g}")
+        if rule != "side" and limit <= norm:
+            raise ExerciseError(path, where + "limit", f"must be above the healthy norm ({norm:g})")
+    return {"rule": rule, "limit": limit, "norm": norm, "source": _get(w, "source", str, path, where, "")}
+
+
+def _parse_watch(w, i: int, path: str) -> Watch:
+    where = f"watch[{i}]."
+    if not isinstance(w, dict):
+        raise ExerciseError(path, f"watch[{i}]", "must be a table")
+    _check_keys(w, path, where, "watch.")
+    wm, wd = _measure(w, path, where)
+    region = _get(w, "region", str, path, where)
+    if region not in REGIONS:
+        raise ExerciseError(path, where + "region", f"must be one of {', '.join(REGIONS)}")
+    nums = {k: _positive(_get(w, k, float, path, where, v), path, where + k) for k, v in WATCH_DEFAULTS.items()}
+    if not 1 <= nums["min_ratio"] <= 10:
+        raise ExerciseError(path, where + "min_ratio", "must be from 1 to 10")
+    for k in ("threshold", "min_difference"):
+        check_amount(nums[k], path, where + k)
+    return Watch(wm, wd, _get(w, "message", str, path, where), _get(w, "label", str, path, where, wm),
+                 region, _get(w, "kind", str, path, where, ""), **nums, **_parse_rule(w, path, where))
+
+
+def _parse_reps(data: dict, path: str) -> dict:
+    reps = _get(data, "reps", dict, path, "", {})
+    _check_keys(reps, path, "reps.", "reps.")
+    count = _get(reps, "count", int, path, "reps.", REP_DEFAULTS["count"])
+    if not 1 <= count <= MAX_REPS:
+        raise ExerciseError(path, "reps.count", f"must be from 1 to {MAX_REPS}")
+    out = {"reps": count}
+    for k in ("hold_s", "rest_s", "move_s", "relax_s"):
+        out[k] = _positive(_get(reps, k, float, path, "reps.", REP_DEFAULTS[k]), path, "reps." + k)
+        if out[k] > MAX_SECONDS:
+            raise ExerciseError(path, "reps." + k, f"must be at most {MAX_SECONDS:g} seconds")
+    return out
+
+
 def parse_exercise(data: dict, path: str) -> Exercise:
+    _check_keys(data, path, "", "")
     ex_id = _get(data, "id", str, path, "")
-    if not ex_id or not all(c.isalnum() or c == "-" for c in ex_id):
-        raise ExerciseError(path, "id", "must be lower-case words joined by '-'")
+    if not _ID.fullmatch(ex_id):
+        raise ExerciseError(path, "id", "must be lower-case words (a-z, 0-9) joined by '-'")
     instructions = _get(data, "instructions", list, path, "")
     if not instructions or not all(isinstance(s, str) and s.strip() for s in instructions):
         raise ExerciseError(path, "instructions", "must be a non-empty list of sentences")
-    p = _get(data, "prime", dict, path, "")
-    measure, direction = _measure(p, path, "prime.")
-    prime = Prime(measure, direction, check_amount(_get(p, "target", float, path, "prime."), path, "prime.target"),
-                  _get(p, "label", str, path, "prime.", measure.replace("_", " ")))
-    watches = []
-    for i, w in enumerate(_get(data, "watch", list, path, "", [])):
-        where = f"watch[{i}]."
-        if not isinstance(w, dict):
-            raise ExerciseError(path, f"watch[{i}]", "must be a table")
-        wm, wd = _measure(w, path, where)
-        region = _get(w, "region", str, path, where)
-        if region not in REGIONS:
-            raise ExerciseError(path, where + "region", f"must be one of {', '.join(REGIONS)}")
-        nums = {k: _positive(_get(w, k, float, path, where, v), path, where + k) for k, v in WATCH_DEFAULTS.items()}
-        if nums["min_ratio"] < 1:
-            raise ExerciseError(path, where + "min_ratio", "must be at least 1")
-        for k in ("threshold", "min_difference"):
-            check_amount(nums[k], path, where + k)
-        rule = _get(w, "rule", str, path, where, "side")
-        if rule not in RULES:
-            raise ExerciseError(path, where + "rule", f"must be one of {', '.join(RULES)}")
-        limit = float("inf")
-        if rule != "side":
-            limit = check_amount(_get(w, "limit", float, path, where), path, where + "limit")
-        norm = _get(w, "norm", float, path, where, None)
-        if norm is not None:
-            if not math.isfinite(norm) or not 0 <= norm <= MAX_AMOUNT:
-                raise ExerciseError(path, where + "norm", f"must be a finite number from 0 to {MAX_AMOUNT:g}")
-            if rule != "side" and limit <= norm:
-                raise ExerciseError(path, where + "limit", f"must be above the healthy norm ({norm:g})")
-        watches.append(Watch(wm, wd, _get(w, "message", str, path, where), _get(w, "label", str, path, where, wm),
-                             region, _get(w, "kind", str, path, where, ""), **nums, rule=rule, limit=limit,
-                             norm=norm, source=_get(w, "source", str, path, where, "")))
-    reps = _get(data, "reps", dict, path, "", {})
-    count = _get(reps, "count", int, path, "reps.", REP_DEFAULTS["count"])
-    if count < 1:
-        raise ExerciseError(path, "reps.count", "must be at least 1")
-    timing = {k: _positive(_get(reps, k, float, path, "reps.", REP_DEFAULTS[k]), path, "reps." + k)
-              for k in ("hold_s", "rest_s", "move_s", "relax_s")}
+    watches = tuple(_parse_watch(w, i, path) for i, w in enumerate(_get(data, "watch", list, path, "", [])))
     sb = _get(data, "sunnybrook", str, path, "", None)
     if sb is not None and sb not in SUNNYBROOK:
         raise ExerciseError(path, "sunnybrook", f"must be one of {', '.join(SUNNYBROOK)}")
+    replaces = _get(data, "replaces", str, path, "", None)
+    if replaces is not None and replaces != ex_id:
+        raise ExerciseError(path, "replaces", f"must be this file's own id ({ex_id!r}): a file replaces "
+                                              "the shipped exercise with the same id")
     return Exercise(ex_id, _get(data, "name", str, path, ""), tuple(s.strip() for s in instructions),
-                    prime, tuple(watches), count, sunnybrook=sb, path=path, **timing)
+                    _parse_prime(data, path), watches, sunnybrook=sb, path=path, replaces=replaces,
+                    **_parse_reps(data, path))
 
 
 def load_exercise(path: str | Path) -> Exercise:
@@ -226,24 +274,44 @@ def load_exercise(path: str | Path) -> Exercise:
         raise ExerciseError(str(path), "-", f"cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ExerciseError(str(path), "-", f"is not valid TOML ({exc})") from None
-    return parse_exercise(data, str(path))
+    except RecursionError:
+        raise ExerciseError(str(path), "-", "is nested too deeply to be an exercise file") from None
+    try:
+        return parse_exercise(data, str(path))
+    except RecursionError:
+        raise ExerciseError(str(path), "-", "is nested too deeply to be an exercise file") from None
 
 
 def load_library(extra_dirs: Iterable[str | Path] = ()) -> tuple[dict[str, Exercise], list[ExerciseError]]:
-    """Built-in exercises plus a therapist's folders (later folders win on the same id)."""
+    """Built-in exercises plus a therapist's folders.
+
+    An id defined twice is refused (the second file is reported), unless a therapist's
+    file says `replaces = "<id>"` for a shipped exercise: then it replaces it."""
     from coach.resources import builtin_dir  # the one place that knows where data lives
 
+    builtin = builtin_dir("exercises")
     library: dict[str, Exercise] = {}
     errors: list[ExerciseError] = []
-    for folder in (builtin_dir("exercises"), *map(Path, extra_dirs)):
+    for folder in (builtin, *map(Path, extra_dirs)):
         if not folder.is_dir():
             errors.append(ExerciseError(str(folder), "-", "is not a folder"))
             continue
         for path in sorted(folder.glob("*.toml")):
             try:
                 ex = load_exercise(path)
+                _check_unique(ex, library.get(ex.id), builtin)
             except ExerciseError as exc:
                 errors.append(exc)
                 continue
             library[ex.id] = ex
     return library, errors
+
+
+def _check_unique(ex: Exercise, there: Exercise | None, builtin: Path) -> None:
+    if there is None:
+        return
+    shipped = Path(there.path).parent == builtin
+    if shipped and ex.replaces == ex.id:
+        return
+    hint = f' (to replace the shipped one, add replaces = "{ex.id}")' if shipped else ""
+    raise ExerciseError(ex.path, "id", f"'{ex.id}' is already defined in {there.path}{hint}")

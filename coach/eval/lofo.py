@@ -103,25 +103,20 @@ class LofoResult:
 
 def leave_one_face_out(cases: list[Case], library: dict, jobs: int | None = None) -> LofoResult:
     sweeps = sweep(cases, library, jobs)
-    persons = sorted({c.person for c in cases})
     families = sorted({FAMILY[c.exercise] for c in cases})
-    shipped = {f: _shipped(library, f) for f in families}
-    by_family = {f: [i for i, c in enumerate(cases) if FAMILY[c.exercise] == f] for f in families}
-    held: list[ClipScore | None] = [None] * len(cases)
-    chosen: dict = {}
-    for person in persons:
-        chosen[person] = {}
-        for f in families:
-            train = [i for i in by_family[f] if cases[i].person != person]
-            test = [i for i in by_family[f] if cases[i].person == person]
-            if not test:
-                continue
-            j = _choose(f, train, sweeps, shipped[f]) if train else 0
+    held: dict[int, ClipScore] = {}
+    chosen: dict = {c.person: {} for c in cases}
+    all_faces = {}
+    for f in families:
+        idx = [i for i, c in enumerate(cases) if FAMILY[c.exercise] == f]
+        shipped = _shipped(library, f)
+        for person in sorted({cases[i].person for i in idx}):
+            train = [i for i in idx if cases[i].person != person]
+            j = _choose(f, train, sweeps, shipped) if train else 0
             chosen[person][f] = grid(f)[j]
-            for i in test:
-                held[i] = sweeps[i][j]
-    all_faces = {f: grid(f)[_choose(f, by_family[f], sweeps, shipped[f])] for f in families}
-    return LofoResult([h for h in held if h is not None], chosen, all_faces)
+            held.update({i: sweeps[i][j] for i in idx if cases[i].person == person})
+        all_faces[f] = grid(f)[_choose(f, idx, sweeps, shipped)]
+    return LofoResult([held[i] for i in sorted(held)], chosen, all_faces)
 
 
 def _shipped(library: dict, family: str) -> dict:

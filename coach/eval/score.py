@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach.core.events import Synkinesis
-from coach.eval.truth import Judged
+from coach.eval.truth import Entry, Judged
 
 MATCH_SLACK_S = 0.3       # a detection matches a truth entry it overlaps, give or take this
 ONSET_LIMIT_S = 0.3
@@ -46,53 +46,65 @@ def score_clip(name: str, exercise: str, person: str, variant: str, judged: Judg
                unjudged_frames: int = 0) -> ClipScore:
     s = ClipScore(name, exercise, person, variant, silent=judged.silent, unjudged_frames=unjudged_frames)
     for entry in judged.entries:
-        if entry.kind == "grey":
-            s.grey += 1
-            continue
-        s.must += 1
-        hit = [e for e in events if e.measure == entry.measure and _overlaps(e, entry.start_s, entry.end_s)]
-        if hit:
-            s.hits += 1
-            same = [e for e in hit if e.side == entry.side]
-            s.side_ok += bool(same)
-            best = min(same or hit, key=lambda e: abs(e.start_s - entry.start_s))
-            s.onset_errors.append(round(abs(best.start_s - entry.start_s), 3))
-    if judged.grey_clip:
-        s.grey += 1
+        _score_entry(s, entry, events)
+    s.grey += judged.grey_clip
     for e in events:
-        if judged.pose_away and _overlaps(e, *judged.pose_away):
-            s.pose_events += 1
-            s.false += 1
-            continue
-        mine = [en for en in judged.entries if en.side == e.side and en.measure == e.measure
-                and _overlaps(e, en.start_s, en.end_s)]
-        if any(en.kind == "must" for en in mine):
-            s.true += 1
-        elif mine or judged.grey_clip:
-            continue
-        else:
-            s.false += 1
-            s.silent_events += judged.silent
+        _score_event(s, e, judged)
     return s
 
 
+def _score_entry(s: ClipScore, entry: Entry, events: list[Synkinesis]) -> None:
+    """Is this truth entry found, on its side, and how late?"""
+    if entry.kind == "grey":
+        s.grey += 1
+        return
+    s.must += 1
+    hit = [e for e in events if e.measure == entry.measure and _overlaps(e, entry.start_s, entry.end_s)]
+    if not hit:
+        return
+    s.hits += 1
+    same = [e for e in hit if e.side == entry.side]
+    s.side_ok += bool(same)
+    best = min(same or hit, key=lambda e: abs(e.start_s - entry.start_s))
+    s.onset_errors.append(round(abs(best.start_s - entry.start_s), 3))
+
+
+def _score_event(s: ClipScore, e: Synkinesis, judged: Judged) -> None:
+    """Is this detection true, grey or false?"""
+    if judged.pose_away and _overlaps(e, *judged.pose_away):
+        s.pose_events += 1
+        s.false += 1
+        return
+    mine = [en for en in judged.entries if en.side == e.side and en.measure == e.measure
+            and _overlaps(e, en.start_s, en.end_s)]
+    if any(en.kind == "must" for en in mine):
+        s.true += 1
+    elif not mine and not judged.grey_clip:
+        s.false += 1
+        s.silent_events += judged.silent
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
 def totals(scores: list[ClipScore]) -> dict:
-    must = sum(c.must for c in scores)
-    hits = sum(c.hits for c in scores)
-    counted = sum(c.true + c.false for c in scores)
-    onsets = [e for c in scores for e in c.onset_errors]
+    def total(key: str) -> int:
+        return sum(getattr(c, key) for c in scores)
+
+    hits, onsets = total("hits"), [e for c in scores for e in c.onset_errors]
     return {
         "clips": len(scores),
-        "must_flag": must,
+        "must_flag": total("must"),
         "found": hits,
-        "recall": hits / must if must else None,
-        "precision": sum(c.true for c in scores) / counted if counted else None,
-        "side_accuracy": sum(c.side_ok for c in scores) / hits if hits else None,
-        "false_alarms": sum(c.false for c in scores),
-        "silent_clips": sum(c.silent for c in scores),
-        "events_on_silent_clips": sum(c.silent_events for c in scores),
-        "pose_events": sum(c.pose_events for c in scores),
-        "in_between": sum(c.grey for c in scores),
+        "recall": _ratio(hits, total("must")),
+        "precision": _ratio(total("true"), total("true") + total("false")),
+        "side_accuracy": _ratio(total("side_ok"), hits),
+        "false_alarms": total("false"),
+        "silent_clips": total("silent"),
+        "events_on_silent_clips": total("silent_events"),
+        "pose_events": total("pose_events"),
+        "in_between": total("grey"),
         "onset_error_median_s": float(np.median(onsets)) if onsets else None,
         "onset_error_max_s": float(max(onsets)) if onsets else None,
     }

@@ -110,37 +110,66 @@ def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judg
     if len(ts) == 0:
         return out
     prime = exercise.prime.direction * rels[:, REL_INDEX[exercise.prime.measure]]
-    under_way = prime.max(axis=1) >= PRIME_UNDER_WAY
-    blink = (-rels[:, REL_INDEX["eye_opening"]] >= BLINK).all(axis=1)
+    frames = _Frames(ts, rels, under_way=prime.max(axis=1) >= PRIME_UNDER_WAY,
+                     blink=(-rels[:, REL_INDEX["eye_opening"]] >= BLINK).all(axis=1))
+    if out.pose_away:
+        # Around a turned-away head only the absence of events is judged (see score.py).
+        frames.judged = (ts < out.pose_away[0] - POSE_SLACK_S) | (ts > out.pose_away[1] + POSE_SLACK_S)
+        _judge_silence(out, frames, family, exercise)
+        return out
+    entries = _entries(truth, family)
+    if not entries:
+        _judge_silence(out, frames, family, exercise)
+        return out
     ramp = float((truth.get("injected") or {}).get("ramp_s", RAMP_S))
     hold = np.zeros(len(ts), bool)
     for r in truth.get("reps", []):
         hold |= (ts >= r["start_s"] + ramp) & (ts <= r["end_s"] - ramp)
-    # Around a turned-away head only the absence of events is judged (see score.py).
-    judged = np.ones(len(ts), bool)
-    if out.pose_away:
-        judged = (ts < out.pose_away[0] - POSE_SLACK_S) | (ts > out.pose_away[1] + POSE_SLACK_S)
-    entries = [] if out.pose_away else list(truth.get("synkinesis", []))
+    for te in entries:
+        out.entries.append(_judge_entry(te, frames, hold, family, exercise))
+    return out
+
+
+@dataclass
+class _Frames:
+    ts: np.ndarray
+    rels: np.ndarray
+    under_way: np.ndarray          # the prime movement is under way
+    blink: np.ndarray              # both eyes closed
+    judged: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.judged is None:
+            self.judged = np.ones(len(self.ts), bool)
+
+
+def _entries(truth: dict, family: str) -> list[dict]:
+    entries = list(truth.get("synkinesis", []))
     if family == "pucker" and entries:
         # "An eye narrows at least 12 %; if both eyes do, flagging both is right": the eye
         # that was not narrowed on purpose is judged by what the tracker reads, too.
         first = entries[0]
         entries += [dict(first, side=s) for s in SIDES if s not in {e["side"] for e in entries}]
-    for te in entries:
-        m = te.get("measure") or exercise.watches[0].measure
-        am = _amounts(rels, m)
-        si = SIDES.index(te["side"])
-        ok = (ts >= te["start_s"]) & (ts <= te["end_s"]) & hold & under_way
-        if m == "eye_opening" and family != "pull":
-            ok &= ~blink
-        must = longest_run(ts, ok & _must(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
-        out.entries.append(Entry(te["side"], m, te["start_s"], te["end_s"], "must" if must else "grey"))
-    if not entries:
-        odd = False
-        for w in exercise.watches:
-            am = _amounts(rels, w.measure)
-            ok = judged & under_way & (~blink if w.measure == "eye_opening" else True)
-            for si in (0, 1):
-                odd |= longest_run(ts, ok & _grey(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
-        out.silent, out.grey_clip = not odd, odd
-    return out
+    return entries
+
+
+def _judge_entry(te: dict, f: _Frames, hold: np.ndarray, family: str, exercise: Exercise) -> Entry:
+    m = te.get("measure") or exercise.watches[0].measure
+    am = _amounts(f.rels, m)
+    si = SIDES.index(te["side"])
+    ok = (f.ts >= te["start_s"]) & (f.ts <= te["end_s"]) & hold & f.under_way
+    if m == "eye_opening" and family != "pull":
+        ok &= ~f.blink
+    must = longest_run(f.ts, ok & _must(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
+    return Entry(te["side"], m, te["start_s"], te["end_s"], "must" if must else "grey")
+
+
+def _judge_silence(out: Judged, f: _Frames, family: str, exercise: Exercise) -> None:
+    """Nothing injected: silent, unless the tracker reads it as in between."""
+    odd = False
+    for w in exercise.watches:
+        am = _amounts(f.rels, w.measure)
+        ok = f.judged & f.under_way & (~f.blink if w.measure == "eye_opening" else True)
+        for si in (0, 1):
+            odd |= longest_run(f.ts, ok & _grey(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
+    out.silent, out.grey_clip = not odd, odd
