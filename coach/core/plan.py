@@ -15,12 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from coach.core.exercises import Exercise, ExerciseError, check_amount
+from coach.core.exercises import MAX_REPS, MAX_SECONDS, Exercise, ExerciseError, check_amount
 
 DEFAULT_PLAN_REPS = 3
 DEFAULT_PLAN = ("gentle-smile", "gentle-eye-closure", "lip-pucker")
-MAX_REPS = 100             # a set longer than this is a typing mistake, not a prescription
-MAX_SECONDS = 120.0        # likewise for a hold or a rest
 
 
 class PlanError(ValueError):
