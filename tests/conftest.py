@@ -40,3 +40,11 @@ def library():
 def single_face_stream() -> Path:
     """The project's own tracker output for media/single_face.mp4 (committed)."""
     return DATA / "single_face.landmarks.npz"
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that needs the face model runs the tracker: it is slow by definition.
+    Tests that spawn processes carry `@pytest.mark.slow` themselves."""
+    for item in items:
+        if "face_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
