@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from coach.core.progress import SYNKINESIS_GRADE_CUTOFFS, TOXIN_AFTER_DAYS, TOXIN_BEFORE_DAYS, per_session
 from coach.errors import CoachError
 from coach.io.store import Store
-from coach.report import SYNKINESIS_GRADE_CUTOFFS, TOXIN_AFTER_DAYS, TOXIN_BEFORE_DAYS, build_report, \
-    exercise_plot, per_session
+from coach.report import build_report, exercise_plot
 from store_fixtures import EXERCISES, build_history
 
 TODAY = date(2024, 5, 1)

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from coach.core import face
+from coach.io.mesh_paths import chains
 from coach.resources import builtin_dir
 
 N = 478
@@ -25,17 +26,6 @@ _CENTRE = (0.5, 0.47)
 
 def _mesh() -> dict:
     return json.loads((builtin_dir("data") / "face_mesh.json").read_text())
-
-
-def _chains(edges: list[list[int]]) -> list[list[int]]:
-    """Split an edge list into the point chains it was written as (a→b, b→c, ...)."""
-    chains: list[list[int]] = []
-    for a, b in edges:
-        if chains and chains[-1][-1] == a:
-            chains[-1].append(b)
-        else:
-            chains.append([a, b])
-    return chains
 
 
 def _arc(chain, u0, u1, v0, bulge) -> dict[int, tuple[float, float]]:
@@ -74,13 +64,13 @@ def _anchors(smile: float, closure: tuple[float, float]) -> dict[int, tuple[floa
         for p, (du, dv) in zip(rim, ((1, 0), (0, -1), (-1, 0), (0, 1))):
             a[p] = (cu + du * r, vc + dv * r)
 
-        lo, up = _chains(mesh[f"{side}_eyebrow"])
+        lo, up = chains(mesh[f"{side}_eyebrow"])
         a.update(_arc(up, sign * 0.72, sign * 0.14, -0.50, -0.10))
         a.update(_arc(lo, sign * 0.70, sign * 0.16, -0.42, -0.07))
 
     # Lips: four chains from the patient's right corner (image left) to the left one.
     lift, wide = 0.10 * smile, 1 + 0.15 * smile
-    out_lo, out_up, in_lo, in_up = _chains(mesh["lips"])
+    out_lo, out_up, in_lo, in_up = chains(mesh["lips"])
     for chain, half, bulge in ((out_lo, 0.36, 0.13), (out_up, 0.36, -0.10),
                                (in_lo, 0.30, 0.02 + 0.03 * smile), (in_up, 0.30, -0.02)):
         for p, (u, v) in _arc(chain, -half * wide, half * wide, 0.58, bulge).items():

@@ -1,195 +1,33 @@
-"""Drawing a FeedbackView onto a pygame Surface: palette, text, layout, views.
+"""Drawing a FeedbackView onto a pygame Surface: the screens' layout.
 
 Pure drawing: no window, events or sound (coach.io.display owns those), so a
 test can render onto a plain Surface. Everything the patient must notice is
 said with a word and a shape as well as a colour (Okabe–Ito palette, contrast
-checked by tests/test_display.py against CONTRAST_PAIRS).
+checked by tests/test_display.py against CONTRAST_PAIRS). The palette lives in
+coach.io.palette, text and icons in coach.io.drawing, the mesh's polylines in
+coach.io.mesh_paths; their public names stay importable from here.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-from dataclasses import dataclass
 
 import numpy as np
 import pygame
 
 from coach.core import face
 from coach.core.feedback import FeedbackView, Meter
-from coach.resources import builtin_dir
+from coach.io.drawing import Text, draw_icon, level_line
+from coach.io.mesh_paths import MeshPaths
+from coach.io.palette import (   # all re-exported: other modules use them as render.X
+    ALERT, BANNER, BAR_MAX, BG, BLUE, BODY, CONTRAST_PAIRS, CUE_LOOKS, GREEN, HEADING, HIGHLIGHT, INK,
+    LANDMARK, MESH_FEATURE, MESH_FILL, MESH_LINE, MUTED, ORANGE, PANEL, PRIME, PURPLE, REACHED, SKY, SMALL,
+    TEXT, TITLE, TRACK, VERMILLION, WATCH, YELLOW, contrast_ratio)
 
-# --- palette --------------------------------------------------------------------------
-# Okabe–Ito signal colours on a dark, calm slate (easy on the eyes next to a webcam image).
-ORANGE, SKY, GREEN = (230, 159, 0), (86, 180, 233), (0, 158, 115)
-YELLOW, BLUE, VERMILLION, PURPLE = (240, 228, 66), (0, 114, 178), (213, 94, 0), (204, 121, 167)
-BG, PANEL = (18, 24, 32), (32, 41, 52)
-TEXT, MUTED, INK = (242, 242, 236), (176, 186, 196), (0, 0, 0)
-TRACK = (44, 56, 70)                 # empty part of a bar (decorative; the outline is MUTED)
-MESH_FILL, MESH_LINE, MESH_FEATURE = (34, 46, 60), (60, 78, 96), (196, 210, 220)
-
-PRIME, REACHED, WATCH, ALERT = SKY, GREEN, PURPLE, VERMILLION
-BANNER, HIGHLIGHT, LANDMARK = ORANGE, ORANGE, SKY
-
-# Every foreground/background pair a patient must read or see: all ≥ 4.5:1.
-CONTRAST_PAIRS = {
-    "text": (TEXT, BG), "text on card": (TEXT, PANEL),
-    "hint": (MUTED, BG), "hint on card": (MUTED, PANEL),
-    "banner text": (INK, BANNER), "button text": (INK, SKY),
-    "prime bar": (PRIME, BG), "goal reached": (REACHED, BG), "watch bar": (WATCH, BG),
-    "alert bar": (ALERT, BG), "bar outline": (MUTED, BG), "goal line": (TEXT, BG),
-    "landmarks": (LANDMARK, BG), "highlight": (HIGHLIGHT, BG), "mesh features": (MESH_FEATURE, MESH_FILL),
-    "cue start": (INK, SKY), "cue rep_done": (INK, GREEN), "cue synkinesis": (INK, ORANGE),
-}
-
-TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px; nothing smaller than 28
-BAR_MAX = 1.2                                    # a bar spans 0..1.2; the goal is 1.0
-
-# cue -> (word, icon, colour): the visual twin of every sound.
-CUE_LOOKS = {
-    "start": ("Start", "play", SKY),
-    "hold": ("Hold", "ring", SKY),
-    "rep_done": ("Rep done", "check", GREEN),
-    "synkinesis": ("Careful", "warn", ORANGE),
-    "exercise_done": ("Exercise done", "check", GREEN),
-    "session_done": ("Session done", "star", GREEN),
-}
 EXERCISE_SCREENS = ("calibrate", "move", "hold", "relax", "rest")   # face + meters layout
 RING_WORDS = {"hold": "Hold", "rest": "Rest", "calibrate": "Keep still", "relax": "Relax"}
 HINTS = "P pause    S skip    V view    M sound    Q quit"
-
-
-def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    """WCAG 2 contrast ratio of two sRGB colours (1..21)."""
-    def lum(c):
-        ch = [v / 255 for v in c]
-        ch = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
-        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
-    hi, lo = sorted((lum(a), lum(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-# --- text -----------------------------------------------------------------------------
-class Text:
-    """Fonts and rendered strings, cached: font.render is far too slow to call per frame."""
-
-    MAX_CACHED = 2000
-
-    def __init__(self) -> None:
-        if not pygame.font.get_init():
-            pygame.font.init()
-        # Font(None, n) silently shrinks the default font to 0.6875 n; open the file instead
-        # so "34 px" really is 34 px.
-        self._path = os.path.join(os.path.dirname(pygame.__file__), pygame.font.get_default_font())
-        self._fonts: dict[int, pygame.font.Font] = {}
-        self._cache: dict[tuple, pygame.Surface] = {}
-        self._wraps: dict[tuple, tuple[str, ...]] = {}
-
-    def font(self, size: int) -> pygame.font.Font:
-        if size not in self._fonts:
-            if os.path.exists(self._path):
-                self._fonts[size] = pygame.font.Font(self._path, size)
-            else:
-                self._fonts[size] = pygame.font.Font(None, round(size / 0.6875))
-        return self._fonts[size]
-
-    def render(self, text: str, size: int, colour) -> pygame.Surface:
-        key = (text, size, tuple(colour))
-        surf = self._cache.get(key)
-        if surf is None:
-            if len(self._cache) >= self.MAX_CACHED:   # e.g. many countdown values over a day
-                self._cache.clear()
-            surf = self._cache[key] = self.font(size).render(text, True, colour)
-        return surf
-
-    def wrap(self, text: str, size: int, width: int) -> tuple[str, ...]:
-        key = (text, size, width)
-        lines = self._wraps.get(key)
-        if lines is None:
-            font, out = self.font(size), []
-            for para in text.split("\n"):
-                line = ""
-                for word in para.split():
-                    trial = f"{line} {word}".strip()
-                    if line and font.size(trial)[0] > width:
-                        out.append(line)
-                        line = word
-                    else:
-                        line = trial
-                out.append(line)
-            if len(self._wraps) >= self.MAX_CACHED:
-                self._wraps.clear()
-            lines = self._wraps[key] = tuple(out)
-        return lines
-
-    def blit(self, surf, text, size, colour, pos, anchor="topleft") -> pygame.Rect:
-        img = self.render(text, size, colour)
-        rect = img.get_rect(**{anchor: pos})
-        surf.blit(img, rect)
-        return rect
-
-    def block(self, surf, text, size, colour, rect: pygame.Rect, align="center",
-              max_lines: int = 99, valign="top") -> int:
-        """Wrapped text inside rect; returns the bottom y used."""
-        lines = self.wrap(text, size, rect.w)[:max_lines]
-        step = int(size * 1.25)
-        y = rect.y if valign == "top" else rect.centery - step * len(lines) // 2
-        for line in lines:
-            x = {"center": rect.centerx, "left": rect.x}[align]
-            self.blit(surf, line, size, colour, (x, y), "midtop" if align == "center" else "topleft")
-            y += step
-        return y
-
-
-# --- the face mesh, as polylines --------------------------------------------------------
-def _path_cover(edges) -> list[list[int]]:
-    """Chain undirected edges into few polylines, so each is one draw.lines call."""
-    adj: dict[int, list[int]] = {}
-    for a, b in {tuple(sorted(e)) for e in edges}:
-        adj.setdefault(a, []).append(b)
-        adj.setdefault(b, []).append(a)
-    for v in adj.values():
-        v.sort()
-    paths = []
-    while True:
-        # Start at odd-degree points first: a walk from there uses edges up best.
-        starts = [p for p in sorted(adj) if len(adj[p]) % 2] or [p for p in sorted(adj) if adj[p]]
-        if not starts:
-            return paths
-        path = [starts[0]]
-        while adj[path[-1]]:
-            nxt = adj[path[-1]].pop(0)
-            adj[nxt].remove(path[-1])
-            path.append(nxt)
-        paths.append(path)
-
-
-def _chains(edges) -> list[list[int]]:
-    out: list[list[int]] = []
-    for a, b in edges:
-        if out and out[-1][-1] == a:
-            out[-1].append(b)
-        else:
-            out.append([a, b])
-    return out
-
-
-@dataclass(frozen=True)
-class MeshPaths:
-    tesselation: list[list[int]]
-    oval: list[int]
-    features: list[list[int]]          # eyes, brows, lips, nose
-    irises: tuple[tuple[int, int], ...]  # (centre, a rim point) per eye
-
-    @classmethod
-    def load(cls) -> "MeshPaths":
-        mesh = json.loads((builtin_dir("data") / "face_mesh.json").read_text())
-        feats = []
-        for name in ("left_eye", "right_eye", "left_eyebrow", "right_eyebrow", "lips", "nose"):
-            feats += _chains(mesh[name])
-        oval = _chains(mesh["face_oval"])[0]
-        irises = tuple((face.IRIS[s][0], face.IRIS[s][1]) for s in face.SIDES)
-        return cls(_path_cover(mesh["tesselation"]), oval, feats, irises)
+CARD_ICONS = {"paused": "pause", "camera_lost": "camera", "confirm_quit": "question",
+              "summary": "star", "welcome": "play"}
 
 
 # --- the renderer ----------------------------------------------------------------------
@@ -429,7 +267,7 @@ class Renderer:
         total = sum(80 + img.get_width() for img in imgs) + 48 * (len(imgs) - 1)
         x, y = area.centerx - total // 2, area.bottom - 18
         for (word, dashed), img in zip(items, imgs):
-            self._level_line(surf, pygame.Rect(x + 12, y, 32, 0), y, dashed, MUTED)
+            level_line(surf, pygame.Rect(x + 12, y, 32, 0), y, dashed, MUTED)
             surf.blit(img, img.get_rect(midleft=(x + 80, y)))
             x += 80 + img.get_width() + 48
 
@@ -451,7 +289,7 @@ class Renderer:
         pygame.draw.rect(surf, MUTED, bar, 2, border_radius=8)
         if line is not None and math.isfinite(line):
             y = bar.bottom - int(round(min(max(line, 0.0), BAR_MAX) / BAR_MAX * bar.h))
-            self._level_line(surf, bar, y, dashed)
+            level_line(surf, bar, y, dashed)
         icon_at = (bar.centerx, bar.y - 26)
         if m.alert:
             self._icon(surf, "warn", icon_at, 22)
@@ -460,17 +298,6 @@ class Renderer:
         if value > BAR_MAX:   # off the scale: an arrow says "even more"
             pygame.draw.polygon(surf, INK, [(bar.centerx, bar.y + 6), (bar.centerx - 10, bar.y + 20),
                                             (bar.centerx + 10, bar.y + 20)])
-
-    @staticmethod
-    def _level_line(surf, bar, y, dashed, colour=TEXT):
-        x0, x1 = bar.x - 12, bar.right + 12
-        if dashed:   # the limit not to cross: dashed; the goal to reach: solid with notches
-            for x in range(x0, x1, 14):
-                pygame.draw.line(surf, colour, (x, y), (min(x + 8, x1), y), 4)
-        else:
-            pygame.draw.line(surf, colour, (x0, y), (x1, y), 4)
-            for tip, base in ((x0, x0 - 10), (x1, x1 + 10)):
-                pygame.draw.polygon(surf, colour, [(tip, y), (base, y - 8), (base, y + 8)])
 
     # -- the hold ring --
     def _ring(self, surf, c, r, fraction, seconds, word="", backing=False):
@@ -511,33 +338,16 @@ class Renderer:
         card.midtop = (self.w // 2, 56)
         pygame.draw.rect(surf, PANEL, card, border_radius=24)
         inner = card.inflate(-96, -56)
-        icon = {"paused": "pause", "camera_lost": "camera", "confirm_quit": "question",
-                "summary": "star", "welcome": "play"}.get(view.screen)
+        icon = CARD_ICONS.get(view.screen)
         title = view.title or _DEFAULT_TITLES.get(view.screen, view.screen.replace("_", " ").capitalize())
-        n_title = len(self.text.wrap(title, TITLE, inner.w)[:2])
-        n_text = len(self.text.wrap(view.text, BODY, inner.w)[:4]) if view.text else 0
         rows = view.summary if view.screen == "summary" else ()
-        countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) \
-            else None
+        countdown = _finite(view.countdown_s)
         notice = view.extra.get("notice", "")          # the safety notice: never cut off
-        n_notice = len(self.text.wrap(notice, SMALL, inner.w - 40)[:4]) if notice else 0
-        extra = (16 + 52 * len(rows) if rows else 126 if view.screen == "confirm_quit"
-                 else 110 if countdown is not None else 0) + (n_notice * int(SMALL * 1.25) + 40 if notice else 0)
         # Centre the whole block in the card: a short message shouldn't hang at the top.
-        height = (84 if icon else 0) + n_title * int(TITLE * 1.25) + 12 + n_text * int(BODY * 1.25) + extra
+        height = self._card_height(view, inner.w, icon, title, notice) + self._card_answer_height(
+            view, rows, countdown)
         y = inner.y + max(0, (inner.h - height) // 2)
-        if icon:
-            self._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
-            y += 84
-        y = self.text.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2)
-        y += 12
-        if view.text:
-            y = self.text.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300),
-                                max_lines=4)
-        if notice:
-            box = pygame.Rect(inner.x, y + 16, inner.w, n_notice * int(SMALL * 1.25) + 24)
-            pygame.draw.rect(surf, ORANGE, box, width=3, border_radius=12)
-            y = self.text.block(surf, notice, SMALL, TEXT, box.inflate(-40, -24), max_lines=4) + 28
+        y = self._card_words(surf, view, inner, y, icon, title, notice)
         if rows:
             self._table(surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 16), rows)
         elif view.screen == "confirm_quit":
@@ -548,6 +358,41 @@ class Renderer:
         hints = view.extra.get("hints", HINTS)       # the kiosk has no quit key to advertise
         if hints:
             self.text.blit(surf, hints, SMALL, MUTED, (self.w // 2, self.h - 26), "midbottom")
+
+    def _card_height(self, view, width, icon, title, notice) -> int:
+        """Height of the card's icon, title, text and notice."""
+        n_title = len(self.text.wrap(title, TITLE, width)[:2])
+        n_text = len(self.text.wrap(view.text, BODY, width)[:4]) if view.text else 0
+        height = (84 if icon else 0) + n_title * int(TITLE * 1.25) + 12 + n_text * int(BODY * 1.25)
+        if notice:
+            height += len(self.text.wrap(notice, SMALL, width - 40)[:4]) * int(SMALL * 1.25) + 40
+        return height
+
+    @staticmethod
+    def _card_answer_height(view, rows, countdown) -> int:
+        """Height of what follows the words: the summary table, the quit buttons or a countdown."""
+        if rows:
+            return 16 + 52 * len(rows)
+        if view.screen == "confirm_quit":
+            return 126
+        return 110 if countdown is not None else 0
+
+    def _card_words(self, surf, view, inner, y, icon, title, notice) -> int:
+        """The card's icon, title, text and notice from y down; returns the bottom y used."""
+        if icon:
+            self._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
+            y += 84
+        y = self.text.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2)
+        y += 12
+        if view.text:
+            y = self.text.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300),
+                                max_lines=4)
+        if notice:
+            n_notice = len(self.text.wrap(notice, SMALL, inner.w - 40)[:4])
+            box = pygame.Rect(inner.x, y + 16, inner.w, n_notice * int(SMALL * 1.25) + 24)
+            pygame.draw.rect(surf, ORANGE, box, width=3, border_radius=12)
+            y = self.text.block(surf, notice, SMALL, TEXT, box.inflate(-40, -24), max_lines=4) + 28
+        return y
 
     def _table(self, surf, rect, rows):
         step = 52
@@ -597,53 +442,16 @@ class Renderer:
 
     def _icon(self, surf, kind, c, r, on=BG, ink=None):
         """Small shapes, so meaning never rests on colour alone."""
-        x, y = c
-        if kind == "warn":   # a triangle with "!"
-            pts = [(x, y - r), (x - r * 1.1, y + r * 0.8), (x + r * 1.1, y + r * 0.8)]
-            fill = ink or (INK if on == BANNER else ORANGE)
-            mark = on if on == BANNER else INK
-            pygame.draw.polygon(surf, fill, pts)
-            if on != BANNER and ink is None:
-                pygame.draw.polygon(surf, INK, pts, 2)
-            pygame.draw.line(surf, mark, (x, y - r * 0.45), (x, y + r * 0.2), max(3, r // 6))
-            pygame.draw.circle(surf, mark, (x, y + r * 0.5), max(2, r // 9))
-        elif kind == "check":
-            col = ink or GREEN
-            pygame.draw.lines(surf, col, False, [(x - r, y), (x - r * 0.3, y + r * 0.7), (x + r, y - r * 0.7)],
-                              max(4, r // 3))
-        elif kind == "play":
-            col = ink or SKY
-            pygame.draw.polygon(surf, col, [(x - r * 0.6, y - r), (x - r * 0.6, y + r), (x + r, y)])
-        elif kind == "ring":
-            pygame.draw.circle(surf, ink or SKY, c, r, max(4, r // 4))
-        elif kind == "star":
-            col = ink or GREEN
-            pts = [(x + (r if i % 2 == 0 else r * 0.45) * math.sin(i * math.pi / 5),
-                    y - (r if i % 2 == 0 else r * 0.45) * math.cos(i * math.pi / 5)) for i in range(10)]
-            pygame.draw.polygon(surf, col, pts)
-        elif kind == "pause":
-            for dx in (-r * 0.5, r * 0.5):
-                pygame.draw.rect(surf, ink or SKY, (x + dx - r * 0.22, y - r, r * 0.44, 2 * r), border_radius=4)
-        elif kind == "camera":
-            col = ink or SKY
-            pygame.draw.rect(surf, col, (x - r, y - r * 0.6, 2 * r, 1.3 * r), 4, border_radius=6)
-            pygame.draw.circle(surf, col, (x, y), r * 0.35, 4)
-            pygame.draw.line(surf, ORANGE, (x - r * 1.2, y + r), (x + r * 1.2, y - r), 6)
-        elif kind == "question":
-            col = ink or SKY
-            pygame.draw.circle(surf, col, c, r, 4)
-            self.text.blit(surf, "?", HEADING, col, c, "center")
-        elif kind == "mute":   # a speaker with a cross
-            col = ink or MUTED
-            pygame.draw.polygon(surf, col, [(x - r, y - r * 0.4), (x - r * 0.4, y - r * 0.4), (x + r * 0.2, y - r),
-                                            (x + r * 0.2, y + r), (x - r * 0.4, y + r * 0.4), (x - r, y + r * 0.4)])
-            pygame.draw.line(surf, col, (x + r * 0.6, y - r * 0.6), (x + r * 1.8, y + r * 0.6), 4)
-            pygame.draw.line(surf, col, (x + r * 0.6, y + r * 0.6), (x + r * 1.8, y - r * 0.6), 4)
+        draw_icon(surf, self.text, kind, c, r, on, ink)
 
 
 _LIP_POINTS = tuple(p for p in face.MEASURED_POINTS
                     if p not in {q for s in face.SIDES for q in (*face.EYE_CONTOUR[s], *face.BROW[s])}
                     and p not in face.MOUTH_CORNER.values())
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
 
 _DEFAULT_TITLES = {
     "welcome": "Welcome", "calibrate": "Getting ready", "instruct": "Next exercise", "rest": "Rest",

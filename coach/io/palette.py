@@ -1,0 +1,54 @@
+"""The patient screen's palette, type sizes and cue looks.
+
+Okabe–Ito signal colours on a dark, calm slate; everything the patient must
+notice is said with a word and a shape as well as a colour, and every
+foreground/background pair is checked (tests/test_display.py) against
+CONTRAST_PAIRS.
+"""
+from __future__ import annotations
+
+# --- palette --------------------------------------------------------------------------
+# Okabe–Ito signal colours on a dark, calm slate (easy on the eyes next to a webcam image).
+ORANGE, SKY, GREEN = (230, 159, 0), (86, 180, 233), (0, 158, 115)
+YELLOW, BLUE, VERMILLION, PURPLE = (240, 228, 66), (0, 114, 178), (213, 94, 0), (204, 121, 167)
+BG, PANEL = (18, 24, 32), (32, 41, 52)
+TEXT, MUTED, INK = (242, 242, 236), (176, 186, 196), (0, 0, 0)
+TRACK = (44, 56, 70)                 # empty part of a bar (decorative; the outline is MUTED)
+MESH_FILL, MESH_LINE, MESH_FEATURE = (34, 46, 60), (60, 78, 96), (196, 210, 220)
+
+PRIME, REACHED, WATCH, ALERT = SKY, GREEN, PURPLE, VERMILLION
+BANNER, HIGHLIGHT, LANDMARK = ORANGE, ORANGE, SKY
+
+# Every foreground/background pair a patient must read or see: all ≥ 4.5:1.
+CONTRAST_PAIRS = {
+    "text": (TEXT, BG), "text on card": (TEXT, PANEL),
+    "hint": (MUTED, BG), "hint on card": (MUTED, PANEL),
+    "banner text": (INK, BANNER), "button text": (INK, SKY),
+    "prime bar": (PRIME, BG), "goal reached": (REACHED, BG), "watch bar": (WATCH, BG),
+    "alert bar": (ALERT, BG), "bar outline": (MUTED, BG), "goal line": (TEXT, BG),
+    "landmarks": (LANDMARK, BG), "highlight": (HIGHLIGHT, BG), "mesh features": (MESH_FEATURE, MESH_FILL),
+    "cue start": (INK, SKY), "cue rep_done": (INK, GREEN), "cue synkinesis": (INK, ORANGE),
+}
+
+TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px; nothing smaller than 28
+BAR_MAX = 1.2                                    # a bar spans 0..1.2; the goal is 1.0
+
+# cue -> (word, icon, colour): the visual twin of every sound.
+CUE_LOOKS = {
+    "start": ("Start", "play", SKY),
+    "hold": ("Hold", "ring", SKY),
+    "rep_done": ("Rep done", "check", GREEN),
+    "synkinesis": ("Careful", "warn", ORANGE),
+    "exercise_done": ("Exercise done", "check", GREEN),
+    "session_done": ("Session done", "star", GREEN),
+}
+
+
+def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours (1..21)."""
+    def lum(c):
+        ch = [v / 255 for v in c]
+        ch = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
