@@ -1,26 +1,56 @@
-"""The live loop: source → tracker → session → display + sound + store.
+"""The live loop: source → tracker → driver → display + sound (+ the driver's log).
 
-Every edge is swappable: a ReplaySource needs no tracker, a NullDisplay no
-screen, and `store=None` logs nothing, so tests run this very loop.
+One loop, `run_loop`, reads every frame and draws every view, for the home session
+(`HomeDriver`) and the clinic kiosk (`coach.kiosk.Kiosk`) alike. Every edge is
+swappable: a ReplaySource needs no tracker, a NullDisplay no screen, and a HomeDriver
+without a log logs nothing, so tests run this very loop.
+
+A driver has
+    step(frame, t, actions, *, camera_lost=False, brightness=None) -> result
+    end(t, actions=()) -> result   instead of step, on each tick once the source has run
+                                   out and no scripted event is left
+    finished                       true: the loop stops (after drawing that tick's view)
+    close()                        the loop is over, however it ended
+where `result.view` is the FeedbackView to draw (and `result.records`, if any, are the
+driver's to log).
+
+Time: a frame (camera, video or replay) keeps its own time; a status notice ("camera
+lost") takes `clock()` since the loop started, or with `clock=None` (a replay in
+virtual time) one frame interval more; once the source has run out, each tick adds
+one frame interval.
 """
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
 
 from coach.core.frames import LandmarkFrame
-from coach.core.session import Session
+from coach.core.session import Session, StepResult
+from coach.io.headless import headless_env
 
 SUMMARY_S = 4.0          # the summary stays up this long after a replay or video ends
-FALLBACK_DT = 1 / 30     # clock step once the source has ended
+FALLBACK_DT = 1 / 30     # clock step once the source has ended (a source that gives no fps)
+CLOSE_SUMMARY = ("quit", "yes", "key:enter")    # Enter or Q closes the home summary early
+# A first plan for someone without a prescription: Sunnybrook's expressions most
+# retraining programmes start with, few reps each.
+DEMO_STREAM = "demo.landmarks.npz"
+DEMO_PLAN = ({"exercise": "gentle-smile", "reps": 3, "rest_s": 3.0},)   # the three smiles of the recording
+DEMO_SHOTS = {"welcome": "1-welcome.png", "calibrate": "2-calibrate.png", "instruct": "3-instruct.png",
+              "hold": "4-hold.png", "synkinesis": "5-synkinesis.png", "summary": "6-summary.png"}
 
 
 @dataclass
 class LoopStats:
     frames: int = 0
+    t: float = 0.0                                   # session time of the last view drawn
     latency_ms: list = field(default_factory=list)   # frame arrival → its view drawn
     alert_ms: list = field(default_factory=list)     # synkinesis confirmed → its cue handed to the mixer
     screenshots: list = field(default_factory=list)
+    screens: list = field(default_factory=list)      # each screen change: (t, screen key)
 
 
 def read_frame(item, tracker) -> tuple:
@@ -40,66 +70,307 @@ def read_frame(item, tracker) -> tuple:
     return None, None, None, None
 
 
-def run_loop(source, session: Session, display, tracker=None, log=None,
-             shots: dict | None = None, stats: LoopStats | None = None, should_stop=None,
-             summary_s: float = SUMMARY_S, frames_out: list | None = None) -> Session:
-    """Run until the session's summary has been shown (or the patient quits).
+def screen_key(view) -> str:
+    """What a screenshot is named after: the screen (or "synkinesis"), with its variant if any."""
+    variant = (view.extra or {}).get("variant")
+    key = "synkinesis" if view.banner else view.screen
+    return f"{key}-{variant}" if variant else key
 
-    `shots` maps screen names (or "synkinesis") to PNG paths: the first time that
-    screen (or a synkinesis banner) is drawn, a screenshot is saved.
+
+# ---- the loop's inputs: ticks from the source and the scripted events --------------------------------
+@dataclass
+class Tick:
+    t: float
+    frame: LandmarkFrame | None = None
+    rgb: object = None
+    brightness: float | None = None
+    arrived: float | None = None
+    actions: list = field(default_factory=list)     # scripted actions now due
+    camera_lost: bool = False
+    over: bool = False                              # the source has run out and no scripted event is left
+
+
+class Feed:
+    """Source items and scripted events → ticks in session time (see the module's docstring).
+
+    `events`: (t, "action"|"camera", value). An action joins the display's actions at
+    time t; camera "lost" withholds the frames and reports the camera lost until "ok".
     """
-    from coach.io.sources import SourceStatus
 
-    stats = stats or LoopStats()
-    pending_shots = dict(shots or {})
-    t = 0.0
-    wall0 = time.monotonic()
-    ended = False
-    summary_since = None
-    camera_lost = False
+    def __init__(self, source, tracker=None, clock: Callable[[], float] | None = time.monotonic, events=()):
+        self.source, self.tracker, self.clock = source, tracker, clock
+        self.dt = 1 / (getattr(source, "fps", None) or 1 / FALLBACK_DT)
+        self.pending = deque(sorted(events, key=lambda e: e[0]))
+        self.t0 = clock() if clock is not None else 0.0
+        self.t = 0.0
+        self.ended = self.source_lost = self.forced_lost = False
+
+    def next(self) -> Tick:
+        item = None if self.ended else self.source.read()
+        frame, rgb, brightness, arrived = read_frame(item, self.tracker)
+        self._advance(item, frame)
+        tick = Tick(self.t, frame, rgb, brightness, arrived, self._due())
+        tick.camera_lost = self.source_lost or self.forced_lost
+        if self.forced_lost:
+            tick.frame = tick.rgb = tick.brightness = None
+        tick.over = self.ended and not self.pending
+        return tick
+
+    def _advance(self, item, frame) -> None:
+        if item is None:                         # the recording or video has ended
+            self.ended = True
+            self.t += self.dt
+        elif frame is not None:
+            self.source_lost = False
+            self.t = max(self.t, frame.t)
+        else:                                    # a status notice: "camera lost", "reconnecting", "ok"
+            self.source_lost = getattr(item, "state", "ok") != "ok"
+            self.t = self.t + self.dt if self.clock is None else max(self.t, self.clock() - self.t0)
+
+    def _due(self) -> list[str]:
+        actions = []
+        while self.pending and self.pending[0][0] <= self.t:
+            _, kind, value = self.pending.popleft()
+            if kind == "camera":
+                self.forced_lost = value == "lost"
+            else:
+                actions.append(value)
+        return actions
+
+
+class Shots:
+    """`shots` maps screen keys (or "synkinesis") to PNG paths: saved the first time that
+    screen is drawn; or it is a folder: a numbered "NNN-key.png" at every screen change."""
+
+    def __init__(self, shots: Mapping | str | os.PathLike | None):
+        self.once = dict(shots) if isinstance(shots, Mapping) else {}
+        self.folder = None
+        if shots is not None and not isinstance(shots, Mapping):
+            self.folder = Path(shots)
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def take(self, display, key: str, changed: bool, stats: LoopStats) -> None:
+        path = self.once.pop(key, None)
+        if path is None and changed and self.folder is not None:
+            path = os.path.join(os.fspath(self.folder), f"{len(stats.screenshots) + 1:03d}-{key}.png")
+        if path is not None:
+            display.screenshot(path)
+            stats.screenshots.append(path)
+
+
+# ---- the loop ---------------------------------------------------------------------------------------
+def run_loop(source, driver, display, *, clock: Callable[[], float] | None = time.monotonic, tracker=None,
+             events=(), shots=None, stats: LoopStats | None = None, should_stop=None,
+             frames_out: list | None = None) -> LoopStats:
+    """Run `driver` on `source` until it is finished (or `should_stop()`); returns the stats.
+
+    `driver`: a HomeDriver or a Kiosk. `shots`: see Shots. `frames_out` collects the landmark frames.
+    """
+    stats = stats if stats is not None else LoopStats()
+    feed, shooter = Feed(source, tracker, clock, events), Shots(shots)
     try:
         while True:
-            item = None if ended else source.read()
-            frame, rgb, brightness, arrived = read_frame(item, tracker)
-            if item is None:                         # the recording or video has ended
-                ended = True
-                t += FALLBACK_DT
-            elif isinstance(item, SourceStatus):
-                camera_lost = item.state != "ok"
-                t = max(t, time.monotonic() - wall0)
+            tick = feed.next()
+            if frames_out is not None and tick.frame is not None:
+                frames_out.append(tick.frame)
+            actions = list(display.poll()) + tick.actions
+            if tick.over:
+                result = driver.end(tick.t, actions)
             else:
-                camera_lost = False
-                t = frame.t
-            if frames_out is not None and frame is not None:
-                frames_out.append(frame)
-            actions = display.poll()
-            if ended:
-                result = session.end(t)
-            else:
-                result = session.step(frame, t, actions, brightness, camera_lost)
-            if log:
-                log.write(result.records)
-            view = result.view
-            t_cue = time.monotonic()
-            display.draw(view, rgb)
-            if view.cue == "synkinesis":
-                stats.alert_ms.append((time.monotonic() - t_cue) * 1000)
-            if arrived is not None:
-                stats.latency_ms.append((time.monotonic() - arrived) * 1000)
-            stats.frames += 1
-            key = "synkinesis" if view.banner else view.screen
-            if key in pending_shots:
-                path = pending_shots.pop(key)
-                display.screenshot(path)
-                stats.screenshots.append(path)
-            if session.state == "summary":
-                summary_since = t if summary_since is None else summary_since
-                # Enter or Q closes the summary early.
-                if t - summary_since >= summary_s or any(a in ("quit", "yes", "key:enter") for a in actions):
-                    break
-            if should_stop is not None and should_stop():
+                result = driver.step(tick.frame, tick.t, actions, camera_lost=tick.camera_lost,
+                                     brightness=tick.brightness)
+            _draw(display, result.view, tick, stats, shooter)
+            if driver.finished or (should_stop is not None and should_stop()):
                 break
     finally:
-        if log:
-            log.close("completed" if session.status == "completed" else "interrupted")
+        driver.close()
+    return stats
+
+
+def _draw(display, view, tick: Tick, stats: LoopStats, shooter: Shots) -> None:
+    t_cue = time.monotonic()
+    display.draw(view, tick.rgb)
+    if view.cue == "synkinesis":
+        stats.alert_ms.append((time.monotonic() - t_cue) * 1000)
+    if tick.arrived is not None:
+        stats.latency_ms.append((time.monotonic() - tick.arrived) * 1000)
+    stats.frames += 1
+    stats.t = tick.t
+    key = screen_key(view)
+    changed = not stats.screens or stats.screens[-1][1] != key
+    if changed:
+        stats.screens.append((round(tick.t, 3), key))
+    shooter.take(display, key, changed, stats)
+
+
+class HomeDriver:
+    """The home session as a loop driver: writes its records to `log` (a SessionLog, or None),
+    keeps the summary up for `summary_s` (Enter or Q closes it sooner), and closes the log
+    `completed` or `interrupted` when the loop ends."""
+
+    def __init__(self, session: Session, log=None, summary_s: float = SUMMARY_S):
+        self.session, self.log, self.summary_s = session, log, summary_s
+        self.finished = False
+        self._summary_since: float | None = None
+
+    def step(self, frame, t: float, actions=(), *, camera_lost: bool = False,
+             brightness: float | None = None) -> StepResult:
+        result = self.session.step(frame, t, actions, camera_lost=camera_lost, brightness=brightness)
+        return self._after(result, t, actions)
+
+    def end(self, t: float, actions=()) -> StepResult:
+        """The recording or video has ended: the session closes and shows its summary."""
+        return self._after(self.session.end(t), t, actions)
+
+    def _after(self, result: StepResult, t: float, actions) -> StepResult:
+        if self.log is not None:
+            self.log.write(result.records)
+        if self.session.state == "summary":
+            self._summary_since = t if self._summary_since is None else self._summary_since
+            if t - self._summary_since >= self.summary_s or any(a in CLOSE_SUMMARY for a in actions):
+                self.finished = True
+        return result
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close("completed" if self.session.status == "completed" else "interrupted")
+
+
+# ---- a home session, from its parts -----------------------------------------------------------------
+def close_all(*edges) -> None:
+    for edge in edges:
+        if edge is not None:
+            edge.close()
+
+
+def build_plan(library, plan_ids: str | None, store, patient: str | None):
+    """--plan ids, else the patient's prescription, else the default plan."""
+    from coach.core.plan import PlanError, resolve_plan
+    from coach.errors import InputError
+
+    items = None
+    if plan_ids:
+        items = [{"exercise": p.strip()} for p in plan_ids.split(",") if p.strip()]
+    elif store is not None and patient:
+        items = store.get_plan(patient)
+    try:
+        return resolve_plan(library, items)
+    except PlanError as exc:
+        raise InputError(f"{'The plan of ' + patient + ': ' if patient and not plan_ids else ''}{exc}") from None
+
+
+def _patient_context(store, patient: str | None, affected_side: str | None) -> tuple:
+    """(affected side, last session's rates, learned targets) of a logged patient."""
+    if store is None or not patient:
+        return affected_side, None, None
+    from coach.io.session_log import previous_rates
+
+    info = store.get_patient(patient)
+    return (affected_side or info.get("affected_side"), previous_rates(store, patient),
+            store.learned_targets(patient))
+
+
+def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, mute=False, volume=0.8,
+                  patient=None, affected_side=None, kind="home", tracker=None, welcome_s=None,
+                  shots_dir: Path | None = None, shots=None, save_landmarks=None, display=None):
+    """Run one session on `source`, logged to `store` (None: not logged); returns (session, stats).
+
+    Closes the source, tracker, display and store, whatever happens."""
+    from coach.io.session_log import SessionLog
+
+    try:
+        affected_side, previous, targets = _patient_context(store, patient, affected_side)
+    except BaseException:
+        close_all(source, tracker, store)
+        raise
+    session = Session(plan, affected_side, previous, welcome_s=welcome_s, targets=targets)
+    stats = LoopStats()
+    frames = [] if save_landmarks else None
+    try:
+        if display is None:
+            from coach.io.display import PygameDisplay
+            display = PygameDisplay(fullscreen=fullscreen, view=view, mute=mute, volume=volume)
+        log = SessionLog(store, patient, getattr(source, "name", ""), kind) if store is not None else None
+        paths = {k: str(Path(shots_dir) / v) for k, v in (shots or {}).items()} if shots_dir else None
+        run_loop(source, HomeDriver(session, log), display, tracker=tracker, shots=paths, stats=stats,
+                 frames_out=frames)
+    finally:
+        close_all(source, tracker, display, store)
+    if save_landmarks and frames:
+        from coach.core.frames import StreamInfo, save_stream
+
+        first = frames[0]
+        save_stream(save_landmarks, frames, StreamInfo(getattr(source, "name", ""), getattr(source, "fps", 30.0),
+                                                        first.width, first.height))
+    return session, stats
+
+
+def live_session(library, *, camera=None, video=None, replay=None, fast=False, mirrored=False, plan_ids=None,
+                 patient=None, db=None, log=True, model=None, record_video=None, headless=False, shots=None,
+                 **options) -> Session:
+    """`coach run`: coach a session from the camera (or a video, or a landmark replay).
+
+    Opens the store, the plan, the tracker and the source in that order (a missing model
+    fails before the camera opens), closing what was opened if a later one fails.
+    `options`: view, fullscreen, mute, volume, affected_side, save_landmarks."""
+    from coach.io.camera import Recording
+    from coach.io.sources import open_source
+
+    if headless:
+        headless_env(shots or "coach-shots")
+    store = _open_store(db) if log else None
+    tracker = None
+    try:
+        plan = build_plan(library, plan_ids, store, patient)
+        if replay is None:
+            from coach.io.tracker import Tracker
+            tracker = Tracker(model)
+        if camera is None and video is None and replay is None:
+            camera = "0"
+        source = open_source(camera=camera, video=video, replay=replay, fast=fast, mirrored=mirrored)
+    except BaseException:
+        close_all(tracker, store)
+        raise
+    if record_video:
+        source = Recording(source, record_video)
+    session, _ = coach_session(source, plan, store=store, patient=patient, tracker=tracker,
+                               welcome_s=None if camera is not None else 3.0,
+                               shots_dir=Path(shots) if shots else None, shots=DEMO_SHOTS, **options)
     return session
+
+
+def run_demo(library, *, headless=False, shots="coach-demo", view="mesh", db=None, log=True, mute=False):
+    """`coach demo`: the coach at work on the shipped recording (no camera, no model); returns
+    (session, stats). Logged under patient DEMO unless `log` is false."""
+    from coach.core.plan import resolve_plan
+    from coach.io.sources import ReplaySource
+    from coach.resources import builtin_dir
+
+    shots_dir = Path(shots)
+    if headless:
+        headless_env(shots_dir)
+    plan = resolve_plan(library, DEMO_PLAN)
+    store = _demo_store(db) if log else None
+    try:
+        source = ReplaySource(builtin_dir("data") / DEMO_STREAM, realtime=not headless)
+    except BaseException:
+        close_all(store)
+        raise
+    return coach_session(source, plan, store=store, view=view, mute=mute, patient="DEMO" if store else None,
+                         kind="demo", welcome_s=3.0, shots_dir=shots_dir if headless else None, shots=DEMO_SHOTS)
+
+
+def _open_store(db):
+    from coach.io.store import Store
+    return Store.open(db)
+
+
+def _demo_store(db):
+    from coach.errors import CoachError
+
+    store = _open_store(db)
+    try:
+        store.get_patient("DEMO")
+    except CoachError:
+        store.add_patient("DEMO", "Demo patient", notes="the shipped demo recording")
+    return store

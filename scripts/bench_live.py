@@ -22,7 +22,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from coach.app import LoopStats, run_loop  # noqa: E402
+from coach.app import HomeDriver, LoopStats, run_loop  # noqa: E402
 from coach.io.session_log import SessionLog  # noqa: E402
 from coach.core.exercises import load_library  # noqa: E402
 from coach.core.frames import load_stream  # noqa: E402
@@ -76,7 +76,8 @@ def live(clip: Path, view: str, db: Path, library) -> str:
     tracker.track = timed
     t0 = time.monotonic()
     try:
-        run_loop(src, session, display, tracker, SessionLog(store, None, "bench", "home"), stats=stats, summary_s=0.0)
+        run_loop(src, HomeDriver(session, SessionLog(store, None, "bench", "home"), summary_s=0.0), display,
+                 tracker=tracker, stats=stats)
     finally:
         wall = time.monotonic() - t0
         dropped = src.dropped
@@ -94,8 +95,8 @@ def alert_latency(library) -> str:
     stream = builtin_dir("data") / "demo.landmarks.npz"
     display = PygameDisplay(view="mesh")
     stats = LoopStats()
-    run_loop(ReplaySource(stream), Session([library["gentle-smile"].with_overrides(reps=3, rest_s=3.0)],
-                                          welcome_s=3.0), display, stats=stats, summary_s=0.0)
+    session = Session([library["gentle-smile"].with_overrides(reps=3, rest_s=3.0)], welcome_s=3.0)
+    run_loop(ReplaySource(stream), HomeDriver(session, summary_s=0.0), display, stats=stats)
     display.close()
     return f"alert cue: draw+play call returns {np.median(stats.alert_ms):.2f} ms after the event (n={len(stats.alert_ms)}); mixer buffer 256 samples = 5.8 ms"
 
@@ -135,8 +136,8 @@ def memory(library, minutes: float) -> str:
                 samples.append(rss_mb())
             return False
 
-        run_loop(src, session, display, None, SessionLog(store, None, "loop", "home"), should_stop=probe,
-                 summary_s=0.0)
+        run_loop(src, HomeDriver(session, SessionLog(store, None, "loop", "home"), summary_s=0.0), display,
+                 should_stop=probe)
         display.close()
         store.close()
     warm = samples[1] if len(samples) > 1 else samples[0]

@@ -165,7 +165,7 @@ def test_wrong_pins_lock_the_keypad_out_doubling(store, config, pin_hash):
 
     def press(*actions, dt=0.1):
         t[0] += dt
-        return kiosk.step(frame, t[0], list(actions))
+        return kiosk.step(frame, t[0], list(actions)).view
 
     def enter(pin):
         for c in pin:
@@ -230,7 +230,7 @@ def test_a_full_disk_shows_staff_a_message_and_keeps_what_was_saved(store, confi
 
 def test_a_database_that_cannot_open_shows_the_staff_screen(config):
     kiosk = Kiosk(None, config, store_error="The database /x/c.db is read-only; coach needs write access to it.")
-    view = kiosk.step(session_stream(0.1)[0], 0.1, ["key:1", "key:enter"])
+    view = kiosk.step(session_stream(0.1)[0], 0.1, ["key:1", "key:enter"]).view
     assert view.screen == "kiosk_error" and "read-only" in view.text
 
 
@@ -348,7 +348,7 @@ def test_touching_a_drawn_key_gives_its_action(monkeypatch, tmp_path):
     try:
         kiosk = Kiosk(None, KioskConfig(), store_error="x")
         kiosk.state, kiosk.error = "welcome", ""
-        show(d, kiosk.step(None, 0.1, []))
+        show(d, kiosk.step(None, 0.1, []).view)
         keys = {k.action: k.rect for k in keypad.layout(d.size)}
         for action in ("key:5", "key:enter", "key:backspace"):
             x, y, w, h = keys[action]

@@ -6,7 +6,7 @@ import time
 import cv2
 import numpy as np
 
-from coach.app import run_loop
+from coach.app import HomeDriver, run_loop
 from coach.io.session_log import SessionLog
 from coach.core.session import Session
 from coach.io.display import NullDisplay
@@ -77,7 +77,7 @@ def test_camera_lost_mid_session_reconnects(media, face_model, tmp_path, library
 
     with Tracker(face_model) as tracker:
         try:
-            run_loop(source, session, display, tracker, log, should_stop=should_stop)
+            run_loop(source, HomeDriver(session, log), display, tracker=tracker, should_stop=should_stop)
         finally:
             source.close()
     screens = [v.screen for v in display.views]

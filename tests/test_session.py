@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.app import LoopStats, run_loop
+from coach.app import HomeDriver, LoopStats, run_loop
 from coach.core.session import FACE_LOST_S, Session
 from coach.io.display import NullDisplay
 from streams import ListSource, screens, session_stream
@@ -18,7 +18,7 @@ def run(frames, plan, actions=None, **kw):
     display = NullDisplay(actions)
     session = Session(plan, welcome_s=1.0, **kw)
     stats = LoopStats()
-    run_loop(ListSource(frames), session, display, stats=stats)
+    run_loop(ListSource(frames), HomeDriver(session), display, stats=stats)
     return session, display
 
 

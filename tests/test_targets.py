@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.app import run_loop
+from coach.app import HomeDriver, run_loop
 from coach.io.session_log import SessionLog
 from coach.core.session import Session
 from coach.io.display import NullDisplay
@@ -19,7 +19,7 @@ def small_session(store, code, plan, targets=None):
     frames = session_stream(32, rep_starts=STARTS, synk_side="right", synk_reps=(1,), scale=SMALL)
     log = SessionLog(store, code, "test", "home")
     session = Session(plan, welcome_s=1.0, targets=targets)
-    run_loop(ListSource(frames), session, NullDisplay(), log=log)
+    run_loop(ListSource(frames), HomeDriver(session, log), NullDisplay())
     sets = store.session_sets(log.session_id)
     return session, sets[0], store.rep_rows(session_id=log.session_id)
 

@@ -13,16 +13,22 @@ from typing import Callable
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[str], object]) -> None:
-    """Call write(tmp_path), then rename the temp file over `path`."""
+    """Call write(tmp_path), then rename the temp file over `path`.
+
+    The file is private (0600, as mkstemp makes it): everything coach writes is
+    health data. An error names `path`, not the temp file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
+        os.close(fd)
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 

@@ -101,6 +101,11 @@ class Session:
     def tally(self) -> ExerciseTally:
         return self.tallies[min(self.ex_i, len(self.tallies) - 1)]
 
+    @property
+    def pause_reason(self) -> str:
+        """Why the session is paused: "user", "face", "camera_lost", or "" when it is not."""
+        return self._pause_reason
+
     def _go(self, state: str, t: float) -> None:
         self.state, self._state_t = state, t
 
@@ -110,8 +115,8 @@ class Session:
         return t - self._state_t
 
     # ---- the one verb ---------------------------------------------------------------
-    def step(self, frame: LandmarkFrame | None, t: float, actions: tuple | list = (), brightness: float | None = None,
-             camera_lost: bool = False) -> StepResult:
+    def step(self, frame: LandmarkFrame | None, t: float, actions: tuple | list = (), *,
+             camera_lost: bool = False, brightness: float | None = None) -> StepResult:
         records: list = []
         cue: str | None = None
         self._last_t = t

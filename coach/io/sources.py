@@ -4,7 +4,8 @@ Every source has the same small interface (`Source`). `read()` returns the next
 `VideoFrame` (an RGB image for the tracker), a `LandmarkFrame` (replay: needs
 neither camera nor model), a `SourceStatus` notice to show the patient ("camera
 lost", ...), or None when the source is finished. `close()` always releases the
-device. Sources are context managers.
+device. Sources are context managers. coach.io.camera adds a camera that may
+not be there yet (RetryingCamera) and the opt-in video recorder (Recording).
 """
 from __future__ import annotations
 
@@ -206,27 +207,14 @@ class CameraSource(_Closing):
                 except cv2.error:
                     ok, bgr = False, None
                 now = self._clock()
-                reason = None
                 if ok and bgr is not None and bgr.size:
                     failures = 0
-                    sample = bgr[::16, ::16]
-                    sig = sample.tobytes()
-                    # A driver that hangs keeps handing out the same buffer. A uniform image
-                    # (lens covered, dark room) repeats too, but that is no reason to reconnect.
-                    if sig != last_sig or sample.min() == sample.max():
-                        last_sig, same_since = sig, now
-                    elif now - same_since >= self.freeze_s:
-                        reason = f"the same image for {now - same_since:.1f} s"
+                    reason, last_sig, same_since = self._frozen(bgr, now, last_sig, same_since)
                     if reason is None:
                         self._put(bgr, now)
                 else:
                     failures += 1
-                    if failures >= self.max_failures:
-                        reason = f"{failures} failed reads in a row"
-                    elif now - self._last_good >= self.stall_s:
-                        reason = f"no frames for {now - self._last_good:.1f} s"
-                    else:
-                        self._stop.wait(0.01)  # a broken device can fail instantly; don't spin
+                    reason = self._failed(failures, now)
                 with self._cond:
                     if reason:
                         self._lose(reason)
@@ -237,6 +225,27 @@ class CameraSource(_Closing):
         finally:
             if cap is not None:
                 cap.release()
+
+    def _frozen(self, bgr: np.ndarray, now: float, last_sig: bytes | None, same_since: float) -> tuple:
+        """(why the camera counts as lost or None, the image's signature, since when it has not changed)."""
+        sample = bgr[::16, ::16]
+        sig = sample.tobytes()
+        # A driver that hangs keeps handing out the same buffer. A uniform image
+        # (lens covered, dark room) repeats too, but that is no reason to reconnect.
+        if sig != last_sig or sample.min() == sample.max():
+            return None, sig, now
+        if now - same_since >= self.freeze_s:
+            return f"the same image for {now - same_since:.1f} s", last_sig, same_since
+        return None, last_sig, same_since
+
+    def _failed(self, failures: int, now: float) -> str | None:
+        """After a failed read: why the camera counts as lost, or None (after a short wait)."""
+        if failures >= self.max_failures:
+            return f"{failures} failed reads in a row"
+        if now - self._last_good >= self.stall_s:
+            return f"no frames for {now - self._last_good:.1f} s"
+        self._stop.wait(0.01)  # a broken device can fail instantly; don't spin
+        return None
 
     def _put(self, bgr: np.ndarray, now: float) -> None:
         with self._cond:

@@ -1,7 +1,8 @@
-"""Clinic kiosk mode: a locked-down coach that many patients share, one visit at a time.
+"""The kiosk's state machine: one visit at a time, no I/O but the store.
 
 welcome (patient code on a large keypad) → the patient's plan in the live coach
-(coach.core.session.Session, logged as kind="kiosk") → their summary → welcome.
+(a coach.core.session.Session driven through its public API, logged as kind="kiosk")
+→ their summary → welcome.
 
 * Only the patient who typed the code sees anything of theirs: no names, no lists,
   and each visit has a fresh Session (the summary and "vs last time" are theirs).
@@ -14,122 +15,30 @@ welcome (patient code on a large keypad) → the patient's plan in the live coac
   A database that can't be written (full or read-only disk) shows a staff-facing
   message; nothing already saved is touched.
 
-`Kiosk` is the state machine (no I/O but the store); `run_kiosk` is its loop over
-a source and a display, like coach.app.run_loop. Time comes from the frames (a
-replay) or the wall clock (a camera).
+`Kiosk` is a driver of coach.app.run_loop, like the home session's HomeDriver:
+`step(frame, t, actions, *, camera_lost, brightness)` and, once the source has run out,
+`end(t, actions)` return a StepResult; `finished` says when the loop may stop.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import os
-import secrets
-import time
 from collections import deque
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 from coach.core.feedback import FeedbackView
-from coach.core.plan import DEFAULT_PLAN_REPS
-from coach.errors import CoachError, InputError
+from coach.core.session import StepResult
+from coach.errors import CoachError
 from coach.io import keypad
+from coach.kiosk.config import PIN_DIGITS, KioskConfig, verify_pin
 
 KEYPAD_SCREENS = ("kiosk_welcome", "kiosk_pin")
-DEFAULT_PLAN = ({"exercise": "gentle-smile", "reps": DEFAULT_PLAN_REPS},
-                {"exercise": "gentle-eye-closure", "reps": DEFAULT_PLAN_REPS})   # two short sets: a kiosk visit is brief
 UNKNOWN_CODE = "We don't recognise that code. Please check it or ask staff."
 ASK_STAFF = "Please ask staff for help."
 KIOSK_EXTRA = {"hints": ""}   # no "Q quit" key hints on a kiosk (honoured once render.py reads extra["hints"])
 MAX_CODE = 12
-PIN_DIGITS = (4, 12)
 ADMIN_TAP_S = 4.0          # the corner taps must all fall within this
-SCRYPT = dict(n=2 ** 14, r=8, p=1)
+AFTER_END_S = 600.0        # a replay that has run out stops at rest, or after this long at the latest
 
 
-def default_config_path() -> Path:
-    import platformdirs
-    return Path(platformdirs.user_config_dir("coach", appauthor=False)) / "kiosk.json"
-
-
-# ---- configuration and the staff PIN ------------------------------------------------------------
-def hash_pin(pin: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, dklen=32, **SCRYPT)
-    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${salt.hex()}${digest.hex()}"
-
-
-def verify_pin(pin: str, stored: str | None) -> bool:
-    if not stored:
-        return False
-    try:
-        kind, n, r, p, salt, digest = stored.split("$")
-        if kind != "scrypt":
-            return False
-        got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(bytes.fromhex(digest)))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got.hex(), digest)
-
-
-def check_pin_format(pin: str) -> str:
-    pin = (pin or "").strip()
-    if not pin.isdigit() or not PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]:
-        raise CoachError(f"A staff PIN is {PIN_DIGITS[0]} to {PIN_DIGITS[1]} digits (the kiosk keypad has "
-                         "only digits).")
-    return pin
-
-
-@dataclass
-class KioskConfig:
-    pin_hash: str | None = None
-    idle_timeout_s: float = 90.0      # no face and no input this long: back to welcome
-    summary_s: float = 20.0           # the summary stays up this long
-    intro_s: float = 6.0              # the safety notice before calibration (a tap skips it)
-    fullscreen: bool = True
-    max_wrong_pins: int = 3           # then the PIN keypad locks …
-    lockout_s: float = 30.0           # … for this long, doubling each time
-    admin_taps: int = 5               # taps in the top-left corner that open the staff PIN screen
-    default_plan: list = field(default_factory=lambda: [dict(i) for i in DEFAULT_PLAN])
-
-    @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "KioskConfig":
-        path = Path(path) if path else default_config_path()
-        if not path.exists():
-            return cls()
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise CoachError(f"Cannot read the kiosk settings {path}: {exc}.") from None
-        if not isinstance(data, dict):
-            raise CoachError(f"The kiosk settings {path} must be a JSON object.")
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise CoachError(f"Unknown kiosk setting(s) in {path}: {', '.join(unknown)}.")
-        cfg = cls(**data)
-        for name in ("idle_timeout_s", "summary_s", "intro_s", "lockout_s"):
-            if not isinstance(getattr(cfg, name), (int, float)) or getattr(cfg, name) < 0:
-                raise CoachError(f"Kiosk setting {name} in {path} must be a number of seconds ≥ 0.")
-        return cfg
-
-    def save(self, path: str | os.PathLike | None = None) -> Path:
-        path = Path(path) if path else default_config_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # the PIN hash: owner only
-        with os.fdopen(fd, "w") as f:
-            json.dump(asdict(self), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-        return path
-
-    def set_pin(self, pin: str) -> None:
-        self.pin_hash = hash_pin(check_pin_format(pin))
-
-
-# ---- the state machine --------------------------------------------------------------------------
 @dataclass
 class Visit:
     code: str
@@ -140,11 +49,11 @@ class Visit:
 
 
 class Kiosk:
-    """States: welcome | session | pin | error. `step(...)` → the FeedbackView to draw."""
+    """States: welcome | session | pin | error. `step(...)` → a StepResult with the view to draw."""
 
     def __init__(self, store, config: KioskConfig, library: dict | None = None,
                  size: tuple[int, int] = (1280, 720), source_name: str = "kiosk",
-                 store_error: str | None = None, model_version: str = ""):
+                 store_error: str | None = None, model_version: str = "", after_end_s: float = AFTER_END_S):
         from coach.core.exercises import load_library
 
         self.store = store
@@ -167,6 +76,8 @@ class Kiosk:
         self.camera_lost = False
         self.exit_requested = False
         self.error = ""
+        self.after_end_s = after_end_s
+        self.ended_at: float | None = None            # when the source ran out (a replay)
         # staff PIN
         self.pin_entry = ""
         self.pin_message = ""
@@ -178,11 +89,33 @@ class Kiosk:
         if store_error or store is None:
             self._fail(store_error or "No database is open.")
 
-    # -- the one verb --
-    def step(self, frame, t: float, actions=(), camera_lost: bool = False,
-             brightness: float | None = None) -> FeedbackView:
+    # -- the driver protocol (coach.app.run_loop) --
+    def step(self, frame, t: float, actions=(), *, camera_lost: bool = False,
+             brightness: float | None = None) -> StepResult:
         self.t = t
         self.camera_lost = camera_lost
+        acts = self._inputs(frame, t, actions)
+        if self.state == "pin":
+            self._pin_actions(acts, t)
+            acts = []
+        if t - self.last_activity >= self.config.idle_timeout_s and not self._resting():
+            self._idle(t)
+        return StepResult(self._screen(frame, t, acts, camera_lost, brightness))
+
+    def end(self, t: float, actions=()) -> StepResult:
+        """The source has run out (a replay): carry on with no face until at rest."""
+        if self.ended_at is None:
+            self.ended_at = t
+        return self.step(None, t, actions, camera_lost=self.camera_lost)
+
+    @property
+    def finished(self) -> bool:
+        """Staff closed the kiosk, or the replay has run out and the kiosk is at rest (or waited long enough)."""
+        return self.exit_requested or (self.ended_at is not None and (
+            self.at_rest or self.t - self.ended_at > self.after_end_s))
+
+    def _inputs(self, frame, t: float, actions) -> list[str]:
+        """The actions the kiosk takes (lockdown: no quit, no leaving fullscreen); the admin gesture opens the PIN screen."""
         face = frame is not None and getattr(frame, "has_face", False)
         actions = [a for a in actions if a not in ("quit", "fullscreen")]   # lockdown
         if face or actions:
@@ -194,14 +127,13 @@ class Kiosk:
                 self._open_pin()
             elif a:
                 acts.append(a)
-        if self.state == "pin":
-            self._pin_actions(acts, t)
-            acts = []
+        return acts
 
-        if t - self.last_activity >= self.config.idle_timeout_s and self.state != "error" and not (
-                self.state == "welcome" and not self.entry and not self.message):
-            self._idle(t)
+    def _resting(self) -> bool:
+        """Nothing for the idle timeout to clear: a staff message, or an empty welcome screen."""
+        return self.state == "error" or (self.state == "welcome" and not self.entry and not self.message)
 
+    def _screen(self, frame, t: float, acts: list, camera_lost: bool, brightness) -> FeedbackView:
         if self.state == "welcome":
             return self._welcome(acts, t)
         if self.state == "session":
@@ -315,7 +247,7 @@ class Kiosk:
     # -- the visit --
     def _drive_session(self, frame, t, acts, camera_lost, brightness) -> FeedbackView | None:
         try:
-            result = self.session.step(frame, t, acts, brightness, camera_lost)
+            result = self.session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
             self.log.write(result.records)
         except CoachError as exc:
             self._fail(str(exc))
@@ -407,7 +339,7 @@ class Kiosk:
         self.state = self.pin_return if self.pin_return != "pin" else "welcome"
         if self.session is None and self.state == "session":
             self.state = "welcome"
-        if self.session is not None and self.session.state == "paused" and self.session._pause_reason == "user":
+        if self.session is not None and self.session.state == "paused" and self.session.pause_reason == "user":
             self._drive_session(None, self.t, ["pause"], self.camera_lost, None)
         self.pin_entry, self.pin_message = "", ""
 
@@ -479,181 +411,3 @@ class Kiosk:
                             f"For staff: {self.error} Everything saved before is kept. Fix it, then close "
                             "the kiosk (staff key and PIN) so it restarts.", t=self.t,
                             extra=dict(KIOSK_EXTRA))
-
-
-# ---- the loop -----------------------------------------------------------------------------------
-@dataclass
-class KioskRun:
-    steps: int = 0
-    t: float = 0.0
-    screenshots: list = field(default_factory=list)
-    screens: list = field(default_factory=list)       # each screen change: (t, key)
-    exited: bool = False                              # staff left with the PIN
-
-
-def parse_event(obj: dict, where: str = "") -> tuple[float, str, str]:
-    """One scripted event → (t, "action"|"camera", value)."""
-    if not isinstance(obj, dict) or not isinstance(obj.get("t"), (int, float)):
-        raise InputError(f"Bad kiosk event {where}: each needs a number \"t\".")
-    t = float(obj["t"])
-    if "action" in obj:
-        return t, "action", str(obj["action"])
-    if "key" in obj:
-        key = str(obj["key"]).lower()
-        named = {"enter": "key:enter", "return": "key:enter", "ok": "key:enter", "backspace": "key:backspace",
-                 "delete": "key:backspace", "escape": "quit", "esc": "quit", "admin": "admin"}
-        if key.isdigit() and len(key) == 1:
-            return t, "action", f"key:{key}"
-        if key in named:
-            return t, "action", named[key]
-        raise InputError(f"Bad kiosk event {where}: unknown key {obj['key']!r}.")
-    if "click" in obj:
-        try:
-            x, y = (int(round(float(v))) for v in obj["click"])
-        except (TypeError, ValueError):
-            raise InputError(f"Bad kiosk event {where}: \"click\" is [x, y].") from None
-        return t, "action", f"click:{x},{y}"
-    if "camera" in obj and obj["camera"] in ("lost", "ok"):
-        return t, "camera", obj["camera"]
-    raise InputError(f"Bad kiosk event {where}: give one of action, key, click or camera (lost|ok).")
-
-
-def load_events(path: str | os.PathLike) -> list[tuple[float, str, str]]:
-    events = []
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise InputError(f"Cannot read the events file {path}: {exc.strerror}.") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise InputError(f"Bad kiosk event on line {n} of {path}: not JSON.") from None
-        events.append(parse_event(obj, f"on line {n} of {path}"))
-    return sorted(events, key=lambda e: e[0])
-
-
-def show(display, view: FeedbackView, rgb=None) -> None:
-    """Keypad screens are drawn by coach.io.keypad on a real window; the rest as usual."""
-    if view.screen in KEYPAD_SCREENS and hasattr(display, "renderer") and hasattr(display, "screen"):
-        keypad.draw(display, view)
-    else:
-        display.draw(view, rgb)
-
-
-def screen_key(view: FeedbackView) -> str:
-    variant = (view.extra or {}).get("variant")
-    key = "synkinesis" if view.banner else view.screen
-    return f"{key}-{variant}" if variant else key
-
-
-def run_kiosk(kiosk: Kiosk, source, display, tracker=None, events=(), clock: str = "frames",
-              dt: float = 1 / 30, shots_dir: str | os.PathLike | None = None, after_end_s: float = 600.0,
-              should_stop=None, run: KioskRun | None = None) -> KioskRun:
-    """Run the kiosk until staff close it, `should_stop()`, or (a replay) the source has ended,
-    every scripted event is done and the kiosk is back at an empty welcome screen.
-
-    `clock`: "frames" takes time from the frames (a replay; +dt for anything else),
-    "wall" from the wall clock (a camera). `events`: (t, "action"|"camera", value).
-    """
-    from coach.app import read_frame
-    from coach.io.sources import SourceStatus
-
-    run = run or KioskRun()
-    pending = deque(sorted(events, key=lambda e: e[0]))
-    wall0 = time.monotonic()
-    t = 0.0
-    ended_at = None
-    forced_lost = False
-    source_lost = False
-    last_key = None
-    if kiosk.config.fullscreen and not display.fullscreen:
-        display.toggle_fullscreen()
-    display.cursor_visible(False)
-    if shots_dir:
-        Path(shots_dir).mkdir(parents=True, exist_ok=True)
-    try:
-        while True:
-            item = None if ended_at is not None else source.read()
-            frame, rgb, brightness, _ = read_frame(item, tracker)
-            if clock == "wall":
-                t = max(t, time.monotonic() - wall0)
-            if item is None:
-                if ended_at is None:
-                    ended_at = t
-                if clock != "wall":
-                    t += dt
-            elif isinstance(item, SourceStatus):
-                source_lost = item.state != "ok"
-                if clock != "wall":
-                    t += dt
-            else:
-                source_lost = False
-                t = t if clock == "wall" else max(t, frame.t)
-            scripted = []
-            while pending and pending[0][0] <= t:
-                _, kind, value = pending.popleft()
-                if kind == "camera":
-                    forced_lost = value == "lost"
-                else:
-                    scripted.append(value)
-            lost = source_lost or forced_lost
-            if forced_lost:
-                frame, rgb, brightness = None, None, None
-            actions = list(display.poll()) + scripted
-            if kiosk.config.fullscreen and not display.fullscreen and "fullscreen" in actions:
-                display.toggle_fullscreen()              # F does not leave fullscreen on a kiosk
-            view = kiosk.step(frame, t, actions, lost, brightness)
-            show(display, view, rgb)
-            run.steps += 1
-            run.t = t
-            key = screen_key(view)
-            if key != last_key:
-                last_key = key
-                run.screens.append((round(t, 3), key))
-                if shots_dir:
-                    path = os.path.join(os.fspath(shots_dir), f"{len(run.screenshots) + 1:03d}-{key}.png")
-                    display.screenshot(path)
-                    run.screenshots.append(path)
-            if kiosk.exit_requested:
-                run.exited = True
-                break
-            if ended_at is not None and not pending and (kiosk.at_rest or t - ended_at > after_end_s):
-                break
-            if should_stop is not None and should_stop():
-                break
-    finally:
-        kiosk.close()
-    return run
-
-
-class RetryingCamera:
-    """A CameraSource that may not exist yet: until it opens, report the camera lost
-    (so the kiosk asks for staff) and try again every `retry_s`."""
-
-    def __init__(self, index=0, retry_s: float = 5.0, factory=None):
-        from coach.io.sources import CameraSource
-        self.index, self.retry_s = index, retry_s
-        self._factory = factory or (lambda: CameraSource(index))
-        self.name = f"camera {index}"
-        self.fps = 30.0
-        self._cam = None
-        self._next_try = 0.0
-
-    def read(self):
-        from coach.io.sources import CAMERA_LOST, LOST_MESSAGE, SourceStatus
-        if self._cam is None and time.monotonic() >= self._next_try:
-            try:
-                self._cam = self._factory()
-            except InputError:
-                self._next_try = time.monotonic() + self.retry_s
-        if self._cam is None:
-            time.sleep(0.05)                     # keep the screen responsive to touches
-            return SourceStatus(CAMERA_LOST, LOST_MESSAGE)
-        return self._cam.read()
-
-    def close(self) -> None:
-        if self._cam is not None:
-            self._cam.close()

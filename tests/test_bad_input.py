@@ -1,0 +1,83 @@
+"""Bad input of every kind gets one sentence and a non-zero exit, never a traceback.
+
+The CLI's own entry point (`coach.cli.main`) runs in-process over a corpus of bad
+inputs, each found by trying the tool as a hostile or unlucky user would."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coach.cli import main
+
+DATA = Path(__file__).parent / "data"
+STREAM = str(DATA / "single_face.landmarks.npz")
+GOOD = (Path(__file__).parent.parent / "exercises" / "gentle-smile.toml").read_text()
+
+
+def run(argv, capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as done:
+        main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return done.value.code, out.out + out.err
+
+
+def exercise_dir(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "ex"
+    folder.mkdir(exist_ok=True)
+    (folder / "mine.toml").write_text(text)
+    return folder
+
+
+NESTED = "id = \"deep\"\nx = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+def corpus(tmp: Path) -> list[tuple[str, list]]:
+    db = tmp / "c.db"
+    img = tmp / "face.png"
+    img.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return [
+        ("analyze: nested exercise file", ["analyze", STREAM, "--exercise", "deep", "--exercises",
+                                            exercise_dir(tmp, NESTED)]),
+        ("exercises: nested exercise file", ["exercises", "--exercises", exercise_dir(tmp, NESTED)]),
+        ("exercises: typo in a field", ["exercises", "--exercises",
+                                         exercise_dir(tmp, GOOD.replace('id = "gentle-smile"', 'id = "mine"')
+                                                      .replace("[reps]", "[reps]\ntreshold = 0.5"))]),
+        ("exercises: infinite threshold", ["exercises", "--exercises",
+                                            exercise_dir(tmp, GOOD.replace('id = "gentle-smile"', 'id = "mine"')
+                                                         .replace('rule = "side"', 'rule = "side"\nthreshold = inf'))]),
+        ("exercises: shadows a shipped exercise", ["exercises", "--exercises", exercise_dir(tmp, GOOD)]),
+        ("analyze: json into /proc", ["analyze", STREAM, "--exercise", "gentle-smile", "--json", "/proc/x.json"]),
+        ("analyze: landmarks into /proc", ["analyze", STREAM, "--exercise", "gentle-smile", "--save-landmarks",
+                                           "/proc/x.npz"]),
+        ("analyze: not a video", ["analyze", img, "--exercise", "gentle-smile"]),
+        ("analyze: missing file", ["analyze", tmp / "nothing.mp4", "--exercise", "gentle-smile"]),
+        ("analyze: unknown exercise", ["analyze", STREAM, "--exercise", "smile-harder"]),
+        ("analyze: baseline nan", ["analyze", STREAM, "--exercise", "gentle-smile", "--baseline-s", "nan"]),
+        ("plan: nan threshold", ["plan", "set", "P1", "--exercise", "gentle-smile", "--threshold",
+                                 "eye_opening=nan", "--db", db]),
+        ("plan: 500 % threshold", ["plan", "set", "P1", "--exercise", "gentle-smile", "--threshold",
+                                   "eye_opening=5", "--db", db]),
+        ("plan: zero target", ["plan", "set", "P1", "--exercise", "gentle-smile", "--target", "0", "--db", db]),
+        ("plan: huge count", ["plan", "set", "P1", "--exercise", "gentle-smile", "--reps", "9223372036854775807",
+                              "--db", db]),
+        ("plan: unknown patient", ["plan", "show", "NOPE", "--db", db]),
+        ("report: code with a path", ["report", "../x", "--db", db]),
+        ("sessions: not a database", ["sessions", "--db", img]),
+    ]
+
+
+def test_every_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, capsys, monkeypatch):
+    # main() filters MediaPipe's native log lines on file descriptor 2; here we read Python's streams.
+    monkeypatch.setattr("coach.quiet.filter_native_logs", lambda: None)
+    run(["patient", "add", "P1", "--db", tmp_path / "c.db"], capsys)
+    failures = []
+    for name, argv in corpus(tmp_path):
+        try:
+            code, out = run(argv, capsys)
+        except BaseException as exc:     # anything but a clean exit is a traceback waiting to happen
+            failures.append(f"{name}: raised {type(exc).__name__}: {exc}")
+            continue
+        if code == 0 or "Traceback" in out or not out.strip():
+            failures.append(f"{name}: exit {code}, output {out!r}")
+    assert not failures, "\n".join(failures)
