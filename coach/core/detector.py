@@ -237,7 +237,8 @@ class Detector:
         if rep is None:
             if not (self._moving and level >= ON_LEVEL):
                 return
-            self._rep = rep = _RepState(onset=self._move_since, crossed=t)
+            # Co-movement already under way (judged with the patient's intent) belongs to this rep.
+            self._rep = rep = _RepState(onset=self._move_since, crossed=t, synk=bool(self.active_synkinesis))
         rep.levels.append((t, level))
         if level > rep.peak:
             rep.peak, rep.peak_t = level, t
@@ -394,6 +395,12 @@ class Detector:
         """(measure, side) pairs with an event under way, for the banner and highlight."""
         return [(w.measure, SIDES[si]) for wi, w in enumerate(self.exercise.watches)
                 for si in self._sides if self._watch[wi][si].active]
+
+    @property
+    def holding(self) -> bool:
+        """Holding: a rep under way, at least HOLD_FRACTION of its peak so far. The live coach's
+        hold countdown and the logged `Rep.hold_s` both use this one definition."""
+        return self._rep is not None and self.level >= HOLD_FRACTION * self._rep.peak
 
     @property
     def in_rep(self) -> bool:

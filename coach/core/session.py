@@ -24,13 +24,15 @@ from coach.core.face import SIDES
 from coach.core.feedback import FeedbackView, Meter
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
+from coach.core.progress import synkinesis_free, synkinesis_free_rate
 from coach.core.quality import PROMPTS, QualityGate
 
 CALIBRATE_S = 2.0         # sit still with a neutral face this long
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 INSTRUCT_S = 5.0          # time to read the instructions (a key skips it)
-HOLD_START = 0.6          # the hold starts at 60 % of the target …
-HOLD_KEEP = 0.4           # … and the countdown runs while the movement stays above 40 %
+HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
+                          # says the patient is holding (`Detector.holding`, the logged hold time's definition)
+EXERCISE_STATES = ("instruct", "move", "hold", "relax", "rest")
 STILL_SPREAD = 0.03       # calibration: eye opening may vary this much (IOD units) — no talking or blinking fits
 CENTRE_TOLERANCE = 0.22   # face centre within this of the image centre (fraction of the image)
 MIN_IOD_FRACTION = 0.07   # eyes at least 7 % of the image width apart: near enough to measure
@@ -54,7 +56,7 @@ class ExerciseTally:
 
     @property
     def clean_reps(self) -> int:
-        return sum(1 for r in self.reps if not r.synkinesis)
+        return synkinesis_free(self.reps)
 
 
 class Session:
@@ -119,36 +121,42 @@ class Session:
              camera_lost: bool = False, brightness: float | None = None) -> StepResult:
         records: list = []
         cue: str | None = None
+        m = self._observe(frame, t)
+        for action in actions:
+            cue = self._act(action, t, records) or cue
+        if self.state != "summary":
+            self._check_gaps(m, t, camera_lost, records)
+            cue = self._advance(m, t, brightness, records) or cue
+        return StepResult(self._view(t, cue), tuple(records))
+
+    def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
         self._last_t = t
         m = measure(frame) if frame is not None and frame.has_face else None
         self._points = frame.points if m is not None else None
         if m is not None:
             self._last_face_t = t
             self._frame_width = frame.width
+        return m
 
-        for action in actions:
-            cue = self._act(action, t, records) or cue
-        if self.state == "summary":
-            return StepResult(self._view(t, m, cue), tuple(records))
-
-        # Camera or face gone: pause, and let nothing in the gap count.
+    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list) -> None:
+        """Camera or face gone: pause, and let nothing in the gap count; resume when they are back."""
         face_gone = m is None and (self._last_face_t is None or t - self._last_face_t > FACE_LOST_S)
-        if self.state not in ("welcome", "confirm_quit", "paused", "camera_lost") and (camera_lost or (
-                face_gone and self.state != "calibrate")):
+        if self.state not in ("welcome", "confirm_quit", "paused", "camera_lost") and (
+                camera_lost or (face_gone and self.state != "calibrate")):
             self._pause(t, "camera_lost" if camera_lost else "face", records)
         elif self.state == "camera_lost" and not camera_lost:
             self._resume(t, records)
         elif self.state == "paused" and self._pause_reason == "face" and m is not None:
             self._resume(t, records)
 
-        if self.state == "welcome":
-            if self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
-                self._go("calibrate", t)
+    def _advance(self, m: Measures | None, t: float, brightness: float | None, records: list) -> str | None:
+        if self.state == "welcome" and self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
+            self._go("calibrate", t)
         if self.state == "calibrate":
-            cue = self._calibrate(m, t, brightness, records) or cue
-        elif self.state in ("instruct", "move", "hold", "relax", "rest"):
-            cue = self._exercise_step(m, t, records) or cue
-        return StepResult(self._view(t, m, cue), tuple(records))
+            return self._calibrate(m, t, brightness, records)
+        if self.state in EXERCISE_STATES:
+            return self._exercise_step(m, t, records)
+        return None
 
     def end(self, t: float) -> StepResult:
         """The source has ended (a replay or video ran out): close and show the summary."""
@@ -156,35 +164,47 @@ class Session:
         cue = None
         if self.state not in ("summary",):
             cue = self._finish(t, records, "completed" if self._all_done() else "interrupted")
-        return StepResult(self._view(t, None, cue), tuple(records))
+        return StepResult(self._view(t, cue), tuple(records))
 
     # ---- actions --------------------------------------------------------------------
     def _act(self, action: str, t: float, records: list) -> str | None:
         if self.state == "confirm_quit":
-            if action in ("yes", "quit"):
-                return self._finish(t, records, "completed" if self._all_done() else "interrupted")
-            if action in ("no", "pause"):
-                self.state = self._paused_from or "instruct"
-            return None
-        if action == "quit" and self.state != "summary":
+            return self._answer_quit(action, t, records)
+        handler = {"quit": self._ask_quit, "pause": self._toggle_pause, "skip": self._skip,
+                   "yes": self._begin, "key:enter": self._begin}.get(action)
+        return handler(t, records) if handler else None
+
+    def _answer_quit(self, action: str, t: float, records: list) -> str | None:
+        if action in ("yes", "quit"):
+            return self._finish(t, records, "completed" if self._all_done() else "interrupted")
+        if action in ("no", "pause"):
+            self.state = self._paused_from or "instruct"
+        return None
+
+    def _ask_quit(self, t: float, records: list) -> None:
+        if self.state != "summary":
             self._paused_from = self.state
             self._end_detector(records)
             self.state = "confirm_quit"
-        elif action == "pause":
-            if self.state == "paused" and self._pause_reason == "user":
-                self._resume(t, records)
-            elif self.state not in ("welcome", "summary", "paused", "camera_lost"):
-                self._pause(t, "user", records)
-        elif action == "skip":
-            if self.state == "welcome":
-                self._go("calibrate", t)
-            elif self.state == "instruct":
-                return self._start_reps(t)
-            elif self.state in ("move", "hold", "relax", "rest", "paused"):
-                return self._next_exercise(t, records)
-        elif action in ("yes", "key:enter") and self.state == "welcome":
+
+    def _toggle_pause(self, t: float, records: list) -> None:
+        if self.state == "paused" and self._pause_reason == "user":
+            self._resume(t, records)
+        elif self.state not in ("welcome", "summary", "paused", "camera_lost"):
+            self._pause(t, "user", records)
+
+    def _skip(self, t: float, records: list) -> str | None:
+        if self.state == "welcome":
             self._go("calibrate", t)
+        elif self.state == "instruct":
+            return self._start_reps(t)
+        elif self.state in ("move", "hold", "relax", "rest", "paused"):
+            return self._next_exercise(t, records)
         return None
+
+    def _begin(self, t: float, records: list) -> None:
+        if self.state == "welcome":
+            self._go("calibrate", t)
 
     def _pause(self, t: float, reason: str, records: list) -> None:
         self._end_detector(records)
@@ -305,43 +325,62 @@ class Session:
         return cue
 
     def _exercise_step(self, m: Measures | None, t: float, records: list) -> str | None:
-        ex = self.exercise
-        cue = None
-        if m is not None and self.baseline is not None:
-            rel = relative(m, self.baseline)
-            reason = self.gate.check(m)
-            # The move and hold phases say what the patient is trying to do.
-            intent = self.state in ("move", "hold")
-            cue = self._collect(self.detector.update(rel, t, judged=reason is None, intent=intent), records)
-            self._pose_hint = PROMPTS.get(reason, "") if reason else ""
-            records.append(Sample(t, ex.id, rel))
+        cue = self._feed(m, t, records) if m is not None and self.baseline is not None else None
         level = self.detector.level if m is not None else 0.0
-        el = self._elapsed(t)
-        if self.state == "instruct" and el >= INSTRUCT_S:
-            cue = self._start_reps(t) or cue
-        elif self.state == "move" and (level >= HOLD_START or (el >= ex.move_s and self.detector.in_rep)):
-            self._go("hold", t)
-            self._hold_left = ex.hold_s
-            cue = cue or "hold"
-        elif self.state == "hold":
-            dt = t - self._hold_tick
-            if level >= HOLD_KEEP:
-                self._hold_left -= dt
-            if self._hold_left <= 0:
-                self._go("relax", t)
-        elif self.state == "relax" and (level < OFF_LEVEL and not self.detector.in_rep or el > ex.relax_s + 4):
-            self._go("rest", t)
-        elif self.state == "rest" and el >= ex.rest_s:
-            self._go("move", t)
+        phase = {"instruct": self._instruct_phase, "move": self._move_phase, "hold": self._hold_phase,
+                 "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
+        cue = phase(level, t) or cue
         self._hold_tick = t
-        if len(self.tally.reps) >= ex.reps and self.state in ("rest", "move") and not self.detector.in_rep:
+        if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self.detector.in_rep:
             cue = self._next_exercise(t, records) or cue
         return cue
 
+    def _feed(self, m: Measures, t: float, records: list) -> str | None:
+        """One frame to the detector: judged only when pose and tracking allow; the move and
+        hold phases say what the patient is trying to do."""
+        rel = relative(m, self.baseline)
+        reason = self.gate.check(m)
+        intent = self.state in ("move", "hold")
+        cue = self._collect(self.detector.update(rel, t, judged=reason is None, intent=intent), records)
+        self._pose_hint = PROMPTS.get(reason, "") if reason else ""
+        records.append(Sample(t, self.exercise.id, rel))
+        return cue
+
+    def _instruct_phase(self, level: float, t: float) -> str | None:
+        return self._start_reps(t) if self._elapsed(t) >= INSTRUCT_S else None
+
+    def _move_phase(self, level: float, t: float) -> str | None:
+        ex = self.exercise
+        if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self.detector.in_rep):
+            self._go("hold", t)
+            self._hold_left = ex.hold_s
+            return "hold"
+        return None
+
+    def _hold_phase(self, level: float, t: float) -> None:
+        # The countdown runs while the patient is holding, as the logged hold time counts it.
+        if self.detector.holding:
+            self._hold_left -= t - self._hold_tick
+        if self._hold_left <= 0:
+            self._go("relax", t)
+
+    def _relax_phase(self, level: float, t: float) -> None:
+        if (level < OFF_LEVEL and not self.detector.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
+            self._go("rest", t)
+
+    def _rest_phase(self, level: float, t: float) -> None:
+        if self._elapsed(t) >= self.exercise.rest_s:
+            self._go("move", t)
+
     # ---- the view -------------------------------------------------------------------
-    def _view(self, t: float, m: Measures | None, cue: str | None) -> FeedbackView:
-        ex, state = self.exercise, self.state
+    def _view(self, t: float, cue: str | None) -> FeedbackView:
         common = dict(t=t, cue=cue, points=self._points)
+        fixed = self._fixed_view(t, common)
+        return fixed if fixed is not None else self._exercise_view(t, common)
+
+    def _fixed_view(self, t: float, common: dict) -> FeedbackView | None:
+        """The screens around the exercises."""
+        state = self.state
         if state == "welcome":
             return FeedbackView("welcome", "Welcome to your face exercises",
                                 "Sit facing the camera, in good light. Press Enter to begin.",
@@ -354,23 +393,23 @@ class Session:
         if state == "summary":
             return FeedbackView("summary", "Well done!" if self.status == "completed" else "Session ended",
                                 "Here is how it went.", summary=self.summary_rows(), **common)
-        if state == "confirm_quit":
-            return FeedbackView("confirm_quit", "Stop now?", "Press Y to stop, or N to carry on.", **common)
-        if state == "camera_lost":
-            return FeedbackView("camera_lost", "Camera lost",
-                                "Trying to reconnect… Check the cable or close other apps using the camera.", **common)
-        if state == "paused":
-            text = ("We can't see your face. Face the camera to carry on." if self._pause_reason == "face"
-                    else "Paused. Press P or space to carry on.")
-            return FeedbackView("paused", "Paused", text, **common)
-        done = len(self.tally.reps)
+        texts = {"confirm_quit": ("Stop now?", "Press Y to stop, or N to carry on."),
+                 "camera_lost": ("Camera lost", "Trying to reconnect… Check the cable or close other apps "
+                                                "using the camera."),
+                 "paused": ("Paused", "We can't see your face. Face the camera to carry on."
+                            if self._pause_reason == "face" else "Paused. Press P or space to carry on.")}
+        if state in texts:
+            return FeedbackView(state, *texts[state], **common)
+        return None
+
+    def _exercise_view(self, t: float, common: dict) -> FeedbackView:
+        ex, state = self.exercise, self.state
         texts = {"instruct": " ".join(ex.instructions),
                  "move": f"Slowly: {ex.instructions[1] if len(ex.instructions) > 1 else ex.instructions[0]}",
                  "hold": "Hold it gently…",
                  "relax": "Now slowly relax.",
                  "rest": "Rest."}
-        countdown = None
-        hold_fraction = None
+        countdown = hold_fraction = None
         if state == "hold":
             countdown = max(0.0, self._hold_left)
             hold_fraction = 1.0 - countdown / ex.hold_s
@@ -378,8 +417,8 @@ class Session:
             countdown = max(0.0, ex.rest_s - self._elapsed(t))
         banner, highlight = (self._banner if self._banner else (None, ()))
         text = self._pose_hint if self._pose_hint and state in ("move", "hold", "relax") else texts[state]
-        return FeedbackView(state, ex.name, text, meters=self._meters(), rep=done, reps_total=ex.reps,
-                            hold_fraction=hold_fraction, countdown_s=countdown, banner=banner,
+        return FeedbackView(state, ex.name, text, meters=self._meters(), rep=len(self.tally.reps),
+                            reps_total=ex.reps, hold_fraction=hold_fraction, countdown_s=countdown, banner=banner,
                             highlight=highlight, **common)
 
     def _meters(self) -> tuple[Meter, ...]:
@@ -405,7 +444,7 @@ class Session:
         for i, tl in enumerate(self.tallies):
             if i > self.ex_i and not tl.reps:
                 continue                      # not reached
-            n, clean = len(tl.reps), tl.clean_reps
+            n, clean = len(tl.reps), synkinesis_free(tl.reps)
             rows.append((tl.exercise.name, f"{n} of {tl.exercise.reps} reps"))
             rows.append(("   without co-movement", f"{clean} of {n}"))
             if tl.reps:
@@ -413,6 +452,6 @@ class Session:
                 rows.append(("   best rep", f"rep {best.index}, {best.peak:.0%} of target"))
             prev = self.previous.get(tl.exercise.id)
             if prev is not None and n:
-                change = clean / n - prev
+                change = synkinesis_free_rate(tl.reps) - prev
                 rows.append(("   since last time", f"{'+' if change >= 0 else '−'}{abs(change):.0%} co-movement-free"))
         return tuple(rows)
