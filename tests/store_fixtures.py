@@ -13,6 +13,19 @@ START = datetime(2024, 3, 4, 18, 30)   # a Monday evening
 TOXIN_DAY = "2024-04-01"
 
 
+class SettableClock:
+    """A store clock that says whatever time it was last set to (naive times are local)."""
+
+    def __init__(self, when: datetime):
+        self.set(when)
+
+    def set(self, when: datetime) -> None:
+        self.now = when.astimezone()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def rep_dict(i: int, t0: float, syn_peak: float, complete: bool = True,
              left: float = 0.12, right: float = 0.30) -> dict:
     return Rep(i, t0, t0 + 1.0, t0 + 3.0, 0.8 + 0.01 * i, {"left": left, "right": right}, 1.0, 1.6,
@@ -22,33 +35,37 @@ def rep_dict(i: int, t0: float, syn_peak: float, complete: bool = True,
 def record_session(store: Store, code: str | None, when: datetime, exercises=EXERCISES,
                    reps: int = 4, rng: random.Random | None = None, level: float = 0.2,
                    finish: bool = True) -> str:
-    """Record one session and back-date it to `when` (the store stamps the clock time)."""
+    """Record one session that starts at `when` and, if `finish`, ends 12 minutes later.
+
+    The store's clock is set to those times while recording, so every time the
+    store stamps (session start and end; sets from session time) is `when`-based.
+    """
     rng = rng or random.Random(0)
-    sid = store.start_session(code, source="test", kind="home")
-    store.add_calibration(sid, {"eye_opening": [0.31, 0.30]})
-    t = 0.0
-    for ex in exercises:
-        set_id = store.start_set(sid, ex, reps)
-        for i in range(reps):
-            for k in range(12):
-                store.add_sample(sid, t + k / 30, ex, {"level": k / 12, "eye_opening_left": 0.3})
-            peak = round(rng.uniform(0.3, 1.7) * level * (1 if i % 2 else -1), 4)
-            store.add_rep(sid, set_id, rep_dict(i, t, peak, complete=(i != reps - 1 or rng.random() > 0.3),
-                                                left=round(rng.uniform(0.05, 0.2), 4),
-                                                right=round(rng.uniform(0.25, 0.35), 4)))
-            if abs(peak) >= 0.15:
-                store.add_event(sid, set_id, "synkinesis", "left", "eye_opening", t + 0.5, t + 2.0, peak)
-            t += 4.0
-        store.end_set(set_id)
-    store.add_event(sid, None, "face_lost", start_s=t, end_s=t + 1.0)
-    if finish:
-        store.end_session(sid)
-    ended = when + timedelta(minutes=12)
-    store.db.execute("UPDATE sessions SET started = ?, ended = CASE WHEN ended IS NULL THEN NULL ELSE ? END "
-                     "WHERE id = ?", [when.astimezone().isoformat(timespec="milliseconds"),
-                                      ended.astimezone().isoformat(timespec="milliseconds"), sid])
-    store.db.execute("UPDATE sets SET started = ? WHERE session_id = ?",
-                     [when.astimezone().isoformat(timespec="milliseconds"), sid])
+    clock = SettableClock(when)
+    saved, store.clock = store.clock, clock
+    try:
+        sid = store.start_session(code, source="test", kind="home")
+        store.add_calibration(sid, {"eye_opening": [0.31, 0.30]})
+        t = 0.0
+        for ex in exercises:
+            set_id = store.start_set(sid, ex, reps, t=t)
+            for i in range(reps):
+                for k in range(12):
+                    store.add_sample(sid, t + k / 30, ex, {"level": k / 12, "eye_opening_left": 0.3})
+                peak = round(rng.uniform(0.3, 1.7) * level * (1 if i % 2 else -1), 4)
+                store.add_rep(sid, set_id, rep_dict(i, t, peak, complete=(i != reps - 1 or rng.random() > 0.3),
+                                                    left=round(rng.uniform(0.05, 0.2), 4),
+                                                    right=round(rng.uniform(0.25, 0.35), 4)))
+                if abs(peak) >= 0.15:
+                    store.add_event(sid, set_id, "synkinesis", "left", "eye_opening", t + 0.5, t + 2.0, peak)
+                t += 4.0
+            store.end_set(set_id, t=t)
+        store.add_event(sid, None, "face_lost", start_s=t, end_s=t + 1.0)
+        if finish:
+            clock.set(when + timedelta(minutes=12))
+            store.end_session(sid)
+    finally:
+        store.clock = saved
     return sid
 
 

@@ -1,52 +1,26 @@
-"""The session store on real SQLite files: schema, migrations, crash recovery, concurrency."""
+"""The session store on real SQLite files: schema, migrations, clock, recording, queries.
+
+Crash recovery and concurrency with real child processes are in test_crash.py."""
 from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from coach.core import progress
 from coach.errors import CoachError
+from coach.io import schema
 from coach.io import store as store_mod
+from coach.io.queries import NO_REPS
 from coach.io.store import Store, default_db_path
-from store_fixtures import build_history, rep_dict
-
-REPO = Path(__file__).resolve().parent.parent
-
+from store_fixtures import START, build_history, record_session, rep_dict
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def child(script: str, db: Path) -> subprocess.Popen:
-    """A separate Python process running `script` with DB set to the database path."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DB": str(db)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-
-
-def read_until(proc: subprocess.Popen, marker: str, timeout: float = 20.0) -> list[str]:
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"child exited early: {proc.stderr.read()}")
-        lines.append(line.strip())
-        if line.strip() == marker:
-            return lines
-    raise AssertionError(f"no {marker!r} from the child in {timeout} s")
-
-
-def kill(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
 
 
 @pytest.fixture
@@ -62,11 +36,11 @@ def test_new_database_has_schema_wal_and_full_sync(db):
         assert store.db.journal_mode == "wal"
         assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
         assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == store_mod.BUSY_TIMEOUT_MS
-        assert [m.name for m in store_mod.migrations.applied(store.db)] == \
+        assert [m.name for m in schema.migrations.applied(store.db)] == \
             ["m001_initial", "m002_treatments_and_session_owner", "m003_targets"]
         # Every table has descriptions for Datasette, covering its columns.
-        for table in store_mod.DESCRIPTIONS:
-            described = set(store_mod.DESCRIPTIONS[table]["columns"])
+        for table in schema.DESCRIPTIONS:
+            described = set(schema.DESCRIPTIONS[table]["columns"])
             assert described <= set(store.db[table].columns_dict), table
         # No video or image columns, ever.
         for table in store.db.table_names():
@@ -121,9 +95,104 @@ def test_previous_schema_upgrades_in_place_with_data_intact(db):
         assert (s["status"], s["n_reps"], s["n_complete"], s["n_synkinesis_free"]) == ("completed", 2, 2, 1)
         assert [r["synkinesis_peak"] for r in store.rep_rows("OLD1")] == [-0.2, 0.05]
         store.add_treatment("OLD1", "2024-02-01", "botulinum_toxin", units=4)
-        assert [m.name for m in store_mod.migrations.pending(store.db)] == []
+        assert [m.name for m in schema.migrations.pending(store.db)] == []
     with Store.open(db) as store:      # a second open changes nothing
         assert len(store.list_treatments("OLD1")) == 1
+
+
+# What m001-m003 created before the schema had its own module (whitespace collapsed). The CHECKs
+# are now generated from the allowed-value tuples; a database created today must be the same.
+SCHEMA_M003 = """
+CREATE TABLE patients ( id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE, display_name TEXT, affected_side TEXT CHECK (affected_side IN ('left', 'right')), notes TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);
+CREATE TABLE plans ( id TEXT PRIMARY KEY, patient_id TEXT NOT NULL REFERENCES patients(id), created TEXT NOT NULL, items TEXT NOT NULL);
+CREATE INDEX plans_patient ON plans(patient_id, created);
+CREATE TABLE sessions ( id TEXT PRIMARY KEY, patient_id TEXT REFERENCES patients(id), started TEXT NOT NULL, ended TEXT, status TEXT NOT NULL CHECK (status IN ('in-progress', 'completed', 'interrupted')), source TEXT NOT NULL DEFAULT '', app_version TEXT NOT NULL DEFAULT '', model_version TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL CHECK (kind IN ('home', 'kiosk', 'demo')), pid INTEGER, host TEXT);
+CREATE INDEX sessions_patient ON sessions(patient_id, started);
+CREATE INDEX sessions_status ON sessions(status);
+CREATE TABLE calibrations ( id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), t REAL, baseline TEXT NOT NULL);
+CREATE TABLE sets ( id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), exercise TEXT NOT NULL, started TEXT NOT NULL, ended TEXT, planned_reps INTEGER, target REAL, target_source TEXT);
+CREATE INDEX sets_session ON sets(session_id);
+CREATE TABLE reps ( id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), set_id TEXT REFERENCES sets(id), idx INTEGER NOT NULL, start_s REAL, peak_s REAL, end_s REAL, peak REAL, peak_left REAL, peak_right REAL, time_to_peak_s REAL, hold_s REAL, hold_steadiness REAL, synkinesis_peak REAL, synkinesis INTEGER NOT NULL CHECK (synkinesis IN (0, 1)), complete INTEGER NOT NULL CHECK (complete IN (0, 1)), target REAL);
+CREATE INDEX reps_session ON reps(session_id);
+CREATE INDEX reps_set ON reps(set_id);
+CREATE TABLE events ( id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), set_id TEXT REFERENCES sets(id), kind TEXT NOT NULL CHECK (kind IN ('synkinesis', 'face_lost', 'camera_lost')), side TEXT, measure TEXT, start_s REAL, end_s REAL, peak REAL);
+CREATE INDEX events_session ON events(session_id);
+CREATE TABLE samples ( session_id TEXT NOT NULL REFERENCES sessions(id), t REAL NOT NULL, exercise TEXT, PRIMARY KEY (session_id, t)) WITHOUT ROWID;
+CREATE TABLE treatments ( id TEXT PRIMARY KEY, patient_id TEXT NOT NULL REFERENCES patients(id), date TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('botulinum_toxin', 'surgery', 'other')), sites TEXT NOT NULL DEFAULT '', units REAL, notes TEXT NOT NULL DEFAULT '');
+CREATE INDEX treatments_patient ON treatments(patient_id, date);
+"""
+
+
+def coach_schema(conn: sqlite3.Connection) -> list[str]:
+    return [" ".join(sql.split()) + ";" for (sql,) in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name != '_sqlite_migrations' ORDER BY rowid")]
+
+
+def test_generated_schema_is_what_m001_to_m003_always_created(db):
+    Store.open(db).close()
+    conn = sqlite3.connect(db)
+    assert coach_schema(conn) == SCHEMA_M003.strip().splitlines()
+    conn.close()
+
+
+def test_database_created_before_the_split_opens_and_works(db):
+    conn = sqlite3.connect(db)
+    conn.executescript(SCHEMA_M003 + """
+        CREATE TABLE _sqlite_migrations (id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, applied_at TEXT);
+        CREATE UNIQUE INDEX idx_sqlite_migrations ON _sqlite_migrations (migration_set, name);
+        INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES
+          ('coach', 'm001_initial', '2024-01-01'), ('coach', 'm002_treatments_and_session_owner', '2024-02-01'),
+          ('coach', 'm003_targets', '2024-03-01');
+        INSERT INTO patients VALUES ('p-1', 'OLD1', 'Old Patient', 'right', '', '2024-01-01T10:00:00.000+00:00');
+        INSERT INTO sessions VALUES ('s-1', 'p-1', '2024-01-02T10:00:00.000+00:00', '2024-01-02T10:10:00.000+00:00',
+          'completed', 'cam', '0.1', '', 'home', 1, 'elsewhere');
+        INSERT INTO sets VALUES ('set-1', 's-1', 'brow-lift', '2024-01-02T10:01:00.000+00:00', NULL, 3, 0.1, 'learned');
+        INSERT INTO reps VALUES ('r-1', 's-1', 'set-1', 0, 1, 2, 3, 0.9, 0.1, 0.3, 1, 1.5, 0.9, -0.2, 1, 1, 0.1);
+        INSERT INTO reps VALUES ('r-2', 's-1', 'set-1', 1, 5, 6, 7, 0.8, 0.1, 0.3, 1, 1.5, 0.9, 0.05, 0, 1, 0.1);
+    """)
+    conn.close()
+    with Store.open(db) as store:
+        assert schema.migrations.pending(store.db) == []
+        summary = store.last_session_summary("OLD1")
+        assert summary["exercises"]["brow-lift"]["synkinesis_free_rate"] == 0.5
+        assert store.learned_targets("OLD1") == {"brow-lift": 0.1}
+        sid = store.start_session("OLD1")
+        store.end_session(sid)
+        assert [s["status"] for s in store.sessions("OLD1")] == ["completed", "completed"]
+
+
+# One valid row per table; each case swaps in one value of a CHECKed column.
+VALID_ROWS = {
+    "patients": {"id": "p", "code": "P", "affected_side": "left", "created": "2024-01-01"},
+    "sessions": {"id": "s", "started": "2024-01-01", "status": "completed", "kind": "home"},
+    "events": {"id": "e", "session_id": "s", "kind": "synkinesis"},
+    "treatments": {"id": "t", "patient_id": "p", "date": "2024-01-01", "kind": "other"},
+    "reps": {"id": "r", "session_id": "s", "idx": 0, "synkinesis": 0, "complete": 1},
+}
+CHECKED = [("patients", "affected_side", schema.AFFECTED_SIDES), ("sessions", "status", schema.SESSION_STATUSES),
+           ("sessions", "kind", schema.SESSION_KINDS), ("events", "kind", schema.EVENT_KINDS),
+           ("treatments", "kind", schema.TREATMENT_KINDS), ("reps", "synkinesis", schema.FLAGS),
+           ("reps", "complete", schema.FLAGS)]
+
+
+@pytest.mark.parametrize("table, column, allowed", CHECKED, ids=[f"{t}.{c}" for t, c, _ in CHECKED])
+def test_check_constraints_match_the_allowed_values(db, table, column, allowed):
+    Store.open(db).close()
+    conn = sqlite3.connect(db, isolation_level=None)       # foreign keys off: one table at a time
+
+    def insert(value):
+        row = {**VALID_ROWS[table], column: value}
+        conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                     list(row.values()))
+        conn.execute(f"DELETE FROM {table}")
+
+    for value in allowed:
+        insert(value)
+    outside = 2 if isinstance(allowed[0], int) else "not-" + allowed[0]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        insert(outside)
+    conn.close()
+    assert schema.check_in(column, allowed) in " ".join(SCHEMA_M003.split())
 
 
 def test_database_from_newer_version_is_refused_unchanged(db):
@@ -248,6 +317,70 @@ def test_session_records_and_summary(db):
     assert not any((db.parent / "coach.db.locks").iterdir())
 
 
+def test_a_fixed_clock_stamps_every_time_the_store_writes(db):
+    fixed = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=timezone(timedelta(hours=2)))
+    stamp = "2024-05-06T07:08:09.123+02:00"
+    with Store.open(db, clock=lambda: fixed) as store:
+        patient = store.add_patient("P1")
+        store.set_plan("P1", [{"exercise": "snarl", "reps": 3}])
+        sid = store.start_session("P1")
+        store.add_calibration(sid, {"eye_opening": [0.3, 0.3]})
+        timed = store.start_set(sid, "snarl", 3, t=61.5)        # session start + session time
+        store.end_set(timed, t=90.0)
+        untimed = store.start_set(sid, "brow-lift", 3)
+        store.end_set(untimed)
+        store.end_session(sid)
+        assert patient["created"] == stamp == store.get_patient("P1")["created"]
+        assert store.db.execute("SELECT created FROM plans").fetchone()[0] == stamp
+        session = store.get_session(sid)
+        assert (session["started"], session["ended"]) == (stamp, stamp)
+        assert store.calibrations(sid)[0]["t"] == 0.0
+        sets = {s["id"]: s for s in store.session_sets(sid)}
+        assert (sets[timed]["started"], sets[timed]["ended"]) == ("2024-05-06T07:09:10.623+02:00",
+                                                                  "2024-05-06T07:09:39.123+02:00")
+        assert (sets[untimed]["started"], sets[untimed]["ended"]) == (stamp, stamp)
+
+
+def test_default_clock_is_local_now_with_offset(db):
+    before = datetime.now().astimezone()
+    with Store.open(db) as store:
+        created = datetime.fromisoformat(store.add_patient("P1")["created"])
+    assert created.utcoffset() == before.utcoffset()
+    assert before - timedelta(milliseconds=1) <= created <= datetime.now().astimezone()
+
+
+def test_record_session_fixture_dates_through_the_clock(db):
+    with Store.open(db) as store:
+        store.add_patient("P1")
+        own_clock = store.clock
+        sid = record_session(store, "P1", START, exercises=("snarl", "brow-lift"), reps=2)
+        assert store.clock is own_clock
+        session = store.get_session(sid)
+        assert session["started"] == START.astimezone().isoformat(timespec="milliseconds")
+        assert session["ended"] == (START + timedelta(minutes=12)).astimezone().isoformat(timespec="milliseconds")
+        started = [datetime.fromisoformat(s["started"]) for s in store.session_sets(sid)]
+        assert started == [START.astimezone(), START.astimezone() + timedelta(seconds=8)]
+
+
+def test_last_session_summary_is_progress_exercise_summary_in_set_order(db):
+    with Store.open(db) as store:
+        store.add_patient("P1")
+        sid = store.start_session("P1")
+        snarl = store.start_set(sid, "snarl", 2, t=0.0)
+        store.add_rep(sid, snarl, rep_dict(0, 1.0, -0.25))
+        store.add_rep(sid, snarl, rep_dict(1, 5.0, 0.05))
+        store.add_rep(sid, snarl, rep_dict(2, 9.0, 0.02, complete=False))
+        store.end_set(snarl, t=10.0)
+        store.start_set(sid, "brow-lift", 2, t=11.0)               # no reps at all
+        store.end_session(sid)
+        summary = store.last_session_summary("P1")
+        assert list(summary["exercises"]) == ["snarl", "brow-lift"]
+        assert summary["exercises"]["snarl"] == progress.exercise_summary(store.rep_rows(session_id=sid))["snarl"]
+        assert summary["exercises"]["snarl"]["synkinesis_free_rate"] == 0.5
+        assert summary["exercises"]["brow-lift"] == NO_REPS
+        assert set(summary) == {"session_id", "started", "status", "exercises"}
+
+
 def test_samples_are_downsampled_buffered_and_flushed(db, monkeypatch):
     with Store.open(db) as store:
         sid = store.start_session(kind="demo")
@@ -299,105 +432,3 @@ def test_locked_database_gives_clear_error(db, monkeypatch):
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-
-
-# ---- crash safety and concurrency (real child processes) ------------------------
-WRITER = """
-    import os, sys, time
-    from coach.io.store import Store
-    from coach.core.events import Rep
-    store = Store.open(os.environ["DB"])
-    sid = store.start_session("P1", source="child")
-    set_id = store.start_set(sid, "brow-lift", 1000)
-    print(sid, flush=True)
-    for i in range(int(os.environ.get("N", "1000000"))):
-        for k in range(3):
-            store.add_sample(sid, i * 0.3 + k * 0.1, "brow-lift", {"level": 0.5})
-        store.add_rep(sid, set_id, Rep(i, i, i + 0.1, i + 0.2, 0.9, {"left": 0.1, "right": 0.3}).to_dict())
-        print(i, flush=True)       # printed only after the commit returned
-    print("ready", flush=True)
-    time.sleep(120)
-"""
-
-
-def make_patient(db: Path) -> None:
-    with Store.open(db) as store:
-        store.add_patient("P1")
-
-
-def test_sigkill_mid_session_keeps_every_committed_rep(db):
-    make_patient(db)
-    proc = child(WRITER, db)
-    try:
-        sid = proc.stdout.readline().strip()
-        reported = [int(proc.stdout.readline()) for _ in range(40)]   # still writing when killed
-    finally:
-        kill(proc)
-    assert (db.parent / "coach.db.locks" / f"{sid}.lock").exists()
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
-    with Store.open(db) as store:
-        assert store.get_session(sid)["status"] == "interrupted"
-        idx = {r["idx"] for r in store.rep_rows(session_id=sid)}
-        assert set(reported) <= idx
-        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert not (db.parent / "coach.db.locks" / f"{sid}.lock").exists()
-
-
-def test_sigkill_while_idle_marks_interrupted(db):
-    make_patient(db)
-    proc = child(WRITER.replace('"1000000"', '"5"'), db)
-    try:
-        sid = read_until(proc, "ready")[0]
-    finally:
-        kill(proc)
-    with Store.open(db) as store:
-        s = store.sessions("P1")[0]
-        assert (s["id"], s["status"], s["n_reps"]) == (sid, "interrupted", 5)
-        assert len(store.samples(sid)) == 15
-
-
-def test_running_session_in_another_process_is_left_alone(db):
-    make_patient(db)
-    proc = child(WRITER.replace('"1000000"', '"3"'), db)
-    try:
-        sid = read_until(proc, "ready")[0]
-        with Store.open(db) as store:
-            assert store.get_session(sid)["status"] == "in-progress"
-        with Store.open(db) as store:
-            assert store.get_session(sid)["status"] == "in-progress"
-    finally:
-        kill(proc)
-    with Store.open(db) as store:
-        assert store.get_session(sid)["status"] == "interrupted"
-
-
-def test_running_session_in_this_process_is_left_alone(db):
-    with Store.open(db) as live:
-        sid = live.start_session(kind="kiosk")
-        with Store.open(db) as other:
-            assert other.get_session(sid)["status"] == "in-progress"
-        live.end_session(sid)
-
-
-def test_reader_never_blocks_while_a_session_writes(db):
-    make_patient(db)
-    proc = child(WRITER, db)
-    try:
-        sid = proc.stdout.readline().strip()
-        proc.stdout.readline()
-        slowest, counts = 0.0, []
-        with Store.open(db) as reader:          # a read-write store: opening must not disturb the writer
-            for _ in range(40):
-                t0 = time.perf_counter()
-                counts.append(len(reader.rep_rows(session_id=sid)))
-                reader.sessions("P1")
-                slowest = max(slowest, time.perf_counter() - t0)
-                time.sleep(0.01)
-            assert reader.get_session(sid)["status"] == "in-progress"
-        assert proc.poll() is None, proc.stderr.read()
-    finally:
-        kill(proc)
-    assert counts[-1] > counts[0]        # the writer kept committing while we read
-    assert slowest < 1.0

@@ -126,6 +126,20 @@ def test_sessions_report_export(history, tmp_path):
     fails("report", "NOPE", "--db", history, match="No patient with code NOPE.")
 
 
+def test_sessions_figures_come_from_progress(history):
+    from coach.core import progress
+    from coach.io.store import Store
+
+    out = ok("sessions", "--patient", "P1", "--db", history).strip().splitlines()
+    with Store.open(history, readonly=True) as store:
+        expected = progress.session_figures(store.session_rows("P1"), store.rep_rows("P1"))
+        sets = {s["id"]: len(store.session_sets(s["id"])) for s in expected}
+    assert out[0].split() == ["started", "patient", "kind", "status", "sets", "reps", "synk-free", "id"]
+    for line, s in zip(out[1:], expected, strict=True):
+        rate = "–" if s["synkinesis_free_rate"] is None else f"{100 * s['synkinesis_free_rate']:.0f}%"
+        assert line.split()[-5:] == [s["status"], str(sets[s["id"]]), str(s["n_reps"]), rate, s["id"][:8]]
+
+
 def test_corrupt_or_foreign_db_via_cli(db):
     db.write_bytes(b"hello, this is not sqlite at all" * 100)
     before = hashlib.sha256(db.read_bytes()).hexdigest()
@@ -161,14 +175,19 @@ def test_review_without_datasette(db, monkeypatch):
 
 
 def test_canned_queries_run_on_a_real_db(history):
-    from coach.io.store import CANNED_QUERIES
+    from coach.io.review import CANNED_QUERIES
 
     conn = sqlite3.connect(history)
     for name, query in CANNED_QUERIES.items():
         rows = conn.execute(query["sql"], {"patient": "P1"}).fetchall()
         assert rows, name
     [(complete,)] = conn.execute("SELECT count(*) FROM reps WHERE complete").fetchone(),
-    assert sum(r[2] for r in conn.execute(CANNED_QUERIES["synkinesis_free_rate"]["sql"], {"patient": ""})) == complete
+    counts = conn.execute(CANNED_QUERIES["synkinesis_counts"]["sql"], {"patient": ""}).fetchall()
+    assert sum(r[2] for r in counts) == complete
+    assert sum(r[3] for r in counts) == conn.execute("SELECT count(*) FROM reps WHERE complete AND synkinesis").fetchone()[0]
+    # No rates in SQL: the synkinesis-free rate is defined once, in coach.core.progress (the report shows it).
+    assert not any("rate" in q["sql"].lower() or "/" in q["sql"] for q in CANNED_QUERIES.values())
+    assert "report" in CANNED_QUERIES["synkinesis_counts"]["description"]
     conn.close()
 
 
@@ -193,14 +212,14 @@ def test_review_serves_metadata_with_password(history, monkeypatch):
     assert "s3cret" not in json.dumps(meta)
     db_meta = meta["databases"]["coach"]
     assert db_meta["tables"]["reps"]["columns"]["synkinesis"]
-    assert set(db_meta["queries"]) == {"sessions_per_week", "synkinesis_free_rate", "latest_session_reps"}
+    assert set(db_meta["queries"]) == {"sessions_per_week", "synkinesis_counts", "latest_session_reps"}
 
     async def fetch():
         ds = Datasette([str(history)], metadata=meta)
         await ds.invoke_startup()
-        anonymous = await ds.client.get("/coach/synkinesis_free_rate.json?patient=P1&_shape=array")
+        anonymous = await ds.client.get("/coach/synkinesis_counts.json?patient=P1&_shape=array")
         cookies = {"ds_actor": ds.sign({"a": {"id": "therapist"}}, "actor")}
-        allowed = await ds.client.get("/coach/synkinesis_free_rate.json?patient=P1&_shape=array", cookies=cookies)
+        allowed = await ds.client.get("/coach/synkinesis_counts.json?patient=P1&_shape=array", cookies=cookies)
         login = await ds.client.post("/-/login", data={"username": "therapist", "password": "s3cret"})
         return anonymous.status_code, allowed.status_code, allowed.json(), login.status_code
 

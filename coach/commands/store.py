@@ -1,13 +1,12 @@
 """`coach patient|plan|treatment|sessions|report|export|review`: the therapist's tools.
 
-Thin commands over `coach.io.store` and `coach.report`; every one takes `--db`.
+Thin commands over `coach.io.store`, `coach.io.review` and `coach.report`: parse, call, print.
+Every one takes `--db`.
 """
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -15,7 +14,6 @@ import click
 from coach.errors import CoachError
 
 PASSWORD_ENV = "COACH_REVIEW_PASSWORD"
-REVIEW_USER = "therapist"
 
 db_option = click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -24,13 +22,9 @@ db_option = click.option(
 
 def open_store(db: Path | None, write: bool = False):
     """Writers create the database; readers need it to exist and fall back to read-only."""
-    from coach.io.store import Store, default_db_path
+    from coach.io import store
 
-    if write:
-        return Store.open(db)
-    path = Path(db).expanduser() if db else default_db_path()
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    return Store.open(path, create=False, readonly=path.exists() and not writable)
+    return store.open_store(db, write)
 
 
 def echo_table(rows: list[list], headers: list[str]) -> None:
@@ -44,8 +38,8 @@ def short_time(iso: str | None) -> str:
     return (iso or "")[:16].replace("T", " ")
 
 
-def pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "–"
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{100 * rate:.0f}%"
 
 
 # ---- patient ---------------------------------------------------------------
@@ -91,7 +85,7 @@ def patient_show(code, db):
         plan = store.get_plan(code)
         treatments = store.list_treatments(code)
         last = store.last_session_summary(code)
-        n_sessions = len(store.sessions(code))
+        n_sessions = len(store.session_rows(code))
     click.echo(f"{p['code']}  {p['display_name'] or ''}".rstrip())
     click.echo(f"affected side: {p['affected_side'] or 'not set'}")
     if p["notes"]:
@@ -106,8 +100,8 @@ def patient_show(code, db):
     if last:
         click.echo(f"last session: {short_time(last['started'])} ({last['status']})")
         for ex, s in last["exercises"].items():
-            click.echo(f"  {ex}: {s['complete'] or 0} complete reps, "
-                       f"{pct(s['synkinesis_free'], s['complete'] or 0)} synkinesis-free")
+            click.echo(f"  {ex}: {s['complete']} complete reps, "
+                       f"{percent(s['synkinesis_free_rate'])} synkinesis-free")
 
 
 # ---- plan ----------------------------------------------------------------
@@ -277,14 +271,14 @@ def treatment_list(code, db):
 @click.option("--patient", "code", help="Only this patient's sessions.")
 @db_option
 def sessions(code, db):
-    """List recorded sessions, oldest first."""
+    """List recorded sessions, oldest first, with their rep counts and synkinesis-free rate."""
     with open_store(db) as store:
         rows = store.sessions(code)
     if not rows:
         click.echo("No sessions recorded.")
         return
     echo_table([[short_time(r["started"]), r["patient_code"] or "-", r["kind"], r["status"], r["n_sets"],
-                 r["n_reps"], pct(r["n_synkinesis_free"], r["n_complete"]), r["id"][:8]] for r in rows],
+                 r["n_reps"], percent(r["synkinesis_free_rate"]), r["id"][:8]] for r in rows],
                ["started", "patient", "kind", "status", "sets", "reps", "synk-free", "id"])
 
 
@@ -313,7 +307,7 @@ def report(code, out, db):
 @db_option
 def export(code, folder, db):
     """Export patient CODE's records as CSV files (one per table)."""
-    from coach.io.store import export_csv
+    from coach.io.review import export_csv
 
     with open_store(db) as store:
         files = export_csv(store, code, folder)
@@ -330,22 +324,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def review_metadata(path: Path, password: str | None) -> dict:
-    """Datasette metadata; with a password, only the logged-in therapist sees anything."""
-    from coach.io.store import datasette_metadata
-
-    meta = datasette_metadata(path)
-    if password:
-        try:
-            from datasette_auth_passwords.utils import hash_password
-        except ImportError:
-            raise CoachError("A review password needs datasette-auth-passwords; install it with "
-                             "pip install 'coach[review]'.", exit_code=2) from None
-        meta["plugins"] = {"datasette-auth-passwords": {f"{REVIEW_USER}_password_hash": hash_password(password)}}
-        meta["allow"] = {"id": REVIEW_USER}
-    return meta
-
-
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
@@ -360,22 +338,9 @@ def review(host, port, ask_password, db):
     if not is_loopback(host) and not password:
         raise CoachError(f"Refusing to serve health records on {host} without a password; "
                          f"use --password or ${PASSWORD_ENV}.", exit_code=2)
-    try:
-        from datasette.cli import cli as datasette_cli
-    except ImportError:
-        raise CoachError("Datasette is not installed; install the review extra with "
-                         "pip install 'coach[review]'.", exit_code=2) from None
-    with open_store(db) as store:  # checks the file is a sound coach database first
-        path = store.path.resolve()
-    meta = review_metadata(path, password)
-    with tempfile.TemporaryDirectory() as tmp:
-        meta_path = Path(tmp) / "metadata.json"
-        meta_path.write_text(json.dumps(meta))
-        os.chmod(meta_path, 0o600)
-        if password:
-            click.echo(f"Log in at http://{host}:{port}/-/login as '{REVIEW_USER}'.")
-        datasette_cli.main(["serve", str(path), "--metadata", str(meta_path), "--host", host,
-                            "--port", str(port)], prog_name="datasette", standalone_mode=False)
+    from coach.io.review import serve
+
+    serve(db, host, port, password, echo=click.echo)
 
 
 COMMANDS = [patient, plan, treatment, sessions, report, export, review]
