@@ -3,6 +3,11 @@
 Video goes through the tracker; a recorded landmark stream (`*.npz`) needs
 neither video nor model. Outputs are written atomically, so an error never
 leaves half a file behind.
+
+Tracking a file keeps both cores busy without changing a single number:
+decoding runs on its own thread (from before the model loads), the analysis
+measures each frame on another as soon as it is tracked, and with two workers
+a second tracker takes the clip's second half (see `_SecondHalf`).
 """
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+import numpy as np
 
 from coach.core.exercises import Exercise
 from coach.core.frames import LandmarkFrame, StreamError, StreamInfo, load_stream, save_stream
@@ -18,29 +25,58 @@ from coach.core.pipeline import Analysis, NoFaceError, analyze
 from coach.errors import InputError
 
 STREAM_SUFFIX = ".npz"
+PREFETCH_BYTES = 64 << 20  # decoded frames waiting for the tracker (8 to 256 frames)
+MIN_SPLIT = 60  # frames: a shorter clip is not worth a second tracker
+HANDOVER = 2  # frames the second tracker runs before its half starts
 
 
 def is_stream(path: str | os.PathLike) -> bool:
     return str(path).endswith(STREAM_SUFFIX)
 
 
-def track_video(path: str | os.PathLike, model: str | None = None, tracker=None) -> tuple[StreamInfo, list[LandmarkFrame]]:
-    """Decode and track every frame of a video file (as fast as possible)."""
+def default_workers() -> int:
+    """Trackers for one clip: two when this process may use two cores."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return min(2, cpus)
+
+
+def track_video(path: str | os.PathLike, model: str | None = None, tracker=None, extras: bool = True,
+                workers: int = 1, sink: Callable[[LandmarkFrame], object] | None = None,
+                ) -> tuple[StreamInfo, list[LandmarkFrame]]:
+    """Decode and track every frame of a video file (as fast as possible).
+
+    `extras`: blendshapes and transformation matrices too (a tracker given is used as it is).
+    `workers=2` (with no tracker given): a second tracker takes the second half of the clip.
+    `sink(frame)` gets each frame, in order, as soon as it is known.
+    """
     from coach.io.sources import VideoSource
-    from coach.io.tracker import Tracker
 
     source = VideoSource(path, realtime=False)
-    own = tracker is None
     frames: list[LandmarkFrame] = []
+
+    def emit(frame: LandmarkFrame) -> None:
+        frames.append(frame)
+        if sink is not None:
+            sink(frame)
+
     try:
-        tracker = tracker or Tracker(model)
-        tracker.new_clip()
-        for vf in _prefetch(source):
-            frames.append(tracker.track(vf.rgb, vf.t, vf.index))
+        with _Prefetch(source) as decoded:  # decoding starts now, while the model loads
+            half = None
+            if workers > 1 and tracker is None and (source.frames_expected or 0) >= MIN_SPLIT:
+                from coach.io.model import resolve
+
+                model = str(resolve(model))  # once: two trackers must not both download it
+                half = _SecondHalf(path, source.frames_expected // 2, model, extras)
+            try:
+                _track(decoded, tracker, model, extras, half, emit)
+            finally:
+                if half is not None:
+                    half.cancel()
     finally:
         source.close()
-        if own and tracker is not None:
-            tracker.close()
     if not frames:
         raise InputError(f"Cannot read video {path}: it has no readable frames.")
     names = next((tuple(f.blendshapes) for f in frames if f.blendshapes), ())
@@ -48,36 +84,179 @@ def track_video(path: str | os.PathLike, model: str | None = None, tracker=None)
     return StreamInfo(Path(path).name, source.fps, w, h, names), frames
 
 
-def _prefetch(source, depth: int = 8) -> Iterator:
-    """Decode on a second thread while the tracker works (OpenCV releases the GIL)."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+def _track(decoded, tracker, model, extras: bool, half: "_SecondHalf | None", emit) -> None:
+    """Track the decoded frames in order; hand over to `half` where it agrees."""
+    from coach.io.tracker import Tracker
 
-    def run() -> None:
-        try:
-            while not stop.is_set() and (vf := source.read()) is not None:
-                q.put(vf)
-        except BaseException as exc:  # re-raised in the consumer
-            q.put(exc)
-        q.put(None)
-
-    worker = threading.Thread(target=run, name="decode", daemon=True)
-    worker.start()
+    own = tracker is None
+    tracker = tracker or Tracker(model, extras=extras)
     try:
-        while (item := q.get()) is not None:
+        tracker.new_clip()
+        for vf in decoded:
+            emit(tracker.track(vf.rgb, vf.t, vf.index))
+            if half is not None and vf.index == half.start - 1:
+                if half.agrees(tracker.faces):
+                    break
+                half.cancel()  # it started elsewhere: this tracker goes on alone
+                half = None
+        else:
+            return  # the clip ended here (before the second half, or it had none)
+    finally:
+        if own:
+            tracker.close()
+    decoded.close()  # the rest is the second half's
+    for frame in half.result():
+        emit(frame)
+
+
+class _Prefetch:
+    """Decode on a thread of its own, from construction on (OpenCV releases the GIL)."""
+
+    def __init__(self, source, depth: int | None = None):
+        if depth is None:
+            w, h = source.size
+            depth = int(np.clip(PREFETCH_BYTES // max(w * h * 3, 1), 8, 256))
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, args=(source,), name="decode", daemon=True)
+        self._worker.start()
+
+    def _run(self, source) -> None:
+        try:
+            while not self._stop.is_set() and (vf := source.read()) is not None:
+                self._q.put(vf)
+        except BaseException as exc:  # re-raised in the consumer
+            self._q.put(exc)
+        self._q.put(None)
+
+    def __iter__(self) -> Iterator:
+        while (item := self._q.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._worker.is_alive():  # unblock a producer waiting on a full queue
             try:
-                q.get_nowait()
+                self._q.get_nowait()
             except queue.Empty:
-                worker.join(0.05)
+                self._worker.join(0.05)
+
+    def __enter__(self) -> "_Prefetch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def load_frames(path: str | os.PathLike, model: str | None = None, tracker=None) -> tuple[StreamInfo, list[LandmarkFrame]]:
+class _SecondHalf:
+    """Frames from `start` on, tracked on a thread by a tracker and a decoder of their own.
+
+    In VIDEO mode MediaPipe carries only the last frame's faces from one frame to the
+    next. This tracker starts HANDOVER frames early; once its faces at `start - 1` equal,
+    to the bit, those the first tracker found there, every later frame is what one
+    tracker alone would have found. `agrees` checks that; if they differ, the first
+    tracker goes on alone, so the result never depends on the split.
+    """
+
+    def __init__(self, path, start: int, model: str | None, extras: bool):
+        self.start = start
+        self._frames: list[LandmarkFrame] = []
+        self._faces: tuple | None = None
+        self._error: BaseException | None = None
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path, model, extras), name="track-2", daemon=True)
+        self._thread.start()
+
+    def _run(self, path, model, extras) -> None:
+        from coach.io.sources import VideoSource
+        from coach.io.tracker import Tracker
+
+        try:
+            with VideoSource(path, realtime=False) as source, _Prefetch(source) as decoded, \
+                    Tracker(model, extras=extras) as tracker:
+                for vf in decoded:
+                    if self._stop.is_set():
+                        return
+                    if vf.index < self.start - HANDOVER:
+                        continue
+                    frame = tracker.track(vf.rgb, vf.t, vf.index)
+                    if vf.index >= self.start:
+                        self._frames.append(frame)
+                    elif vf.index == self.start - 1:
+                        self._faces = tracker.faces
+                        self._ready.set()
+        except BaseException as exc:  # re-raised by result()
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def agrees(self, faces: tuple) -> bool:
+        self._ready.wait()
+        theirs = self._faces
+        return (self._error is None and theirs is not None and len(theirs) == len(faces)
+                and all(np.array_equal(a, b) for a, b in zip(faces, theirs)))
+
+    def result(self) -> list[LandmarkFrame]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._frames
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Streamed:
+    """Run `fn(frames)` on a thread while the frames are still arriving (`put`)."""
+
+    _END = object()
+
+    def __init__(self, fn: Callable):
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._out: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(fn,), name="analyze", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        ended = False
+
+        def items() -> Iterator:
+            nonlocal ended
+            while (item := self._q.get()) is not self._END:
+                yield item
+            ended = True
+
+        try:
+            self._out["value"] = fn(items())
+        except BaseException as exc:  # re-raised by result()
+            self._out["error"] = exc
+        while not ended and self._q.get() is not self._END:  # fn stopped early: wait for the end
+            pass
+
+    def put(self, item) -> None:
+        self._q.put(item)
+
+    def result(self):
+        self._thread.join()
+        if "error" in self._out:
+            raise self._out["error"]
+        return self._out["value"]
+
+    def __enter__(self) -> "_Streamed":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._q.put(self._END)
+        self._thread.join()
+
+
+def load_frames(path: str | os.PathLike, model: str | None = None, tracker=None,
+                **track) -> tuple[StreamInfo, list[LandmarkFrame]]:
+    """A landmark stream's frames, or a video's tracked (`track`: see track_video)."""
     if not Path(path).exists():
         raise InputError(f"{path} does not exist.")
     if is_stream(path):
@@ -85,17 +264,26 @@ def load_frames(path: str | os.PathLike, model: str | None = None, tracker=None)
             return load_stream(path)
         except StreamError as exc:
             raise InputError(str(exc)) from None
-    return track_video(path, model, tracker)
+    return track_video(path, model, tracker, **track)
 
 
 def analyze_file(path: str | os.PathLike, exercise: Exercise, affected_side: str | None = None,
                  baseline_s: float = 1.0, model: str | None = None, save_landmarks: str | None = None,
-                 tracker=None) -> tuple[dict, Analysis]:
-    info, frames = load_frames(path, model, tracker)
+                 tracker=None, workers: int | None = None) -> tuple[dict, Analysis]:
+    """Analyse a clip or stream. A video is measured while it is tracked; blendshapes and
+    matrices are asked of the tracker only for `save_landmarks` (the analysis uses neither)."""
+    with _Streamed(lambda frames: analyze(frames, exercise, affected_side, baseline_s)) as streamed:
+        track = {} if is_stream(path) else {
+            "extras": bool(save_landmarks), "sink": streamed.put,
+            "workers": default_workers() if workers is None else workers}
+        info, frames = load_frames(path, model, tracker, **track)
+        if is_stream(path):
+            for frame in frames:
+                streamed.put(frame)
     if save_landmarks:
         save_stream(save_landmarks, frames, info)
     try:
-        result = analyze(frames, exercise, affected_side, baseline_s)
+        result = streamed.result()
     except NoFaceError:
         raise InputError(f"No face was found in {path}; sit facing the camera in good light.") from None
     return result.to_json(info.clip, info.fps), result

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -114,3 +115,60 @@ def test_model_missing_is_exit_2(tmp_path, single_face_stream):
 def test_model_verifies(face_model):
     r = coach("model")
     assert r.returncode == 0 and "verified" in r.stdout
+
+
+def _same_frames(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert (x.index, x.t, x.has_face) == (y.index, y.t, y.has_face)
+        assert x.points is None and y.points is None or np.array_equal(x.points, y.points)
+        assert x.blendshapes == y.blendshapes
+        assert x.matrix is None and y.matrix is None or np.array_equal(x.matrix, y.matrix)
+
+
+@pytest.mark.parametrize("clip", ["single_face.mp4", "face_noface.mov"])
+def test_two_trackers_find_what_one_finds(media, face_model, clip, monkeypatch):
+    """The clip's second half on a second tracker changes nothing, to the bit: where the
+    split falls on a face (single_face) and where the face has left (face_noface)."""
+    from coach import analysis
+
+    monkeypatch.setattr(analysis, "MIN_SPLIT", 10)
+    seen = []
+    _, one = analysis.track_video(media / clip, face_model, workers=1)
+    _, two = analysis.track_video(media / clip, face_model, workers=2, sink=seen.append)
+    _same_frames(one, two)
+    assert seen == two                                  # the sink got every frame, in order
+
+
+def test_second_tracker_that_disagrees_is_dropped(media, face_model, monkeypatch):
+    from coach import analysis
+
+    monkeypatch.setattr(analysis, "MIN_SPLIT", 10)
+    monkeypatch.setattr(analysis._SecondHalf, "agrees", lambda self, faces: False)
+    _, one = analysis.track_video(media / "single_face.mp4", face_model, workers=1, extras=False)
+    _, two = analysis.track_video(media / "single_face.mp4", face_model, workers=2, extras=False)
+    _same_frames(one, two)
+    assert all(f.matrix is None and not f.blendshapes for f in two)
+
+
+def test_analyze_file_streams_the_same_result(media, face_model, single_face_stream, library):
+    """Measured while tracked (a thread per stage), with or without a second tracker."""
+    from coach.analysis import analyze_file
+
+    ex = library["gentle-smile"]
+    a, _ = analyze_file(media / "single_face.mp4", ex, model=face_model, workers=1)
+    b, _ = analyze_file(media / "single_face.mp4", ex, model=face_model, workers=2)
+    assert a == b and len(a["reps"]) == 1
+    c, _ = analyze_file(single_face_stream, ex)
+    assert len(c["reps"]) == 1 and c["synkinesis"] == []
+
+
+def test_bench_builds_a_ping_pong_clip(media, tmp_path):
+    import cv2
+
+    from coach.eval.bench import make_clip
+
+    out = make_clip(media / "single_face.mp4", tmp_path / "c.mp4", frames=150)
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 150
+    cap.release()

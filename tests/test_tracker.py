@@ -1,4 +1,8 @@
 """The tracker: the largest face wins, no face is marked, clips can follow one another."""
+import os
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 
@@ -37,3 +41,30 @@ def test_no_face_is_marked_and_timestamps_survive_clip_changes(face_model):
                 assert not frame.has_face and frame.points is None
                 assert (frame.width, frame.height) == (640, 360)
     tracker.close()                                               # closing twice is harmless
+
+
+def test_extras_off_gives_the_same_landmarks(media, face_model):
+    rgb = first_frame(media)
+    with Tracker(face_model) as full, Tracker(face_model, extras=False) as bare:
+        a, b = full.track(rgb, 0.0), bare.track(rgb, 0.0)
+    assert np.array_equal(a.points, b.points)
+    assert a.blendshapes and a.matrix is not None
+    assert b.blendshapes == {} and b.matrix is None
+    assert len(bare.faces) == 1 and np.array_equal(bare.faces[0], b.points)
+
+
+def test_mediapipe_import_defers_drawing_and_audio():
+    """matplotlib.pyplot and sounddevice, which mediapipe imports for helpers coach never
+    uses, are not loaded with it; they still load at their first use."""
+    code = ("import sys\n"
+            "from coach.io.tracker import import_mediapipe\n"
+            "mp = import_mediapipe()\n"
+            "assert mp.Image and mp.tasks.vision.FaceLandmarker\n"
+            "assert not {'matplotlib', 'matplotlib.pyplot', 'sounddevice'} & set(sys.modules)\n"
+            "from mediapipe.tasks.python.vision import drawing_utils\n"
+            "assert callable(drawing_utils.plt.figure) and 'matplotlib.pyplot' in sys.modules\n"
+            "import matplotlib.pyplot as plt\n"
+            "assert plt.figure is drawing_utils.plt.figure\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "MPLBACKEND": "Agg"})
+    assert r.returncode == 0, r.stderr

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -42,6 +43,8 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
     from coach.analysis import analyze_file
     from coach.core.files import write_json
 
+    if not math.isfinite(baseline_s):  # click's FloatRange lets nan through
+        raise InputError("--baseline-s must be a number of seconds from 0.2 to 30.")
     ex = exercise_library(extra, exercise_id)[exercise_id]
     if save_landmarks and not save_landmarks.endswith(".npz"):
         raise InputError("--save-landmarks needs a file name ending in .npz.")
@@ -85,7 +88,7 @@ def eval_cmd(folder, landmarks, lofo, jobs, json_out, model):
 @click.option("--model", type=click.Path(dir_okay=False))
 def bench(clip, exercise_id, repeat, model):
     """Per-stage speed on CLIP: decode, tracker, measures+detector; throughput vs bare MediaPipe."""
-    from coach.bench import run_bench
+    from coach.eval.bench import run_bench
 
     ex = exercise_library((), exercise_id, warn=False)[exercise_id]
     click.echo(run_bench(clip, ex, repeat=repeat, model=model))

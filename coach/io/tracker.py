@@ -4,11 +4,19 @@ VIDEO running mode needs strictly increasing timestamps, also when one tracker
 serves several clips in a row, so the tracker keeps its own monotonic clock and
 maps each clip's time onto it. Close it explicitly (or use it as a context
 manager); relying on `__del__` at interpreter exit prints errors.
+
+`extras=False` asks MediaPipe for landmarks only: no blendshapes, no
+transformation matrix. The landmarks are the same to the bit; `coach analyze`
+uses neither, so it asks for them only when it saves a landmark stream.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
+import threading
+import types
 
 import numpy as np
 
@@ -18,24 +26,67 @@ from coach.io import model as model_io
 MAX_FACES = 4  # look for a few, keep the largest: the patient is the one nearest the camera
 
 
+# Imported by `import mediapipe` for its drawing and audio helpers, which coach never
+# uses: about half of MediaPipe's import time (matplotlib.pyplot, and sounddevice, which
+# loads PortAudio). They are imported for real at their first use.
+_DEFERRED = ("matplotlib", "matplotlib.pyplot", "sounddevice")
+_import_lock = threading.Lock()
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module until one of its attributes is wanted."""
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if sys.modules.get(self.__name__) is self:  # wanted while mediapipe is being imported
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def import_mediapipe():
+    """`import mediapipe`, with its drawing and audio dependencies deferred (see _DEFERRED)."""
+    with _import_lock:  # two trackers may start at once; the second waits for a whole module
+        if "mediapipe" not in sys.modules:
+            _import_deferring("mediapipe")
+    import mediapipe
+
+    return mediapipe
+
+
+def _import_deferring(module: str) -> None:
+    stand_ins = {name: _Deferred(name) for name in _DEFERRED if name not in sys.modules}
+    for name, stub in stand_ins.items():
+        sys.modules[name] = stub
+    if "matplotlib.pyplot" in stand_ins and "matplotlib" in stand_ins:
+        stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]  # `import matplotlib.pyplot as plt`
+    try:
+        importlib.import_module(module)
+    finally:
+        for name, stub in stand_ins.items():  # from now on, importing them gets the real modules
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
+
+
 class Tracker:
-    def __init__(self, model_path: str | os.PathLike | None = None, max_faces: int = MAX_FACES):
-        import mediapipe as mp
+    def __init__(self, model_path: str | os.PathLike | None = None, max_faces: int = MAX_FACES,
+                 extras: bool = True):
+        mp = import_mediapipe()
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp = mp
         path = model_io.resolve(model_path)
-        options = vision.FaceLandmarkerOptions(
+        self._options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),
             running_mode=vision.RunningMode.VIDEO,
             num_faces=max_faces,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
+            output_face_blendshapes=extras,
+            output_facial_transformation_matrixes=extras,
         )
-        with _quiet_stderr():  # MediaPipe's C++ set-up chatter means nothing to a patient
-            self._options = options
         self._create = vision.FaceLandmarker.create_from_options
-        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        with _quiet_stderr():  # MediaPipe's C++ set-up chatter means nothing to a patient
+            self._landmarker = self._create(self._options)
+        self.faces: tuple[np.ndarray, ...] = ()  # every face of the last frame tracked, (478, 3) each
         self._last_ms = -1
         self._clip_offset_ms = 0
         self._clip_last_t = None
@@ -72,11 +123,12 @@ class Tracker:
             self._first = False
         else:
             result = self._landmarker.detect_for_video(image, ms)
-        if not result.face_landmarks:
+        self.faces = tuple(np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float32)
+                           for lms in result.face_landmarks)
+        if not self.faces:
             return LandmarkFrame(t, w, h, None, {}, None, index)
-        best = _largest(result.face_landmarks, w, h)
-        lms = result.face_landmarks[best]
-        pts = np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float32)
+        best = _largest(self.faces, w, h)
+        pts = self.faces[best]
         blend = {}
         if result.face_blendshapes:
             blend = {c.category_name: float(c.score) for c in result.face_blendshapes[best]}
@@ -104,27 +156,34 @@ class Tracker:
         self.close()
 
 
-def _largest(faces, w: int, h: int) -> int:
-    def area(lms) -> float:
-        xs = [p.x for p in lms]
-        ys = [p.y for p in lms]
-        return (max(xs) - min(xs)) * w * (max(ys) - min(ys)) * h
+def _largest(faces: tuple[np.ndarray, ...], w: int, h: int) -> int:
+    if len(faces) == 1:
+        return 0
+
+    def area(pts: np.ndarray) -> float:
+        xy = pts[:, :2].astype(np.float64)
+        span = xy.max(axis=0) - xy.min(axis=0)
+        return float(span[0]) * w * float(span[1]) * h
 
     return max(range(len(faces)), key=lambda i: area(faces[i]))
+
+
+_stderr_lock = threading.Lock()  # fd 2 is the process's: two trackers starting at once take turns
 
 
 @contextlib.contextmanager
 def _quiet_stderr():
     """Silence file descriptor 2 (C++ logging bypasses Python's sys.stderr)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
