@@ -1,76 +1,155 @@
-"""The report's plots: matplotlib figures drawn with the Agg canvas directly.
+"""The report's plots: matplotlib figures drawn with their own canvas, embedded as inline SVG.
 
-No pyplot: no global backend switch, safe next to pygame's window. Every
-figure a plot shows comes from `coach.core.progress`; this module only draws.
+No pyplot: no global backend switch, safe next to pygame's window. The plots
+only draw: every number comes from `coach.core.progress`, computed by the report.
+
+Print. Figures are drawn at their printed size (`PRINT_WIDTH_IN`, which fits A4
+and Letter with 15 mm margins) and the page prints them at that size, so a font
+of 8 pt in a figure is 8 pt on paper (`MIN_FONT_PT`). Text stays text in the SVG
+(selectable, searchable, sharp in print).
+
+Colour is never the only cue: interrupted sessions are hollow markers, the two
+sides differ in marker and line style, the treatment windows are labelled
+"before" and "after", the calendar's classes differ in lightness or hatching,
+and synkinesis and cut-short bars are hatched.
 """
 from __future__ import annotations
 
-import base64
+import functools
 import io
-from collections import defaultdict
+import re
 from datetime import date, datetime, timedelta
 
+import matplotlib
 import matplotlib.dates as mdates
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import Formatter
 
-from coach.core.progress import SYNKINESIS_GRADE_CUTOFFS, local_dt, rep_stats
+from coach.core.progress import SYNKINESIS_GRADE_CUTOFFS, toxin_window_days
 
-CALENDAR_MAX_WEEKS = 53
-WEEKLY_ABOVE = 40                # more sessions than this: trend plots show weekly points
-TREATMENT_COLOURS = {"botulinum_toxin": "#7b3294", "surgery": "#222222", "other": "#888888"}
+PRINT_WIDTH_IN = 6.5
+MIN_FONT_PT = 8
+STYLE = {"svg.fonttype": "none", "font.size": 8.5, "axes.titlesize": 8.5, "axes.labelsize": 8.5,
+         "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 10.5,
+         "font.sans-serif": ["DejaVu Sans", "Verdana", "Arial", "Helvetica", "sans-serif"],
+         "hatch.linewidth": 0.8, "axes.titlelocation": "left"}
+TREATMENT_COLOURS = {"botulinum_toxin": "#7b3294", "surgery": "#222222", "other": "#777777"}
 TREATMENT_NAMES = {"botulinum_toxin": "toxin", "surgery": "surgery", "other": "other treatment"}
-CALENDAR_LEGEND = (("#91cf60", "1 completed"), ("#1a9850", "2+ completed"), ("#fdae61", "interrupted only"),
-                   ("#eeeeee", "none"))
+WINDOW_STYLE = {"before": ("#9ecae1", "2 weeks before toxin"), "after": ("#d8b2e3", "weeks 2–6 after toxin")}
+# Calendar classes: (key, legend label, fill, edge, hatch). Lightness or hatching tells them apart.
+CALENDAR_CLASSES = (("two", "2+ sessions completed", "#1a7f3c", "#1a7f3c", ""),
+                    ("one", "1 session completed", "#a6d96a", "#7fb24a", ""),
+                    ("partial", "interrupted or short only", "#fdd0a2", "#b35806", "////"),
+                    ("none", "no session", "#ffffff", "#bdbdbd", ""))
+SIDE_STYLES = (("#d95f02", "o", "-"), ("#1b7e9e", "s", "--"))       # colour, marker, line per side
+FULL_LABEL, PARTIAL_LABEL = "full session", "interrupted or short (not in the line)"
 
 
-def png(fig: Figure) -> str:
-    """The figure as a base64 PNG."""
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+def styled(draw):
+    """Draw a figure with the report's style (sizes are fixed when the text is created)."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kw):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kw)
+    return wrapper
 
 
-def treatment_markers(ax, treatments: list[dict], label: bool) -> None:
+def svg(fig: Figure, key: str, title: str) -> str:
+    """The figure as inline SVG; its ids are prefixed with `key` (unique in the page)."""
+    buf = io.StringIO()
+    with matplotlib.rc_context({**STYLE, "svg.hashsalt": key}):
+        FigureCanvasSVG(fig)
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{key}-\1"', text)
+    text = re.sub(r'url\(#([^)]+)\)', rf'url(#{key}-\1)', text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{key}-\1"', text)
+    esc = title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    return text.replace("<svg ", f'<svg class="plot" role="img" aria-label="{esc}" ', 1)
+
+
+# ---- dates ------------------------------------------------------------------------------
+class DayFormatter(Formatter):
+    """'4 Mar', with the year on the first tick and wherever it changes (no offset text)."""
+
+    def __call__(self, x, pos=None):
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values):
+        out, year = [], None
+        for v in values:
+            d = mdates.num2date(v)
+            out.append(f"{d.day} {d:%b}" + (f"\n{d.year}" if d.year != year else ""))
+            year = d.year
+        return out
+
+
+def _date_axis(ax, xs: list[datetime], treatments: list[dict]) -> None:
+    lo, hi = min(xs), max(xs)
+    near = [datetime.fromisoformat(t["date"]) for t in treatments
+            if lo - timedelta(days=30) <= datetime.fromisoformat(t["date"]) <= hi + timedelta(days=30)]
+    lo, hi = min([lo, *near]), max([hi, *near])
+    pad = max(timedelta(days=2), (hi - lo) * 0.03)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_formatter(DayFormatter())
+    ax.set_xlabel("date")
+
+
+def treatment_marks(axes, strip, treatments: list[dict]) -> list:
+    """Each treatment as a dashed line across the panels, named in the `strip` above them; a toxin
+    injection's before and after windows shaded and labelled there. Returns legend handles."""
+    kinds = set()
     for t in treatments:
-        x = datetime.fromisoformat(t["date"])
-        colour = TREATMENT_COLOURS.get(t["kind"], "#888888")
-        ax.axvline(x, color=colour, linestyle="--", linewidth=1.2, zorder=0)
-        if label:
-            ax.annotate(TREATMENT_NAMES.get(t["kind"], t["kind"]), (x, 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(3, -10), textcoords="offset points", fontsize=8, color=colour, va="top")
+        day = date.fromisoformat(t["date"])
+        colour = TREATMENT_COLOURS.get(t["kind"], "#777777")
+        kinds.add(t["kind"])
+        for ax in (strip, *axes):
+            ax.axvline(datetime.fromisoformat(t["date"]), color=colour, linestyle="--", linewidth=1.2, zorder=1)
+        if t["kind"] == "botulinum_toxin":
+            _shade_windows((strip, *axes), day)
+        strip.annotate(f"{TREATMENT_NAMES.get(t['kind'], t['kind'])} {day.day} {day:%b}",
+                       (datetime.fromisoformat(t["date"]), 0.75), xycoords=("data", "axes fraction"),
+                       xytext=(3, 0), textcoords="offset points", fontsize=8, color=colour,
+                       ha="left", va="center", annotation_clip=True)
+    handles = [Line2D([], [], color=TREATMENT_COLOURS.get(k, "#777777"), linestyle="--",
+                      label=TREATMENT_NAMES.get(k, k)) for k in sorted(kinds)]
+    if "botulinum_toxin" in kinds:
+        handles += [Patch(facecolor=c, alpha=0.45, label=label) for c, label in WINDOW_STYLE.values()]
+    return handles
 
 
-# ---- the adherence calendar ------------------------------------------------------------
-def _day_colour(statuses: list[str]) -> str:
-    done = statuses.count("completed")
-    if done >= 2:
-        return "#1a9850"
-    if done == 1:
-        return "#91cf60"
-    return "#fdae61" if statuses else "#eeeeee"
+def _shade_windows(axes, day: date) -> None:
+    for name, (lo, hi) in toxin_window_days(day).items():
+        colour = WINDOW_STYLE[name][0]
+        start, end = datetime.combine(lo, datetime.min.time()), datetime.combine(hi, datetime.min.time())
+        for ax in axes:
+            ax.axvspan(start, end, color=colour, alpha=0.45, linewidth=0, zorder=0)
+        axes[0].annotate(name, (start + (end - start) / 2, 0.27), xycoords=("data", "axes fraction"),
+                         fontsize=8, ha="center", va="center", color="#222222", annotation_clip=True)
 
 
-def _calendar_span(days: dict, today: date) -> tuple[date, date, int]:
-    """(first Monday shown, last day, number of weeks): at most CALENDAR_MAX_WEEKS up to today."""
-    last = max([today, *days])
-    first = min([*days, last])
+def _strip(strip) -> None:
+    """The treatment strip above the panels: a time line without a y axis."""
+    strip.set_ylim(0, 1)
+    strip.set_yticks([])
+    for side in ("left", "right", "top"):
+        strip.spines[side].set_visible(False)
+    strip.tick_params(axis="x", bottom=False)
+    strip.set_title("Treatments")
+
+
+# ---- the adherence calendar ----------------------------------------------------------------
+def _calendar_span(first: date, today: date, max_weeks: int = 53) -> tuple[date, int]:
+    """(Monday of the first week shown, number of weeks): at most `max_weeks` up to today."""
     start = first - timedelta(days=first.weekday())
-    start = max(start, last - timedelta(days=last.weekday(), weeks=CALENDAR_MAX_WEEKS - 1))
-    return start, last, (last - start).days // 7 + 1
-
-
-def _calendar_squares(ax, days: dict, treat_days: dict, start: date, last: date, n_weeks: int) -> None:
-    for w in range(n_weeks):
-        for d in range(7):
-            day = start + timedelta(weeks=w, days=d)
-            if day > last:
-                continue
-            edge = TREATMENT_COLOURS.get(treat_days.get(day), None)
-            ax.add_patch(Rectangle((w, 6 - d), 0.9, 0.9, facecolor=_day_colour(days.get(day, [])),
-                                   edgecolor=edge or "white", linewidth=2 if edge else 0.5))
+    start = max(start, today - timedelta(days=today.weekday(), weeks=max_weeks - 1))
+    return start, (today - start).days // 7 + 1
 
 
 def _month_ticks(start: date, n_weeks: int) -> tuple[list[float], list[str]]:
@@ -87,158 +166,186 @@ def _month_ticks(start: date, n_weeks: int) -> tuple[list[float], list[str]]:
     return ticks, labels
 
 
-def _calendar_legend(ax, treat_days: dict) -> None:
-    handles = [Rectangle((0, 0), 1, 1, facecolor=c) for c, _ in CALENDAR_LEGEND]
-    labels = [text for _, text in CALENDAR_LEGEND]
-    for kind in sorted(set(treat_days.values())):
-        handles.append(Rectangle((0, 0), 1, 1, facecolor="white",
-                                 edgecolor=TREATMENT_COLOURS.get(kind, "#888888"), linewidth=2))
-        labels.append(f"{TREATMENT_NAMES.get(kind, kind)} day")
-    ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+def _square(ax, x: float, y: float, cls: str, treatment: str | None = None) -> None:
+    _, _, fill, edge, hatch = next(c for c in CALENDAR_CLASSES if c[0] == cls)
+    ax.add_patch(Rectangle((x, y), 0.86, 0.86, facecolor=fill, edgecolor=edge, hatch=hatch, linewidth=0.6))
+    if treatment:
+        ax.add_patch(Rectangle((x - 0.06, y - 0.06), 0.98, 0.98, fill=False, linewidth=1.8,
+                               edgecolor=TREATMENT_COLOURS.get(treatment, "#777777")))
 
 
-def calendar_plot(sessions: list[dict], treatments: list[dict], today: date) -> Figure:
-    """One square per day (rows Mon–Sun, columns weeks): the adherence calendar."""
-    days: dict[date, list[str]] = defaultdict(list)
-    for s in sessions:
-        days[local_dt(s["started"]).date()].append(s["status"])
-    start, last, n_weeks = _calendar_span(days, today)
+@styled
+def calendar_plot(day_classes: dict[date, str], first: date, today: date, treatments: list[dict]) -> Figure:
+    """One square per day from the first session to today (rows Mon–Sun, columns weeks).
+    `day_classes`: day -> "two", "one" or "partial" (see CALENDAR_CLASSES); other days: "none".
+    The legend goes right of a short calendar, below a long one."""
+    start, n_weeks = _calendar_span(first, today)
     treat_days = {date.fromisoformat(t["date"]): t["kind"] for t in treatments}
-    # Square days: a long history makes a wide, low strip, so shrink the height to fit.
-    height = min(2.4, max(1.5, 7.4 * (10 * 0.76 / (n_weeks + 0.2)) / 0.78))
-    fig = Figure(figsize=(10, height))
-    ax = fig.add_axes([0.06, 0.14, 0.76, 0.78])
-    _calendar_squares(ax, days, treat_days, start, last, n_weeks)
+    size = min(0.2, 5.6 / max(n_weeks, 1))                          # inches per square
+    grid_w, grid_h = (n_weeks + 0.2) * size, 7.2 * size
+    beside = grid_w < 3.4
+    height = grid_h + 0.3 + (0.15 if beside else 0.7)
+    fig = Figure(figsize=(PRINT_WIDTH_IN, height))
+    bottom = 0.1 if beside else 0.65
+    ax = fig.add_axes([0.5 / PRINT_WIDTH_IN, bottom / height, grid_w / PRINT_WIDTH_IN, grid_h / height])
+    for w in range(n_weeks):
+        for d in range(7):
+            day = start + timedelta(weeks=w, days=d)
+            if first <= day <= today:
+                _square(ax, w, 6 - d, day_classes.get(day, "none"), treat_days.get(day))
     ax.set_xlim(-0.2, n_weeks)
     ax.set_ylim(-0.2, 7)
-    ax.set_yticks([6.45 - d for d in (0, 2, 4, 6)], ["Mon", "Wed", "Fri", "Sun"], fontsize=8)
-    ax.set_xticks(*_month_ticks(start, n_weeks), fontsize=8)
+    ax.set_yticks([6.43 - d for d in (0, 2, 4, 6)], ["Mon", "Wed", "Fri", "Sun"])
+    ax.set_xticks(*_month_ticks(start, n_weeks))
+    ax.xaxis.tick_top()
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.set_aspect("equal")
-    ax.set_anchor("W")
-    _calendar_legend(ax, treat_days)
+    if beside:
+        anchor, ncol = ((0.5 + grid_w + 0.3) / PRINT_WIDTH_IN, (bottom + grid_h) / height), 1
+        loc = "upper left"
+    else:
+        anchor, ncol, loc = (0.45 / PRINT_WIDTH_IN, 0.02), 3, "lower left"
+    _calendar_legend(fig, treat_days, anchor, ncol, loc)
     return fig
 
 
-# ---- trends per exercise ---------------------------------------------------------------
-def weekly(series: list[tuple[str, list[dict]]]) -> list[tuple[str, list[dict]]]:
-    """Pool sessions by week (dated on the Monday): one point per session gets unreadable."""
-    weeks: dict[str, list[dict]] = defaultdict(list)
-    for started, reps in series:
-        day = local_dt(started).date()
-        weeks[(day - timedelta(days=day.weekday())).isoformat()].extend(reps)
-    return sorted(weeks.items())
+def _calendar_legend(fig: Figure, treat_days: dict, anchor: tuple, ncol: int, loc: str) -> None:
+    handles = [Patch(facecolor=fill, edgecolor=edge, hatch=hatch, label=label)
+               for _, label, fill, edge, hatch in CALENDAR_CLASSES]
+    for kind in sorted(set(treat_days.values())):
+        handles.append(Patch(facecolor="white", edgecolor=TREATMENT_COLOURS.get(kind, "#777777"), linewidth=1.8,
+                             label=f"{TREATMENT_NAMES.get(kind, kind)} day (outlined)"))
+    fig.legend(handles=handles, loc=loc, bbox_to_anchor=anchor, ncol=ncol, frameon=False, handlelength=1.4,
+               handleheight=1.2, columnspacing=1.4, borderaxespad=0, borderpad=0)
 
 
-def _line(ax, x, values, **kw) -> None:
-    pts = [(xi, v) for xi, v in zip(x, values) if v is not None]
-    if pts:
-        ax.plot(*zip(*pts), marker="o", markersize=4, **kw)
+# ---- trends per exercise -------------------------------------------------------------------
+def _series(ax, rows: list[dict], key: str, colour: str, marker: str = "o", linestyle: str = "-",
+            label: str | None = None) -> None:
+    """Full sessions joined by a line; interrupted or short ones as hollow markers, not joined."""
+    full = [(r["when"], r[key]) for r in rows if r["full"] and r[key] is not None]
+    part = [(r["when"], r[key]) for r in rows if not r["full"] and r[key] is not None]
+    if full:
+        ax.plot(*zip(*full), color=colour, marker=marker, markersize=4, linestyle=linestyle, linewidth=1.3,
+                label=label, zorder=3)
+    if part:
+        ax.plot(*zip(*part), linestyle="none", marker=marker, markersize=5.5, markerfacecolor="white",
+                markeredgecolor=colour, markeredgewidth=1.3, zorder=3)
 
 
-def _rate_panel(ax, x, stats) -> None:
-    _line(ax, x, [None if s["free_rate"] is None else 100 * s["free_rate"] for s in stats], color="#1a9850")
+def _top(values, floor: float) -> float:
+    """An upper y limit that shows every value with room above it."""
+    return max([floor] + [v * 1.18 for v in values if v is not None])
+
+
+def _rate_panel(ax, rows: list[dict]) -> None:
+    _series(ax, rows, "rate", "#1a7f3c")
     ax.set_ylim(-5, 105)
-    ax.set_ylabel("synkinesis-free\nreps (%)", fontsize=9)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.set_title("Clean reps (without synkinesis), % of complete reps")
+    ax.set_ylabel("%", rotation=0, ha="right", va="center")
 
 
-def _co_movement_panel(ax, x, stats) -> None:
-    _line(ax, x, [s["co_move"] for s in stats], color="#d73027", label="mean |co-movement|")
+def _co_movement_panel(ax, rows: list[dict], title: str) -> None:
+    _series(ax, rows, "co", "#c0392b")
     for grade, cut in enumerate(SYNKINESIS_GRADE_CUTOFFS, start=1):
-        ax.axhline(cut, color="#bbbbbb", linestyle=":", linewidth=1)
-        ax.annotate(f"grade {grade}", (1.0, cut), xycoords=("axes fraction", "data"), xytext=(4, 0),
-                    textcoords="offset points", fontsize=7, color="#888888", va="center")
-    ax.set_ylim(0, max([0.4] + [s["co_move"] * 1.1 for s in stats if s["co_move"] is not None]))
-    ax.set_ylabel("peak\nco-movement", fontsize=9)
+        ax.axhline(100 * cut, color="#999999", linestyle=":", linewidth=0.9, zorder=1)
+        ax.annotate(f"grade {grade}", (1.0, 100 * cut), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                    textcoords="offset points", fontsize=8, color="#555555", va="center")
+    ax.set_ylim(0, _top([r["co"] for r in rows], 40))
+    ax.set_title(title)
+    ax.set_ylabel("%", rotation=0, ha="right", va="center")
 
 
-def _amplitude_panel(ax, x, stats, affected: str | None) -> None:
-    first, second = (("affected", "other") if affected else ("left", "right"))
-    _line(ax, x, [s["amp_first"] for s in stats], color="#d95f02", label=f"{first} side")
-    _line(ax, x, [s["amp_second"] for s in stats], color="#1b9e77", label=f"{second} side")
-    ax.set_ylabel("movement\namplitude", fontsize=9)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+def _amplitude_panel(ax, rows: list[dict], title: str, unit: str, sides: tuple[str, str]) -> None:
+    _series(ax, rows, "amp_first", *SIDE_STYLES[0])
+    _series(ax, rows, "amp_second", *SIDE_STYLES[1])
+    ax.set_ylim(0, _top([r["amp_first"] for r in rows] + [r["amp_second"] for r in rows], 1e-9))
+    ax.set_title(title)
+    ax.set_ylabel(unit, rotation=0, ha="right", va="center")
 
 
-def _date_axis(ax, x: list[datetime], treatments: list[dict]) -> None:
-    dates = x + [datetime.fromisoformat(t["date"]) for t in treatments]
-    lo, hi = min(dates), max(dates)
-    pad = max(timedelta(days=2), (hi - lo) * 0.04)
-    ax.set_xlim(lo - pad, hi + pad)
-    locator = mdates.AutoDateLocator(maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+@styled
+def exercise_plot(title: str, rows: list[dict], treatments: list[dict], labels: dict) -> Figure:
+    """Three panels over time: clean-rep rate, peak co-movement, movement per side; above them,
+    when there are treatments, a strip naming them and their windows.
 
-
-def exercise_plot(exercise: str, series: list[tuple[str, list[dict]]], treatments: list[dict],
-                  affected: str | None) -> Figure:
-    """Three panels over time: synkinesis-free rate, co-movement, amplitude per side."""
-    title = exercise
-    if len(series) > WEEKLY_ABOVE:
-        series = weekly(series)
-        title += "  (weekly)"
-    x = [local_dt(started) for started, _ in series]
-    stats = [rep_stats(rs, affected) for _, rs in series]
-    fig = Figure(figsize=(10, 6.6))
-    axes = fig.subplots(3, 1, sharex=True)
-    fig.subplots_adjust(left=0.09, right=0.8, top=0.93, bottom=0.08, hspace=0.25)
-    fig.suptitle(title, fontsize=12, x=0.09, ha="left")
-    _rate_panel(axes[0], x, stats)
-    _co_movement_panel(axes[1], x, stats)
-    _amplitude_panel(axes[2], x, stats, affected)
-    for i, ax in enumerate(axes):
-        treatment_markers(ax, treatments, label=i == 0)
-        ax.grid(axis="y", color="#eeeeee")
-        ax.tick_params(labelsize=8)
-    _date_axis(axes[2], x, treatments)
+    `rows`: one per session (or week) {"when", "full", "rate", "co", "amp_first", "amp_second"}, in
+    the units shown; `labels`: {"co_title", "amp_title", "amp_unit", "sides"}."""
+    ratios = [0.36, 1, 1, 1] if treatments else [1, 1, 1]
+    fig = Figure(figsize=(PRINT_WIDTH_IN, 4.2 + 0.45 * bool(treatments)), layout="constrained")
+    fig.get_layout_engine().set(h_pad=0.04, hspace=0.02)
+    *strip, rate, co, amp = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    _rate_panel(rate, rows)
+    _co_movement_panel(co, rows, labels["co_title"])
+    _amplitude_panel(amp, rows, labels["amp_title"], labels["amp_unit"], labels["sides"])
+    handles = [Line2D([], [], color="#444444", marker="o", markersize=4, label=FULL_LABEL),
+               Line2D([], [], color="#444444", marker="o", markersize=5.5, linestyle="none",
+                      markerfacecolor="white", label=PARTIAL_LABEL)]
+    handles += [Line2D([], [], color=c, marker=m, linestyle=ls, markersize=4, label=f"movement, {side} side")
+                for (c, m, ls), side in zip(SIDE_STYLES, labels["sides"])]
+    if strip:
+        _strip(strip[0])
+        handles += treatment_marks((rate, co, amp), strip[0], treatments)
+    for ax in (rate, co, amp):
+        ax.grid(axis="y", color="#e6e6e6", zorder=0)
+    _date_axis(amp, [r["when"] for r in rows], treatments)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, handlelength=1.8)
     return fig
 
 
-# ---- the latest session ----------------------------------------------------------------
-def _rep_bars(ax, reps: list[dict], xs) -> None:
-    ax.bar([x - 0.2 for x in xs], [r["peak"] or 0 for r in reps], width=0.4, color="#4575b4",
-           label="peak movement (1 = target)")
-    ax.bar([x + 0.2 for x in xs], [abs(r["synkinesis_peak"] or 0) for r in reps], width=0.4,
-           color=["#d73027" if r["synkinesis"] else "#fdae61" for r in reps])
-    ax.set_axisbelow(True)
-    handles = [Rectangle((0, 0), 1, 1, color=c) for c in ("#4575b4", "#fdae61", "#d73027")]
-    ax.legend(handles, ["peak movement (1 = target)", "|co-movement|", "|co-movement|, synkinesis"],
-              fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, frameon=False)
-
-
-def _cut_short_marks(ax, reps: list[dict], xs) -> None:
-    for x, r in zip(xs, reps):
-        if not r["complete"]:
-            ax.annotate("cut\nshort", (x, 0), xytext=(0, -22), textcoords="offset points",
-                        fontsize=6, ha="center", color="#666666")
-
-
-def _exercise_dividers(ax, reps: list[dict], xs) -> None:
+# ---- the latest session ------------------------------------------------------------------
+def _exercise_dividers(ax, reps: list[dict], names: dict) -> None:
     prev = None
-    for x, r in zip(xs, reps):
+    for x, r in enumerate(reps):
         if r["exercise"] != prev:
-            ax.axvline(x - 0.5, color="#999999", linewidth=0.8)
-            ax.annotate(r["exercise"] or "?", (x - 0.45, 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(0, 3), textcoords="offset points", fontsize=8)
+            if x:
+                ax.axvline(x - 0.5, color="#999999", linewidth=0.8)
+            ax.annotate(names.get(r["exercise"], r["exercise"] or "?"), (x - 0.45, 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
+                        fontsize=8, annotation_clip=False)
             prev = r["exercise"]
 
 
-def latest_plot(sets: list[dict], reps: list[dict]) -> Figure:
-    """Per rep: movement level and |co-movement|; synkinesis reps in red."""
-    order = {s["id"]: i for i, s in enumerate(sets)}
-    reps = sorted(reps, key=lambda r: (order.get(r["set_id"], 99), r["idx"]))
-    fig = Figure(figsize=(10, 3.6))
-    ax = fig.add_axes([0.07, 0.33, 0.9, 0.58])
-    xs = range(len(reps))
-    _rep_bars(ax, reps, xs)
-    _cut_short_marks(ax, reps, xs)
-    ax.set_xticks(list(xs), [str(r["idx"]) for r in reps], fontsize=7)
-    ax.set_xlabel("rep (per set)", fontsize=8)
-    _exercise_dividers(ax, reps, xs)
-    ax.set_xlim(-0.6, max(len(reps), 1) - 0.4)
-    ax.grid(axis="y", color="#eeeeee")
-    ax.tick_params(axis="y", labelsize=8)
+def _movement_bars(ax, reps: list[dict], xs: list[int]) -> None:
+    cut = [not r["complete"] for r in reps]
+    ax.bar(xs, [100 * (r["peak"] or 0) for r in reps], width=0.7, color=["white" if c else "#4575b4" for c in cut],
+           edgecolor="#4575b4", hatch=["-----" if c else "" for c in cut], linewidth=0.8)
+    ax.axhline(100, color="#555555", linestyle=":", linewidth=0.9)
+    ax.set_title("Movement, % of the patient's target (dotted line: the target)", pad=14)
+    ax.set_ylabel("%", rotation=0, ha="right", va="center")
+
+
+def _co_movement_bars(ax, reps: list[dict], xs: list[int], title: str) -> None:
+    syn = [bool(r["synkinesis"]) for r in reps]
+    ax.bar(xs, [100 * abs(r["synkinesis_peak"] or 0) for r in reps], width=0.7,
+           color=["#d73027" if s else "#fdae61" for s in syn], edgecolor="#7f2704",
+           hatch=["xxx" if s else "" for s in syn], linewidth=0.6)
+    ax.set_title(title)
+    ax.set_ylabel("%", rotation=0, ha="right", va="center")
+    ax.set_xticks(xs, [str(r["idx"]) for r in reps])
+    ax.set_xlabel("rep number within each exercise")
+
+
+@styled
+def latest_plot(reps: list[dict], names: dict, co_title: str) -> Figure:
+    """Per rep of one session (in set order): the movement as % of the target, and the peak
+    co-movement; synkinesis and cut-short reps hatched."""
+    fig = Figure(figsize=(PRINT_WIDTH_IN, 4.2), layout="constrained")
+    move, co = fig.subplots(2, 1, sharex=True)
+    xs = list(range(len(reps)))
+    _movement_bars(move, reps, xs)
+    _co_movement_bars(co, reps, xs, co_title)
+    _exercise_dividers(move, reps, names)
+    for ax in (move, co):
+        ax.set_xlim(-0.6, max(len(reps), 1) - 0.4)
+        ax.grid(axis="y", color="#e6e6e6")
+        ax.set_axisbelow(True)
+    fig.legend(handles=[Patch(facecolor="#4575b4", label="complete rep"),
+                        Patch(facecolor="white", edgecolor="#4575b4", hatch="-----", label="cut short (not counted)"),
+                        Patch(facecolor="#fdae61", edgecolor="#7f2704", label="co-movement"),
+                        Patch(facecolor="#d73027", edgecolor="#7f2704", hatch="xxx", label="synkinesis")],
+               loc="outside lower center", ncol=4, frameon=False)
     return fig
