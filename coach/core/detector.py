@@ -63,7 +63,9 @@ SYNK_GAP_S = 0.5       # a dip this short (jitter, or a blink the tracker reads 
 SYNK_OFF = 0.7         # hysteresis: an event lasts while its criteria stay above 70 % of the onset ones
 SYNK_ONSET = 0.3       # onset back-dated to when the co-movement passed 30 % of its criteria
 ABS_NOISE_K = 4.0      # the absolute test also needs 4 baseline SDs of this side's own jitter
-BLINK_CLOSURE = 0.5    # both eyes ≥ 50 % narrower than neutral: a blink (or both eyes shut)
+BLINK_CLOSURE = 0.35   # both eyes ≥ 35 % narrower than neutral at once: a blink (or both eyes shut). Small
+                       # faces read a blink as only 40–60 % closure, and the 3-frame median halves a 2-frame
+                       # blink, so blinks are seen in the raw frame as well as the smoothed one
 BLINK_MAX_S = 0.5      # natural blinks close for at most ~0.5 s
 BLINK_RECOVERY_S = 0.4 # the lids take a moment to reopen fully, and the tracker lags them, often unevenly
 SMOOTH_FRAMES = 3      # median of the last 3 frames: removes single-frame tracker glitches
@@ -282,7 +284,7 @@ class Detector:
     # ---- 3. co-movement ---------------------------------------------------------------
     def _update_watches(self, r: np.ndarray, t: float, intent: bool, out: list) -> None:
         judging = self.moving or intent
-        blink = self._blink(r, t)
+        blink = self._blink(r, self._history[-1], t)
         for wi, w in enumerate(self.exercise.watches):
             amounts = w.direction * r[self._watch_i[wi]]      # > 0 = co-movement
             floor = self._watch_noise[wi]
@@ -294,9 +296,9 @@ class Detector:
             for si in self._sides:
                 self._update_side(wi, w, si, amounts[si], amounts[1 - si], floor[si], judging, frozen, t, out)
 
-    def _blink(self, r: np.ndarray, t: float) -> bool:
+    def _blink(self, r: np.ndarray, raw: np.ndarray, t: float) -> bool:
         """Both eyes closed, for at most a blink's length, or the lids reopening after it."""
-        if bool((-r[_EYE] >= BLINK_CLOSURE).all()):
+        if bool((-r[_EYE] >= BLINK_CLOSURE).all() or (-raw[_EYE] >= BLINK_CLOSURE).all()):
             self._blink_since = t if self._blink_since is None else self._blink_since
         elif self._blink_since is not None:
             self._blink_since, self._blink_end = None, t

@@ -160,7 +160,7 @@ def _judge_entry(te: dict, f: _Frames, hold: np.ndarray, family: str, exercise: 
     ok = (f.ts >= te["start_s"]) & (f.ts <= te["end_s"]) & hold & f.under_way
     if m == "eye_opening" and family != "pull":
         ok &= ~f.blink
-    must = longest_run(f.ts, ok & _must(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
+    must = bool(longest_run(f.ts, ok & _must(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S)
     return Entry(te["side"], m, te["start_s"], te["end_s"], "must" if must else "grey")
 
 
@@ -172,4 +172,4 @@ def _judge_silence(out: Judged, f: _Frames, family: str, exercise: Exercise) -> 
         ok = f.judged & f.under_way & (~f.blink if w.measure == "eye_opening" else True)
         for si in (0, 1):
             odd |= longest_run(f.ts, ok & _grey(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
-    out.silent, out.grey_clip = not odd, odd
+    out.silent, out.grey_clip = not odd, bool(odd)
