@@ -29,18 +29,22 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from coach.core.frames import LandmarkFrame
-from coach.core.session import Session, StepResult
+from coach.core.session import INSTRUCT_S, Session, StepResult
 from coach.io.headless import headless_env
+from coach.io.preferences import log_evenness
 
-SUMMARY_S = 4.0          # the summary stays up this long after a replay or video ends
+SUMMARY_S = 4.0          # after a replay or video (nobody may be watching), the summary stays up this long;
+                         # with a camera it stays until the patient closes it
 FALLBACK_DT = 1 / 30     # clock step once the source has ended (a source that gives no fps)
-CLOSE_SUMMARY = ("quit", "yes", "key:enter")    # Enter or Q closes the home summary early
+CLOSE_SUMMARY = ("done", "quit", "stop", "yes", "key:enter")    # Done, Enter or Q closes the home summary
 # A first plan for someone without a prescription: Sunnybrook's expressions most
 # retraining programmes start with, few reps each.
 DEMO_STREAM = "demo.landmarks.npz"
 DEMO_PLAN = ({"exercise": "gentle-smile", "reps": 3, "rest_s": 3.0},)   # the three smiles of the recording
 DEMO_SHOTS = {"welcome": "1-welcome.png", "calibrate": "2-calibrate.png", "instruct": "3-instruct.png",
-              "hold": "4-hold.png", "synkinesis": "5-synkinesis.png", "summary": "6-summary.png"}
+              "hold": "4-hold.png", "synkinesis": "5-synkinesis.png", "summary": "6-summary.png",
+              "countdown": "countdown.png", "rest": "rest.png"}
+EVERY_SCREEN = "screens"     # headless runs also save every screen change here, numbered
 
 
 @dataclass
@@ -140,20 +144,24 @@ class Feed:
 
 class Shots:
     """`shots` maps screen keys (or "synkinesis") to PNG paths: saved the first time that
-    screen is drawn; or it is a folder: a numbered "NNN-key.png" at every screen change."""
+    screen is drawn; or it is a folder: a numbered "NNN-key.png" at every screen change.
+    `every`: also that folder, beside a mapping."""
 
-    def __init__(self, shots: Mapping | str | os.PathLike | None):
+    def __init__(self, shots: Mapping | str | os.PathLike | None, every: str | os.PathLike | None = None):
         self.once = dict(shots) if isinstance(shots, Mapping) else {}
         self.folder = None
         if shots is not None and not isinstance(shots, Mapping):
-            self.folder = Path(shots)
+            every = shots
+        if every is not None:
+            self.folder = Path(every)
             self.folder.mkdir(parents=True, exist_ok=True)
 
     def take(self, display, key: str, changed: bool, stats: LoopStats) -> None:
-        path = self.once.pop(key, None)
-        if path is None and changed and self.folder is not None:
-            path = os.path.join(os.fspath(self.folder), f"{len(stats.screenshots) + 1:03d}-{key}.png")
-        if path is not None:
+        paths = [self.once.pop(key)] if key in self.once else []
+        if changed and self.folder is not None:
+            self.n = getattr(self, "n", 0) + 1
+            paths.append(os.path.join(os.fspath(self.folder), f"{self.n:03d}-{key}.png"))
+        for path in paths:
             display.screenshot(path)
             stats.screenshots.append(path)
 
@@ -161,13 +169,14 @@ class Shots:
 # ---- the loop ---------------------------------------------------------------------------------------
 def run_loop(source, driver, display, *, clock: Callable[[], float] | None = time.monotonic, tracker=None,
              events=(), shots=None, stats: LoopStats | None = None, should_stop=None,
-             frames_out: list | None = None) -> LoopStats:
+             frames_out: list | None = None, every_shot=None) -> LoopStats:
     """Run `driver` on `source` until it is finished (or `should_stop()`); returns the stats.
 
-    `driver`: a HomeDriver or a Kiosk. `shots`: see Shots. `frames_out` collects the landmark frames.
+    `driver`: a HomeDriver or a Kiosk. `shots`, `every_shot`: see Shots. `frames_out` collects the
+    landmark frames.
     """
     stats = stats if stats is not None else LoopStats()
-    feed, shooter = Feed(source, tracker, clock, events), Shots(shots)
+    feed, shooter = Feed(source, tracker, clock, events), Shots(shots, every_shot)
     try:
         while True:
             tick = feed.next()
@@ -205,33 +214,47 @@ def _draw(display, view, tick: Tick, stats: LoopStats, shooter: Shots) -> None:
 
 class HomeDriver:
     """The home session as a loop driver: writes its records to `log` (a SessionLog, or None),
-    keeps the summary up for `summary_s` (Enter or Q closes it sooner), and closes the log
-    `completed` or `interrupted` when the loop ends."""
+    keeps the summary up until the patient closes it (Done, Enter or Q), or for `summary_s`
+    when that is a number (a replay: nobody may be there), and closes the log `completed` or
+    `interrupted` when the loop ends."""
 
-    def __init__(self, session: Session, log=None, summary_s: float = SUMMARY_S):
+    def __init__(self, session: Session, log=None, summary_s: float | None = SUMMARY_S):
         self.session, self.log, self.summary_s = session, log, summary_s
         self.finished = False
         self._summary_since: float | None = None
 
     def step(self, frame, t: float, actions=(), *, camera_lost: bool = False,
              brightness: float | None = None) -> StepResult:
+        before = self.session.state
         result = self.session.step(frame, t, actions, camera_lost=camera_lost, brightness=brightness)
-        return self._after(result, t, actions)
+        return self._after(result, t, actions, before)
 
     def end(self, t: float, actions=()) -> StepResult:
         """The recording or video has ended: the session closes and shows its summary."""
-        return self._after(self.session.end(t), t, actions)
+        before = self.session.state
+        if actions and before in ("summary", "progress"):
+            self.session.step(None, t, actions)          # "Your progress" and back: nothing to log
+        return self._after(self.session.end(t), t, actions, before)
 
-    def _after(self, result: StepResult, t: float, actions) -> StepResult:
+    def _after(self, result: StepResult, t: float, actions, before: str) -> StepResult:
         if self.log is not None:
             self.log.write(result.records)
+            log_evenness(self.log, result.records)
+            if self.log.saving:       # records wait for the database: the screen says "saving…"
+                from dataclasses import replace
+                result = replace(result, view=replace(result.view, extra={**(result.view.extra or {}),
+                                                                          "saving": True}))
         if self.session.state == "summary":
             self._summary_since = t if self._summary_since is None else self._summary_since
-            if t - self._summary_since >= self.summary_s or any(a in CLOSE_SUMMARY for a in actions):
+            timed_out = self.summary_s is not None and t - self._summary_since >= self.summary_s
+            # A key that brought the patient back to the summary (from "Your progress") does not close it.
+            closing = before == "summary" and any(a in CLOSE_SUMMARY for a in actions)
+            if timed_out or closing:
                 self.finished = True
         return result
 
     def close(self) -> None:
+        """Close the log: `completed` only if the session completed and every record was saved."""
         if self.log is not None:
             self.log.close("completed" if self.session.status == "completed" else "interrupted")
 
@@ -270,30 +293,59 @@ def _patient_context(store, patient: str | None, affected_side: str | None) -> t
             store.learned_targets(patient))
 
 
-def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, mute=False, volume=0.8,
-                  patient=None, affected_side=None, kind="home", tracker=None, welcome_s=None,
-                  shots_dir: Path | None = None, shots=None, save_landmarks=None, display=None):
+def _carried_over(store, patient: str | None, settings: dict) -> tuple[dict | None, object]:
+    """(the display settings for this session, the history for "Your progress"). Settings given
+    for this session (None: not given) win over the remembered ones, and are remembered too."""
+    from coach.io import preferences
+
+    given = preferences.clean({k: v for k, v in settings.items() if v is not None})
+    if store is None:
+        return (given or None), None
+    return {**preferences.load(store, patient), **given}, preferences.history(store, patient)
+
+
+def _given(view, mute, volume, voice, text_size) -> dict:
+    """Display settings given for a session, as preferences store them (None: not given)."""
+    def on_off(flag, on="on", off="off"):
+        return None if flag is None else (on if flag else off)
+    return {"view": view, "sound": on_off(mute, "off", "on"), "voice": on_off(voice), "volume": volume,
+            "text_size": text_size}
+
+
+def coach_session(source, plan, *, store=None, view=None, fullscreen=False, mute=None, volume=None, voice=None,
+                  text_size=None, patient=None, affected_side=None, kind="home", tracker=None, welcome_s=None,
+                  ready_s=None, summary_s=None, shots_dir: Path | None = None, shots=None, every_shot=None,
+                  save_landmarks=None, display=None):
     """Run one session on `source`, logged to `store` (None: not logged); returns (session, stats).
 
-    Closes the source, tracker, display and store, whatever happens."""
+    View, sound, voice, volume and text size: given here (None: not given), else the patient's
+    remembered ones, else the defaults; what the patient ends the session with is remembered.
+    `summary_s`: None keeps the summary until the patient closes it. Closes the source, tracker,
+    display and store, whatever happens."""
+    from coach.io import preferences
     from coach.io.session_log import SessionLog
 
+    settings = _given(view, mute, volume, voice, text_size)
     try:
         affected_side, previous, targets = _patient_context(store, patient, affected_side)
+        prefs, history = _carried_over(store, patient, settings)
     except BaseException:
         close_all(source, tracker, store)
         raise
-    session = Session(plan, affected_side, previous, welcome_s=welcome_s, targets=targets)
+    session = Session(plan, affected_side, previous, welcome_s=welcome_s, targets=targets, ready_s=ready_s,
+                      history=history, prefs=prefs)
     stats = LoopStats()
     frames = [] if save_landmarks else None
     try:
         if display is None:
             from coach.io.display import PygameDisplay
-            display = PygameDisplay(fullscreen=fullscreen, view=view, mute=mute, volume=volume)
+            display = PygameDisplay(fullscreen=fullscreen)
         log = SessionLog(store, patient, getattr(source, "name", ""), kind) if store is not None else None
         paths = {k: str(Path(shots_dir) / v) for k, v in (shots or {}).items()} if shots_dir else None
-        run_loop(source, HomeDriver(session, log), display, tracker=tracker, shots=paths, stats=stats,
-                 frames_out=frames)
+        run_loop(source, HomeDriver(session, log, summary_s), display, tracker=tracker, shots=paths, stats=stats,
+                 frames_out=frames, every_shot=every_shot)
+        if store is not None and session.prefs:
+            preferences.save(store, patient, session.prefs)
     finally:
         close_all(source, tracker, display, store)
     if save_landmarks and frames:
@@ -302,7 +354,15 @@ def coach_session(source, plan, *, store=None, view="mirror", fullscreen=False, 
         first = frames[0]
         save_stream(save_landmarks, frames, StreamInfo(getattr(source, "name", ""), getattr(source, "fps", 30.0),
                                                         first.width, first.height))
+    _unsaved(log)
     return session, stats
+
+
+def _unsaved(log) -> None:
+    """Records (or the end) that could not be saved: the session is logged `interrupted`; say why."""
+    if log is not None and log.problem:
+        from coach.errors import CoachError
+        raise CoachError(log.problem)
 
 
 def live_session(library, *, camera=None, video=None, replay=None, fast=False, mirrored=False, plan_ids=None,
@@ -312,7 +372,7 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
 
     Opens the store, the plan, the tracker and the source in that order (a missing model
     fails before the camera opens), closing what was opened if a later one fails.
-    `options`: view, fullscreen, mute, volume, affected_side, save_landmarks."""
+    `options`: view, fullscreen, mute, volume, voice, text_size, affected_side, save_landmarks."""
     from coach.io.camera import Recording
     from coach.io.sources import open_source
 
@@ -333,15 +393,37 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
         raise
     if record_video:
         source = Recording(source, record_video)
-    session, _ = coach_session(source, plan, store=store, patient=patient, tracker=tracker,
-                               welcome_s=None if camera is not None else 3.0,
-                               shots_dir=Path(shots) if shots else None, shots=DEMO_SHOTS, **options)
+    shots_dir = Path(shots) if shots else None
+    session, _ = coach_session(source, plan, store=store, patient=patient, tracker=tracker, shots_dir=shots_dir,
+                               shots=DEMO_SHOTS, every_shot=shots_dir / EVERY_SCREEN if headless and shots_dir else None,
+                               **_pacing(camera is not None), **options)
     return session
 
 
-def run_demo(library, *, headless=False, shots="coach-demo", view="mesh", db=None, log=True, mute=False):
+def _pacing(live: bool) -> dict:
+    """A patient at the camera paces the session; a recording cannot (its screens move on by themselves)."""
+    if live:
+        return {"welcome_s": None, "ready_s": None, "summary_s": None}
+    return {"welcome_s": 3.0, "ready_s": INSTRUCT_S, "summary_s": SUMMARY_S}
+
+
+def has_screen() -> bool:
+    """Whether a window can be shown here: not with SDL's dummy or offscreen video driver, nor on a
+    Linux or BSD machine without an X or Wayland display."""
+    import sys
+
+    if os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen"):
+        return False
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def run_demo(library, *, headless=False, shots="coach-demo", view="mesh", db=None, log=True, mute=False,
+             voice=None, text_size=None):
     """`coach demo`: the coach at work on the shipped recording (no camera, no model); returns
-    (session, stats). Logged under patient DEMO unless `log` is false."""
+    (session, stats). Logged under patient DEMO only when asked, with `db`: it never writes the
+    user's own log otherwise. Headless, it saves every screen in `shots`."""
     from coach.core.plan import resolve_plan
     from coach.io.sources import ReplaySource
     from coach.resources import builtin_dir
@@ -350,14 +432,16 @@ def run_demo(library, *, headless=False, shots="coach-demo", view="mesh", db=Non
     if headless:
         headless_env(shots_dir)
     plan = resolve_plan(library, DEMO_PLAN)
-    store = _demo_store(db) if log else None
+    store = _demo_store(db) if log and db else None
     try:
         source = ReplaySource(builtin_dir("data") / DEMO_STREAM, realtime=not headless)
     except BaseException:
         close_all(store)
         raise
-    return coach_session(source, plan, store=store, view=view, mute=mute, patient="DEMO" if store else None,
-                         kind="demo", welcome_s=3.0, shots_dir=shots_dir if headless else None, shots=DEMO_SHOTS)
+    return coach_session(source, plan, store=store, view=view, mute=mute, voice=voice, text_size=text_size,
+                         patient="DEMO" if store else None, kind="demo", welcome_s=3.0, ready_s=INSTRUCT_S,
+                         summary_s=SUMMARY_S if headless else None, shots_dir=shots_dir if headless else None,
+                         shots=DEMO_SHOTS, every_shot=shots_dir / EVERY_SCREEN if headless else None)
 
 
 def _open_store(db):

@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(f"coach: cannot use{where}: {exc.strerror or exc}.", err=True)
         sys.exit(1)
-    except Exception as exc:  # a bug: still one sentence, the traceback only on request
+    except Exception:  # a bug: still one sentence, the traceback only on request
         if os.environ.get("COACH_DEBUG"):
             raise
-        click.echo(f"coach: something went wrong inside coach ({type(exc).__name__}); nothing already "
+        click.echo("coach: something went wrong inside coach; nothing already "
                    "saved was lost. Run with COACH_DEBUG=1 to see the details, and please report it.", err=True)
         sys.exit(70)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -9,6 +9,7 @@ stderr, so coach's messages are never delayed or lost at exit.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -47,3 +48,24 @@ def filter_native_logs() -> None:
                 os.write(real, pending)
 
     threading.Thread(target=pump, name="native-log-filter", daemon=True).start()
+
+
+_hush_lock = threading.Lock()   # fd 2 is the whole process's: two callers take turns
+
+
+@contextlib.contextmanager
+def hushed_stderr():
+    """Silence file descriptor 2 for a moment (native libraries write there, not to sys.stderr)."""
+    with _hush_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -1,4 +1,4 @@
-"""Regenerate the synthetic ground-truth clips (see coach/synth.py).
+"""Regenerate the synthetic ground-truth clips (see coach/eval/recipes.py and coach/eval/render.py).
 
     export COACH_TEST_MEDIA=/path/to/media COACH_FACE_MODEL=/path/to/face_landmarker.task
     python scripts/make_clips.py [--out tests/data/generated] [--measure]          # the committed set
@@ -33,10 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach import synth  # noqa: E402
+from coach.eval.faces import FACES, MEDIA_ENV, detect_landmarks, iod_px, load_faces  # noqa: E402
+from coach.eval.recipes import MOTIONS_3D, VARIANTS, default_clips, eval_clips  # noqa: E402
+from coach.eval.render import render  # noqa: E402
+from coach.eval.tracked import measure_clip, measure_points, stream_points  # noqa: E402
 
 GENERATED = ROOT / "tests" / "data" / "generated"
-SETS = {"default": synth.default_clips, "eval": synth.eval_clips}
+SETS = {"default": default_clips, "eval": eval_clips}
 STREAM = ".landmarks.npz"
 _faces: dict = {}
 START, END = "<!-- measured:start -->", "<!-- measured:end -->"
@@ -45,7 +48,7 @@ START, END = "<!-- measured:start -->", "<!-- measured:end -->"
 def _render(args):
     clip, out = args
     t0 = time.perf_counter()
-    synth.render(clip, _faces[clip.face], out)
+    render(clip, _faces[clip.face], out)
     return clip.name, time.perf_counter() - t0
 
 
@@ -66,8 +69,8 @@ def _measure(args):
     info = json.loads((Path(out) / f"{name}.truth.json").read_text())
     clip, stream = Path(out) / f"{name}.mp4", Path(out) / f"{name}{STREAM}"
     if stream.is_file() and stream.stat().st_mtime >= clip.stat().st_mtime:
-        return name, info, synth.measure_points(*synth.stream_points(stream), info)
-    return name, info, synth.measure_clip(clip, info, model)
+        return name, info, measure_points(*stream_points(stream), info)
+    return name, info, measure_clip(clip, info, model)
 
 
 def _pct(x):
@@ -151,7 +154,7 @@ def summary(results) -> str:
     lines = ["| variant | clips | found min | smile corner / pucker width | narrowed eyes | other eyes | "
              "pulled corners | other corners | peak abs yaw (moving) | least abs yaw while away |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for v in synth.VARIANTS:
+    for v in VARIANTS:
         if v not in rows:
             continue
         r = rows[v]
@@ -165,16 +168,16 @@ def faces_table(faces: dict, check: bool, model) -> str:
     lines = ["| face | person | folder / file | IOD px | yaw (detected now) | landmark drift px |",
              "|---|---|---|---|---|---|"]
     for name, f in faces.items():
-        spec = synth.FACES[name]
+        spec = FACES[name]
         view_pts = f.points - f.origin
         yaw = drift = ""
         if check:
             from coach.core.measures import head_frame, head_pose
-            lm = synth.detect_landmarks(f.view, model)
+            lm = detect_landmarks(f.view, model)
             yaw = f"{head_pose(head_frame(lm)[1])[0]:+.1f}"
             drift = f"{float(abs(lm[:, :2] - view_pts).max()):.2f}"
         lines.append(f"| {name} | {spec.get('person', name)} | {spec.get('dir', 'media')}/{spec['file']} | "
-                     f"{synth.iod_px(view_pts):.1f} | {yaw} | {drift} |")
+                     f"{iod_px(view_pts):.1f} | {yaw} | {drift} |")
     return "\n".join(lines)
 
 
@@ -182,7 +185,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=sorted(SETS), default="default", help="which clips (default: default)")
     ap.add_argument("--out", default=None, help="output folder (default set: tests/data/generated)")
-    ap.add_argument("--media", default=os.environ.get(synth.MEDIA_ENV))
+    ap.add_argument("--media", default=os.environ.get(MEDIA_ENV))
     ap.add_argument("--model", default=None, help="face model (default: COACH_FACE_MODEL)")
     ap.add_argument("--only", default="", help="only clips whose name contains this")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: all cores)")
@@ -194,7 +197,7 @@ def main(argv=None) -> int:
                     help="detect every face again and print its IOD, yaw and drift from the cache")
     a = ap.parse_args(argv)
     if not a.media:
-        ap.error(f"set {synth.MEDIA_ENV} or pass --media")
+        ap.error(f"set {MEDIA_ENV} or pass --media")
     if a.out is None:
         if a.set != "default":
             ap.error("--out is needed for the eval set (it is rendered outside the repo)")
@@ -211,9 +214,9 @@ def main(argv=None) -> int:
         if a.redetect and cache.exists():
             cache.unlink()
         seed = GENERATED / "faces.json" if a.set != "default" and out.resolve() != GENERATED.resolve() else None
-        depth = any(c.motion in synth.MOTIONS_3D for c in clips)
+        depth = any(c.motion in MOTIONS_3D for c in clips)
         t0 = time.perf_counter()
-        _faces.update(synth.load_faces(a.media, sorted({c.face for c in clips}, key=list(synth.FACES).index),
+        _faces.update(load_faces(a.media, sorted({c.face for c in clips}, key=list(FACES).index),
                                        cache, a.model, seed=seed, depth=depth))
         print(faces_table(_faces, a.check_faces, a.model))
         print(f"faces ready in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -1,6 +1,6 @@
 """Make the landmark recording that `coach demo` replays (coach/data/demo.landmarks.npz).
 
-A real face (the man of media/single_face.mp4) is warped by coach.synth into a
+A real face (the man of media/single_face.mp4) is warped by coach.eval.render into a
 30-second gentle-smile set: three slow smiles, the second with the patient's
 left eye narrowing in step (oral-ocular synkinesis). The clip is then run
 through the project's own tracker, and only the landmark stream is kept (no
@@ -16,7 +16,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from coach import synth
+from coach.eval.faces import FPS, SIZE, load_faces
+from coach.eval.recipes import Clip
+from coach.eval.render import Renderer
 from coach.analysis import track_video
 from coach.core.frames import save_stream
 
@@ -26,7 +28,7 @@ DURATION = 31.0
 OUT = Path(__file__).resolve().parent.parent / "coach" / "data" / "demo.landmarks.npz"
 
 
-class DemoRenderer(synth.Renderer):
+class DemoRenderer(Renderer):
     """The left eye narrows only during the second smile."""
 
     def points(self, t: float):
@@ -37,14 +39,14 @@ class DemoRenderer(synth.Renderer):
 
 def main() -> None:
     media = os.environ["COACH_TEST_MEDIA"]
-    faces = synth.load_faces(media, ["man"])
-    clip = synth.Clip("demo", "man", "gentle-smile", reps=REPS, duration=DURATION, eyes={"left": 0.0},
+    faces = load_faces(media, ["man"])
+    clip = Clip("demo", "man", "gentle-smile", reps=REPS, duration=DURATION, eyes={"left": 0.0},
                       notes="demo: three smiles, left-eye synkinesis in the second")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.mp4"
         r = DemoRenderer(clip, faces["man"])
         import cv2
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), synth.FPS, synth.SIZE)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
         for i in range(r.n):
             writer.write(r.frame(i))
         writer.release()

@@ -4,10 +4,16 @@
 
 Pure numpy synthesis with fixed parameters and no randomness, so running it
 again writes byte-identical files (tests/test_sound.py checks this). Every cue
-is short, soft and click-free: a raised-cosine attack, an exponential decay and
-a raised-cosine release to exact zero. The synkinesis cue is the only one that
-falls in pitch and the only one with a buzzy (odd-harmonic) timbre, so it can't
-be mistaken for the friendly chimes.
+is short, soft and click-free (a raised-cosine attack and release to exact zero),
+and every cue is scaled to the same loudness (RMS, LEVEL_DBFS), so none startles.
+
+Each phase change has its own character, so a patient with closed eyes can tell
+them apart: the movement's cues follow its shape (move: a rising glide; hold: a
+steady tone; relax: a falling glide; rest: a soft open fifth), the counts are
+pings and taps, and the three occasions differ in kind (start: two woody notes;
+exercise done: a bell arpeggio; session done: a chord that blooms). The
+co-movement cue is gentle: two warm low notes with a slow tremolo, in an
+exercise meant to release tension, not a buzz.
 """
 from __future__ import annotations
 
@@ -18,41 +24,69 @@ from pathlib import Path
 import numpy as np
 
 RATE = 44100
-PEAK = 0.45   # -7 dBFS: gentle, and headroom if two cues overlap in the mixer
-ATTACK_S = 0.008
+LEVEL_DBFS = -19.0          # every cue's RMS level
+ATTACK_S = 0.010
 RELEASE_S = 0.030
 
 # Equal-tempered pitches (Hz).
-A4, C5, E5, G5, A5, C6, E6 = 440.0, 523.25, 659.26, 783.99, 880.0, 1046.5, 1318.51
-D5 = 587.33
+D4, E4, F4, G4, A4 = 293.66, 329.63, 349.23, 392.0, 440.0
+C5, D5, E5, G5, A5, C6, E6, A6 = 523.25, 587.33, 659.26, 783.99, 880.0, 1046.5, 1318.51, 1760.0
+C4 = 261.63
 
 
-def _env(n: int, decay_s: float) -> np.ndarray:
-    """Attack, exponential decay, release: starts and ends at exactly 0 (no clicks)."""
-    t = np.arange(n) / RATE
-    env = np.exp(-t / decay_s)
-    a = int(ATTACK_S * RATE)
-    r = int(RELEASE_S * RATE)
-    env[:a] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(a) / a)
-    env[n - r:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(r) / r)
-    env[0] = env[-1] = 0.0
-    return env
+def _t(dur_s: float) -> np.ndarray:
+    return np.arange(int(dur_s * RATE)) / RATE
+
+
+def _edges(x: np.ndarray, attack_s: float = ATTACK_S) -> np.ndarray:
+    """A raised-cosine attack and release: the cue starts and ends at exactly 0 (no clicks)."""
+    n = len(x)
+    a, r = int(attack_s * RATE), int(RELEASE_S * RATE)
+    x = x.copy()
+    x[:a] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(a) / a)
+    x[n - r:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(r) / r)
+    x[0] = x[-1] = 0.0
+    return x
 
 
 def _bell(freq: float, dur_s: float, decay_s: float) -> np.ndarray:
     """A soft chime: a sine with a quiet octave partial that dies away faster."""
-    n = int(dur_s * RATE)
-    t = np.arange(n) / RATE
+    t = _t(dur_s)
     tone = np.sin(2 * np.pi * freq * t) + 0.25 * np.sin(4 * np.pi * freq * t) * np.exp(-t / 0.05)
-    return tone * _env(n, decay_s)
+    return _edges(tone * np.exp(-t / decay_s))
 
 
-def _buzz(freq: float, dur_s: float) -> np.ndarray:
-    """A mellow square-ish tone (odd harmonics 1/k^2): alerting but not harsh."""
-    n = int(dur_s * RATE)
-    t = np.arange(n) / RATE
-    tone = sum(np.sin(2 * np.pi * k * freq * t) / k**2 for k in (1, 3, 5, 7))
-    return tone * _env(n, 0.5)
+def _wood(freq: float, dur_s: float) -> np.ndarray:
+    """A marimba-like note: a quick decay, with the bar's fourth partial for a woody knock."""
+    t = _t(dur_s)
+    tone = np.sin(2 * np.pi * freq * t) + 0.35 * np.sin(2 * np.pi * 3.93 * freq * t) * np.exp(-t / 0.015)
+    return _edges(tone * np.exp(-t / 0.07), 0.004)
+
+
+def _glide(f0: float, f1: float, dur_s: float) -> np.ndarray:
+    """A soft tone sliding from f0 to f1, swelling in and out: the shape of a slow movement."""
+    t = _t(dur_s)
+    freq = f0 * (f1 / f0) ** (t / dur_s)
+    phase = 2 * np.pi * np.cumsum(freq) / RATE
+    swell = np.sin(np.pi * t / dur_s) ** 0.7
+    return _edges((np.sin(phase) + 0.15 * np.sin(2 * phase)) * swell)
+
+
+def _steady(freq: float, dur_s: float) -> np.ndarray:
+    """A flute-like steady tone: a slow attack, level, a slow release."""
+    t = _t(dur_s)
+    tone = np.sin(2 * np.pi * freq * t) + 0.08 * np.sin(4 * np.pi * freq * t)
+    env = np.minimum(1.0, np.minimum(t / 0.06, (dur_s - t) / 0.08))
+    return _edges(tone * env)
+
+
+def _tremolo(freq: float, dur_s: float, rate_hz: float = 7.0) -> np.ndarray:
+    """A warm low tone with a slow tremolo (its amplitude breathing 7 times a second)."""
+    t = _t(dur_s)
+    tone = np.sin(2 * np.pi * freq * t) + 0.12 * np.sin(4 * np.pi * freq * t)
+    breath = 0.6 + 0.4 * np.cos(2 * np.pi * rate_hz * t)
+    env = np.minimum(1.0, np.minimum(t / 0.04, (dur_s - t) / 0.06))
+    return _edges(tone * breath * env)
 
 
 def _seq(parts: list[tuple[float, np.ndarray]], total_s: float) -> np.ndarray:
@@ -66,27 +100,45 @@ def _seq(parts: list[tuple[float, np.ndarray]], total_s: float) -> np.ndarray:
 
 
 def cues() -> dict[str, np.ndarray]:
-    """Every cue as float samples in -1..1."""
+    """Every cue as float samples in -1..1 (before levelling)."""
     return {
-        # Two rising notes: "let's go".
-        "start": _seq([(0.0, _bell(C5, 0.16, 0.10)), (0.12, _bell(G5, 0.26, 0.12))], 0.38),
-        # One short mid-pitch tone: "hold it here".
-        "hold": _bell(A4, 0.22, 0.09),
+        # One high, short tick per second of the countdown: "3, 2, 1".
+        "countdown": _bell(A6, 0.18, 0.06),
+        # Two woody notes rising a fourth: "let's go".
+        "start": _seq([(0.0, _wood(G4, 0.2)), (0.14, _wood(C5, 0.3))], 0.44),
+        # A soft rising glide: "slowly begin the movement".
+        "move": _glide(G4, D5, 0.4),
+        # A steady mid tone: "hold it here".
+        "hold": _steady(A4, 0.36),
+        # A soft falling glide: "slowly let go" (the eyes open, in an eye closure).
+        "relax": _glide(D5, G4, 0.45),
+        # A soft open fifth, rung together: "rest".
+        "rest": _seq([(0.0, _bell(G4, 0.42, 0.18)), (0.0, _bell(D5, 0.42, 0.12))], 0.42),
         # A single bright high ping: "one done".
         "rep_done": _bell(E6, 0.28, 0.08),
-        # Two buzzy tones falling a fifth, 250 ms in all: "careful".
-        "synkinesis": _seq([(0.0, _buzz(A5, 0.115)), (0.125, _buzz(D5, 0.125))], 0.25),
-        # A rising major triad: "exercise finished".
-        "exercise_done": _seq([(0.0, _bell(C5, 0.2, 0.1)), (0.1, _bell(E5, 0.2, 0.1)),
-                               (0.2, _bell(G5, 0.3, 0.14))], 0.5),
-        # The triad plus the octave, ringing longer: "all done for today".
-        "session_done": _seq([(0.0, _bell(C5, 0.2, 0.1)), (0.09, _bell(E5, 0.2, 0.1)),
-                              (0.18, _bell(G5, 0.2, 0.1)), (0.27, _bell(C6, 0.33, 0.16))], 0.6),
+        # Two soft taps on one note: "a word about the amount".
+        "nudge": _seq([(0.0, _wood(E5, 0.14)), (0.16, _wood(E5, 0.18))], 0.34),
+        # Two warm low notes, falling a minor third, with a slow tremolo: "gently, careful".
+        "synkinesis": _seq([(0.0, _tremolo(F4, 0.24)), (0.24, _tremolo(D4, 0.26))], 0.5),
+        # A rising bell arpeggio: "exercise finished".
+        "exercise_done": _seq([(0.0, _bell(C5, 0.2, 0.1)), (0.11, _bell(E5, 0.2, 0.1)),
+                               (0.22, _bell(G5, 0.32, 0.14))], 0.54),
+        # A chord from a low root, blooming and ringing: "all done for today".
+        "session_done": _seq([(0.0, _bell(C4, 0.8, 0.35)), (0.03, _bell(G4, 0.77, 0.3)),
+                              (0.06, _bell(C5, 0.74, 0.28)), (0.09, _bell(E5, 0.71, 0.25))], 0.8),
     }
 
 
+def level(samples: np.ndarray) -> np.ndarray:
+    """Scale to LEVEL_DBFS RMS: every cue equally loud."""
+    rms = float(np.sqrt(np.mean(samples ** 2)))
+    return samples * (10 ** (LEVEL_DBFS / 20) / rms)
+
+
 def to_pcm16(samples: np.ndarray) -> bytes:
-    scaled = samples * (PEAK / np.max(np.abs(samples)))
+    scaled = level(samples)
+    if np.max(np.abs(scaled)) > 0.95:
+        raise ValueError("a cue would clip at this level: shorten its decay or lower LEVEL_DBFS")
     return np.round(scaled * 32767).astype("<i2").tobytes()
 
 

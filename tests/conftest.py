@@ -42,9 +42,20 @@ def single_face_stream() -> Path:
     return DATA / "single_face.landmarks.npz"
 
 
+SPAWNS = ("subprocess", "Popen", "sys.executable", "multiprocessing")
+
+
 def pytest_collection_modifyitems(items):
-    """Every test that needs the face model runs the tracker: it is slow by definition.
-    Tests that spawn processes carry `@pytest.mark.slow` themselves."""
+    """Slow = runs the tracker on video or spawns processes. Every test that needs the face
+    model runs the tracker; a test whose own code starts a process spawns one. Others carry
+    `@pytest.mark.slow` themselves."""
+    import inspect
+
     for item in items:
-        if "face_model" in getattr(item, "fixturenames", ()):
+        fn = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(fn) if fn is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        if "face_model" in getattr(item, "fixturenames", ()) or any(word in source for word in SPAWNS):
             item.add_marker(pytest.mark.slow)

@@ -4,6 +4,9 @@ The CLI's own entry point (`coach.cli.main`) runs in-process over a corpus of ba
 inputs, each found by trying the tool as a hostile or unlucky user would."""
 from __future__ import annotations
 
+import json
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,12 +33,26 @@ def exercise_dir(tmp_path: Path, text: str) -> Path:
 
 
 NESTED = "id = \"deep\"\nx = " + "[" * 5000 + "]" * 5000 + "\n"
+# An exception's class name in what the user reads ("(ValueError)", "BadZipFile").
+CLASS_NAME = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception|Warning)\b|BadZipFile")
+
+
+def kiosk_config(tmp: Path, **settings) -> Path:
+    path = tmp / f"kiosk-{len(list(tmp.glob('kiosk-*.json')))}.json"
+    path.write_text(json.dumps(settings))
+    return path
 
 
 def corpus(tmp: Path) -> list[tuple[str, list]]:
     db = tmp / "c.db"
     img = tmp / "face.png"
     img.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    fake_stream = tmp / "fake.landmarks.npz"
+    fake_stream.write_bytes(b"PK\x03\x04 not a zip at all")
+    future = (date.today() + timedelta(days=30)).isoformat()
+    kiosk = ["kiosk", "--headless", "--replay", STREAM, "--db", db, "--config"]
+    listed = tmp / "kiosk-list.json"
+    listed.write_text("[1, 2]")
     return [
         ("analyze: nested exercise file", ["analyze", STREAM, "--exercise", "deep", "--exercises",
                                             exercise_dir(tmp, NESTED)]),
@@ -64,6 +81,20 @@ def corpus(tmp: Path) -> list[tuple[str, list]]:
         ("plan: unknown patient", ["plan", "show", "NOPE", "--db", db]),
         ("report: code with a path", ["report", "../x", "--db", db]),
         ("sessions: not a database", ["sessions", "--db", img]),
+        ("analyze: a landmark stream that is not one", ["analyze", fake_stream, "--exercise", "gentle-smile"]),
+        ("treatment: negative units", ["treatment", "add", "P1", "--date", "2024-01-01", "--kind", "botulinum_toxin",
+                                       "--units", "-3", "--db", db]),
+        ("treatment: nan units", ["treatment", "add", "P1", "--date", "2024-01-01", "--kind", "other", "--units",
+                                  "nan", "--db", db]),
+        ("treatment: a date in the future, no terminal", ["treatment", "add", "P1", "--date", future, "--kind",
+                                                          "surgery", "--db", db]),
+        ("patient: a kiosk PIN of letters", ["patient", "check", "P1", "--kiosk-check", "pin", "--check-value",
+                                             "abcd", "--db", db]),
+        ("kiosk: admin_taps null", kiosk + [kiosk_config(tmp, admin_taps=None)]),
+        ("kiosk: max_wrong_pins text", kiosk + [kiosk_config(tmp, max_wrong_pins="3")]),
+        ("kiosk: lockout nan", kiosk + [kiosk_config(tmp, lockout_s="NaN")]),
+        ("kiosk: default plan of a string", kiosk + [kiosk_config(tmp, default_plan="gentle-smile")]),
+        ("kiosk: settings not an object", kiosk + [listed]),
     ]
 
 
@@ -78,6 +109,6 @@ def test_every_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, capsys, mo
         except BaseException as exc:     # anything but a clean exit is a traceback waiting to happen
             failures.append(f"{name}: raised {type(exc).__name__}: {exc}")
             continue
-        if code == 0 or "Traceback" in out or not out.strip():
+        if code == 0 or "Traceback" in out or not out.strip() or CLASS_NAME.search(out):
             failures.append(f"{name}: exit {code}, output {out!r}")
     assert not failures, "\n".join(failures)

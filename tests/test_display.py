@@ -152,9 +152,9 @@ def test_meters_fill_to_their_values(display, tmp_path, mode):
     display.set_view(mode)
     display.draw(exercise_view(), np.zeros((360, 640, 3), np.uint8))
     bars = display.renderer.bars
-    assert [m.label for m, _ in bars] == ["Smile – left", "Eye – left", "Smile – right", "Eye – right"]
-    # The patient's left meters are on the screen's left.
-    assert bars[0][1].x < bars[2][1].x
+    # One group per movement, its two sides side by side (the evenness meter), the patient's left on the left.
+    assert [m.label for m, _ in bars] == ["Smile – left", "Smile – right", "Eye – left", "Eye – right"]
+    assert bars[0][1].x < bars[1][1].x < bars[2][1].x < bars[3][1].x
     img = shot(display, tmp_path)
     for m, bar in bars:
         top = bar.bottom - round(m.value / BAR_MAX * bar.h)
@@ -253,12 +253,12 @@ class TestMirror:
         assert not mask(img, (255, 0, 255), 20).any()
         assert mask(img, MESH_FEATURE, 4).sum() < 50
         bars = display.renderer.bars
-        assert min(b.h for _, b in bars) > 250            # large
+        assert min(b.h for _, b in bars) > 240            # large
 
 
 # --- screens, cues, input ---------------------------------------------------------------
-SCREENS = ("welcome", "calibrate", "instruct", "move", "hold", "relax", "rest", "paused", "camera_lost",
-           "summary", "confirm_quit", "kiosk_pin")
+SCREENS = ("welcome", "calibrate", "instruct", "countdown", "move", "hold", "relax", "rest", "paused",
+           "camera_lost", "summary", "confirm_quit", "progress", "kiosk_pin")
 
 
 @pytest.mark.parametrize("screen", SCREENS)
@@ -280,7 +280,9 @@ def test_every_screen_draws_in_every_view(display, tmp_path, screen):
 
 def test_confirm_quit_buttons_answer_clicks_and_keys(display):
     import pygame
-    display.draw(FeedbackView("confirm_quit"))
+
+    from coach.core.feedback import Button
+    display.draw(FeedbackView("confirm_quit", buttons=(Button("yes", "Yes, stop", "Y"), Button("no", "No, go on", "N"))))
     (yes, a1), (no, a2) = display.renderer.buttons
     assert (a1, a2) == ("yes", "no")
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=yes.center))
@@ -292,21 +294,26 @@ def test_confirm_quit_buttons_answer_clicks_and_keys(display):
 def test_keys_and_window_events_become_actions(display):
     import pygame
     keys = [pygame.K_s, pygame.K_RIGHT, pygame.K_p, pygame.K_SPACE, pygame.K_q, pygame.K_ESCAPE,
-            pygame.K_y, pygame.K_n, pygame.K_RETURN, pygame.K_3, pygame.K_KP7, pygame.K_BACKSPACE, pygame.K_x]
+            pygame.K_y, pygame.K_n, pygame.K_RETURN, pygame.K_3, pygame.K_KP7, pygame.K_BACKSPACE, pygame.K_g,
+            pygame.K_x]
     for k in keys:
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode="", scancode=0))
     pygame.event.post(pygame.event.Event(pygame.QUIT))
-    assert display.poll() == ["skip", "skip", "pause", "pause", "quit", "quit", "yes", "no",
-                              "key:enter", "yes", "key:3", "key:7", "key:backspace", "quit"]
+    # Space is Ready on the instructions and pause during an exercise (the session decides).
+    assert display.poll() == ["skip", "skip", "pause", "space", "quit", "quit", "yes", "no",
+                              "key:enter", "yes", "key:3", "key:7", "key:backspace", "progress", "quit"]
 
 
 def test_view_mute_and_fullscreen_keys_apply_themselves(display):
     import pygame
     assert display.view_mode == "mirror" and display.muted
-    for k in (pygame.K_v, pygame.K_v, pygame.K_m):
+    for k in (pygame.K_v, pygame.K_v, pygame.K_m, pygame.K_o, pygame.K_t):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode="", scancode=0))
-    assert display.poll() == ["view", "view", "mute"]
-    assert display.view_mode == "meters" and not display.muted
+    # Each change is also reported as a setting, for the patient's preferences.
+    assert display.poll() == ["view", "set:view=mesh", "view", "set:view=meters", "mute", "set:sound=on",
+                              "voice", "set:voice=on", "text_size", "set:text_size=large"]
+    assert display.view_mode == "meters" and not display.muted and display.voice
+    assert display.renderer.text.scale > 1.0
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_v, mod=0, unicode="", scancode=0))
     display.poll()
     assert display.view_mode == "mirror"
@@ -383,7 +390,7 @@ def test_null_display_records_views_and_cues_and_scripts_actions():
     assert d.poll() == []
     d.draw(FeedbackView("hold", t=2.0))
     d.play("hold")
-    assert d.poll() == ["view", "skip"] and d.view_mode == "mesh"
+    assert d.poll() == ["view", "set:view=mesh", "skip"] and d.view_mode == "mesh"
     d.draw(FeedbackView("relax", t=3.0))
     assert [v.screen for v in d.views] == ["move", "hold", "relax"]
     assert d.view_modes == ["mirror", "mirror", "mesh"]
@@ -393,7 +400,7 @@ def test_null_display_records_views_and_cues_and_scripts_actions():
     assert d.screenshots == ["/nonexistent/dir/x.png"]
     d.poll()
     d.push("mute")
-    assert d.poll() == ["mute"] and not d.muted
+    assert d.poll() == ["mute", "set:sound=on"] and not d.muted
     d.draw(FeedbackView("move", cue="rep_done", t=4.0))
     assert d.sounds_heard == ["rep_done"]
     d.close()
@@ -412,3 +419,67 @@ def test_both_displays_have_the_same_interface():
               "toggle_fullscreen", "cursor_visible"}
     for cls in (NullDisplay, PygameDisplay):
         assert public <= {n for n in dir(cls) if not n.startswith("_")}, cls
+
+
+def test_text_size_has_three_steps_a_key_and_an_option(display):
+    from click.testing import CliRunner
+
+    from coach.cli import cli
+    sizes = []
+    for _ in range(3):
+        display._apply(["text_size"])
+        sizes.append((display.text_size, display.renderer.text.scale))
+    assert sizes == [("large", 1.15), ("largest", 1.3), ("normal", 1.0)]
+    for command in ("run", "demo"):
+        out = CliRunner().invoke(cli, [command, "--help"]).output
+        assert "--text-size" in out and "largest" in out
+    assert "--voice" in CliRunner().invoke(cli, ["run", "--help"]).output
+
+
+def _touch(display, action):
+    """Touch the drawn button that gives `action`; returns what the display reports."""
+    import pygame
+    rect = next(r for r, a in display.renderer.buttons if a == action)
+    assert rect.w >= 120 and rect.h >= 80                    # bigger than a fingertip
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=rect.center))
+    return display.poll()
+
+
+def test_pause_and_stop_touch_targets_work_at_home_and_at_the_kiosk(display, tmp_path, library):
+    from coach.core.session import Session
+    from coach.io.store import Store
+    from coach.kiosk import Kiosk, KioskConfig
+    from streams import session_stream
+
+    frames = session_stream(14, rep_starts=(9,))
+    session = Session([library["gentle-smile"]], welcome_s=0.5, ready_s=0.5)
+    for f in frames:
+        view = session.step(f, f.t).view
+        if view.screen == "hold":
+            break
+    display.draw(view)
+    assert _touch(display, "pause") == ["pause"]
+    view = session.step(None, f.t + 0.03, ["pause"]).view
+    assert view.screen == "paused" and session.pause_reason == "user"
+    display.draw(view)                                       # paused: Carry on, or Stop
+    assert {a for _, a in display.renderer.buttons} == {"resume", "stop"}
+    assert _touch(display, "resume") == ["resume"]
+    assert session.step(f, f.t + 0.06, ["resume"]).view.screen in ("move", "hold")   # carries on
+    # At the kiosk (no keyboard, quit keys locked out) Stop still asks, then shows the summary.
+    store = Store.open(tmp_path / "c.db")
+    store.add_patient("12")
+    kiosk = Kiosk(store, KioskConfig(intro_s=0.5, summary_s=5.0))
+    view = None
+    for i, f in enumerate(frames):
+        view = kiosk.step(f, f.t, {2: ["key:1"], 3: ["key:2"], 4: ["key:enter"]}.get(i, [])).view
+        if view.screen == "hold":
+            break
+    display.draw(view)
+    assert view.extra.get("hints") == "" and _touch(display, "stop") == ["stop"]
+    view = kiosk.step(f, f.t + 0.03, ["stop"]).view
+    assert view.screen == "confirm_quit"
+    display.draw(view)
+    assert _touch(display, "yes") == ["yes"]
+    view = kiosk.step(f, f.t + 0.06, ["yes"]).view
+    assert view.screen == "summary" and "closes in" in view.text
+    store.close()

@@ -48,7 +48,7 @@ def _check(gate, frame):
 
 def test_gate_reasons(neutral):
     m0 = measure(neutral)
-    gate = QualityGate(m0.pitch_deg)
+    gate = QualityGate((m0.yaw_deg, m0.pitch_deg, m0.roll_deg))
     assert _check(gate, neutral) is None
     assert _check(gate, turned(neutral, MAX_YAW_DEG + 10)) == "turned"
     assert _check(gate, turned(neutral, 0, 30)) == "tilted"
@@ -57,7 +57,8 @@ def test_gate_reasons(neutral):
 
 
 def test_gate_settles_before_judging_again(neutral):
-    gate = QualityGate(measure(neutral).pitch_deg)
+    m0 = measure(neutral)
+    gate = QualityGate((m0.yaw_deg, m0.pitch_deg, m0.roll_deg))
     frames = [turned(neutral, 40 if i < 10 else 0) for i in range(30)]
     reasons = []
     for i, f in enumerate(frames):
@@ -70,7 +71,8 @@ def test_gate_settles_before_judging_again(neutral):
 
 
 def test_fast_head_movement_is_not_judged(neutral):
-    gate = QualityGate(measure(neutral).pitch_deg)
+    m0 = measure(neutral)
+    gate = QualityGate((m0.yaw_deg, m0.pitch_deg, m0.roll_deg))
     out = []
     for i in range(20):   # the head sweeps sideways by a third of the picture in 2/3 s
         f = turned(neutral, shift=(i * 12.0, 0.0))

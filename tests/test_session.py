@@ -32,10 +32,12 @@ def test_full_flow_counts_reps_and_flags_synkinesis(smile3):
     assert [r.synkinesis for r in reps] == [False, True, False]
     banners = [v for v in display.views if v.banner]
     assert banners and all(v.t >= 17 and v.t <= 23 for v in banners)
-    assert banners[0].banner == "Keep your eye soft and open"
+    # The banner says what to change, not the symptom; only while moving or holding.
+    assert banners[0].banner == "Make the smile smaller until your eye stays open"
+    assert {v.screen for v in banners} <= {"move", "hold"}
     assert ("eye", "left") in banners[0].highlight
     cues = [c for c, _ in display.played]
-    assert cues.count("synkinesis") == 1 and "session_done" in cues and "hold" in cues
+    assert cues.count("synkinesis") == 1 and "session_done" in cues and "hold" in cues and "relax" in cues
     rows = dict(display.views[-1].summary)
     assert rows["Gentle smile"] == "3 of 3 reps" and rows["   without co-movement"] == "2 of 3"
 

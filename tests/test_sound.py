@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -40,13 +42,23 @@ def test_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
 @pytest.mark.parametrize("cue", CUES)
 def test_cues_are_short_soft_and_click_free(cue):
     x = read(SOUNDS / f"{cue}.wav")
-    assert 0.15 <= len(x) / RATE <= 0.6
+    assert 0.15 <= len(x) / RATE <= 0.8
     assert x[0] == 0 and x[-1] == 0                        # starts and ends in silence
-    assert 0.3 < np.abs(x).max() < 0.6                     # audible, with headroom
+    assert 0.15 < np.abs(x).max() < 0.9                    # audible, with headroom
     assert np.abs(np.diff(x)).max() < 0.15                 # no jumps (clicks)
     attack = np.abs(x[: int(0.002 * RATE)]).max()
     assert attack < 0.5 * np.abs(x).max()                  # a soft attack, not a thump
-    assert (SOUNDS / f"{cue}.wav").stat().st_size < 60_000
+    assert (SOUNDS / f"{cue}.wav").stat().st_size < 80_000
+
+
+def rms_db(x: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(x ** 2))))
+
+
+def test_cues_are_equally_loud_within_2_db():
+    levels = {cue: rms_db(read(SOUNDS / f"{cue}.wav")) for cue in CUES}
+    assert max(levels.values()) - min(levels.values()) <= 2.0, levels
+    assert all(-24 < v < -14 for v in levels.values()), levels
 
 
 def dominant_hz(x: np.ndarray) -> float:
@@ -54,30 +66,85 @@ def dominant_hz(x: np.ndarray) -> float:
     return float(np.argmax(spec) * RATE / (1 << 16))
 
 
-def test_synkinesis_cue_is_the_one_falling_two_tone_alert():
-    pitch = {}
-    for cue in CUES:
+def fingerprint(x: np.ndarray, frames: int = 12, bands: int = 48) -> np.ndarray:
+    """A coarse log spectrogram (0–4 kHz, log-spaced bands, resampled to `frames` in time), unit length."""
+    n, hop = 1024, 256
+    x = np.pad(x, (0, n))
+    spec = np.array([np.abs(np.fft.rfft(x[i:i + n] * np.hanning(n)))[: int(4000 * n / RATE)]
+                     for i in range(0, len(x) - n, hop)])
+    edges = np.geomspace(3, spec.shape[1], bands + 1).astype(int)
+    banded = np.array([[row[edges[b]:max(edges[b] + 1, edges[b + 1])].mean() for b in range(bands)] for row in spec])
+    m = np.log1p(10 * banded[np.linspace(0, len(banded) - 1, frames).astype(int)])
+    return (m / np.linalg.norm(m)).ravel()
+
+
+def test_every_cue_has_its_own_character():
+    prints = {cue: fingerprint(read(SOUNDS / f"{cue}.wav")) for cue in CUES}
+    for i, a in enumerate(CUES):
+        for b in CUES[i + 1:]:
+            assert float(prints[a] @ prints[b]) < 0.9, (a, b)
+    # The three occasions are unlike each other (they used to be three near-identical chimes).
+    for a, b in (("start", "exercise_done"), ("start", "session_done"), ("exercise_done", "session_done")):
+        assert float(prints[a] @ prints[b]) < 0.8, (a, b)
+
+
+def test_the_movement_cues_follow_the_movement():
+    def pitch(cue):
         x = read(SOUNDS / f"{cue}.wav")
         n = len(x)
-        pitch[cue] = (dominant_hz(x[: int(0.4 * n)]), dominant_hz(x[int(0.6 * n):]))
-    first, last = pitch["synkinesis"]
-    assert first / last > 1.3                              # falls by about a fifth
-    assert abs(len(read(SOUNDS / "synkinesis.wav")) / RATE - 0.25) < 0.02
-    for cue, (a, b) in pitch.items():
-        if cue != "synkinesis":
-            assert b >= a * 0.97, cue                      # no other cue falls
-    # Its timbre differs too: strong odd harmonics, where the chimes are near-pure tones.
-    x = read(SOUNDS / "synkinesis.wav")[: int(0.11 * RATE)]
-    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)), n=1 << 16))
-    f0 = dominant_hz(x)
+        return dominant_hz(x[: int(0.35 * n)]), dominant_hz(x[int(0.65 * n):])
+    rise, fall = pitch("move"), pitch("relax")
+    assert rise[1] > 1.2 * rise[0] and fall[1] < fall[0] / 1.2       # move rises, relax falls
+    start, end = pitch("hold")
+    assert abs(start - end) < 5                                      # hold stays put
+
+
+def test_synkinesis_cue_is_gentle_not_a_buzz():
+    x = read(SOUNDS / "synkinesis.wav")
+    first = x[: int(0.2 * RATE)]
+    f0 = dominant_hz(first)
+    assert f0 < 400                                                  # low and warm
+    spec = np.abs(np.fft.rfft(first * np.hanning(len(first)), n=1 << 16))
     bin_ = lambda f: int(round(f * (1 << 16) / RATE))      # noqa: E731
     third = spec[bin_(3 * f0) - 20: bin_(3 * f0) + 20].max() / spec[bin_(f0) - 20: bin_(f0) + 20].max()
-    assert third > 0.05
+    assert third < 0.02                                              # no odd-harmonic buzz
+    # A slow tremolo (its loudness breathing about 7 times a second) sets it apart: within a note its
+    # loudness swings, where a steady tone's (hold) stays level.
+    def swing(cue, t0, t1):
+        y = read(SOUNDS / f"{cue}.wav")[int(t0 * RATE):int(t1 * RATE)]
+        frame = int(0.01 * RATE)
+        env = np.array([np.sqrt(np.mean(y[i:i + frame] ** 2)) for i in range(0, len(y) - frame, frame)])
+        return env.min() / env.max()
+    assert swing("synkinesis", 0.05, 0.19) < 0.6 and swing("hold", 0.08, 0.28) > 0.9
+    peaks = {cue: float(np.abs(read(SOUNDS / f"{cue}.wav")).max()) for cue in CUES}
+    assert peaks["synkinesis"] <= np.median(list(peaks.values()))  # never the sharpest
 
 
 def test_readme_lists_every_cue():
     text = (SOUNDS / "README.txt").read_text()
     assert all(c in text for c in CUES)
+
+
+def test_every_phrase_has_a_small_voice_file():
+    """Spoken guidance: each phase, prompt and shipped fix, pre-rendered by scripts/make_voice.py."""
+    from coach.core.exercises import load_library
+    from coach.core.views import phrases
+    from coach.io.sound import VOICE_DIR, voice_file
+
+    folder = SOUNDS / VOICE_DIR
+    library = load_library()[0]
+    wanted = phrases(library)
+    assert all(w.correction in wanted for ex in library.values() for w in ex.watches)
+    for phrase in wanted:
+        path = folder / voice_file(phrase)
+        assert path.exists(), phrase
+        assert path.stat().st_size < 40_000, phrase
+        head = path.read_bytes()[:36]
+        assert head[:4] == b"RIFF" and head[8:16] == b"WAVEfmt "
+        fmt, channels, rate = struct.unpack("<HHI", head[20:28])
+        assert (fmt, channels, rate) == (17, 1, 16000)               # IMA ADPCM, which SDL decodes
+    listed = (folder / "phrases.txt").read_text()
+    assert all(p in listed for p in wanted)
 
 
 PROBE = r"""
@@ -170,3 +237,90 @@ def test_missing_sound_files_are_reported_not_fatal(tmp_path):
     assert res.returncode == 0, res.stderr
     available, problem = res.stdout.strip().splitlines()[-1].split(" | ")
     assert available == "False" and "missing cue sounds" in problem and "synkinesis" in problem
+
+
+# ---- sound for closed eyes: a cue at every phase change, heard ----------------------------------------
+class _Paced:
+    """Frames at their own pace, in real time (the disk audio driver writes in real time)."""
+
+    name, fps = "paced", 30.0
+
+    def __init__(self, items):
+        self.items, self.i, self.t0 = list(items), 0, None
+
+    def read(self):
+        if self.t0 is None:
+            self.t0 = time.monotonic()
+        if self.i >= len(self.items):
+            return None
+        item = self.items[self.i]
+        self.i += 1
+        time.sleep(max(0.0, self.t0 + item.t - time.monotonic()))
+        return item
+
+    def close(self):
+        pass
+
+
+def onsets(raw: np.ndarray, rate: int = 44100) -> list[float]:
+    """Times (s) where sound starts after at least 0.15 s of quiet."""
+    frame = rate // 100
+    env = np.array([np.sqrt(np.mean(raw[i:i + frame] ** 2)) for i in range(0, len(raw) - frame, frame)])
+    loud = env > 200
+    out, quiet = [], 15
+    for i, on in enumerate(loud):
+        if on and quiet >= 15:
+            out.append(i / 100)
+        quiet = 0 if on else quiet + 1
+    return out
+
+
+@pytest.mark.slow
+def test_an_eyes_closed_exercise_sounds_a_cue_at_every_phase_change(library, tmp_path, monkeypatch):
+    from coach.app import HomeDriver, run_loop
+    from coach.core.demonstration import performed
+    from coach.core.session import Session
+    from coach.io.display import PygameDisplay
+    from streams import session_stream
+    raw_path = tmp_path / "speaker.raw"
+    for k, v in dict(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw_path)).items():
+        monkeypatch.setenv(k, v)
+    calm = session_stream(0.2)[0]
+    plan = [library["gentle-eye-closure"].with_overrides(reps=2, hold_s=2.0, rest_s=2.5)]
+    frames = performed(calm, plan[0], [6.0, 15.0], 24.0)
+    display = PygameDisplay(mute=False)
+    views = []
+
+    class Recording:              # the real display, keeping each view drawn
+        def __getattr__(self, name):
+            return getattr(display, name)
+
+        def draw(self, view, rgb=None):
+            views.append(view)
+            display.draw(view, rgb)
+    try:
+        assert display.sound_available, display.sound_problem
+        session = Session(plan, welcome_s=0.5, ready_s=0.5)
+        run_loop(_Paced(frames), HomeDriver(session, summary_s=1.5), Recording())
+        time.sleep(1.0)
+    finally:
+        display.close()
+    # Every phase change carries its cue ...
+    changes, last = [], None
+    for v in views:
+        if v.screen != last and v.screen in ("countdown", "move", "hold", "relax", "rest", "summary"):
+            changes.append((v.screen, v.t))
+        last = v.screen
+    played = {round(t, 3): c for c, t in display.played}
+    for screen, t in changes:
+        assert round(t, 3) in played, (screen, t, display.played)
+    assert [c for c, _ in display.played].count("relax") == 2        # "open your eyes", twice
+    # ... and each cue is heard, in order: one sound onset per cue. (SDL's disk driver streams a little
+    # slower than real time, so the onsets keep the cues' spacing up to a steady stretch.)
+    raw = np.fromfile(raw_path, dtype="<i2").astype(np.float64)
+    heard = onsets(raw)
+    cue_t = sorted(t for _, t in display.played)
+    assert len(heard) == len(cue_t), (heard, cue_t)
+    stretch, offset = np.polyfit(cue_t, heard, 1)
+    assert 0.8 < stretch < 1.3
+    assert np.abs(np.polyval((stretch, offset), cue_t) - heard).max() < 0.25, (heard, cue_t)

@@ -36,8 +36,9 @@ def test_new_database_has_schema_wal_and_full_sync(db):
         assert store.db.journal_mode == "wal"
         assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
         assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == store_mod.BUSY_TIMEOUT_MS
-        assert [m.name for m in schema.migrations.applied(store.db)] == \
-            ["m001_initial", "m002_treatments_and_session_owner", "m003_targets"]
+        assert [m.name for m in schema.migrations.applied(store.db)][:4] == \
+            ["m001_initial", "m002_treatments_and_session_owner", "m003_targets",
+             "m004_end_reason_and_patient_checks"]
         # Every table has descriptions for Datasette, covering its columns.
         for table in schema.DESCRIPTIONS:
             described = set(schema.DESCRIPTIONS[table]["columns"])
@@ -123,15 +124,21 @@ CREATE INDEX treatments_patient ON treatments(patient_id, date);
 """
 
 
+# m004 adds sessions.end_reason and the kiosk's second factors.
+SCHEMA_M004 = SCHEMA_M003.replace("pid INTEGER, host TEXT);", "pid INTEGER, host TEXT, end_reason TEXT);") + (
+    "CREATE TABLE patient_checks ( patient_id TEXT PRIMARY KEY REFERENCES patients(id), kind TEXT NOT NULL "
+    "CHECK (kind IN ('pin', 'birth_year')), hash TEXT NOT NULL, created TEXT NOT NULL);\n")
+
+
 def coach_schema(conn: sqlite3.Connection) -> list[str]:
     return [" ".join(sql.split()) + ";" for (sql,) in conn.execute(
         "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name != '_sqlite_migrations' ORDER BY rowid")]
 
 
-def test_generated_schema_is_what_m001_to_m003_always_created(db):
+def test_generated_schema_is_what_m001_to_m004_always_created(db):
     Store.open(db).close()
     conn = sqlite3.connect(db)
-    assert coach_schema(conn) == SCHEMA_M003.strip().splitlines()
+    assert coach_schema(conn)[:len(SCHEMA_M004.strip().splitlines())] == SCHEMA_M004.strip().splitlines()
     conn.close()
 
 
@@ -168,11 +175,12 @@ VALID_ROWS = {
     "events": {"id": "e", "session_id": "s", "kind": "synkinesis"},
     "treatments": {"id": "t", "patient_id": "p", "date": "2024-01-01", "kind": "other"},
     "reps": {"id": "r", "session_id": "s", "idx": 0, "synkinesis": 0, "complete": 1},
+    "patient_checks": {"patient_id": "p", "kind": "pin", "hash": "h", "created": "2024-01-01"},
 }
 CHECKED = [("patients", "affected_side", schema.AFFECTED_SIDES), ("sessions", "status", schema.SESSION_STATUSES),
            ("sessions", "kind", schema.SESSION_KINDS), ("events", "kind", schema.EVENT_KINDS),
            ("treatments", "kind", schema.TREATMENT_KINDS), ("reps", "synkinesis", schema.FLAGS),
-           ("reps", "complete", schema.FLAGS)]
+           ("reps", "complete", schema.FLAGS), ("patient_checks", "kind", schema.CHECK_KINDS)]
 
 
 @pytest.mark.parametrize("table, column, allowed", CHECKED, ids=[f"{t}.{c}" for t, c, _ in CHECKED])
@@ -192,7 +200,7 @@ def test_check_constraints_match_the_allowed_values(db, table, column, allowed):
     with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         insert(outside)
     conn.close()
-    assert schema.check_in(column, allowed) in " ".join(SCHEMA_M003.split())
+    assert schema.check_in(column, allowed) in " ".join(SCHEMA_M004.split())
 
 
 def test_database_from_newer_version_is_refused_unchanged(db):

@@ -114,7 +114,8 @@ def test_sessions_report_export(history, tmp_path):
     assert len(out.strip().splitlines()) == n_sessions + 1 and "interrupted" in out
     report = tmp_path / "r.html"
     assert f"Wrote {report}" in ok("report", "P1", "--out", report, "--db", history)
-    assert report.read_text().count("data:image/png;base64,") >= 3
+    html = report.read_text()
+    assert html.count("data:image/png;base64,") + html.count("<svg") >= 3       # the plots (PNG or SVG)
     folder = tmp_path / "csv"
     ok("export", "P1", "--csv", folder, "--db", history)
     with open(folder / "reps.csv", newline="") as f:
@@ -197,11 +198,14 @@ def test_review_serves_metadata_with_password(history, monkeypatch):
     from datasette.app import Datasette
     from datasette.cli import cli as datasette_cli
 
+    from coach.io import review
+
     seen = {}
 
     def fake_main(args, **kw):       # capture what `coach review` hands to Datasette instead of serving
         seen["args"] = args
         seen["meta"] = json.loads(Path(args[args.index("--metadata") + 1]).read_text())
+        seen["hash"] = os.environ[review.HASH_ENV]      # the hash: in the environment, never the metadata
 
     monkeypatch.setattr(datasette_cli, "main", fake_main)
     monkeypatch.setenv(cmds.PASSWORD_ENV, "s3cret")
@@ -209,7 +213,9 @@ def test_review_serves_metadata_with_password(history, monkeypatch):
     assert seen["args"][:2] == ["serve", str(history.resolve())]
     meta = seen["meta"]
     assert meta["allow"] == {"id": "therapist"}
-    assert "s3cret" not in json.dumps(meta)
+    assert "s3cret" not in json.dumps(meta) and seen["hash"] not in json.dumps(meta)
+    assert review.HASH_ENV not in os.environ                   # gone once the server stops
+    monkeypatch.setenv(review.HASH_ENV, seen["hash"])
     db_meta = meta["databases"]["coach"]
     assert db_meta["tables"]["reps"]["columns"]["synkinesis"]
     assert set(db_meta["queries"]) == {"sessions_per_week", "synkinesis_counts", "latest_session_reps"}

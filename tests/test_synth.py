@@ -1,4 +1,4 @@
-"""The ground-truth generator (coach.synth) and the committed clips it made.
+"""The ground-truth generator (coach.eval.faces, warp, recipes, render) and the committed clips it made.
 
 The fast tests need neither media nor model: the warp is checked on a synthetic
 coordinate image, the displacement fields on the cached neutral landmarks of the
@@ -16,8 +16,14 @@ import cv2
 import numpy as np
 import pytest
 
-from coach import synth
 from coach.core import face
+from coach.eval.faces import (BASELINE_S, DEFAULT_FACES, FACES, FACES_ENV, MEDIA_ENV, RAMP_S, SIZE, Face, iod_px,
+                              load_faces, source_path)
+from coach.eval.recipes import (HOLD_BLINKS, MOTIONS, PUCKER, SMILE, VARIANTS, Clip, default_clips, eval_clips,
+                                truth)
+from coach.eval.render import Renderer, render
+from coach.eval.tracked import measure_clip
+from coach.eval.warp import Warper, blink_envelope, corner_pull, eye_closure, rep_envelope
 
 GENERATED = Path(__file__).parent / "data" / "generated"
 FACES_JSON = GENERATED / "faces.json"
@@ -52,7 +58,7 @@ def test_warp_lands_points_where_asked():
     rng = np.random.default_rng(1)
     src = _jittered_grid(w, h, rng)
     dst = src + rng.uniform(-6, 6, src.shape)
-    warper = synth.Warper(src, (w, h))
+    warper = Warper(src, (w, h))
     assert warper.flipped(dst) == 0
     out = warper.warp(_coordinate_image(w, h), dst)
     # The pixel now at each target position came from the neutral position.
@@ -66,7 +72,7 @@ def test_warp_with_view_composes_in_one_lookup():
     rng = np.random.default_rng(2)
     src = _jittered_grid(w, h, rng)
     dst = src + rng.uniform(-5, 5, src.shape)
-    warper = synth.Warper(src, (w, h))
+    warper = Warper(src, (w, h))
     # Output pixel p shows warped-canvas point view @ p: here a shift by (7, 3).
     view = np.array([[1, 0, 7], [0, 1, 3], [0, 0, 1.0]])
     out = warper.warp(_coordinate_image(w, h), dst, view, (w - 20, h - 20))
@@ -76,7 +82,7 @@ def test_warp_with_view_composes_in_one_lookup():
 
 def test_flipped_counts_folds():
     src = np.array([[50.0, 50], [100, 50], [75, 90], [75, 20]])
-    warper = synth.Warper(src, (150, 120))
+    warper = Warper(src, (150, 120))
     assert warper.flipped(src) == 0
     folded = src.copy()
     folded[2] = (75, 10)  # pushed through the opposite edge
@@ -89,7 +95,7 @@ def test_flipped_counts_folds():
 def test_eye_closure_moves_the_lids_of_one_eye(amount):
     for name, p in _cached_points().items():
         for side in face.SIDES:
-            d = synth.eye_closure(p, side, amount)
+            d = eye_closure(p, side, amount)
             axis = p[face.EYE_OUTER[side]] - p[face.EYE_INNER[side]]
             normal = np.array([-axis[1], axis[0]]) / np.linalg.norm(axis)   # across the fissure
             q = p + d
@@ -105,11 +111,11 @@ def test_eye_closure_moves_the_lids_of_one_eye(amount):
 
 def test_smile_widens_the_mouth_by_the_recipe():
     for name, p in _cached_points().items():
-        d = synth.corner_pull(p, "left", *synth.SMILE) + synth.corner_pull(p, "right", *synth.SMILE)
+        d = corner_pull(p, "left", *SMILE) + corner_pull(p, "right", *SMILE)
         q = p + d
         l, r = face.MOUTH_CORNER["left"], face.MOUTH_CORNER["right"]
         w0, w1 = np.linalg.norm(p[l] - p[r]), np.linalg.norm(q[l] - q[r])
-        assert w1 / w0 - 1 == pytest.approx(2 * synth.SMILE[0], abs=0.01), name
+        assert w1 / w0 - 1 == pytest.approx(2 * SMILE[0], abs=0.01), name
         assert q[l, 1] < p[l, 1] and q[r, 1] < p[r, 1]          # corners go up (image y down)
         assert np.abs(d[[face.NASION, 152]]).max() < 0.02 * w0   # the nose ridge and chin stay
 
@@ -117,7 +123,7 @@ def test_smile_widens_the_mouth_by_the_recipe():
 def test_one_corner_pull_leaves_the_other_corner():
     for name, p in _cached_points().items():
         for side in face.SIDES:
-            d = synth.corner_pull(p, side, 0.6 * 0.12, 0.8 * 0.12)
+            d = corner_pull(p, side, 0.6 * 0.12, 0.8 * 0.12)
             w0 = np.linalg.norm(p[291] - p[61])
             assert np.linalg.norm(d[face.MOUTH_CORNER[side]]) == pytest.approx(0.12 * w0, rel=0.01)
             assert np.abs(d[face.MOUTH_CORNER[face.other(side)]]).max() < 1e-9
@@ -130,10 +136,10 @@ def test_one_corner_pull_leaves_the_other_corner():
 def test_no_recipe_folds_the_mesh():
     """Every committed clip, at every frame time, on its own face: no folded triangle."""
     pts = _cached_points()
-    for clip in synth.default_clips():
+    for clip in default_clips():
         p = pts[clip.face]
-        src = synth.Face(clip.face, np.zeros((400, 560, 3), np.uint8), (0, 0), p, "")
-        r = synth.Renderer(clip, src)
+        src = Face(clip.face, np.zeros((400, 560, 3), np.uint8), (0, 0), p, "")
+        r = Renderer(clip, src)
         for t in np.arange(0, clip.duration, 0.1):
             assert r.warper.flipped(r.points(t)[r.ctrl]) == 0, (clip.name, t)
 
@@ -141,19 +147,19 @@ def test_no_recipe_folds_the_mesh():
 def test_rendering_is_deterministic():
     p = _cached_points()["man"]
     img = np.random.default_rng(0).integers(0, 255, (360, 480, 3), dtype=np.uint8)
-    clip = next(c for c in synth.default_clips() if c.name == "man_smile_synk_left_70_turn")
-    a = synth.Renderer(clip, synth.Face("man", img, (0, 0), p, ""))
-    b = synth.Renderer(clip, synth.Face("man", img.copy(), (0, 0), p.copy(), ""))
+    clip = next(c for c in default_clips() if c.name == "man_smile_synk_left_70_turn")
+    a = Renderer(clip, Face("man", img, (0, 0), p, ""))
+    b = Renderer(clip, Face("man", img.copy(), (0, 0), p.copy(), ""))
     for i in (0, 75, 130):
         assert np.array_equal(a.frame(i), b.frame(i))
 
 
 def test_envelopes():
-    assert synth.rep_envelope(1.0, 1.6, 4.0) == 0
-    assert synth.rep_envelope(2.8, 1.6, 4.0) == 1
-    assert synth.rep_envelope(1.8, 1.6, 4.0) == pytest.approx(0.5)
-    assert synth.blink_envelope(2.36, 2.3, 2.5) == pytest.approx(1.0)
-    assert synth.blink_envelope(2.6, 2.3, 2.5) == 0
+    assert rep_envelope(1.0, 1.6, 4.0) == 0
+    assert rep_envelope(2.8, 1.6, 4.0) == 1
+    assert rep_envelope(1.8, 1.6, 4.0) == pytest.approx(0.5)
+    assert blink_envelope(2.36, 2.3, 2.5) == pytest.approx(1.0)
+    assert blink_envelope(2.6, 2.3, 2.5) == 0
 
 
 # ---------------------------------------------------------------- the committed set
@@ -178,7 +184,7 @@ def test_committed_clips_match_their_truth():
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         cap.release()
-        assert size == synth.SIZE
+        assert size == SIZE
         assert n == round(t["injected"]["duration_s"] * t["fps"])
         assert t["exercise"] in ("gentle-smile", "open-mouth-smile", "gentle-eye-closure", "lip-pucker", "brow-lift")
         assert t["baseline_s"] == [0, 1.5]
@@ -186,7 +192,7 @@ def test_committed_clips_match_their_truth():
         for r in t["reps"]:
             assert t["baseline_s"][1] <= r["start_s"] < r["end_s"] <= t["injected"]["duration_s"]
         for b0, b1 in t["blinks_s"]:
-            assert any(r["start_s"] + synth.RAMP_S <= b0 < b1 <= r["end_s"] - synth.RAMP_S for r in t["reps"])
+            assert any(r["start_s"] + RAMP_S <= b0 < b1 <= r["end_s"] - RAMP_S for r in t["reps"])
         for s in t["synkinesis"]:
             assert s["side"] in face.SIDES
             assert s["measure"] == ("commissure_excursion" if t["exercise"] in ("gentle-eye-closure", "brow-lift")
@@ -194,7 +200,7 @@ def test_committed_clips_match_their_truth():
 
 
 def test_committed_set_covers_the_cases():
-    clips = synth.default_clips()
+    clips = default_clips()
     one_sided = {(s, a) for c in clips if c.smile and len(c.eyes) == 1 for s, a in c.eyes.items()}
     for side in face.SIDES:
         assert len({a for s, a in one_sided if s == side}) >= 2, side
@@ -214,7 +220,7 @@ def test_committed_set_covers_the_cases():
 # ---------------------------------------------------------------- what MediaPipe sees (slow)
 
 needs_media = pytest.mark.skipif(
-    not (os.environ.get("COACH_FACE_MODEL") and os.environ.get(synth.MEDIA_ENV)),
+    not (os.environ.get("COACH_FACE_MODEL") and os.environ.get(MEDIA_ENV)),
     reason="needs COACH_FACE_MODEL and COACH_TEST_MEDIA")
 
 
@@ -222,12 +228,12 @@ needs_media = pytest.mark.skipif(
 @pytest.mark.parametrize("name, side", [("man_smile_synk_left_90", "left"),
                                         ("boy_smile_synk_right_70", "right")])
 def test_tracker_sees_the_injected_narrowing(tmp_path, name, side):
-    clip = next(c for c in synth.default_clips() if c.name == name)
-    faces = synth.load_faces(os.environ[synth.MEDIA_ENV], [clip.face], FACES_JSON
+    clip = next(c for c in default_clips() if c.name == name)
+    faces = load_faces(os.environ[MEDIA_ENV], [clip.face], FACES_JSON
                              if FACES_JSON.is_file() else None)
-    path = synth.render(clip, faces[clip.face], tmp_path)
+    path = render(clip, faces[clip.face], tmp_path)
     info = json.loads((tmp_path / f"{name}.truth.json").read_text())
-    m = synth.measure_clip(path, info)
+    m = measure_clip(path, info)
     assert m["found"] > 0.95
     other = face.other(side)
     # Lid gap over eye-centre distance, median over the hold, relative to the baseline.
@@ -240,7 +246,7 @@ def test_tracker_sees_the_injected_narrowing(tmp_path, name, side):
 
 def _renderer(clip, name="man", depth=None):
     p = _cached_points()[name]
-    return synth.Renderer(clip, synth.Face(name, np.zeros((400, 560, 3), np.uint8), (0, 0), p, "", depth))
+    return Renderer(clip, Face(name, np.zeros((400, 560, 3), np.uint8), (0, 0), p, "", depth))
 
 
 def _corner_moves(clip, t=2.8):
@@ -251,58 +257,58 @@ def _corner_moves(clip, t=2.8):
 
 @pytest.mark.parametrize("scale", [0.1, 0.35, 1.0])
 def test_smile_scale_scales_the_corner_movement(scale):
-    full = _corner_moves(synth.Clip("a", "man", "gentle-smile"))
-    part = _corner_moves(synth.Clip("b", "man", "gentle-smile", smile_scale=scale))
+    full = _corner_moves(Clip("a", "man", "gentle-smile"))
+    part = _corner_moves(Clip("b", "man", "gentle-smile", smile_scale=scale))
     np.testing.assert_allclose(part, scale * full, rtol=1e-9)
-    t = synth.truth(synth.Clip("b", "man", "gentle-smile", smile_scale=scale))
+    t = truth(Clip("b", "man", "gentle-smile", smile_scale=scale))
     assert t["injected"]["smile_scale"] == scale
-    np.testing.assert_allclose(t["injected"]["smile_corner_out_up"], np.array(synth.SMILE) * scale)
+    np.testing.assert_allclose(t["injected"]["smile_corner_out_up"], np.array(SMILE) * scale)
 
 
 def test_pucker_scale_scales_the_corner_movement():
-    full = _corner_moves(synth.Clip("a", "man", "lip-pucker"))
-    part = _corner_moves(synth.Clip("b", "man", "lip-pucker", pucker_scale=0.6))
+    full = _corner_moves(Clip("a", "man", "lip-pucker"))
+    part = _corner_moves(Clip("b", "man", "lip-pucker", pucker_scale=0.6))
     np.testing.assert_allclose(part, 0.6 * full, rtol=1e-9)
-    assert synth.truth(synth.Clip("b", "man", "lip-pucker", pucker_scale=0.6))["injected"]["pucker_corner_in"] \
-        == pytest.approx(0.6 * synth.PUCKER)
+    assert truth(Clip("b", "man", "lip-pucker", pucker_scale=0.6))["injected"]["pucker_corner_in"] \
+        == pytest.approx(0.6 * PUCKER)
 
 
 def test_default_clips_keep_the_default_recipe():
     """New recipe parameters are off in the committed set, so its clips render as before."""
-    for c in synth.default_clips():
+    for c in default_clips():
         assert (c.smile_scale, c.pucker_scale, c.eye_window, c.motion_hold) == (1.0, 1.0, (), ())
         assert c.motion in ("none", "turn", "tilt", "approach")
-        t = synth.truth(c)
-        assert t["injected"]["smile_corner_out_up"] == (list(synth.SMILE) if c.smile else None)
-        assert t["person"] == c.face and t["variant"] in synth.VARIANTS and t["pose_away_s"] is None
+        t = truth(c)
+        assert t["injected"]["smile_corner_out_up"] == (list(SMILE) if c.smile else None)
+        assert t["person"] == c.face and t["variant"] in VARIANTS and t["pose_away_s"] is None
     # No face of the eval set may enter the committed cache.
     if FACES_JSON.is_file():
-        assert set(json.loads(FACES_JSON.read_text())) == set(synth.DEFAULT_FACES)
+        assert set(json.loads(FACES_JSON.read_text())) == set(DEFAULT_FACES)
 
 
 def test_truth_entries_per_variant():
     smile, pucker = "gentle-smile", "lip-pucker"
-    one = synth.truth(synth.Clip("a", "man", smile, eyes={"left": 0.6}))
+    one = truth(Clip("a", "man", smile, eyes={"left": 0.6}))
     assert [(e["side"], e["measure"]) for e in one["synkinesis"]] == [("left", "eye_opening")]
     assert one["variant"] == "smile_synk"
-    duchenne = synth.truth(synth.Clip("b", "man", smile, eyes={"left": 0.5, "right": 0.4}))
+    duchenne = truth(Clip("b", "man", smile, eyes={"left": 0.5, "right": 0.4}))
     assert duchenne["synkinesis"] == [] and duchenne["variant"] == "smile_duchenne"
-    both = synth.truth(synth.Clip("c", "man", pucker, eyes={"left": 0.7, "right": 0.35}))
+    both = truth(Clip("c", "man", pucker, eyes={"left": 0.7, "right": 0.35}))
     assert sorted((e["side"], e["injected"]) for e in both["synkinesis"]) == [("left", 0.7), ("right", 0.35)]
     assert both["variant"] == "pucker_bilateral"
-    assert synth.truth(synth.Clip("d", "man", pucker, blinks=synth.HOLD_BLINKS))["variant"] == "pucker_blink"
+    assert truth(Clip("d", "man", pucker, blinks=HOLD_BLINKS))["variant"] == "pucker_blink"
     for ex, prime in (("gentle-eye-closure", "closure"), ("brow-lift", "brow")):
-        pulled = synth.truth(synth.Clip("e", "man", ex, corner={"right": 0.15}))
+        pulled = truth(Clip("e", "man", ex, corner={"right": 0.15}))
         assert [(e["side"], e["measure"]) for e in pulled["synkinesis"]] == [("right", "commissure_excursion")]
         assert pulled["variant"] == f"{prime}_oral"
-        clean = synth.truth(synth.Clip("f", "man", ex))
+        clean = truth(Clip("f", "man", ex))
         assert clean["synkinesis"] == [] and clean["variant"] == f"{prime}_clean"
-    assert synth.truth(synth.Clip("g", "man", smile))["variant"] == "smile_clean"
-    assert synth.truth(synth.Clip("g", "man", smile), iod=67.46)["iod_px"] == 67.5
+    assert truth(Clip("g", "man", smile))["variant"] == "smile_clean"
+    assert truth(Clip("g", "man", smile), iod=67.46)["iod_px"] == 67.5
 
 
 def test_eye_window_narrows_the_eyes_only_inside_it():
-    clip = synth.Clip("a", "man", "gentle-smile", reps=((1.6, 7.4),), duration=8.0,
+    clip = Clip("a", "man", "gentle-smile", reps=((1.6, 7.4),), duration=8.0,
                       eyes={"left": 0.7}, eye_window=(3.3, 5.5))
     r = _renderer(clip)
     assert r.closures(2.5) == {"left": 0.0, "right": 0.0}        # smiling, eyes open
@@ -311,10 +317,10 @@ def test_eye_window_narrows_the_eyes_only_inside_it():
 
 
 def test_pose_clips_record_when_the_head_is_away():
-    pose = [c for c in synth.eval_clips() if c.variant == "pose_away"]
+    pose = [c for c in eval_clips() if c.variant == "pose_away"]
     assert 2 <= len(pose) <= 3 and len({c.face for c in pose}) == len(pose)
     for c in pose:
-        t = synth.truth(c)
+        t = truth(c)
         t0, t1 = t["pose_away_s"]
         assert t1 - t0 >= 2.5 and c.duration <= 8.0
         start, full, leave, back = c.motion_hold
@@ -328,13 +334,13 @@ def test_pose_clips_record_when_the_head_is_away():
 
 def test_3d_turn_moves_the_nose_more_than_the_outline():
     p = _cached_points()["man"]
-    iod = synth.iod_px(p)
+    iod = iod_px(p)
     # A stand-in depth: an ellipsoid cap, the nose tip in front.
     c = p.mean(0)
     r2 = ((p - c) ** 2).sum(1) / (1.3 * iod) ** 2
     z = 1.1 * iod * np.clip(r2, 0, 1) - 0.5 * iod
     z[face.NOSE_TIP] -= 0.5 * iod
-    clip = synth.Clip("a", "man", "gentle-smile", reps=((1.6, 7.4),), duration=8.0, motion="turn_hold",
+    clip = Clip("a", "man", "gentle-smile", reps=((1.6, 7.4),), duration=8.0, motion="turn_hold",
                       motion_amount=40, motion_hold=(2.0, 3.0, 5.8, 6.8))
     r = _renderer(clip, depth=z)
     still, _, _ = r.targets(1.0)
@@ -345,31 +351,31 @@ def test_3d_turn_moves_the_nose_more_than_the_outline():
     assert abs(shift[face.NOSE_TIP]) > 1.5 * max(abs(shift[234]), abs(shift[454]))   # the cheek edges
     assert len(ctrl) == len(depth) == len(r.ctrl) + len(r.ring)
     frame = r.frame(120)
-    assert frame.shape == (synth.SIZE[1], synth.SIZE[0], 3)
+    assert frame.shape == (SIZE[1], SIZE[0], 3)
 
 
 def test_eval_set_matrix():
-    clips = synth.eval_clips()
+    clips = eval_clips()
     names = [c.name for c in clips]
     assert len(names) == len(set(names)) and 180 <= len(clips) <= 220
-    assert [c.name for c in synth.eval_clips()] == names                      # deterministic
-    persons = {synth.FACES[c.face]["person"] for c in clips}
+    assert [c.name for c in eval_clips()] == names                      # deterministic
+    persons = {FACES[c.face]["person"] for c in clips}
     assert len(persons) >= 12
-    assert {c.variant for c in clips} == set(synth.VARIANTS)
+    assert {c.variant for c in clips} == set(VARIANTS)
     for c in clips:
         assert c.name.startswith(f"{c.face}_{c.variant}")
         assert c.duration <= (8.0 if c.variant == "pose_away" else 5.0)
-        assert c.motion in synth.MOTIONS
+        assert c.motion in MOTIONS
         for b0, b1 in c.blinks:   # blinks in the hold, or (eye closure) outside the rep
-            inside = any(r0 + synth.RAMP_S <= b0 < b1 <= r1 - synth.RAMP_S for r0, r1 in c.reps)
+            inside = any(r0 + RAMP_S <= b0 < b1 <= r1 - RAMP_S for r0, r1 in c.reps)
             outside = all(b1 <= r0 or b0 >= r1 for r0, r1 in c.reps)
-            assert (outside and b0 >= synth.BASELINE_S) if c.prime == "closure" else inside, c.name
+            assert (outside and b0 >= BASELINE_S) if c.prime == "closure" else inside, c.name
         if c.smile and len(c.eyes) == 2:                                       # Duchenne: within 1.6x
             hi, lo = max(c.eyes.values()), min(c.eyes.values())
             assert hi <= 1.6 * lo, c.name
         if c.variant == "pucker_bilateral":
             assert len(set(c.eyes.values())) == 2, c.name
-    per_person = {p: [c for c in clips if synth.FACES[c.face]["person"] == p] for p in persons}
+    per_person = {p: [c for c in clips if FACES[c.face]["person"] == p] for p in persons}
     for p, cs in per_person.items():
         v = {c.variant for c in cs}
         assert len(cs) >= 14 and {"smile_synk", "smile_duchenne", "smile_clean", "smile_blink", "pucker_synk",
@@ -385,39 +391,39 @@ def test_eval_set_matrix():
 
 
 def test_faces_name_their_person_and_folder(monkeypatch, tmp_path):
-    for name, spec in synth.FACES.items():
+    for name, spec in FACES.items():
         assert spec["dir"] in ("media", "faces") and spec["person"]
         x, y, w, h = spec["crop"]
-        assert w * synth.SIZE[1] == h * synth.SIZE[0], name
-    assert synth.FACES["obama_small"]["person"] == synth.FACES["obama"]["person"]
-    assert synth.FACES["rose1"]["person"] == synth.FACES["rose2"]["person"]
-    monkeypatch.delenv(synth.FACES_ENV, raising=False)
-    assert synth.source_path("kit", tmp_path / "media") == tmp_path / "faces" / "kit-harington.jpeg"
-    assert synth.source_path("man", tmp_path / "media") == tmp_path / "media" / "single_face.mp4"
-    monkeypatch.setenv(synth.FACES_ENV, str(tmp_path / "elsewhere"))
-    assert synth.source_path("kit", tmp_path / "media") == tmp_path / "elsewhere" / "kit-harington.jpeg"
+        assert w * SIZE[1] == h * SIZE[0], name
+    assert FACES["obama_small"]["person"] == FACES["obama"]["person"]
+    assert FACES["rose1"]["person"] == FACES["rose2"]["person"]
+    monkeypatch.delenv(FACES_ENV, raising=False)
+    assert source_path("kit", tmp_path / "media") == tmp_path / "faces" / "kit-harington.jpeg"
+    assert source_path("man", tmp_path / "media") == tmp_path / "media" / "single_face.mp4"
+    monkeypatch.setenv(FACES_ENV, str(tmp_path / "elsewhere"))
+    assert source_path("kit", tmp_path / "media") == tmp_path / "elsewhere" / "kit-harington.jpeg"
 
 
 # ---------------------------------------------------------------- the faces themselves (needs the media)
 
-@pytest.mark.skipif(not os.environ.get(synth.MEDIA_ENV), reason="needs COACH_TEST_MEDIA (and the face model)")
+@pytest.mark.skipif(not os.environ.get(MEDIA_ENV), reason="needs COACH_TEST_MEDIA (and the face model)")
 def test_faces_load_and_span_the_sizes(tmp_path):
     """Every face loads, MediaPipe finds it, and the IODs span small (<= 40 px) to large (>= 110 px)."""
-    faces = synth.load_faces(os.environ[synth.MEDIA_ENV], list(synth.FACES), tmp_path / "faces.json",
+    faces = load_faces(os.environ[MEDIA_ENV], list(FACES), tmp_path / "faces.json",
                              seed=FACES_JSON, depth=True)
-    iod = {name: synth.iod_px(f.points) for name, f in faces.items()}
+    iod = {name: iod_px(f.points) for name, f in faces.items()}
     assert all(25 <= v <= 150 for v in iod.values()), iod
     assert min(iod.values()) <= 40 and max(iod.values()) >= 110
-    small = {synth.FACES[n]["person"] for n, v in iod.items() if v <= 40}
-    large = {synth.FACES[n]["person"] for n, v in iod.items() if v >= 110}
+    small = {FACES[n]["person"] for n, v in iod.items() if v <= 40}
+    large = {FACES[n]["person"] for n, v in iod.items() if v >= 110}
     assert len(small) >= 3 and len(large) >= 2, (small, large)
     for name, f in faces.items():
-        assert f.view.shape == (synth.SIZE[1], synth.SIZE[0], 3)
-        assert abs(iod[name] - synth.FACES[name]["iod"]) < 3, name      # the documented size
+        assert f.view.shape == (SIZE[1], SIZE[0], 3)
+        assert abs(iod[name] - FACES[name]["iod"]) < 3, name      # the documented size
         pts = f.points - f.origin
-        assert (pts >= 0).all() and (pts[:, 0] < synth.SIZE[0]).all() and (pts[:, 1] < synth.SIZE[1]).all(), name
+        assert (pts >= 0).all() and (pts[:, 0] < SIZE[0]).all() and (pts[:, 1] < SIZE[1]).all(), name
     # The eval recipes do not fold the mesh (a sliver at an eye corner at full closure aside).
-    for clip in synth.eval_clips():
-        r = synth.Renderer(clip, faces[clip.face])
+    for clip in eval_clips():
+        r = Renderer(clip, faces[clip.face])
         for t in np.arange(0, clip.duration, 0.2):
             assert r.warper.flipped(r.targets(t, turn=False)[1]) <= 2, (clip.name, t)

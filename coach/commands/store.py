@@ -1,12 +1,15 @@
 """`coach patient|plan|treatment|sessions|report|export|review`: the therapist's tools.
 
 Thin commands over `coach.io.store`, `coach.io.review` and `coach.report`: parse, call, print.
-Every one takes `--db`.
+Every one takes `--db`. Commands that only read open the database read-only.
 """
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -21,7 +24,7 @@ db_option = click.option(
 
 
 def open_store(db: Path | None, write: bool = False):
-    """Writers create the database; readers need it to exist and fall back to read-only."""
+    """Writers create the database; readers need it to exist and open it read-only."""
     from coach.io import store
 
     return store.open_store(db, write)
@@ -48,18 +51,60 @@ def patient():
     """Add, list and show patients."""
 
 
+CHECK_CHOICE = click.Choice(["pin", "birth-year", "none"])
+check_option = click.option(
+    "--kiosk-check", type=CHECK_CHOICE, default=None,
+    help="A second factor the kiosk asks after the code: a short PIN or the birth year (you are asked for it).")
+check_value_option = click.option("--check-value", default=None, help="The PIN or year (for scripts).")
+
+
+def ask_check(kind: str | None, value: str | None) -> tuple[str | None, str | None]:
+    """(kind, scrypt hash) of a second factor, asking for its value unless given; kind None: none."""
+    from coach.kiosk.access import CHECK_LABELS, check_answer
+    from coach.kiosk.config import hash_pin
+
+    kind = None if kind in (None, "none") else kind.replace("-", "_")
+    if kind is None:
+        return None, None
+    if value is None:
+        value = click.prompt(f"The patient's {CHECK_LABELS[kind]}", hide_input=kind == "pin",
+                             confirmation_prompt=kind == "pin")
+    return kind, hash_pin(check_answer(kind, value))
+
+
 @patient.command("add")
 @click.argument("code")
 @click.option("--name", help="Name shown on screen.")
 @click.option("--affected-side", type=click.Choice(["left", "right"]), help="Patient's side with the palsy.")
 @click.option("--notes", default="", help="Free text.")
+@check_option
+@check_value_option
 @db_option
-def patient_add(code, name, affected_side, notes, db):
+def patient_add(code, name, affected_side, notes, kiosk_check, check_value, db):
     """Add a patient with a short unique CODE (e.g. P001)."""
+    kind, hashed = ask_check(kiosk_check, check_value)
     with open_store(db, write=True) as store:
         row = store.add_patient(code, name, affected_side, notes)
+        if kind:
+            store.set_patient_check(code, kind, hashed)
     side = f", {row['affected_side']} side affected" if row["affected_side"] else ""
-    click.echo(f"Added patient {row['code']}{side}.")
+    click.echo(f"Added patient {row['code']}{side}" + (f"; the kiosk asks their {kind.replace('_', ' ')}." if kind
+                                                       else "."))
+
+
+@patient.command("check")
+@click.argument("code")
+@click.option("--kiosk-check", type=CHECK_CHOICE, required=True,
+              help="pin or birth-year (you are asked for it), or none to remove it.")
+@check_value_option
+@db_option
+def patient_check(code, kiosk_check, check_value, db):
+    """Set or remove the second factor the kiosk asks patient CODE after their code (stored hashed)."""
+    kind, hashed = ask_check(kiosk_check, check_value)
+    with open_store(db, write=True) as store:
+        store.set_patient_check(code, kind, hashed)
+    click.echo(f"The kiosk asks {code} for their {kind.replace('_', ' ')} after the code." if kind
+               else f"The kiosk asks {code} for their code only.")
 
 
 @patient.command("list")
@@ -238,18 +283,33 @@ def treatment():
     """Record treatments (botulinum toxin, surgery) shown on the report."""
 
 
+def interactive() -> bool:
+    """Someone at a terminal to confirm (not a script, a pipe or a cron job)."""
+    return sys.stdin.isatty()
+
+
 @treatment.command("add")
 @click.argument("code")
 @click.option("--date", "day", required=True, help="YYYY-MM-DD.")
 @click.option("--kind", required=True, type=click.Choice(["botulinum_toxin", "surgery", "other"]))
 @click.option("--sites", default="", help="Injection sites or procedure.")
-@click.option("--units", type=float, help="Dose, e.g. botulinum toxin units.")
+@click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
 @click.option("--notes", default="")
 @db_option
 def treatment_add(code, day, kind, sites, units, notes, db):
-    """Record a treatment of patient CODE."""
+    """Record a treatment of patient CODE. A date in the future is confirmed first (refused without a terminal)."""
+    from coach.io.patients import treatment_day, treatment_units
+
+    given, future = treatment_day(day), False
+    treatment_units(units)                         # a bad dose is refused before anything is asked
+    if given > date.today():
+        if not interactive():
+            raise CoachError(f"The treatment date {given.isoformat()} is in the future; confirming it needs a "
+                             "terminal, so nothing was recorded.")
+        click.confirm(f"{given.isoformat()} is in the future. Record this treatment anyway?", abort=True)
+        future = True
     with open_store(db, write=True) as store:
-        row = store.add_treatment(code, day, kind, sites, units, notes)
+        row = store.add_treatment(code, day, kind, sites, units, notes, allow_future=future)
     click.echo(f"Recorded for {code}: {treatment_line(row)}")
 
 
@@ -282,19 +342,27 @@ def sessions(code, db):
                ["started", "patient", "kind", "status", "sets", "reps", "synk-free", "id"])
 
 
+def report_name(code: str) -> str:
+    """The default report file: `report-CODE.html` in this folder, the code made safe for a file
+    name (a code such as ../x cannot lead anywhere else)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", code).strip("_") or "patient"
+    return f"report-{safe}.html"
+
+
 @click.command()
 @click.argument("code")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default report-CODE.html).")
 @db_option
 def report(code, out, db):
-    """Write patient CODE's progress report: one self-contained, printable HTML file."""
+    """Write patient CODE's progress report: one self-contained, printable HTML file (owner-only)."""
+    from coach.core.files import write_text
     from coach.report import build_report
 
     with open_store(db) as store:
         html = build_report(store, code)
-    out = out or Path(f"report-{code}.html")
+    out = out or Path(report_name(code))
     try:
-        out.write_text(html, encoding="utf-8")
+        write_text(out, html)                      # atomic, and 0600: it is health data
     except OSError as exc:
         raise CoachError(f"Cannot write {out}: {exc.strerror}.") from exc
     click.echo(f"Wrote {out}")

@@ -33,6 +33,12 @@ class Rep:
     synkinesis: bool = False
     complete: bool = True     # False when the face was lost or the clip ended mid-rep
     target: float = 0.0       # the patient's target for the prime movement (relative change) at the rep's end
+    # Evenness and timing (coach.core.coaching, from the detector's per-frame side levels):
+    onset_lag_ms: float | None = None    # how much later the later side started moving (ms)
+    late_side: str = ""                  # which side started later ("" when together or unknown)
+    amplitude_ratio: float | None = None  # affected side's peak / the other side's (without an affected
+                                          # side: the smaller / the larger); 1.0 = equal
+    smoothness: float | None = None      # of the rise: net rise / total up-and-down travel (1 = one smooth rise)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -70,6 +70,13 @@ class Watch:
     limit: float = float("inf")   # the absolute test's level (relative change from neutral)
     norm: float | None = None     # healthy co-movement in this exercise (mean, relative change)
     source: str = ""              # where the norm comes from
+    fix: str = ""                 # what to change, in plain words ("Make the smile smaller until your eye
+                                  # stays open"): the alert banner says this; empty: `message`
+
+    @property
+    def correction(self) -> str:
+        """What the alert says: the fix, else the symptom message."""
+        return self.fix or self.message
 
     @property
     def side_test(self) -> bool:
@@ -96,6 +103,13 @@ class Exercise:
     path: str = ""
     replaces: str | None = None   # a therapist's file that replaces the shipped exercise of this id
     extra: dict = field(default_factory=dict, compare=False)
+    gentle: bool = True           # small movements at about a quarter of one's strength (retraining);
+                                  # false for a deliberately big movement (an open-mouth smile)
+
+    @property
+    def closes_eyes(self) -> bool:
+        """The prime movement closes the eyes: the patient relies on sound alone."""
+        return self.prime.measure == "eye_opening" and self.prime.direction < 0
 
     def with_overrides(self, thresholds: dict | None = None, reps: int | None = None,
                        hold_s: float | None = None, rest_s: float | None = None,
@@ -169,10 +183,10 @@ def _measure(d: dict, path: str, where: str) -> tuple[str, float]:
 
 
 KEYS = {
-    "": ("id", "name", "instructions", "prime", "watch", "reps", "sunnybrook", "replaces"),
+    "": ("id", "name", "instructions", "prime", "watch", "reps", "sunnybrook", "replaces", "gentle"),
     "prime.": ("measure", "direction", "target", "label"),
-    "watch.": ("measure", "direction", "kind", "region", "label", "message", "threshold", "min_difference",
-               "min_ratio", "rule", "limit", "norm", "source"),
+    "watch.": ("measure", "direction", "kind", "region", "label", "message", "fix", "threshold",
+               "min_difference", "min_ratio", "rule", "limit", "norm", "source"),
     "reps.": ("count", "hold_s", "rest_s", "move_s", "relax_s"),
 }
 MAX_REPS = 100             # a set longer than this is a typing mistake, not a prescription
@@ -227,8 +241,23 @@ def _parse_watch(w, i: int, path: str) -> Watch:
         raise ExerciseError(path, where + "min_ratio", "must be from 1 to 10")
     for k in ("threshold", "min_difference"):
         check_amount(nums[k], path, where + k)
-    return Watch(wm, wd, _get(w, "message", str, path, where), _get(w, "label", str, path, where, wm),
-                 region, _get(w, "kind", str, path, where, ""), **nums, **_parse_rule(w, path, where))
+    return Watch(wm, wd, _text(w, "message", path, where), _get(w, "label", str, path, where, wm),
+                 region, _get(w, "kind", str, path, where, ""), **nums, **_parse_rule(w, path, where),
+                 fix=_text(w, "fix", path, where, ""))
+
+
+MAX_MESSAGE = 90          # a message must fit the alert banner in two lines, and be quick to hear
+
+
+def _text(w: dict, key: str, path: str, where: str, default=...) -> str:
+    """A message for the patient: plain, non-empty words, short enough for the banner."""
+    value = _get(w, key, str, path, where, default).strip()
+    if key in w and not value:
+        raise ExerciseError(path, where + key, "must not be empty")
+    if len(value) > MAX_MESSAGE:
+        raise ExerciseError(path, where + key, f"must be at most {MAX_MESSAGE} characters (it is read during "
+                                               f"a movement), not {len(value)}")
+    return value
 
 
 def _parse_reps(data: dict, path: str) -> dict:
@@ -263,7 +292,7 @@ def parse_exercise(data: dict, path: str) -> Exercise:
                                               "the shipped exercise with the same id")
     return Exercise(ex_id, _get(data, "name", str, path, ""), tuple(s.strip() for s in instructions),
                     _parse_prime(data, path), watches, sunnybrook=sb, path=path, replaces=replaces,
-                    **_parse_reps(data, path))
+                    gentle=_get(data, "gentle", bool, path, "", True), **_parse_reps(data, path))
 
 
 def load_exercise(path: str | Path) -> Exercise:

@@ -21,8 +21,18 @@ class Meter:
 
 
 @dataclass(frozen=True)
+class Button:
+    """A touch target the screen offers: a touch or click gives `action`; `key` is its keyboard twin."""
+
+    action: str          # e.g. "ready", "pause", "stop", "resume", "progress", "done", "back", "yes", "no"
+    word: str            # what it says, e.g. "Ready"
+    key: str = ""        # the key that does the same, e.g. "Enter" (shown at home, not at the kiosk)
+
+
+@dataclass(frozen=True)
 class FeedbackView:
-    screen: str                       # welcome|calibrate|instruct|move|hold|relax|rest|paused|camera_lost|summary|confirm_quit
+    screen: str                       # welcome|progress|calibrate|instruct|countdown|move|hold|relax|rest|
+                                      # paused|camera_lost|summary|confirm_quit (and the kiosk's own screens)
     title: str = ""                   # large heading, e.g. the exercise name
     text: str = ""                    # plain-words instruction or hint
     meters: tuple[Meter, ...] = ()
@@ -30,13 +40,26 @@ class FeedbackView:
     reps_total: int = 0
     hold_fraction: float | None = None  # hold ring 0..1, None when not holding
     countdown_s: float | None = None
-    banner: str | None = None         # corrective message while synkinesis is active
+    banner: str | None = None         # corrective message while synkinesis is active (what to change)
     highlight: tuple[tuple[str, str], ...] = ()  # (region, side) to highlight, e.g. ("eye", "left")
     cue: str | None = None            # sound to play *now* (a name in sounds/), once
-    summary: tuple[tuple[str, str], ...] = ()    # (label, value) rows on the summary screen
+    summary: tuple[tuple[str, str], ...] = ()    # (label, value) rows: the summary in words
     points: object = None             # landmarks (478,3 normalised) for mirror/mesh views, or None
     t: float = 0.0
     extra: dict = field(default_factory=dict)
+    exercise_no: int = 0              # "Exercise 1 of 3" (0: not in an exercise)
+    exercises_total: int = 0
+    prompt: str | None = None         # amount or evenness coaching: "Try a little more." …
+    prompt_kind: str = ""             # "more" | "less" | "even"
+    lagging: str = ""                 # the side that is behind, while the sides diverge
+    band: tuple[float, float] | None = None   # the target band on the prime bars (fractions of the target)
+    buttons: tuple[Button, ...] = ()  # touch targets of this screen
+    say: str | None = None            # spoken guidance for *now* (a phrase in sounds/voice/), once
+    settings: dict | None = None      # display settings to apply now (a patient's remembered ones), once
+    table: tuple[tuple[str, ...], ...] = ()   # the summary as a table: a header row, then one row per exercise
+    progress: dict | None = None      # the "Your progress" screen (coach.core.progress.progress_overview)
 
 
-CUES = ("start", "hold", "rep_done", "synkinesis", "exercise_done", "session_done")
+# Every sound, one per phase change and happening; each has its own character (scripts/make_sounds.py).
+CUES = ("countdown", "start", "move", "hold", "relax", "rest", "rep_done", "nudge", "synkinesis",
+        "exercise_done", "session_done")

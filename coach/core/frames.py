@@ -92,6 +92,15 @@ def save_stream(path: str | os.PathLike, frames: Iterable[LandmarkFrame], info: 
     return n
 
 
+def _why(exc: Exception) -> str:
+    """Why a stream could not be read, in words (no exception class names)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, KeyError):
+        return f"its part {exc.args[0]!r} is missing"
+    return "damaged, or not a landmark stream"
+
+
 def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame]]:
     """Read a stream written by `save_stream`. Raises StreamError with a plain reason."""
     try:
@@ -99,7 +108,7 @@ def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame
             meta = json.loads(bytes(z["meta"]).decode())
             t, has, dq, blend, mat = z["t"], z["face"], z["dq"], z["blend"], z["matrix"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise StreamError(f"{path} is not a readable landmark stream ({exc.__class__.__name__})") from None
+        raise StreamError(f"{path} is not a readable landmark stream ({_why(exc)})") from None
     if not isinstance(meta, dict) or meta.get("format") != STREAM_FORMAT:
         raise StreamError(f"{path} is not a coach landmark stream")
     try:

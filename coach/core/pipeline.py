@@ -105,7 +105,7 @@ class _Run:
     def __init__(self, baseline: Baseline, exercise: Exercise, affected_side: str | None,
                  start_target: float | None):
         self.baseline = baseline
-        self.gate = QualityGate(baseline.pose[1])
+        self.gate = QualityGate(baseline.pose)
         self.detector = Detector(exercise, affected_side, noise=baseline.noise, start_target=start_target)
         self.judged = 0
         self.unjudged: dict[str, int] = {}

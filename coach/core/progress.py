@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from coach.core.exercises import SUNNYBROOK
@@ -166,3 +167,183 @@ def toxin_windows(reps: list[dict], treatments: list[dict], affected: str | None
              rep_stats([r for r in windows["after"] if r["exercise"] == ex], affected))
             for ex in exercises]})
     return rows
+
+
+# ---- evenness and the patient's own progress screen ------------------------------------------------
+# Retraining asks for small, even movements: a rep is "in the band" when its peak lies within this
+# fraction of the patient's own target (1.0 = target). Below it the prompt is "try a little more",
+# above it "gentler".
+TARGET_BAND = (0.7, 1.3)
+PROGRESS_DAYS = 14
+
+
+@dataclass(frozen=True)
+class History:
+    """What the "Your progress" screen is drawn from: the patient's logged rep rows (with `exercise` and
+    `session_started`) and today's date (the patient's own calendar)."""
+
+    reps: list = field(default_factory=list)
+    today: date = field(default_factory=date.today)
+
+
+def rep_row(rep, exercise: str, started: str) -> dict:
+    """A `Rep` of the session under way as a rep row, so today's reps join the logged ones."""
+    by_side = rep.peak_by_side or {}
+    return {"exercise": exercise, "session_started": started, "complete": rep.complete,
+            "synkinesis": rep.synkinesis, "peak": rep.peak, "peak_left": by_side.get("left"),
+            "peak_right": by_side.get("right"), "amplitude_ratio": rep.amplitude_ratio,
+            "onset_lag_ms": rep.onset_lag_ms, "synkinesis_peak": rep.synkinesis_peak}
+
+
+def evenness(rep) -> float | None:
+    """How evenly the two sides moved in a rep: the smaller side's peak over the larger's (1 = equal).
+
+    From the rep's amplitude ratio when it was measured, else from the per-side peaks."""
+    ratio = _field(rep, "amplitude_ratio")
+    if ratio is not None and ratio > 0:
+        return min(ratio, 1 / ratio)
+    if isinstance(rep, dict):
+        sides = (rep.get("peak_left"), rep.get("peak_right"))
+    else:
+        by_side = rep.peak_by_side or {}
+        sides = (by_side.get("left"), by_side.get("right"))
+    if any(v is None for v in sides):
+        return None
+    lo, hi = sorted(abs(float(v)) for v in sides)
+    return lo / hi if hi > 0 else None
+
+
+def _field(rep, name: str):
+    return rep.get(name) if isinstance(rep, dict) else getattr(rep, name, None)
+
+
+def mean_evenness(reps) -> float | None:
+    """Mean evenness of the complete reps."""
+    return mean(evenness(r) for r in complete_reps(reps))
+
+
+def mean_onset_lag_ms(reps) -> float | None:
+    """Mean time between the two sides starting to move, over the complete reps."""
+    return mean(_field(r, "onset_lag_ms") for r in complete_reps(reps))
+
+
+def in_band(rep, band: tuple[float, float] = TARGET_BAND) -> bool:
+    peak = _get(rep, "peak")
+    return peak is not None and band[0] <= peak <= band[1]
+
+
+def best_rep(reps, band: tuple[float, float] = TARGET_BAND):
+    """The most even complete rep without co-movement whose size was within the band (None: no such rep).
+    Ties go to the rep whose sides started closest together."""
+    good = [r for r in complete_reps(reps) if not _get(r, "synkinesis") and in_band(r, band)
+            and evenness(r) is not None]
+    if not good:
+        return None
+    return max(good, key=lambda r: (round(evenness(r), 3), -(_field(r, "onset_lag_ms") or 0.0)))
+
+
+def practice_days(dates, today: date, days: int = PROGRESS_DAYS) -> list[tuple[date, bool]]:
+    """The last `days` days up to today, each with whether the patient practised then."""
+    done = set(dates)
+    return [(d, d in done) for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))]
+
+
+def streak(dates, today: date) -> int:
+    """Days in a row with practice, ending today (or yesterday, when today is still to come)."""
+    done = set(dates)
+    day = today if today in done else today - timedelta(days=1)
+    n = 0
+    while day in done:
+        n += 1
+        day -= timedelta(days=1)
+    return n
+
+
+def progress_overview(reps: list[dict], today: date, names: dict | None = None,
+                      days: int = PROGRESS_DAYS) -> dict:
+    """The patient's "Your progress" screen, from rep rows (with `exercise` and `session_started`).
+
+    {"days": [(date, practised)], "practised": n, "streak": n, "exercises": [{"exercise", "name",
+    "days": [(date, rate without co-movement or None, evenness or None)]}]} over the last `days` days."""
+    names = names or {}
+    first = today - timedelta(days=days - 1)
+    recent = [r for r in reps if first <= local_dt(r["session_started"]).date() <= today]
+    dates = {local_dt(r["session_started"]).date() for r in reps}
+    window = practice_days(dates, today, days)
+    exercises = []
+    for ex, rs in by_exercise(recent).items():
+        per_day: dict[date, list] = defaultdict(list)
+        for r in rs:
+            per_day[local_dt(r["session_started"]).date()].append(r)
+        exercises.append({"exercise": ex, "name": names.get(ex, ex.replace("-", " ").capitalize()),
+                          "days": [(d, synkinesis_free_rate(per_day.get(d, [])),
+                                    mean_evenness(per_day.get(d, []))) for d, _ in window]})
+    return {"days": window, "practised": sum(p for _, p in window), "streak": streak(dates, today),
+            "exercises": exercises}
+
+
+# ---- the therapist's report: session status, adherence, trend, treatment effect ---------------------
+# A session with fewer complete reps than this share of its planned reps is "short": like an
+# interrupted one, it is drawn apart and left out of the trend (a killed 2-rep session is no dip).
+SHORT_FRACTION = 0.5
+TREND_DAYS = 28                  # the trend compares the last 4 weeks with the 4 weeks before them
+TREND_MIN_CHANGE = 0.10          # a change of the clean-rep rate smaller than 10 points is "steady"
+
+
+def session_status(status: str, planned_reps: list[int | None], reps) -> str:
+    """'completed', 'short' (completed with fewer than SHORT_FRACTION of its planned reps complete),
+    'interrupted' or 'in-progress'. `planned_reps`: the planned reps of each of its sets."""
+    if status != "completed":
+        return status
+    planned = sum(n or 0 for n in planned_reps)
+    return "short" if planned and len(complete_reps(reps)) < SHORT_FRACTION * planned else "completed"
+
+
+def in_trend(status: str) -> bool:
+    """Whether a session with this `session_status` counts in trend lines (full sessions only)."""
+    return status == "completed"
+
+
+def adherence(days, first: date | None, today: date) -> dict:
+    """Days practised of days prescribed. No practice schedule is recorded, so "prescribed" is every
+    day from the first session (`first`) to `today`, both included."""
+    if first is None or first > today:
+        return {"practised": 0, "prescribed": 0, "rate": None, "first": first}
+    prescribed = (today - first).days + 1
+    practised = len({d for d in days if first <= d <= today})
+    return {"practised": practised, "prescribed": prescribed, "rate": practised / prescribed, "first": first}
+
+
+def trend_windows(today: date) -> dict[str, tuple[date, date]]:
+    """{"recent", "before"}: first and last day (both included) of the two windows a trend compares."""
+    recent = (today - timedelta(days=TREND_DAYS - 1), today)
+    return {"recent": recent, "before": (recent[0] - timedelta(days=TREND_DAYS), recent[0] - timedelta(days=1))}
+
+
+def trend(points, today: date) -> dict:
+    """The clean-rep (synkinesis-free) rate of the last TREND_DAYS against the TREND_DAYS before.
+
+    `points`: (day, reps) of the sessions that count in trends. `direction`: "up", "down" or
+    "steady" (a change under TREND_MIN_CHANGE), None when either window has no complete rep."""
+    out: dict = {}
+    for name, (lo, hi) in trend_windows(today).items():
+        reps = [r for day, rs in points if lo <= day <= hi for r in rs]
+        out[name], out[f"n_{name}"] = synkinesis_free_rate(reps), len(complete_reps(reps))
+        out[f"evenness_{name}"] = mean_evenness(reps)
+    direction = None
+    if out["recent"] is not None and out["before"] is not None:
+        change = out["recent"] - out["before"]
+        direction = "steady" if abs(change) < TREND_MIN_CHANGE else ("up" if change > 0 else "down")
+    return {**out, "direction": direction}
+
+
+def toxin_window_days(day: date) -> dict[str, tuple[date, date]]:
+    """{"before", "after"}: first day and the day after the last of each window around an injection."""
+    return {name: (day + timedelta(days=lo), day + timedelta(days=hi))
+            for name, (lo, hi) in (("before", TOXIN_BEFORE_DAYS), ("after", TOXIN_AFTER_DAYS))}
+
+
+def toxin_effect(reps: list[dict], day: date, affected: str | None = None) -> dict:
+    """All exercises together: `rep_stats` of the reps in the before and after windows of an injection."""
+    return {name: rep_stats([r for r in reps if lo <= local_dt(r["session_started"]).date() < hi], affected)
+            for name, (lo, hi) in toxin_window_days(day).items()}

@@ -13,6 +13,12 @@ face the camera. Why each limit:
 - **pitched**: nodding far up or down changes how open the eyes look (the lids are
   seen from above or below, and a lowered gaze lowers the lids). Pitch is read as a
   change from the patient's own neutral pose, because the camera is rarely at eye level.
+- **turned from neutral**: measures are changes from the neutral face, so the head must
+  stay near the pose it had then. On the generated clips whose (symmetric) face turns in
+  3-D with nothing injected, the two eyes' openings read apart by a median 0.01 within
+  2.5° of the neutral yaw, and beyond 10° one frame in ten reads them 0.12–0.16 apart
+  (90th percentile): more than the side test's 10 points, so a healthy face turning
+  while it laughs would look like one-sided eye narrowing. Hence 10° from neutral.
 - **moving fast**: the tracker lags fast head motion and smooths landmarks over
   frames, so measures then mix two poses.
 - **out of frame**: landmarks outside the picture are guesses (a face partly out of
@@ -29,6 +35,7 @@ from coach.core.measures import Measures
 MAX_YAW_DEG = 20.0        # head turned
 MAX_ROLL_DEG = 20.0       # head tilted towards a shoulder
 MAX_PITCH_DEG = 15.0      # head nodded up or down, from the neutral pose
+MAX_TURN_FROM_NEUTRAL_DEG = 10.0   # head turned (yaw) or tilted (roll) away from the neutral pose
 MAX_SPEED_IOD_S = 1.0     # head moving more than one eye-distance per second
 MAX_TURN_DEG_S = 40.0     # head rotating faster than this (a slow look-around is ~10–20°/s)
 MIN_MARGIN = 0.0          # every landmark inside the picture
@@ -50,8 +57,9 @@ PROMPTS = {
 class QualityGate:
     """Stateful, pure: `check(m)` for each frame in time order."""
 
-    def __init__(self, neutral_pitch: float = 0.0):
-        self.neutral_pitch = neutral_pitch
+    def __init__(self, neutral_pose: tuple[float, float, float] = (0.0, 0.0, 0.0)):
+        """`neutral_pose`: yaw, pitch and roll of the patient's neutral face (`Baseline.pose`)."""
+        self.neutral = tuple(neutral_pose)
         self._past: list[Measures] = []
         self._bad_t: float | None = None
 
@@ -74,11 +82,12 @@ class QualityGate:
     def _reason(self, m: Measures) -> str | None:
         if m.margin < MIN_MARGIN:
             return "out_of_frame"
-        if abs(m.yaw_deg) > MAX_YAW_DEG:
+        yaw0, pitch0, roll0 = self.neutral
+        if abs(m.yaw_deg) > MAX_YAW_DEG or abs(m.yaw_deg - yaw0) > MAX_TURN_FROM_NEUTRAL_DEG:
             return "turned"
-        if abs(m.roll_deg) > MAX_ROLL_DEG:
+        if abs(m.roll_deg) > MAX_ROLL_DEG or abs(m.roll_deg - roll0) > MAX_TURN_FROM_NEUTRAL_DEG:
             return "tilted"
-        if abs(m.pitch_deg - self.neutral_pitch) > MAX_PITCH_DEG:
+        if abs(m.pitch_deg - pitch0) > MAX_PITCH_DEG:
             return "pitched"
         if self._past and self._too_fast(self._past[0], m):
             return "moving_fast"

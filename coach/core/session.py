@@ -1,45 +1,49 @@
 """The coaching state machine, with no I/O: `Session.step(...) -> StepResult`.
 
-welcome → calibrate → for each exercise: instruct → (move → hold → relax → rest) × reps
-→ summary. Pauses when the face is lost for more than FACE_LOST_S (nothing during
-the gap counts), when the camera is lost, or on the patient's request. Quitting
-asks once.
+welcome (or "Your progress") → calibrate → for each exercise: instruct (the
+instructions and an animated demonstration, until the patient is ready) →
+countdown → (move → hold → relax → rest) × reps → summary. Pauses when the face
+is lost for more than FACE_LOST_S (nothing during the gap counts), when the
+camera is lost, or on the patient's request (a key, or the Pause touch target).
+Stopping asks once.
 
 The screens guide; the detector counts. A rep counts when the detector sees a
 whole rise–hold–return, whatever screen is showing, so a patient who moves at
-their own pace is not penalised. `records` tell the shell what to log.
+their own pace is not penalised (starting the movement on the instructions
+screen counts as being ready). `records` tell the shell what to log. The views
+are composed in `coach.core.views`; amount and evenness in `coach.core.coaching`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-import numpy as np
 
-from coach.core.calibration import Baseline, CalibrationError, fit_baseline, relative
+from coach.core import views
+from coach.core.calibration import Baseline, relative
+from coach.core.calibrator import Calibrator
+from coach.core.coaching import Prompter, SideTrace, rep_evenness
+from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector, OFF_LEVEL
 from coach.core.events import (Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded,
                                SynkinesisStarted)
 from coach.core.exercises import Exercise
-from coach.core.face import SIDES
-from coach.core.feedback import FeedbackView, Meter
+from coach.core.feedback import FeedbackView
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
-from coach.core.progress import synkinesis_free, synkinesis_free_rate
+from coach.core.progress import synkinesis_free
 from coach.core.quality import PROMPTS, QualityGate
 
-CALIBRATE_S = 2.0         # sit still with a neutral face this long
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
-INSTRUCT_S = 5.0          # time to read the instructions (a key skips it)
+INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
+COUNTDOWN_S = 3.0         # 3, 2, 1 into the first rep of an exercise
 HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
                           # says the patient is holding (`Detector.holding`, the logged hold time's definition)
-EXERCISE_STATES = ("instruct", "move", "hold", "relax", "rest")
-STILL_SPREAD = 0.03       # calibration: eye opening may vary this much (IOD units) — no talking or blinking fits
-CENTRE_TOLERANCE = 0.22   # face centre within this of the image centre (fraction of the image)
-MIN_IOD_FRACTION = 0.07   # eyes at least 7 % of the image width apart: near enough to measure
-MIN_BRIGHTNESS = 50       # mean luma (0–255) below this: too dark for reliable landmarks
+EXERCISE_STATES = ("instruct", "countdown", "move", "hold", "relax", "rest")
+ALERT_STATES = ("move", "hold")   # the Careful banner, its sound and the prompts: only while moving
+ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
+NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
-SAFETY_NOTICE = ("This coach does not diagnose. If you notice sudden new weakness of the face, "
-                 "arm or leg, or trouble speaking, call emergency services: it can be a stroke.")
+SAFETY_NOTICE = views.SAFETY_NOTICE
 
 
 @dataclass(frozen=True)
@@ -61,19 +65,26 @@ class ExerciseTally:
 
 class Session:
     def __init__(self, plan: list[Exercise], affected_side: str | None = None, previous: dict | None = None,
-                 welcome_s: float | None = None, targets: dict | None = None):
-        """`welcome_s`: move on from the welcome screen by itself after this long
-        (the demo, a replay); None waits for the patient to press Enter. `targets`:
-        {exercise_id: target} learned in earlier sessions (a plan's own target wins)."""
+                 welcome_s: float | None = None, targets: dict | None = None, *, ready_s: float | None = None,
+                 history=None, prefs: dict | None = None):
+        """`welcome_s`: move on from the welcome screen by itself after this long (the demo, a
+        replay, the kiosk); None waits for the patient. `ready_s` likewise for the instructions.
+        `targets`: {exercise_id: target} learned in earlier sessions (a plan's own target wins).
+        `history`: (rep rows, today) for the "Your progress" screen, or None (no such screen).
+        `prefs`: the patient's remembered display settings, handed to the display on the first view;
+        changes the display reports ("set:name=value" actions) update `self.prefs`."""
         if not plan:
             raise ValueError("a session needs at least one exercise")
         self.plan = plan
         self.affected_side = affected_side
         self.previous = previous or {}     # {exercise_id: synkinesis-free rate} from the last session
         self.targets = targets or {}
+        self.welcome_s, self.ready_s = welcome_s, ready_s
+        self.history = history
+        self.prefs = dict(prefs or {})
+        self._settings_due = prefs is not None
         self.gate: QualityGate | None = None
         self._pose_hint = ""
-        self.welcome_s = welcome_s
         self.state = "welcome"
         self.tallies = [ExerciseTally(ex) for ex in plan]
         self.ex_i = 0
@@ -81,18 +92,24 @@ class Session:
         self.detector: Detector | None = None
         self.status = "in-progress"
         self._state_t: float | None = None
-        self._calib: list[Measures] = []
-        self._hint = ""
+        self.calibrator = Calibrator()
         self._last_face_t: float | None = None
         self._paused_from: str | None = None
         self._pause_reason = ""
         self._gap_start: float | None = None
         self._hold_left = 0.0
         self._last_t = 0.0
-        self._banner: tuple[str, tuple] | None = None
+        self._synk: tuple[str, tuple] | None = None   # the fix to show and where, while co-movement lasts
+        self._alerted = False                          # its sound has played
         self._hold_tick = 0.0
         self._points = None          # landmarks for the mirror and mesh views
         self._frame_width = 640
+        self._back_to = "welcome"    # where "Your progress" returns
+        self._ticks = 0              # countdown seconds sounded
+        self._cycle_reps = 0         # reps counted when this move phase began
+        self.prompter: Prompter | None = None
+        self.trace = SideTrace()
+        self.demo: Demonstration | None = None
 
     # ---- helpers ------------------------------------------------------------------
     @property
@@ -122,11 +139,11 @@ class Session:
         records: list = []
         cue: str | None = None
         m = self._observe(frame, t)
-        for action in actions:
+        for action in _once(actions):
             cue = self._act(action, t, records) or cue
-        if self.state != "summary":
+        if self.state not in ("summary", "progress"):
             self._check_gaps(m, t, camera_lost, records)
-            cue = self._advance(m, t, brightness, records) or cue
+            cue = self._advance(m, frame, t, brightness, records) or cue
         return StepResult(self._view(t, cue), tuple(records))
 
     def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
@@ -141,19 +158,18 @@ class Session:
     def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list) -> None:
         """Camera or face gone: pause, and let nothing in the gap count; resume when they are back."""
         face_gone = m is None and (self._last_face_t is None or t - self._last_face_t > FACE_LOST_S)
-        if self.state not in ("welcome", "confirm_quit", "paused", "camera_lost") and (
-                camera_lost or (face_gone and self.state != "calibrate")):
+        if self.state not in NO_GAP_STATES and (camera_lost or (face_gone and self.state != "calibrate")):
             self._pause(t, "camera_lost" if camera_lost else "face", records)
         elif self.state == "camera_lost" and not camera_lost:
             self._resume(t, records)
         elif self.state == "paused" and self._pause_reason == "face" and m is not None:
             self._resume(t, records)
 
-    def _advance(self, m: Measures | None, t: float, brightness: float | None, records: list) -> str | None:
+    def _advance(self, m: Measures | None, frame, t: float, brightness: float | None, records: list) -> str | None:
         if self.state == "welcome" and self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
             self._go("calibrate", t)
         if self.state == "calibrate":
-            return self._calibrate(m, t, brightness, records)
+            return self._calibrate(m, frame, t, brightness, records)
         if self.state in EXERCISE_STATES:
             return self._exercise_step(m, t, records)
         return None
@@ -162,27 +178,37 @@ class Session:
         """The source has ended (a replay or video ran out): close and show the summary."""
         records: list = []
         cue = None
-        if self.state not in ("summary",):
+        ended = self.state == "summary" or (self.state == "progress" and self._back_to == "summary")
+        if not ended:
             cue = self._finish(t, records, "completed" if self._all_done() else "interrupted")
         return StepResult(self._view(t, cue), tuple(records))
 
     # ---- actions --------------------------------------------------------------------
     def _act(self, action: str, t: float, records: list) -> str | None:
+        if action.startswith("set:"):
+            return self._remember(action[4:])
         if self.state == "confirm_quit":
             return self._answer_quit(action, t, records)
-        handler = {"quit": self._ask_quit, "pause": self._toggle_pause, "skip": self._skip,
-                   "yes": self._begin, "key:enter": self._begin}.get(action)
+        handler = {"quit": self._ask_quit, "stop": self._ask_quit, "pause": self._toggle_pause,
+                   "space": self._space, "resume": self._resume_user, "skip": self._skip,
+                   "yes": self._begin, "key:enter": self._begin, "ready": self._begin,
+                   "progress": self._progress, "back": self._back}.get(action)
         return handler(t, records) if handler else None
 
+    def _remember(self, setting: str) -> None:
+        name, _, value = setting.partition("=")
+        if name:
+            self.prefs[name] = value
+
     def _answer_quit(self, action: str, t: float, records: list) -> str | None:
-        if action in ("yes", "quit"):
+        if action in ("yes", "quit", "stop", "key:enter"):
             return self._finish(t, records, "completed" if self._all_done() else "interrupted")
-        if action in ("no", "pause"):
-            self.state = self._paused_from or "instruct"
+        if action in ("no", "pause", "resume", "space", "back"):
+            self._go(self._paused_from or "instruct", t)
         return None
 
     def _ask_quit(self, t: float, records: list) -> None:
-        if self.state != "summary":
+        if self.state not in ("summary", "progress"):
             self._paused_from = self.state
             self._end_detector(records)
             self.state = "confirm_quit"
@@ -190,21 +216,45 @@ class Session:
     def _toggle_pause(self, t: float, records: list) -> None:
         if self.state == "paused" and self._pause_reason == "user":
             self._resume(t, records)
-        elif self.state not in ("welcome", "summary", "paused", "camera_lost"):
+        elif self.state not in ("welcome", "progress", "summary", "paused", "camera_lost"):
             self._pause(t, "user", records)
+
+    def _resume_user(self, t: float, records: list) -> None:
+        if self.state == "paused" and self._pause_reason == "user":
+            self._resume(t, records)
+
+    def _space(self, t: float, records: list) -> str | None:
+        """Space: Ready on the welcome, progress and instructions screens; elsewhere pause."""
+        if self.state in ("welcome", "instruct", "progress"):
+            return self._begin(t, records)
+        return self._toggle_pause(t, records)
 
     def _skip(self, t: float, records: list) -> str | None:
         if self.state == "welcome":
             self._go("calibrate", t)
-        elif self.state == "instruct":
+        elif self.state in ("instruct", "countdown"):
             return self._start_reps(t)
         elif self.state in ("move", "hold", "relax", "rest", "paused"):
             return self._next_exercise(t, records)
         return None
 
-    def _begin(self, t: float, records: list) -> None:
+    def _begin(self, t: float, records: list) -> str | None:
         if self.state == "welcome":
             self._go("calibrate", t)
+        elif self.state == "instruct":
+            return self._countdown(t)
+        elif self.state == "progress":
+            self._back(t, records)
+        return None
+
+    def _progress(self, t: float, records: list) -> None:
+        if self.history is not None and self.state in ("welcome", "summary"):
+            self._back_to = self.state
+            self._go("progress", t)
+
+    def _back(self, t: float, records: list) -> None:
+        if self.state == "progress":
+            self._go(self._back_to, t)
 
     def _pause(self, t: float, reason: str, records: list) -> None:
         self._end_detector(records)
@@ -220,9 +270,11 @@ class Session:
         before = self._paused_from or "calibrate"
         self._paused_from, self._pause_reason, self._gap_start = None, "", None
         # Back where we were; a rep interrupted by the pause starts again.
-        self._go("calibrate" if before == "calibrate" else ("instruct" if before == "instruct" else "move"), t)
+        self._go(before if before in ("calibrate", "instruct") else "move", t)
         if self.state == "calibrate":
-            self._calib = []
+            self.calibrator.restart()
+        elif self.state == "move":
+            self._start_move(t)
 
     def _end_detector(self, records: list) -> None:
         """Close anything under way; a rep cut off by a pause or quit does not count."""
@@ -230,53 +282,44 @@ class Session:
             self._collect(self.detector.update(None, self._last_t), records, counted=False)
 
     # ---- calibration ----------------------------------------------------------------
-    def _calibrate(self, m: Measures | None, t: float, brightness: float | None, records: list) -> str | None:
-        hint = self._calibration_hint(m, brightness)
-        if hint:
-            self._hint, self._calib = hint, []
-            self._state_t = t
+    def _calibrate(self, m: Measures | None, frame, t: float, brightness: float | None,
+                   records: list) -> str | None:
+        baseline = self.calibrator.add(m, frame, t, brightness, self._frame_width)
+        if baseline is None:
             return None
-        self._hint = ""
-        self._calib.append(m)
-        if self._elapsed(t) < CALIBRATE_S:
-            return None
-        eyes = np.array([c.values[0] for c in self._calib])
-        if np.ptp(eyes, axis=0).max() > STILL_SPREAD * 3:
-            # Someone blinked hard or talked: try again quietly rather than baseline on it.
-            self._hint, self._calib, self._state_t = "Keep your face relaxed and still for a moment.", [], t
-            return None
-        try:
-            self.baseline = fit_baseline(self._calib)
-        except CalibrationError:
-            self._calib, self._state_t = [], t
-            return None
-        records.append(Calibrated(t, self.baseline))
+        self.baseline = baseline
+        records.append(Calibrated(t, baseline))
         return self._start_exercise(t, records)
 
-    def _calibration_hint(self, m: Measures | None, brightness: float | None) -> str:
-        if m is None:
-            return "We can't see your face. Sit facing the camera."
-        if brightness is not None and brightness < MIN_BRIGHTNESS:
-            return "It is a little dark. Turn on a light in front of you."
-        if abs(m.centre[0] - 0.5) > CENTRE_TOLERANCE or abs(m.centre[1] - 0.5) > CENTRE_TOLERANCE + 0.08:
-            return "Move so your face is in the middle of the picture."
-        if m.iod_px < MIN_IOD_FRACTION * self._frame_width:
-            return "Come a little closer to the camera."
-        return ""
-
     # ---- exercises ------------------------------------------------------------------
-    def _start_exercise(self, t: float, records: list) -> str:
+    def _start_exercise(self, t: float, records: list) -> str | None:
         ex = self.exercise
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
-        self.gate = QualityGate(self.baseline.pose[1])
+        self.gate = QualityGate(self.baseline.pose)
+        self.prompter = Prompter(ex.gentle)
+        self.trace.clear()
+        self.demo = None
+        if self.calibrator.calm is not None:
+            self.demo = Demonstration(self.calibrator.calm, ex.prime, self.detector.target, ex.move_s, ex.hold_s, ex.relax_s)
         records.append(SetStarted(t, ex.id, ex.reps))
         self._go("instruct", t)
-        return "start"
+        return None
+
+    def _countdown(self, t: float) -> str:
+        self._go("countdown", t)
+        self._ticks = 1
+        return "countdown"
 
     def _start_reps(self, t: float) -> str:
         self._go("move", t)
+        self._start_move(t)
         return "start"
+
+    def _start_move(self, t: float) -> None:
+        self._cycle_reps = len(self.tally.reps)
+        if self.prompter is not None:
+            self.prompter.new_phase()
 
     def _next_exercise(self, t: float, records: list) -> str | None:
         self._end_detector(records)
@@ -311,25 +354,47 @@ class Session:
         for h in happenings:
             if isinstance(h, RepEnded):
                 if counted and h.rep.complete:
-                    self.tally.reps.append(h.rep)
-                    records.append(RepEnded(h.rep, ex_id))
+                    rep = replace(h.rep, **rep_evenness(self.trace, h.rep.start_s, h.rep.peak_s, h.rep.end_s,
+                                                        self.affected_side))
+                    self.tally.reps.append(rep)
+                    records.append(RepEnded(rep, ex_id))
                     cue = "rep_done"
             elif isinstance(h, SynkinesisStarted):
-                self._banner = (h.message, ((h.region, h.side),))
-                cue = "synkinesis"
+                self._synk = (self._fix(h), ((h.region, h.side),))
+                self._alerted = False
             elif isinstance(h, SynkinesisEnded):
                 self.tally.events.append(h.event)
                 records.append(SynkinesisEnded(h.event, ex_id))
         if self.detector is not None and not self.detector.active_synkinesis:
-            self._banner = None
+            self._synk = None
         return cue
+
+    def _alert(self) -> str | None:
+        """The alert sounds once, when its banner first shows (a rest or a relax is no time for one)."""
+        if self.banner is not None and not self._alerted:
+            self._alerted = True
+            return "synkinesis"
+        return None
+
+    def _fix(self, h: SynkinesisStarted) -> str:
+        """What the banner says: the watch's fix ("make the smile smaller until …"), else its message."""
+        return next((w.correction for w in self.exercise.watches if w.measure == h.measure), h.message)
+
+    @property
+    def banner(self) -> tuple[str, tuple] | None:
+        """The alert to show now: only during the move and hold phases."""
+        return self._synk if self.state in ALERT_STATES else None
 
     def _exercise_step(self, m: Measures | None, t: float, records: list) -> str | None:
         cue = self._feed(m, t, records) if m is not None and self.baseline is not None else None
         level = self.detector.level if m is not None else 0.0
-        phase = {"instruct": self._instruct_phase, "move": self._move_phase, "hold": self._hold_phase,
-                 "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
+        phase = {"instruct": self._instruct_phase, "countdown": self._countdown_phase, "move": self._move_phase,
+                 "hold": self._hold_phase, "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
         cue = phase(level, t) or cue
+        cue = cue or self._alert()       # a phase change's cue first; the alert then sounds next frame
+        if self.prompter.update(t, self.state, self._elapsed(t), level, self.detector.side_levels,
+                                self.detector.in_rep) and self.banner is None:
+            cue = cue or "nudge"
         self._hold_tick = t
         if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self.detector.in_rep:
             cue = self._next_exercise(t, records) or cue
@@ -340,14 +405,28 @@ class Session:
         hold phases say what the patient is trying to do."""
         rel = relative(m, self.baseline)
         reason = self.gate.check(m)
-        intent = self.state in ("move", "hold")
-        cue = self._collect(self.detector.update(rel, t, judged=reason is None, intent=intent), records)
+        intent = self.state in ALERT_STATES
+        happenings = self.detector.update(rel, t, judged=reason is None, intent=intent)
+        self.trace.add(t, self.detector.side_levels)
+        cue = self._collect(happenings, records)
         self._pose_hint = PROMPTS.get(reason, "") if reason else ""
         records.append(Sample(t, self.exercise.id, rel))
         return cue
 
     def _instruct_phase(self, level: float, t: float) -> str | None:
-        return self._start_reps(t) if self._elapsed(t) >= INSTRUCT_S else None
+        if self.detector.in_rep:                 # already moving: the patient is ready
+            return self._start_reps(t)
+        if self.ready_s is not None and self._elapsed(t) >= self.ready_s:
+            return self._countdown(t)
+        return None
+
+    def _countdown_phase(self, level: float, t: float) -> str | None:
+        if self.detector.in_rep or self._elapsed(t) >= COUNTDOWN_S:
+            return self._start_reps(t)
+        if self._elapsed(t) >= self._ticks:
+            self._ticks += 1
+            return "countdown"
+        return None
 
     def _move_phase(self, level: float, t: float) -> str | None:
         ex = self.exercise
@@ -357,101 +436,53 @@ class Session:
             return "hold"
         return None
 
-    def _hold_phase(self, level: float, t: float) -> None:
+    def _hold_phase(self, level: float, t: float) -> str | None:
         # The countdown runs while the patient is holding, as the logged hold time counts it.
         if self.detector.holding:
             self._hold_left -= t - self._hold_tick
         if self._hold_left <= 0:
             self._go("relax", t)
+            return "relax"
+        return None
 
-    def _relax_phase(self, level: float, t: float) -> None:
+    def _relax_phase(self, level: float, t: float) -> str | None:
         if (level < OFF_LEVEL and not self.detector.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
             self._go("rest", t)
+            # A rep counted in this cycle has sounded (or now sounds) "rep done"; otherwise say "rest".
+            return None if len(self.tally.reps) > self._cycle_reps else "rest"
+        return None
 
-    def _rest_phase(self, level: float, t: float) -> None:
-        if self._elapsed(t) >= self.exercise.rest_s:
+    def _rest_phase(self, level: float, t: float) -> str | None:
+        if self._elapsed(t) >= self.exercise.rest_s and len(self.tally.reps) < self.exercise.reps:
             self._go("move", t)
+            self._start_move(t)
+            return "move"
+        return None
 
     # ---- the view -------------------------------------------------------------------
     def _view(self, t: float, cue: str | None) -> FeedbackView:
-        common = dict(t=t, cue=cue, points=self._points)
-        fixed = self._fixed_view(t, common)
-        return fixed if fixed is not None else self._exercise_view(t, common)
-
-    def _fixed_view(self, t: float, common: dict) -> FeedbackView | None:
-        """The screens around the exercises."""
-        state = self.state
-        if state == "welcome":
-            return FeedbackView("welcome", "Welcome to your face exercises",
-                                "Sit facing the camera, in good light. Press Enter to begin.",
-                                extra={"notice": SAFETY_NOTICE}, **common)
-        if state == "calibrate":
-            left = max(0.0, CALIBRATE_S - self._elapsed(t))
-            return FeedbackView("calibrate", "Getting to know your face",
-                                self._hint or "Relax your face and look at the screen. Keep still.",
-                                countdown_s=None if self._hint else left, **common)
-        if state == "summary":
-            return FeedbackView("summary", "Well done!" if self.status == "completed" else "Session ended",
-                                "Here is how it went.", summary=self.summary_rows(), **common)
-        texts = {"confirm_quit": ("Stop now?", "Press Y to stop, or N to carry on."),
-                 "camera_lost": ("Camera lost", "Trying to reconnect… Check the cable or close other apps "
-                                                "using the camera."),
-                 "paused": ("Paused", "We can't see your face. Face the camera to carry on."
-                            if self._pause_reason == "face" else "Paused. Press P or space to carry on.")}
-        if state in texts:
-            return FeedbackView(state, *texts[state], **common)
-        return None
-
-    def _exercise_view(self, t: float, common: dict) -> FeedbackView:
-        ex, state = self.exercise, self.state
-        texts = {"instruct": " ".join(ex.instructions),
-                 "move": f"Slowly: {ex.instructions[1] if len(ex.instructions) > 1 else ex.instructions[0]}",
-                 "hold": "Hold it gently…",
-                 "relax": "Now slowly relax.",
-                 "rest": "Rest."}
-        countdown = hold_fraction = None
-        if state == "hold":
-            countdown = max(0.0, self._hold_left)
-            hold_fraction = 1.0 - countdown / ex.hold_s
-        elif state == "rest":
-            countdown = max(0.0, ex.rest_s - self._elapsed(t))
-        banner, highlight = (self._banner if self._banner else (None, ()))
-        text = self._pose_hint if self._pose_hint and state in ("move", "hold", "relax") else texts[state]
-        return FeedbackView(state, ex.name, text, meters=self._meters(), rep=len(self.tally.reps),
-                            reps_total=ex.reps, hold_fraction=hold_fraction, countdown_s=countdown, banner=banner,
-                            highlight=highlight, **common)
-
-    def _meters(self) -> tuple[Meter, ...]:
-        det = self.detector
-        if det is None:
-            return ()
-        ex = self.exercise
-        # Labels name the movement; the display heads each column with the side.
-        meters = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0)
-                  for i, side in enumerate(SIDES)]
-        active = set(det.active_synkinesis)
-        for wi, w in enumerate(ex.watches):
-            for i, side in enumerate(SIDES):
-                # The bar shows how near this side is to an alert (compared with the other
-                # side, as the detector judges it); full at twice that, so the line is mid-bar.
-                meters.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
-                                    (w.measure, side) in active))
-        return tuple(meters)
+        view = views.compose(self, t, cue)
+        if self._settings_due:
+            self._settings_due = False
+            view = replace(view, settings=dict(self.prefs))
+        return view
 
     def summary_rows(self) -> tuple[tuple[str, str], ...]:
-        """Per exercise: reps done, reps free of co-movement, the best rep, change since last time."""
-        rows = []
-        for i, tl in enumerate(self.tallies):
-            if i > self.ex_i and not tl.reps:
-                continue                      # not reached
-            n, clean = len(tl.reps), synkinesis_free(tl.reps)
-            rows.append((tl.exercise.name, f"{n} of {tl.exercise.reps} reps"))
-            rows.append(("   without co-movement", f"{clean} of {n}"))
-            if tl.reps:
-                best = max(tl.reps, key=lambda r: (not r.synkinesis, r.peak))
-                rows.append(("   best rep", f"rep {best.index}, {best.peak:.0%} of target"))
-            prev = self.previous.get(tl.exercise.id)
-            if prev is not None and n:
-                change = synkinesis_free_rate(tl.reps) - prev
-                rows.append(("   since last time", f"{'+' if change >= 0 else '−'}{abs(change):.0%} co-movement-free"))
-        return tuple(rows)
+        """Per exercise, in words: reps done, reps free of co-movement, evenness, the best rep, change since
+        last time."""
+        return views.summary_rows(self)
+
+    def summary_table(self) -> tuple[tuple[str, ...], ...]:
+        return views.summary_table(self)
+
+
+def _once(actions) -> list[str]:
+    """Enter arrives as two actions ("key:enter" and "yes"): keep the first of them."""
+    out, entered = [], False
+    for a in actions:
+        if a in ENTER:
+            if entered:
+                continue
+            entered = True
+        out.append(a)
+    return out

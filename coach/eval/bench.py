@@ -176,7 +176,7 @@ def _measure_detect(frames: list, exercise: Exercise, repeat: int) -> tuple[list
         ms = [measure(f) for f in face[:10]]
         base = fit_baseline(ms) if len(ms) >= 5 else None
         det = Detector(exercise, noise=base.noise if base else None)
-        gate = QualityGate(base.pose[1] if base else 0.0)
+        gate = QualityGate(base.pose if base else (0.0, 0.0, 0.0))
         for f in frames:
             t0 = time.perf_counter()
             m = measure(f)

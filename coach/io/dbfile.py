@@ -6,12 +6,22 @@ Opening safely
     SQLite header, `PRAGMA quick_check`, that it is a coach database, and that
     its schema is not newer than this program. A damaged or foreign file is
     never modified.
+
+Private by default
+    Health data: the folders coach creates are 0700, the database 0600 whatever
+    the umask (SQLite gives its -wal and -shm files the database's mode), lock
+    files 0600.
+
+Reading only
+    Readers open the file `mode=ro`; in a folder they cannot write (where SQLite
+    could not create the -shm file) `immutable=1`.
 """
 from __future__ import annotations
 
 import fcntl
 import functools
 import os
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -22,6 +32,15 @@ from coach.errors import CoachError
 from coach.io.schema import check_version
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+HOST = socket.gethostname()
+
+
+def data_dir() -> Path:
+    """Coach's own folder in the user data dir (made private even if it existed before)."""
+    return Path(platformdirs.user_data_dir("coach", appauthor=False))
 
 
 def default_db_path() -> Path:
@@ -29,7 +48,7 @@ def default_db_path() -> Path:
     env = os.environ.get("COACH_DB", "").strip()
     if env:
         return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("coach", appauthor=False)) / "coach.db"
+    return data_dir() / "coach.db"
 
 
 def sql_error(path: Path, exc: sqlite3.Error) -> CoachError:
@@ -60,9 +79,56 @@ def friendly(method):
     return wrapper
 
 
+def private_folder(folder: Path) -> None:
+    """Create `folder` and its missing parents owner-only (0700), whatever the umask."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        os.chmod(d, PRIVATE_DIR)
+
+
+def tighten(path: Path, mode: int = PRIVATE_FILE) -> None:
+    """Take group and other access away from a file or folder of ours (best effort)."""
+    try:
+        st = os.stat(path)
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            os.chmod(path, mode)
+    except OSError:
+        pass
+
+
+def private_database(path: Path) -> None:
+    """The database file created empty and 0600 before SQLite opens it (its -wal and -shm take
+    its mode); an existing one, and its side files, tightened to 0600."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+        os.chmod(path, PRIVATE_FILE)
+    except FileExistsError:
+        for p in (path, *(path.with_name(path.name + s) for s in SIDE_FILES)):
+            tighten(p)
+
+
 def connect_readonly(path: Path, timeout_ms: int) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                           timeout=timeout_ms / 1000, check_same_thread=False)
+    """A read-only connection: `mode=ro`, else `immutable=1` where SQLite cannot make its
+    -shm file (a WAL database in a folder this user cannot write)."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout_ms / 1000, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout_ms / 1000, check_same_thread=False)
 
 
 def check_file(path: Path, timeout_ms: int) -> bool:
@@ -101,7 +167,7 @@ def lock_dir(path: Path) -> Path:
 
 def try_lock(lock_path: Path) -> int | None:
     """An fd holding an exclusive flock on `lock_path`, or None if someone else holds it."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -111,3 +177,21 @@ def try_lock(lock_path: Path) -> int | None:
         os.close(fd)
         raise
     return fd
+
+
+def lock_is_free(lock_path: Path) -> bool:
+    """True if no process holds the session lock at `lock_path` (a missing file: none does).
+    Read-only: the file is neither created nor changed; a file we cannot read counts as held."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

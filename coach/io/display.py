@@ -2,16 +2,20 @@
 
 Both have one interface (nullable infrastructure): the game loop calls
 `poll()` for UI actions, `draw(view, frame_rgb)` once per frame, and may call
-`play(cue)`. `draw` also plays `view.cue` itself, so a cue is heard once per view
-that carries it. Every cue has a visual twin (an icon and its word) that stays
-up for a moment, so a muted or deaf patient misses nothing.
+`play(cue)`. `draw` also plays `view.cue` itself (and speaks `view.say` when
+spoken guidance is on), so a cue is heard once per view that carries it. Every
+cue has a visual twin (an icon and its word) that stays up for a moment, so a
+muted or deaf patient misses nothing.
 
-`poll()` handles the display's own settings (view mode, mute, fullscreen)
-itself and still reports them, so the loop may log or save them.
+`poll()` handles the display's own settings (view mode, sound, voice, text size,
+fullscreen) itself and still reports them; a setting the patient changed is also
+reported as "set:name=value", so the session can remember it for next time. A
+view's `settings` (the patient's remembered ones) are applied when it is drawn.
 
-Actions: skip, pause, quit, view, mute, fullscreen, yes, no,
-"key:0".."key:9", "key:backspace", "key:enter" (Enter also gives "yes"), and
-"click:x,y" (a click on a drawn button gives that button's action instead).
+Actions: skip, pause, space, quit, view, mute, voice, text_size, progress,
+fullscreen, yes, no, "key:0".."key:9", "key:backspace", "key:enter" (Enter also
+gives "yes"), and "click:x,y" (a click on a drawn button gives that button's
+action instead: ready, pause, stop, resume, progress, done, back, yes, no).
 """
 from __future__ import annotations
 
@@ -26,25 +30,62 @@ from coach.core.feedback import FeedbackView
 from coach.errors import CoachError
 
 VIEWS = ("mirror", "mesh", "meters")
+TEXT_SIZES = ("normal", "large", "largest")
 FLASH_S = 1.5   # how long a cue's visual twin stays up: long enough to read one word
 
 
 class _Settings:
-    """What both displays share: view mode, sound settings, cue records and flashes."""
+    """What both displays share: view mode, sound and voice settings, text size, cue records and flashes."""
 
-    def __init__(self, view: str, mute: bool, volume: float, clock: Callable[[], float]) -> None:
+    def __init__(self, view: str, mute: bool, volume: float, clock: Callable[[], float], voice: bool = False,
+                 text_size: str = "normal") -> None:
         self.view_mode = _check_view(view)
         self.muted = bool(mute)
         self.volume = min(max(float(volume), 0.0), 1.0)
+        self.voice = bool(voice)
+        self.text_size = _check_text_size(text_size)
         self.fullscreen = False
         self.cursor = True
         self.played: list[tuple[str, float]] = []   # (cue, view time) of every cue asked for
+        self.said: list[tuple[str, float]] = []     # (phrase, view time) of everything spoken
         self._clock = clock
         self._flash: tuple[str, float] | None = None
         self._t = 0.0                                # time of the last view drawn
 
+    @property
+    def settings(self) -> dict[str, str]:
+        """What a patient's preferences remember, as strings."""
+        return {"view": self.view_mode, "sound": "off" if self.muted else "on", "voice": "on" if self.voice else "off",
+                "volume": f"{self.volume:.2f}", "text_size": self.text_size}
+
+    def apply_settings(self, settings: Mapping[str, str]) -> None:
+        """A patient's remembered settings; unknown or broken values are ignored."""
+        for name, value in (settings or {}).items():
+            try:
+                self._set(name, str(value))
+            except ValueError:
+                continue
+
+    def _set(self, name: str, value: str) -> None:
+        if name == "view":
+            self.set_view(value)
+        elif name == "sound":
+            self.set_mute(value == "off")
+        elif name == "voice":
+            self.set_voice(value == "on")
+        elif name == "volume":
+            self.set_volume(float(value))
+        elif name == "text_size":
+            self.set_text_size(value)
+
     def set_view(self, name: str) -> None:
         self.view_mode = _check_view(name)
+
+    def set_voice(self, on: bool) -> None:
+        self.voice = bool(on)
+
+    def set_text_size(self, name: str) -> None:
+        self.text_size = _check_text_size(name)
 
     def set_mute(self, mute: bool) -> None:
         self.muted = bool(mute)
@@ -58,14 +99,18 @@ class _Settings:
     def cursor_visible(self, visible: bool) -> None:
         self.cursor = bool(visible)
 
-    def play(self, cue: str) -> None:
-        """Play a cue (unless muted) and show its visual twin (always)."""
+    def play(self, cue: str, say: str | None = None) -> None:
+        """Play a cue (unless muted) and show its visual twin (always); with spoken guidance on,
+        `say` follows it."""
         self.played.append((cue, self._t))
         self._flash = (cue, self._clock())
+        spoken = say if self.voice and say else None
+        if spoken:
+            self.said.append((spoken, self._t))
         if not self.muted:
-            self._sound(cue)
+            self._sound(cue, spoken)
 
-    def _sound(self, cue: str) -> None:
+    def _sound(self, cue: str, say: str | None = None) -> None:
         pass
 
     def _flashing(self) -> str | None:
@@ -75,24 +120,41 @@ class _Settings:
 
     def _start_draw(self, view: FeedbackView) -> None:
         self._t = float(view.t)
+        if view.settings:
+            self.apply_settings(view.settings)
         if view.cue:
-            self.play(view.cue)
+            self.play(view.cue, view.say)
 
     def _apply(self, actions: Iterable[str]) -> list[str]:
-        actions = list(actions)
+        """The display's own settings change here; each change is also reported as "set:name=value"."""
+        out = []
         for a in actions:
+            out.append(a)
+            name = {"view": "view", "mute": "sound", "voice": "voice", "text_size": "text_size"}.get(a)
             if a == "view":
-                self.view_mode = VIEWS[(VIEWS.index(self.view_mode) + 1) % len(VIEWS)]
+                self.set_view(VIEWS[(VIEWS.index(self.view_mode) + 1) % len(VIEWS)])
             elif a == "mute":
                 self.set_mute(not self.muted)
+            elif a == "voice":
+                self.set_voice(not self.voice)
+            elif a == "text_size":
+                self.set_text_size(TEXT_SIZES[(TEXT_SIZES.index(self.text_size) + 1) % len(TEXT_SIZES)])
             elif a == "fullscreen":
                 self.toggle_fullscreen()
-        return actions
+            if name:
+                out.append(f"set:{name}={self.settings[name]}")
+        return out
 
 
 def _check_view(name: str) -> str:
     if name not in VIEWS:
         raise ValueError(f"unknown view {name!r}: choose one of {', '.join(VIEWS)}")
+    return name
+
+
+def _check_text_size(name: str) -> str:
+    if name not in TEXT_SIZES:
+        raise ValueError(f"unknown text size {name!r}: choose one of {', '.join(TEXT_SIZES)}")
     return name
 
 
@@ -107,14 +169,15 @@ class NullDisplay(_Settings):
     def __init__(self, actions: Mapping[int, list[str]] | Iterable[list[str]] | None = None, *,
                  size: tuple[int, int] = (1280, 720), fullscreen: bool = False, view: str = "mirror",
                  mute: bool = False, volume: float = 0.8, sound_available: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(view, mute, volume, clock)
+                 clock: Callable[[], float] = time.monotonic, voice: bool = False, text_size: str = "normal") -> None:
+        super().__init__(view, mute, volume, clock, voice, text_size)
         self.size = tuple(size)
         self.fullscreen = bool(fullscreen)
         self.views: list[FeedbackView] = []
         self.frames: list[np.ndarray | None] = []   # the frame passed with each view (not copied)
         self.view_modes: list[str] = []             # the view mode each view was drawn in
         self.sounds_heard: list[str] = []           # cues that would have made a sound
+        self.voices_heard: list[str] = []           # phrases that would have been spoken
         self.screenshots: list[str] = []
         self.sound_available = bool(sound_available)
         self.sound_problem = None if sound_available else "no sound device (null display)"
@@ -142,9 +205,11 @@ class NullDisplay(_Settings):
         self.frames.append(frame_rgb)
         self.view_modes.append(self.view_mode)
 
-    def _sound(self, cue: str) -> None:
+    def _sound(self, cue: str, say: str | None = None) -> None:
         if self.sound_available:
             self.sounds_heard.append(cue)
+            if say:
+                self.voices_heard.append(say)
 
     def screenshot(self, path: str | os.PathLike) -> None:
         self.screenshots.append(os.fspath(path))   # writes nothing
@@ -163,8 +228,8 @@ class PygameDisplay(_Settings):
     def __init__(self, size: tuple[int, int] = (1280, 720), fullscreen: bool = False,
                  view: str = "mirror", mute: bool = False, volume: float = 0.8, *,
                  title: str = "coach", sounds_dir: str | os.PathLike | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(view, mute, volume, clock)
+                 clock: Callable[[], float] = time.monotonic, voice: bool = False, text_size: str = "normal") -> None:
+        super().__init__(view, mute, volume, clock, voice, text_size)
         import pygame
 
         from coach.io import sound
@@ -172,10 +237,11 @@ class PygameDisplay(_Settings):
         self._pg = pygame
         self.size = (int(size[0]), int(size[1]))
         sound.pre_init()          # must precede pygame.init(), or the mixer opens with big buffers
-        pygame.init()
+        with sound.quiet_disk_driver():
+            pygame.init()
         pygame.display.set_caption(title)
         self.screen = self._open(fullscreen)
-        self.renderer = Renderer(self.size)
+        self.renderer = Renderer(self.size, self.text_size)
         self.sounds = sound.Sounds(sounds_dir, mute=mute, volume=self.volume)
         self._closed = False
 
@@ -195,6 +261,11 @@ class PygameDisplay(_Settings):
     def set_volume(self, volume: float) -> None:
         super().set_volume(volume)
         self.sounds.set_volume(self.volume)
+
+    def set_text_size(self, name: str) -> None:
+        super().set_text_size(name)
+        if hasattr(self, "renderer"):
+            self.renderer.set_text_size(self.text_size)
 
     def toggle_fullscreen(self) -> None:
         self.screen = self._open(not self.fullscreen)
@@ -270,8 +341,8 @@ class PygameDisplay(_Settings):
         self.renderer.draw(self.screen, view, frame_rgb, self.view_mode, self._flashing(), note)
         self._pg.display.flip()
 
-    def _sound(self, cue: str) -> None:
-        self.sounds.play(cue)
+    def _sound(self, cue: str, say: str | None = None) -> None:
+        self.sounds.play(cue, say)
 
     def screenshot(self, path: str | os.PathLike) -> None:
         path = os.fspath(path)
@@ -288,9 +359,10 @@ class PygameDisplay(_Settings):
 def _key_actions(pg, key: int) -> list[str]:
     named = {
         pg.K_s: "skip", pg.K_RIGHT: "skip",
-        pg.K_p: "pause", pg.K_SPACE: "pause",
+        pg.K_p: "pause", pg.K_SPACE: "space",
         pg.K_q: "quit", pg.K_ESCAPE: "quit",
         pg.K_v: "view", pg.K_m: "mute", pg.K_f: "fullscreen",
+        pg.K_o: "voice", pg.K_t: "text_size", pg.K_g: "progress",
         pg.K_y: "yes", pg.K_n: "no",
         pg.K_BACKSPACE: "key:backspace",
     }

@@ -83,37 +83,50 @@ def draw(display, view) -> None:
     global _text
     if _text is None:
         _text = R.Text()
-    text = _text
     surf = display.screen
     size = surf.get_size()
     extra = view.extra or {}
-    locked = bool(extra.get("locked"))
     surf.fill(R.BG)
+    buttons = _keys(surf, size, extra, _text, R)
+    x, y, w, h = left_panel(size)
+    top = _text.block(surf, view.title, R.TITLE, R.TEXT, pygame.Rect(x, y + 20, w, 140), align="left", max_lines=2)
+    if view.text:
+        top = _text.block(surf, view.text, R.BODY, R.MUTED, pygame.Rect(x, top + 8, w, 200), align="left",
+                          max_lines=3)
+    box = pygame.Rect(x, top + 28, w, 112)
+    _entry(surf, box, extra, _text, R)
+    _message(surf, pygame.Rect(x, y, w, h), box, extra, _text, R)
+    display.renderer.buttons = buttons
+    pygame.display.flip()
+
+
+def _keys(surf, size, extra: dict, text, R) -> list:
+    """The keys; a locked keypad greys them out and makes only Cancel clickable."""
+    import pygame
+
+    locked = bool(extra.get("locked"))
     buttons = []
     for key in layout(size, bool(extra.get("cancel"))):
         rect = pygame.Rect(key.rect)
-        primary = key.action == "key:enter"
-        if locked and key.action != "cancel":
+        dead = locked and key.action != "cancel"
+        if dead:
             fill, ink, edge = R.BG, R.MUTED, R.TRACK
-        elif primary:
+        elif key.action == "key:enter":
             fill, ink, edge = R.SKY, R.INK, R.SKY
         else:
             fill, ink, edge = R.PANEL, R.TEXT, R.MUTED
         pygame.draw.rect(surf, fill, rect, border_radius=22)
         pygame.draw.rect(surf, edge, rect, 3, border_radius=22)
-        digit = len(key.label) == 1
-        text.blit(surf, key.label, 72 if digit else R.HEADING, ink, rect.center, "center")
-        if not (locked and key.action != "cancel"):
+        text.blit(surf, key.label, 72 if len(key.label) == 1 else R.HEADING, ink, rect.center, "center")
+        if not dead:
             buttons.append((rect, key.action))
+    return buttons
 
-    x, y, w, h = left_panel(size)
-    panel = pygame.Rect(x, y, w, h)
-    top = text.block(surf, view.title, R.TITLE, R.TEXT, pygame.Rect(x, y + 20, w, 140), align="left",
-                     max_lines=2)
-    if view.text:
-        top = text.block(surf, view.text, R.BODY, R.MUTED, pygame.Rect(x, top + 8, w, 200), align="left",
-                         max_lines=3)
-    box = pygame.Rect(x, top + 28, w, 112)
+
+def _entry(surf, box, extra: dict, text, R) -> None:
+    """What has been typed: digits, dots for a PIN, or blanks."""
+    import pygame
+
     pygame.draw.rect(surf, R.PANEL, box, border_radius=18)
     pygame.draw.rect(surf, R.TEXT, box, 3, border_radius=18)
     entry = str(extra.get("entry", ""))
@@ -123,21 +136,24 @@ def draw(display, view) -> None:
         for i in range(len(entry)):
             pygame.draw.circle(surf, R.TEXT, (cx0 + i * step, box.centery), 14)
     elif entry:
-        spaced = " ".join(entry)
-        text.blit(surf, spaced, 80 if len(entry) <= 8 else R.TITLE, R.TEXT, box.center, "center")
+        text.blit(surf, " ".join(entry), 80 if len(entry) <= 8 else R.TITLE, R.TEXT, box.center, "center")
     else:
         text.blit(surf, "_ " * 4, R.TITLE, R.MUTED, box.center, "center")
+
+
+def _message(surf, panel, box, extra: dict, text, R) -> None:
+    """The line under the entry: a hint, or an error on the banner colour."""
+    import pygame
+
     message = str(extra.get("message") or "")
-    if message:
-        mrect = pygame.Rect(x, box.bottom + 24, w, panel.bottom - box.bottom - 24 - (140 if extra.get("cancel")
-                                                                                       else 0))
-        if extra.get("tone") == "error":
-            lines = text.wrap(message, R.BODY, w - 48)[:4]
-            mh = int(R.BODY * 1.25) * len(lines) + 32
-            back = pygame.Rect(x, mrect.y, w, mh)
-            pygame.draw.rect(surf, R.BANNER, back, border_radius=16)
-            text.block(surf, message, R.BODY, R.INK, back.inflate(-48, -32), align="left", max_lines=4)
-        else:
-            text.block(surf, message, R.BODY, R.TEXT, mrect, align="left", max_lines=4)
-    display.renderer.buttons = buttons
-    pygame.display.flip()
+    if not message:
+        return
+    x, w = panel.x, panel.w
+    mrect = pygame.Rect(x, box.bottom + 24, w, panel.bottom - box.bottom - 24 - (140 if extra.get("cancel") else 0))
+    if extra.get("tone") == "error":
+        lines = text.wrap(message, R.BODY, w - 48)[:4]
+        back = pygame.Rect(x, mrect.y, w, int(R.BODY * 1.25) * len(lines) + 32)
+        pygame.draw.rect(surf, R.BANNER, back, border_radius=16)
+        text.block(surf, message, R.BODY, R.INK, back.inflate(-48, -32), align="left", max_lines=4)
+    else:
+        text.block(surf, message, R.BODY, R.TEXT, mrect, align="left", max_lines=4)

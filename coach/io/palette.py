@@ -14,10 +14,13 @@ YELLOW, BLUE, VERMILLION, PURPLE = (240, 228, 66), (0, 114, 178), (213, 94, 0), 
 BG, PANEL = (18, 24, 32), (32, 41, 52)
 TEXT, MUTED, INK = (242, 242, 236), (176, 186, 196), (0, 0, 0)
 TRACK = (44, 56, 70)                 # empty part of a bar (decorative; the outline is MUTED)
+BAND = (74, 94, 116)                 # the patient's range on a prime bar's track (decorative, named in the legend)
 MESH_FILL, MESH_LINE, MESH_FEATURE = (34, 46, 60), (60, 78, 96), (196, 210, 220)
 
 PRIME, REACHED, WATCH, ALERT = SKY, GREEN, PURPLE, VERMILLION
+OVER = YELLOW                        # a prime bar above the target band ("gentler")
 BANNER, HIGHLIGHT, LANDMARK = ORANGE, ORANGE, SKY
+PROMPT, BEHIND = SKY, YELLOW         # the coaching pill; the marker over the side that is behind
 
 # Every foreground/background pair a patient must read or see: all ≥ 4.5:1.
 CONTRAST_PAIRS = {
@@ -28,16 +31,33 @@ CONTRAST_PAIRS = {
     "alert bar": (ALERT, BG), "bar outline": (MUTED, BG), "goal line": (TEXT, BG),
     "landmarks": (LANDMARK, BG), "highlight": (HIGHLIGHT, BG), "mesh features": (MESH_FEATURE, MESH_FILL),
     "cue start": (INK, SKY), "cue rep_done": (INK, GREEN), "cue synkinesis": (INK, ORANGE),
+    "prompt text": (INK, PROMPT), "behind marker": (BEHIND, BG), "over band": (OVER, BG),
+    "button": (INK, SKY), "second button": (TEXT, PANEL),
+}
+# A bar's fill, and the goal line, touch these: each pair at least 3:1 (WCAG's non-text contrast).
+# Fills are edged in INK, and the goal line is a TEXT core in an INK halo.
+EDGE = INK
+NON_TEXT_PAIRS = {
+    "prime fill / edge": (PRIME, EDGE), "reached fill / edge": (REACHED, EDGE), "over fill / edge": (OVER, EDGE),
+    "watch fill / edge": (WATCH, EDGE), "alert fill / edge": (ALERT, EDGE), "goal line / halo": (TEXT, EDGE),
+    "halo / prime fill": (EDGE, PRIME), "halo / reached fill": (EDGE, REACHED), "edge / outline": (EDGE, MUTED),
+    "goal line / background": (TEXT, BG), "outline / background": (MUTED, BG),
 }
 
-TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px; nothing smaller than 28
+TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px at the normal text size; nothing smaller than 28
+TEXT_SIZES = {"normal": 1.0, "large": 1.15, "largest": 1.3}   # the patient's text size, in three steps
 BAR_MAX = 1.2                                    # a bar spans 0..1.2; the goal is 1.0
 
 # cue -> (word, icon, colour): the visual twin of every sound.
 CUE_LOOKS = {
+    "countdown": ("Get ready", "ring", SKY),
     "start": ("Start", "play", SKY),
+    "move": ("Begin", "up", SKY),
     "hold": ("Hold", "ring", SKY),
+    "relax": ("Relax", "down", SKY),
+    "rest": ("Rest", "pause", SKY),
     "rep_done": ("Rep done", "check", GREEN),
+    "nudge": ("Look", "question", SKY),
     "synkinesis": ("Careful", "warn", ORANGE),
     "exercise_done": ("Exercise done", "check", GREEN),
     "session_done": ("Session done", "star", GREEN),

@@ -10,7 +10,7 @@ import json
 
 from coach.core import progress
 from coach.errors import CoachError
-from coach.io.dbfile import friendly
+from coach.io.dbfile import HOST, friendly, lock_dir, lock_is_free
 from coach.io.schema import SAMPLE_BASE_COLUMNS
 
 # What `last_session_summary` reports for an exercise whose sets hold no reps.
@@ -19,7 +19,23 @@ NO_REPS = {"reps": 0, "complete": 0, "synkinesis_free": 0, "synkinesis_free_rate
 
 
 class StoreQueries:
-    """Read-only queries of the session log (mixed into `Store`)."""
+    """Read-only queries of the session log (mixed into `Store`).
+
+    A read-only store shows an `in-progress` session whose process is gone (its lock is
+    free) as `interrupted`, as the next store to write will mark it (`_dead`)."""
+
+    _dead: frozenset = frozenset()
+
+    def _dead_sessions(self) -> frozenset:
+        rows = self.db.execute("SELECT id, host FROM sessions WHERE status = 'in-progress'").fetchall()
+        folder = lock_dir(self.path)
+        return frozenset(sid for sid, host in rows
+                         if (not host or host == HOST) and lock_is_free(folder / f"{sid}.lock"))
+
+    def _shown(self, row: dict, key: str = "status", id_key: str = "id") -> dict:
+        if row.get(id_key) in self._dead and row.get(key) == "in-progress":
+            row[key] = "interrupted"
+        return row
 
     # ---- patients, plans, treatments -------------------------------------
     def _patient_row(self, code: str) -> dict | None:
@@ -49,6 +65,13 @@ class StoreQueries:
         return json.loads(rows[0]["items"]) if rows else None
 
     @friendly
+    def patient_check(self, code: str) -> dict | None:
+        """The patient's second factor at the kiosk ({kind, hash}), or None."""
+        rows = list(self.db.query("SELECT c.kind, c.hash FROM patient_checks c JOIN patients p "
+                                  "ON p.id = c.patient_id WHERE p.code = ?", [code]))
+        return rows[0] if rows else None
+
+    @friendly
     def list_treatments(self, code: str) -> list[dict]:
         patient = self.get_patient(code)
         return list(self.db.query(
@@ -68,9 +91,9 @@ class StoreQueries:
     def session_rows(self, patient_code: str | None = None) -> list[dict]:
         """Session rows with their patient's code, oldest first. No figures."""
         where, params = self._scope(patient_code, None)
-        return list(self.db.query(f"""
+        return [self._shown(r) for r in self.db.query(f"""
             SELECT s.*, p.code AS patient_code FROM sessions s LEFT JOIN patients p ON p.id = s.patient_id
-            {where} ORDER BY s.started, s.rowid""", params))
+            {where} ORDER BY s.started, s.rowid""", params)]
 
     @friendly
     def sessions(self, patient_code: str | None = None) -> list[dict]:
@@ -88,7 +111,7 @@ class StoreQueries:
         rows = list(self.db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
         if not rows:
             raise CoachError(f"No session with id {session_id}.")
-        return rows[0]
+        return self._shown(rows[0])
 
     @friendly
     def session_sets(self, session_id: str) -> list[dict]:
@@ -99,10 +122,10 @@ class StoreQueries:
     def rep_rows(self, patient_code: str | None = None, session_id: str | None = None) -> list[dict]:
         """Reps with their set's exercise and session's start, in time order."""
         where, params = self._scope(patient_code, session_id)
-        return list(self.db.query(f"""
+        return [self._shown(r, "session_status", "session_id") for r in self.db.query(f"""
             SELECT r.*, st.exercise AS exercise, s.started AS session_started, s.status AS session_status
             FROM reps r JOIN sessions s ON s.id = r.session_id LEFT JOIN sets st ON st.id = r.set_id
-            {where} ORDER BY s.started, s.rowid, st.started, r.idx, r.rowid""", params))
+            {where} ORDER BY s.started, s.rowid, st.started, r.idx, r.rowid""", params)]
 
     @friendly
     def event_rows(self, patient_code: str | None = None, session_id: str | None = None) -> list[dict]:

@@ -2,22 +2,43 @@
 
 No figures are computed here: rates and trends are defined once, in
 `coach.core.progress`, and shown by the report. The canned queries only count.
+
+Health records, served carefully (`serve`)
+    * Requests whose Host header is not a loopback name are refused when serving on
+      loopback (DNS rebinding); off this computer a password is required anyway.
+    * Failed logins are throttled (`LoginThrottle`).
+    * The password's hash is never in the metadata Datasette shows (/-/metadata.json):
+      the plugin reads it from an environment variable of this process.
+    * The temporary metadata file is removed however the server stops (SIGTERM, SIGINT).
+    * The second factors (`patient_checks`) are hidden and never exported.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import ipaddress
 import json
+import math
 import os
+import signal
 import sqlite3
 import tempfile
+import time
+import types
 from pathlib import Path
 
+from coach.core.files import write_atomic
 from coach.errors import CoachError
-from coach.io.dbfile import sql_error
+from coach.io.dbfile import private_folder, sql_error
 from coach.io.schema import DESCRIPTIONS
 from coach.io.store import Store, open_store
 
 REVIEW_USER = "therapist"
+HASH_ENV = "COACH_REVIEW_PASSWORD_HASH"   # read by datasette-auth-passwords through {"$env": ...}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+LOGIN_FAILS = 5            # failed logins in a row, then logins wait …
+LOGIN_LOCK_S = 30.0        # … this long, doubling up to …
+LOGIN_LOCK_MAX_S = 900.0
 
 # Queries a therapist wants in Datasette (`coach review`); `:patient` may be left empty.
 CANNED_QUERIES = {
@@ -75,7 +96,7 @@ def export_csv(store: Store, code: str, folder: str | os.PathLike) -> list[Path]
     patient = store.get_patient(code)
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)                      # a folder made here is 0700, each file 0600
     except OSError as exc:
         raise CoachError(f"Cannot create the folder {folder}: {exc.strerror}.") from exc
     written = []
@@ -85,10 +106,16 @@ def export_csv(store: Store, code: str, folder: str | os.PathLike) -> list[Path]
         except sqlite3.Error as exc:
             raise sql_error(store.path, exc) from exc
         path = folder / f"{name}.csv"
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow([d[0] for d in cursor.description])
-            writer.writerows(cursor)
+
+        def write(tmp: str, cursor=cursor) -> None:
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow([d[0] for d in cursor.description])
+                writer.writerows(cursor)
+        try:
+            write_atomic(path, write)
+        except OSError as exc:
+            raise CoachError(f"Cannot write {path}: {exc.strerror}.") from exc
         written.append(path)
     return written
 
@@ -98,21 +125,27 @@ def datasette_metadata(path: Path, password: str | None = None) -> dict:
 
     With a password, only the logged-in therapist (`REVIEW_USER`) sees anything.
     """
+    tables = {**DESCRIPTIONS, "patient_checks": {**DESCRIPTIONS["patient_checks"], "allow": False}}
     meta = {
         "title": "coach session log",
         "description": "Exercise sessions, reps and synkinesis events recorded by coach. "
                        "Health records: do not share.",
-        "databases": {path.stem: {"tables": DESCRIPTIONS, "queries": CANNED_QUERIES}},
+        "databases": {path.stem: {"tables": tables, "queries": CANNED_QUERIES}},
     }
     if password:
-        try:
-            from datasette_auth_passwords.utils import hash_password
-        except ImportError:
-            raise CoachError("A review password needs datasette-auth-passwords; install it with "
-                             "pip install 'coach[review]'.", exit_code=2) from None
-        meta["plugins"] = {"datasette-auth-passwords": {f"{REVIEW_USER}_password_hash": hash_password(password)}}
+        # The hash itself goes into this process's environment (`serve`), never into the metadata.
+        meta["plugins"] = {"datasette-auth-passwords": {f"{REVIEW_USER}_password_hash": {"$env": HASH_ENV}}}
         meta["allow"] = {"id": REVIEW_USER}
     return meta
+
+
+def password_hash(password: str) -> str:
+    try:
+        from datasette_auth_passwords.utils import hash_password
+    except ImportError:
+        raise CoachError("A review password needs datasette-auth-passwords; install it with "
+                         "pip install 'coach[review]'.", exit_code=2) from None
+    return hash_password(password)
 
 
 def serve(db: Path | None, host: str, port: int, password: str | None = None, echo=print) -> None:
@@ -125,11 +158,134 @@ def serve(db: Path | None, host: str, port: int, password: str | None = None, ec
     with open_store(db) as store:  # checks the file is a sound coach database first
         path = store.path.resolve()
     meta = datasette_metadata(path, password)
-    with tempfile.TemporaryDirectory() as tmp:
-        meta_path = Path(tmp) / "metadata.json"
-        meta_path.write_text(json.dumps(meta))
-        os.chmod(meta_path, 0o600)
-        if password:
-            echo(f"Log in at http://{host}:{port}/-/login as '{REVIEW_USER}'.")
-        datasette_cli.main(["serve", str(path), "--metadata", str(meta_path), "--host", host,
-                            "--port", str(port)], prog_name="datasette", standalone_mode=False)
+    if password:
+        os.environ[HASH_ENV] = password_hash(password)
+    try:
+        with stop_on_signals(), guarded(host), tempfile.TemporaryDirectory(prefix="coach-review-") as tmp:
+            meta_path = Path(tmp) / "metadata.json"
+            write_atomic(meta_path, lambda t: Path(t).write_text(json.dumps(meta)))
+            if password:
+                echo(f"Log in at http://{host}:{port}/-/login as '{REVIEW_USER}'.")
+            datasette_cli.main(["serve", str(path), "--metadata", str(meta_path), "--host", host,
+                                "--port", str(port)], prog_name="datasette", standalone_mode=False)
+    finally:
+        os.environ.pop(HASH_ENV, None)
+
+
+class stop_on_signals:
+    """SIGTERM and SIGINT end the server by an exception, so every `finally` and `with` runs
+    (the temporary files go). The web server catches them while it runs, shuts down, and
+    raises them again once it has: they arrive here then."""
+
+    def __enter__(self):
+        self.saved = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.saved[sig] = signal.signal(sig, self._stop)
+            except ValueError:          # not the main thread: leave signals alone
+                pass
+        return self
+
+    @staticmethod
+    def _stop(signum, frame):
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        return False
+
+
+# ---- the guard in front of Datasette ---------------------------------------------------------------
+def host_name(value: str) -> str:
+    """The name in a Host header, without the port: "[::1]:8001" → "::1"."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def loopback(name: str) -> bool:
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class LoginThrottle:
+    """LOGIN_FAILS failed logins in a row make logins wait LOGIN_LOCK_S, doubling; a good one resets."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock, self.failures, self.lockouts, self.until = clock, 0, 0, 0.0
+
+    def wait_s(self) -> int:
+        return max(0, math.ceil(self.until - self.clock()))
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self.failures = self.lockouts = 0
+            return
+        self.failures += 1
+        if self.failures >= LOGIN_FAILS:
+            self.until = self.clock() + min(LOGIN_LOCK_MAX_S, LOGIN_LOCK_S * 2 ** self.lockouts)
+            self.failures, self.lockouts = 0, self.lockouts + 1
+
+
+class Guard:
+    """ASGI middleware before Datasette: a Host header that is not a loopback name is refused
+    when serving on loopback (`any_host` false); POSTs to /-/login are throttled."""
+
+    def __init__(self, app, any_host: bool, throttle: LoginThrottle):
+        self.app, self.any_host, self.throttle = app, any_host, throttle
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = dict(scope.get("headers") or ()).get(b"host", b"").decode("latin-1")
+        if not self.any_host and not loopback(host_name(host)):
+            return await _plain(send, 421, "This server answers only to localhost.")
+        if scope["path"] != "/-/login" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        wait = self.throttle.wait_s()
+        if wait:
+            return await _plain(send, 429, f"Too many failed logins; try again in {wait} s.",
+                                [(b"retry-after", str(wait).encode())])
+        status = {}
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+        await self.app(scope, receive, watch)
+        self.throttle.record(status.get("code") == 302)     # Datasette answers a good login with a redirect
+
+
+async def _plain(send, status: int, text: str, headers=()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers]})
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+@contextlib.contextmanager
+def guarded(host: str):
+    """Datasette served with `Guard` in front (registered as a plugin while the block runs)."""
+    from datasette import hookimpl
+    from datasette.plugins import pm
+
+    any_host, throttle = not loopback(host_name(host)), LoginThrottle()
+
+    @hookimpl
+    def asgi_wrapper(datasette):
+        return lambda app: Guard(app, any_host, throttle)
+
+    plugin = types.ModuleType("coach_review_guard")        # Datasette lists plugins as modules
+    plugin.asgi_wrapper = asgi_wrapper
+    pm.register(plugin, name="coach-review-guard")
+    try:
+        yield throttle
+    finally:
+        pm.unregister(name="coach-review-guard")

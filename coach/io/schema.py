@@ -29,6 +29,7 @@ SESSION_STATUSES = ("in-progress", "completed", "interrupted")
 SESSION_KINDS = ("home", "kiosk", "demo")
 EVENT_KINDS = ("synkinesis", "face_lost", "camera_lost")
 TREATMENT_KINDS = ("botulinum_toxin", "surgery", "other")
+CHECK_KINDS = ("pin", "birth_year")            # a patient's second factor at the kiosk
 FLAGS = (0, 1)                                  # INTEGER booleans: synkinesis, complete
 SAMPLE_BASE_COLUMNS = ("session_id", "t", "exercise")
 
@@ -48,7 +49,8 @@ DESCRIPTIONS = {
         "status": "in-progress, completed, or interrupted (the process ended without finishing)",
         "source": "Camera or file the session used", "app_version": "coach version",
         "model_version": "Face model version", "kind": "home, kiosk or demo",
-        "pid": "Process id that ran it", "host": "Computer that ran it"}},
+        "pid": "Process id that ran it", "host": "Computer that ran it",
+        "end_reason": "Why an interrupted session ended early, when known (e.g. records that could not be saved)"}},
     "calibrations": {"description": "Neutral-face baselines measured at the start of a session.", "columns": {
         "id": "UUID", "session_id": "sessions.id", "t": "Seconds since the session started",
         "baseline": "JSON of the baseline measures"}},
@@ -83,6 +85,10 @@ DESCRIPTIONS = {
         "id": "UUID", "patient_id": "patients.id", "date": "YYYY-MM-DD",
         "kind": "botulinum_toxin, surgery or other", "sites": "Injection sites or procedure",
         "units": "Dose (e.g. botulinum toxin units)", "notes": "Free text"}},
+    "patient_checks": {"description": "The second factor a patient types at the kiosk after their code, stored "
+                                      "hashed (never exported).", "hidden": True, "columns": {
+        "patient_id": "patients.id", "kind": "pin or birth_year", "hash": "scrypt hash of the answer",
+        "created": "When the therapist set it"}},
 }
 
 
@@ -181,6 +187,41 @@ def m003_targets(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sets ADD COLUMN target_source TEXT")
     db.execute("ALTER TABLE reps ADD COLUMN target REAL")
 
+
+@migrations()
+def m004_end_reason_and_patient_checks(db: sqlite_utils.Database) -> None:
+    # Why a session ended interrupted (e.g. records that could not be saved), and the
+    # kiosk's per-patient second factor, hashed, in its own table (kept out of exports).
+    db.execute("ALTER TABLE sessions ADD COLUMN end_reason TEXT")
+    db.execute(f"""CREATE TABLE patient_checks (
+        patient_id TEXT PRIMARY KEY REFERENCES patients(id),
+        kind TEXT NOT NULL {check_in('kind', CHECK_KINDS)},
+        hash TEXT NOT NULL, created TEXT NOT NULL)""")
+
+
+
+@migrations()
+def m005_preferences(db: sqlite_utils.Database) -> None:
+    # What carries over for a patient (coach.io.preferences): their display settings, and each
+    # rep's evenness and timing (coach.core.coaching), in tables of their own.
+    db.execute("""CREATE TABLE preferences (
+        patient_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE rep_evenness (
+        rep_id TEXT PRIMARY KEY REFERENCES reps(id), onset_lag_ms REAL, late_side TEXT,
+        amplitude_ratio REAL, smoothness REAL)""")
+
+
+DESCRIPTIONS.update({
+    "preferences": {"description": "A patient's display settings, remembered for the next session.", "columns": {
+        "patient_id": "patients.id, or empty for home use without a patient code",
+        "settings": "JSON {view, sound, voice, volume, text_size}", "updated": "When they were last saved"}},
+    "rep_evenness": {"description": "How evenly and smoothly the two sides moved in each rep.", "columns": {
+        "rep_id": "reps.id", "onset_lag_ms": "How much later the later side started moving (ms)",
+        "late_side": "The side that started later (empty: together or unknown)",
+        "amplitude_ratio": "Affected side's peak over the other side's (without an affected side: the smaller "
+                           "over the larger); 1 = equal",
+        "smoothness": "Of the rise: net rise over total up-and-down travel (1 = one smooth rise)"}},
+})
 
 def check_version(path: Path, db: sqlite_utils.Database) -> None:
     """Refuse a foreign database or one written by a newer coach."""

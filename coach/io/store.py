@@ -26,6 +26,17 @@ Opening safely
     a damaged or foreign file, or one written by a newer coach, is never
     modified. The schema and its migrations are in `coach.io.schema`.
 
+Failed writes lose nothing
+    A write that fails (a lock held too long, a full disk) is rolled back whole,
+    and the buffered samples it carried stay buffered for the next try; the
+    session's log (`coach.io.session_log`) keeps the records and retries them.
+    A session whose records cannot all be written ends `interrupted`, with the
+    reason in `end_reason` (`end_session`), or is left to recovery (`abandon`).
+
+Private, and read-only when reading
+    See `coach.io.dbfile`: folders 0700, database files 0600; readers open the
+    file read-only and show a session whose process is gone as `interrupted`.
+
 Time
     Every timestamp written comes from the store's clock (`Store.open(clock=)`,
     default: local now); set times are the session's start plus session time.
@@ -36,10 +47,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import sqlite3
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,13 +57,12 @@ from typing import Callable
 import sqlite_utils
 
 from coach import __version__
-from coach.core.plan import PlanError, parse_items
 from coach.errors import CoachError
-from coach.io.dbfile import (check_file, connect_readonly, default_db_path, friendly, lock_dir, sql_error,
-                             try_lock)
+from coach.io.dbfile import (HOST, PRIVATE_DIR, check_file, connect_readonly, data_dir, default_db_path, friendly,
+                             lock_dir, private_database, private_folder, sql_error, tighten, try_lock)
+from coach.io.patients import PatientWrites, iso, new_id
 from coach.io.queries import StoreQueries
-from coach.io.schema import (AFFECTED_SIDES, EVENT_KINDS, SESSION_KINDS, TREATMENT_KINDS, check_version,
-                             migrations, sample_column)
+from coach.io.schema import EVENT_KINDS, SESSION_KINDS, check_version, migrations, sample_column
 
 BUSY_TIMEOUT_MS = 5000
 # Samples are for plots and re-analysis, not decisions: ~10 Hz is plenty. The
@@ -62,7 +70,6 @@ BUSY_TIMEOUT_MS = 5000
 SAMPLE_INTERVAL_S = 0.1
 SAMPLE_SLACK_S = 0.01
 SAMPLE_FLUSH_S = 5.0          # buffered samples are written at least this often
-HOST = socket.gethostname()
 REP_NUMBERS = ("start_s", "peak_s", "end_s", "peak", "time_to_peak_s", "hold_s", "hold_steadiness",
                "synkinesis_peak", "target")
 
@@ -74,17 +81,12 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
-def iso(moment: datetime) -> str:
-    """How the store writes a time: ISO 8601 with milliseconds and the UTC offset."""
-    return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="milliseconds")
-
-
 def now_iso() -> str:
     return iso(local_now())
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
+class OlderLayout(CoachError):
+    """A database that needs an upgrade, opened read-only."""
 
 
 def _json_default(obj):
@@ -107,15 +109,20 @@ def _num(value):
 
 
 def open_store(path: str | os.PathLike | None = None, write: bool = False, clock: Clock | None = None) -> "Store":
-    """Writers create the database; readers need it to exist and fall back to read-only."""
+    """Writers create the database; readers need it to exist and open it read-only (a database
+    of an older layout is upgraded first, where this user may write it)."""
     if write:
         return Store.open(path, clock=clock)
     path = Path(path).expanduser() if path else default_db_path()
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    return Store.open(path, create=False, readonly=path.exists() and not writable, clock=clock)
+    try:
+        return Store.open(path, create=False, readonly=True, clock=clock)
+    except OlderLayout:
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise
+    return Store.open(path, create=False, clock=clock)
 
 
-class Store(StoreQueries):
+class Store(PatientWrites, StoreQueries):
     """The session log. Open with `Store.open()`; not thread-safe (one thread at a time).
     Writes are here, reads in `StoreQueries`.
 
@@ -152,9 +159,12 @@ class Store(StoreQueries):
         if readonly:
             return cls._open_readonly(path, clock)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
+            if path.parent == data_dir():
+                tighten(path.parent, PRIVATE_DIR)      # coach's own folder, made before coach made it private
+            private_database(path)
         except OSError as exc:
-            raise CoachError(f"Cannot create the folder {path.parent}: {exc.strerror}.") from exc
+            raise CoachError(f"Cannot create {exc.filename or path}: {exc.strerror}.") from exc
         try:
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -176,9 +186,15 @@ class Store(StoreQueries):
         db = sqlite_utils.Database(conn, execute_plugins=False)
         if migrations.pending(db):
             conn.close()
-            raise CoachError(f"The database {path} uses an older layout; open it once with write "
-                             "access so coach can upgrade it.")
-        return cls(path, db, readonly=True, clock=clock)
+            raise OlderLayout(f"The database {path} uses an older layout; open it once with write "
+                              "access so coach can upgrade it.")
+        store = cls(path, db, readonly=True, clock=clock)
+        try:
+            store._dead = store._dead_sessions()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise sql_error(path, exc) from exc
+        return store
 
     def _setup(self) -> None:
         conn = self.db.conn
@@ -199,7 +215,7 @@ class Store(StoreQueries):
         if not rows:
             return
         folder = lock_dir(self.path)
-        folder.mkdir(exist_ok=True)
+        private_folder(folder)
         for row in rows:
             sid = row["id"]
             if sid in self._locks or (row["host"] and row["host"] != HOST):
@@ -222,19 +238,31 @@ class Store(StoreQueries):
 
     @contextmanager
     def _tx(self):
-        """A write transaction that takes the write lock up front (waits busy_timeout)."""
+        """A write transaction that takes the write lock up front (waits busy_timeout).
+
+        If it fails, at any statement or at COMMIT, it is rolled back and the sample
+        buffer (and the sample columns known) are as they were before it began."""
         conn = self.db.conn
         if conn.in_transaction:
             yield
             return
+        saved = (list(self._buffer), self._buffer_since, dict(self._sample_columns))
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            conn.execute("COMMIT")
         except BaseException:
+            self._buffer, self._buffer_since, self._sample_columns = saved
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+
+    def set_busy_timeout(self, ms: int) -> int:
+        """How long a write waits for another program's lock before it fails (a live session
+        waits briefly and retries later rather than freeze the screen); returns the previous."""
+        previous = self.db.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.db.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        return previous
 
     def __enter__(self) -> "Store":
         return self
@@ -263,53 +291,6 @@ class Store(StoreQueries):
         moment = self.clock()
         return moment if moment.tzinfo else moment.astimezone()
 
-    # ---- patients, plans, treatments -------------------------------------
-    @friendly
-    def add_patient(self, code: str, display_name: str | None = None,
-                    affected_side: str | None = None, notes: str = "") -> dict:
-        code = (code or "").strip()
-        if not code or any(c.isspace() for c in code):
-            raise CoachError("A patient code must be one word, e.g. P001.")
-        if affected_side is not None and affected_side not in AFFECTED_SIDES:
-            raise CoachError(f"Affected side must be left or right, not {affected_side!r}.")
-        row = {"id": new_id(), "code": code, "display_name": display_name,
-               "affected_side": affected_side, "notes": notes or "", "created": iso(self._now())}
-        with self._tx():
-            if self._patient_row(code):
-                raise CoachError(f"A patient with code {code} already exists.")
-            self.db["patients"].insert(row)
-        return row
-
-    @friendly
-    def set_plan(self, code: str, items: list[dict]) -> dict:
-        """Store a new plan; it becomes the active one. Items are validated and normalised."""
-        patient = self.get_patient(code)
-        try:
-            clean = [item.to_dict() for item in parse_items(items)]
-        except PlanError as exc:
-            raise CoachError(str(exc)) from None
-        row = {"id": new_id(), "patient_id": patient["id"], "created": iso(self._now()),
-               "items": json.dumps(clean)}
-        with self._tx():
-            self.db["plans"].insert(row)
-        return {**row, "items": clean}
-
-    @friendly
-    def add_treatment(self, code: str, date: str, kind: str, sites: str = "",
-                      units: float | None = None, notes: str = "") -> dict:
-        patient = self.get_patient(code)
-        try:
-            day = datetime.strptime(str(date), "%Y-%m-%d").date().isoformat()
-        except ValueError:
-            raise CoachError(f"Treatment date must be YYYY-MM-DD, not {date!r}.") from None
-        if kind not in TREATMENT_KINDS:
-            raise CoachError(f"Treatment kind must be one of {', '.join(TREATMENT_KINDS)}, not {kind!r}.")
-        row = {"id": new_id(), "patient_id": patient["id"], "date": day, "kind": kind,
-               "sites": sites or "", "units": _num(units), "notes": notes or ""}
-        with self._tx():
-            self.db["treatments"].insert(row)
-        return row
-
     # ---- recording a session ------------------------------------------------
     @friendly
     def start_session(self, patient_code: str | None = None, source: str = "", kind: str = "home",
@@ -320,7 +301,7 @@ class Store(StoreQueries):
         sid = new_id()
         folder = lock_dir(self.path)
         try:
-            folder.mkdir(exist_ok=True)
+            private_folder(folder)
             fd = try_lock(folder / f"{sid}.lock")
         except OSError as exc:
             raise CoachError(f"Cannot create the session lock in {folder}: {exc.strerror}.") from exc
@@ -362,11 +343,13 @@ class Store(StoreQueries):
                                              "baseline": json.dumps(baseline, default=_json_default)})
 
     @friendly
-    def start_set(self, session_id: str, exercise: str, planned_reps: int | None, t: float | None = None) -> str:
-        """`t`: session time (the clock reps and events use); the wall-clock start is derived from it."""
+    def start_set(self, session_id: str, exercise: str, planned_reps: int | None, t: float | None = None,
+                  set_id: str | None = None) -> str:
+        """`t`: session time (the clock reps and events use); the wall-clock start is derived from it.
+        `set_id`: the new set's id, if the caller chose it (a retried write keeps its id)."""
         self._require_running(session_id)
         return self._insert("sets", {
-            "id": new_id(), "session_id": session_id, "exercise": str(exercise),
+            "id": set_id or new_id(), "session_id": session_id, "exercise": str(exercise),
             "started": self._session_iso(session_id, t), "ended": None,
             "planned_reps": None if planned_reps is None else int(planned_reps)})
 
@@ -411,11 +394,13 @@ class Store(StoreQueries):
                                        "kind": kind, "side": side, "measure": measure,
                                        "start_s": _num(start_s), "end_s": _num(end_s), "peak": _num(peak)})
 
-    def add_sample(self, session_id: str, t: float, exercise: str | None, values: dict) -> bool:
+    def add_sample(self, session_id: str, t: float, exercise: str | None, values: dict,
+                   autoflush: bool = True) -> bool:
         """Called every frame; keeps ~10 Hz and buffers. True if the sample was kept.
 
         `t` is seconds since the session started. Buffered samples are written
-        with the next rep/event/set commit, or after SAMPLE_FLUSH_S.
+        with the next rep/event/set commit, or after SAMPLE_FLUSH_S (unless not
+        `autoflush`: then the caller flushes when `samples_due`).
         """
         last = self._last_sample_t.get(session_id)
         if last is not None and t - last < SAMPLE_INTERVAL_S - SAMPLE_SLACK_S:
@@ -424,9 +409,18 @@ class Store(StoreQueries):
         if not self._buffer:
             self._buffer_since = time.monotonic()
         self._buffer.append((session_id, t, exercise, dict(values)))
-        if time.monotonic() - self._buffer_since >= SAMPLE_FLUSH_S:
+        if autoflush and self.samples_due:
             self.flush()
         return True
+
+    @property
+    def samples_due(self) -> bool:
+        """Samples have waited in the buffer for SAMPLE_FLUSH_S or more."""
+        return bool(self._buffer) and time.monotonic() - self._buffer_since >= SAMPLE_FLUSH_S
+
+    def buffered(self, session_id: str) -> int:
+        """Samples of the session not yet written."""
+        return sum(1 for row in self._buffer if row[0] == session_id)
 
     @friendly
     def flush(self) -> None:
@@ -435,11 +429,12 @@ class Store(StoreQueries):
             self._flush_samples()
 
     def _flush_samples(self) -> None:
+        """Write the buffered samples (the buffer is emptied inside the transaction: see `_tx`)."""
         if not self._buffer:
             return
-        rows, self._buffer = self._buffer, []
-        keys = sorted({k for *_, values in rows for k in values})
         with self._tx():
+            rows, self._buffer = self._buffer, []
+            keys = sorted({k for *_, values in rows for k in values})
             self._ensure_sample_columns(keys)
             # Keys that clean up to the same column (SQLite names ignore case): the first wins.
             by_column = {}
@@ -467,17 +462,31 @@ class Store(StoreQueries):
             self._sample_columns[key] = existing[name.lower()]
 
     @friendly
-    def end_session(self, session_id: str, status: str = "completed") -> None:
+    def end_session(self, session_id: str, status: str = "completed", reason: str | None = None,
+                    flush: bool = True) -> None:
+        """Mark the session `status`, with `reason` (why it was interrupted) if given. With
+        `flush=False` its buffered samples are dropped instead of written (a full disk)."""
         if status not in ("completed", "interrupted"):
             raise CoachError(f"A session ends completed or interrupted, not {status!r}.")
         self._require_running(session_id)
         with self._tx():
-            self._flush_samples()
+            if flush:
+                self._flush_samples()
             self.db.execute(
-                "UPDATE sessions SET status = ?, ended = ? WHERE id = ? AND status = 'in-progress'",
-                [status, iso(self._now()) if status == "completed" else None, session_id])
-        fd = self._locks.pop(session_id)
+                "UPDATE sessions SET status = ?, ended = ?, end_reason = ? WHERE id = ? AND status = 'in-progress'",
+                [status, iso(self._now()) if status == "completed" else None, reason, session_id])
         (lock_dir(self.path) / f"{session_id}.lock").unlink(missing_ok=True)
-        os.close(fd)
+        self._release(session_id)
+
+    def abandon(self, session_id: str) -> None:
+        """Stop recording a session that cannot be marked now (the database stays locked or full):
+        its buffered samples are dropped and its lock released, so the next store to open marks
+        it `interrupted` (see the module docstring)."""
+        if session_id in self._locks:
+            self._release(session_id)
+
+    def _release(self, session_id: str) -> None:
+        self._buffer = [row for row in self._buffer if row[0] != session_id]
+        os.close(self._locks.pop(session_id))
         self._started.pop(session_id, None)
         self._last_sample_t.pop(session_id, None)

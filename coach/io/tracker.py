@@ -11,7 +11,6 @@ uses neither, so it asks for them only when it saves a landmark stream.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import sys
@@ -22,6 +21,7 @@ import numpy as np
 
 from coach.core.frames import LandmarkFrame
 from coach.io import model as model_io
+from coach.quiet import hushed_stderr
 
 MAX_FACES = 4  # look for a few, keep the largest: the patient is the one nearest the camera
 
@@ -84,7 +84,7 @@ class Tracker:
             output_facial_transformation_matrixes=extras,
         )
         self._create = vision.FaceLandmarker.create_from_options
-        with _quiet_stderr():  # MediaPipe's C++ set-up chatter means nothing to a patient
+        with hushed_stderr():  # MediaPipe's C++ set-up chatter means nothing to a patient
             self._landmarker = self._create(self._options)
         self.faces: tuple[np.ndarray, ...] = ()  # every face of the last frame tracked, (478, 3) each
         self._last_ms = -1
@@ -104,7 +104,7 @@ class Tracker:
         self._clip_last_t = None
         if self._used:
             self._landmarker.close()
-            with _quiet_stderr():
+            with hushed_stderr():
                 self._landmarker = self._create(self._options)
             self._used = False
 
@@ -118,7 +118,7 @@ class Tracker:
         self._used = True
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         if self._first:
-            with _quiet_stderr():
+            with hushed_stderr():
                 result = self._landmarker.detect_for_video(image, ms)
             self._first = False
         else:
@@ -168,22 +168,3 @@ def _largest(faces: tuple[np.ndarray, ...], w: int, h: int) -> int:
     return max(range(len(faces)), key=lambda i: area(faces[i]))
 
 
-_stderr_lock = threading.Lock()  # fd 2 is the process's: two trackers starting at once take turns
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence file descriptor 2 (C++ logging bypasses Python's sys.stderr)."""
-    with _stderr_lock:
-        try:
-            saved = os.dup(2)
-        except OSError:
-            yield
-            return
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)

@@ -11,6 +11,9 @@ welcome (patient code on a large keypad) → the patient's plan in the live coac
 * Quit keys and window-close do nothing. Staff leave with the admin action
   ("admin", e.g. Ctrl+Alt+A, or `admin_taps` taps in the top-left corner within
   a few seconds) and the staff PIN; wrong PINs lock the keypad out, doubling.
+* Wrong patient codes lock the welcome keypad out the same way; a patient the therapist
+  gave a second factor (a short PIN or their birth year) types it after the code. The
+  lockouts outlive a restart (`coach.kiosk.access`).
 * A lost camera shows "please ask staff" and the visit carries on when it is back.
   A database that can't be written (full or read-only disk) shows a staff-facing
   message; nothing already saved is touched.
@@ -27,12 +30,17 @@ from dataclasses import dataclass, replace
 from coach.core.feedback import FeedbackView
 from coach.core.session import StepResult
 from coach.errors import CoachError
-from coach.io import keypad
+from coach.io import keypad, preferences
+from coach.kiosk.access import CHECK_LABELS, AccessState, state_path
 from coach.kiosk.config import PIN_DIGITS, KioskConfig, verify_pin
 
 KEYPAD_SCREENS = ("kiosk_welcome", "kiosk_pin")
 UNKNOWN_CODE = "We don't recognise that code. Please check it or ask staff."
+WRONG_CHECK = "That is not right. Please type your code again, or ask staff."
 ASK_STAFF = "Please ask staff for help."
+# What a patient may do during a visit (touch targets and the display's own settings).
+SESSION_ACTIONS = ("skip", "pause", "space", "yes", "no", "key:enter", "view", "mute", "voice", "text_size",
+                   "ready", "stop", "resume", "progress", "back", "done")
 KIOSK_EXTRA = {"hints": ""}   # no "Q quit" key hints on a kiosk (honoured once render.py reads extra["hints"])
 MAX_CODE = 12
 ADMIN_TAP_S = 4.0          # the corner taps must all fall within this
@@ -53,9 +61,11 @@ class Kiosk:
 
     def __init__(self, store, config: KioskConfig, library: dict | None = None,
                  size: tuple[int, int] = (1280, 720), source_name: str = "kiosk",
-                 store_error: str | None = None, model_version: str = "", after_end_s: float = AFTER_END_S):
+                 store_error: str | None = None, model_version: str = "", after_end_s: float = AFTER_END_S,
+                 access: AccessState | None = None):
         from coach.core.exercises import load_library
 
+        config.validate()                             # a wrong setting fails here, at start-up
         self.store = store
         self.config = config
         self.library = library if library is not None else load_library()[0]
@@ -82,9 +92,10 @@ class Kiosk:
         self.pin_entry = ""
         self.pin_message = ""
         self.pin_return = "welcome"
-        self.wrong_pins = 0
-        self.lockouts = 0
-        self.locked_until = 0.0
+        # wrong codes and PINs (kept across restarts when `access` has a state file)
+        self.access = access or AccessState(config, config.loaded_from and state_path(config.loaded_from))
+        self.access.load(0.0)
+        self.checking: dict | None = None             # the code typed and its second factor, while asked
         self._taps: deque[float] = deque()
         if store_error or store is None:
             self._fail(store_error or "No database is open.")
@@ -100,7 +111,10 @@ class Kiosk:
             acts = []
         if t - self.last_activity >= self.config.idle_timeout_s and not self._resting():
             self._idle(t)
-        return StepResult(self._screen(frame, t, acts, camera_lost, brightness))
+        view = self._screen(frame, t, acts, camera_lost, brightness)
+        if self.log is not None and self.log.saving:        # records wait for the database
+            view = replace(view, extra={**view.extra, "saving": True})
+        return StepResult(view)
 
     def end(self, t: float, actions=()) -> StepResult:
         """The source has run out (a replay): carry on with no face until at rest."""
@@ -131,7 +145,8 @@ class Kiosk:
 
     def _resting(self) -> bool:
         """Nothing for the idle timeout to clear: a staff message, or an empty welcome screen."""
-        return self.state == "error" or (self.state == "welcome" and not self.entry and not self.message)
+        return self.state == "error" or (self.state == "welcome" and not self.entry and not self.message
+                                         and self.checking is None)
 
     def _screen(self, frame, t: float, acts: list, camera_lost: bool, brightness) -> FeedbackView:
         if self.state == "welcome":
@@ -170,7 +185,7 @@ class Kiosk:
                 return "admin"
             return None
         if self.state in ("welcome", "pin") and not self.camera_lost:
-            return keypad.hit(self.size, x, y, cancel=self.state == "pin") or None
+            return keypad.hit(self.size, x, y, cancel=self.state == "pin" or self.checking is not None) or None
         return "tap"
 
     # -- welcome: the patient code --
@@ -179,6 +194,8 @@ class Kiosk:
             return FeedbackView("camera_lost", "The camera is not working", ASK_STAFF + " We are trying to "
                                 "reconnect it; this screen will change by itself.", t=t, extra=dict(KIOSK_EXTRA))
         for a in acts:
+            if self.access.patient.locked(t):
+                break                                   # too many wrong tries: the keypad waits
             if a.startswith("key:") and a[4:].isdigit():
                 if len(self.entry) < MAX_CODE:
                     self.entry += a[4:]
@@ -186,13 +203,56 @@ class Kiosk:
             elif a == "key:backspace":
                 self.entry = self.entry[:-1]
                 self.message = ""
+            elif a == "cancel":
+                self.checking, self.entry, self.message = None, "", ""
             elif a == "key:enter" and self.entry:
-                code, self.entry = self.entry, ""
-                self._start_visit(code, t)
+                typed, self.entry = self.entry, ""
+                self._submit(typed, t)
                 if self.state != "welcome":
                     return self.step_view_after_start(t)
-        return self._keypad_view("kiosk_welcome", "Welcome", "Type your patient code, then press OK.",
-                                 self.entry, False, self.message, "error", False, False, t)
+        return self._welcome_view(t)
+
+    def _welcome_view(self, t) -> FeedbackView:
+        throttle, check = self.access.patient, self.checking
+        locked = throttle.locked(t)
+        message = f"Too many tries. Please wait {throttle.left_s(t)} s, or ask staff." if locked else self.message
+        text = (f"Now type your {CHECK_LABELS[check['kind']]}, then press OK." if check
+                else "Type your patient code, then press OK.")
+        view = self._keypad_view("kiosk_welcome", "Welcome", text, self.entry, check is not None, message, "error",
+                                 check is not None, locked, t)
+        if locked or (check and not message):
+            view.extra["variant"] = "locked" if locked else "check"
+        return view
+
+    def _submit(self, typed: str, t: float) -> None:
+        """A code typed, or (when asked) its second factor: the visit starts, or the try counts
+        against the keypad. A wrong second factor goes back to the code."""
+        check, self.checking = self.checking, None
+        if check is None:
+            try:
+                self.store.get_patient(typed)
+                check = self.store.patient_check(typed)
+            except CoachError as exc:
+                if not str(exc).startswith("No patient"):
+                    return self._fail(str(exc))
+                return self._wrong(UNKNOWN_CODE, t)
+            if check is not None:
+                self.checking, self.message = {"code": typed, **check}, ""
+                return None
+            code = typed
+        else:
+            code = check["code"]
+            if not verify_pin(typed, check["hash"]):
+                return self._wrong(WRONG_CHECK, t)
+        if self.access.patient.failures or self.access.patient.lockouts:
+            self.access.patient.succeed()
+            self.access.save(t)
+        return self._start_visit(code, t)
+
+    def _wrong(self, message: str, t: float) -> None:
+        self.message = message
+        self.access.patient.fail(t)
+        self.access.save(t)
 
     def step_view_after_start(self, t) -> FeedbackView:
         if self.state == "session":
@@ -220,7 +280,9 @@ class Kiosk:
             plan = self._plan(code)
             self.session = Session(plan, affected_side=patient.get("affected_side"),
                                    previous=previous_rates(self.store, code),
-                                   welcome_s=self.config.intro_s, targets=self.store.learned_targets(code))
+                                   welcome_s=self.config.intro_s, targets=self.store.learned_targets(code),
+                                   prefs=preferences.for_visit(self.store, code),
+                                   history=preferences.history(self.store, code))
             self.log = SessionLog(self.store, code, self.source_name, kind="kiosk",
                                   model_version=self.model_version)
         except CoachError as exc:
@@ -249,6 +311,7 @@ class Kiosk:
         try:
             result = self.session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
             self.log.write(result.records)
+            preferences.log_evenness(self.log, result.records)
         except CoachError as exc:
             self._fail(str(exc))
             return None
@@ -267,20 +330,15 @@ class Kiosk:
                 elif s.state == "summary":
                     self._end_visit(t)
                     return self._welcome([], t)
-            elif a in ("skip", "pause", "yes", "no", "key:enter", "view", "mute"):
+            elif a in SESSION_ACTIONS or a.startswith("set:"):
                 session_acts.append(a)
         view = self._drive_session(frame, t, session_acts, camera_lost, brightness)
         if view is None:
             return self._error_view()
+        if s.state == "progress":
+            self.summary_since = None          # back on the summary, its countdown starts again
         if s.state == "summary":
-            if self.summary_since is None:
-                self.summary_since = t
-            left = self.config.summary_s - (t - self.summary_since)
-            if left <= 0 or any(a in ("key:enter", "yes") for a in acts):
-                self._end_visit(t)
-                return self._welcome([], t)
-            text = f"Here is how it went today. This screen closes in {max(0, int(left + 0.999))} s."
-            return replace(view, text=text, extra={**view.extra, **KIOSK_EXTRA})
+            return self._summary(view, t, acts)
         if s.state == "welcome":
             # The session's welcome carries the safety notice (view.extra["notice"]); keep it.
             left = max(0.0, self.config.intro_s - (t - self.visit_started))
@@ -291,6 +349,19 @@ class Kiosk:
                            text=ASK_STAFF + " We are trying to reconnect it; your exercises carry on "
                                 "when it is back.", extra=dict(KIOSK_EXTRA))
         return replace(view, extra={**view.extra, **KIOSK_EXTRA})
+
+    def _summary(self, view: FeedbackView, t: float, acts) -> FeedbackView:
+        """The visit's summary counts down, then the kiosk is ready for the next patient."""
+        if self.summary_since is None:
+            self.summary_since = t
+        left = self.config.summary_s - (t - self.summary_since)
+        # Closed by a touch only once it shows (the "Yes, stop" that led here does not close it too).
+        closing = self.summary_since < t and any(a in ("key:enter", "yes", "done") for a in acts)
+        if left <= 0 or closing:
+            self._end_visit(t)
+            return self._welcome([], t)
+        text = f"Here is how it went today. This screen closes in {max(0, int(left + 0.999))} s."
+        return replace(view, text=text, extra={**view.extra, **KIOSK_EXTRA})
 
     def _tally(self) -> None:
         if self.visit is not None and self.session is not None:
@@ -309,6 +380,10 @@ class Kiosk:
             if s.state != "summary":
                 log.write(s.end(t).records)
             log.close(status)
+            if log.problem:               # logged `interrupted`, with why: staff must see it
+                raise CoachError(log.problem)
+            if self.visit is not None:
+                preferences.save(self.store, self.visit.code, s.prefs)
         except CoachError as exc:
             self._fail(str(exc))
         if self.visit is not None:
@@ -318,7 +393,7 @@ class Kiosk:
 
     def _idle(self, t: float) -> None:
         self._end_visit(t)
-        self.entry, self.message = "", ""
+        self.entry, self.message, self.checking = "", "", None
         self.pin_entry, self.pin_message = "", ""
         if self.state in ("session", "pin"):
             self.state = "welcome"
@@ -348,7 +423,7 @@ class Kiosk:
             if a == "cancel":
                 self._close_pin()
                 return
-            if t < self.locked_until:
+            if self.access.pin.locked(t):
                 continue
             if a.startswith("key:") and a[4:].isdigit():
                 if len(self.pin_entry) < PIN_DIGITS[1]:
@@ -359,23 +434,19 @@ class Kiosk:
             elif a == "key:enter" and self.pin_entry:
                 pin, self.pin_entry = self.pin_entry, ""
                 if verify_pin(pin, self.config.pin_hash):
-                    self.wrong_pins = self.lockouts = 0
+                    self.access.staff_in(t)             # staff are here: every lockout is lifted
                     self._end_visit(t)
                     self.exit_requested = True
                     return
-                self.wrong_pins += 1
-                if self.wrong_pins >= self.config.max_wrong_pins:
-                    self.locked_until = t + self.config.lockout_s * 2 ** self.lockouts
-                    self.lockouts += 1
-                    self.wrong_pins = 0
-                else:
+                if not self.access.pin.fail(t):
                     self.pin_message = "That PIN is not right. Try again."
+                self.access.save(t)
 
     def _pin_view(self, t) -> FeedbackView:
-        locked = t < self.locked_until
+        locked = self.access.pin.locked(t)
         message = self.pin_message
         if locked:
-            message = f"Too many wrong PINs. Try again in {int(self.locked_until - t + 0.999)} s."
+            message = f"Too many wrong PINs. Try again in {self.access.pin.left_s(t)} s."
         elif not self.config.pin_hash:
             message = "No staff PIN is set: set one with `coach kiosk set-pin`."
         view = self._keypad_view("kiosk_pin", "Staff only", "Enter the staff PIN.",

@@ -1,0 +1,221 @@
+"""Rendering of the synthetic clips: the frames of one clip of one face (`Renderer`), written
+with their truth by `render`.
+
+Head motion (turn, tilt, approach) is one global homography per frame, folded into
+the warp's lookup so the image is resampled once. A 3-D head turn (`yaw`, `turn_hold`:
+the eval set) rotates the landmarks themselves about the neck, using MediaPipe's depth,
+because the tracker reads a turned flat image as barely turned.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from coach.core import face
+from coach.eval.faces import FPS, IRIS, SIZE, Face, iod_px
+from coach.eval.recipes import BROW, MOTIONS_3D, PIVOT_IOD, PUCKER, RINGS, SMILE, Clip, truth
+from coach.eval.warp import Warper, _smooth, blink_envelope, brow_lift, corner_pull, eye_closure, rep_envelope
+
+class Renderer:
+    """Renders one clip of one face, frame by frame."""
+
+    def __init__(self, clip: Clip, src: Face):
+        self.clip, self.face = clip, src
+        self.ctrl = np.array([i for i in range(len(src.points)) if i not in IRIS])
+        self.p = src.points
+        self.warper = Warper(self.p[self.ctrl], src.image.shape[1::-1])
+        self.n = int(round(clip.duration * FPS))
+        pts = self.p
+        self.centre = pts[[face.NASION, face.NOSE_TIP]].mean(0)
+        self.face_w = float(np.ptp(pts[:, 0]))
+        self.face_h = float(np.ptp(pts[:, 1]))
+        self.lash = {s: _lash_colour(src.image, pts[list(face.EYE_CONTOUR[s])]) for s in face.SIDES}
+        self.ring = np.zeros((0, 2))
+        if clip.motion in MOTIONS_3D:
+            if src.depth is None:
+                raise ValueError(f"{clip.name}: a 3-D head turn needs the face's depth (load_faces(depth=True))")
+            # The head turns about a vertical axis through the neck: behind the face's
+            # landmarks by PIVOT_IOD eye distances (the cheek edges are ~1.1 behind their centroid).
+            self.pivot = (float(pts[:, 0].mean()), float(src.depth.mean()) + PIVOT_IOD * iod_px(pts))
+            # Rings of extra control points around the face (hair, ears, neck, then the
+            # scenery) follow the face outline's movement less and less, so the skin between
+            # the turned face and the still frame border stretches smoothly instead of tearing.
+            hull = self.ctrl[cv2.convexHull(pts[self.ctrl].astype(np.float32), returnPoints=False).ravel()]
+            self.depth = _smooth_rim(pts, src.depth, hull)
+            c = pts[hull].mean(0)
+            w, h = src.image.shape[1::-1]
+            ring, of, weight, depth = [], [], [], []
+            for k, (scale, follow) in enumerate(RINGS):
+                q = c + scale * (pts[hull] - c)
+                ok = (q[:, 0] > 4) & (q[:, 0] < w - 5) & (q[:, 1] > 4) & (q[:, 1] < h - 5)
+                ring.append(q[ok])
+                of.append(hull[ok])
+                weight.append(np.full(ok.sum(), follow))
+                depth.append(np.full(ok.sum(), 1e4 * (k + 1)))   # behind the face, outer rings farther
+            self.ring, self.ring_of = np.concatenate(ring), np.concatenate(of)
+            self.ring_w, self.ring_depth = np.concatenate(weight), np.concatenate(depth)
+            self.warper = Warper(np.concatenate([self.p[self.ctrl], self.ring]), src.image.shape[1::-1])
+
+    def closures(self, t: float) -> dict[str, float]:
+        """Fraction of each eye's fissure closed at time t."""
+        c = self.clip
+        rep = max((rep_envelope(t, a, b) for a, b in c.reps), default=0.0)
+        eyes = rep_envelope(t, *c.eye_window) if c.eye_window else rep
+        blink = max((blink_envelope(t, a, b) for a, b in c.blinks), default=0.0)
+        out = {}
+        for side in face.SIDES:
+            closure = 0.97 * rep if c.prime == "closure" else c.eyes.get(side, 0.0) * eyes
+            out[side] = 1 - (1 - closure) * (1 - blink)
+        return out
+
+    def points(self, t: float) -> np.ndarray:
+        c, p = self.clip, self.p
+        d = np.zeros_like(p)
+        rep = max((rep_envelope(t, a, b) for a, b in c.reps), default=0.0)
+        for side, closure in self.closures(t).items():
+            if closure > 0:
+                d += eye_closure(p, side, closure)
+            if rep > 0 and c.prime == "smile":
+                d += corner_pull(p, side, SMILE[0] * c.smile_scale * rep, SMILE[1] * c.smile_scale * rep)
+            elif rep > 0 and c.prime == "pucker":
+                d += corner_pull(p, side, -PUCKER * c.pucker_scale * rep, 0.0)
+            elif rep > 0 and c.prime == "brow":
+                d += brow_lift(p, side, BROW * rep)
+            amt = c.corner.get(side, 0.0) * rep
+            if amt > 0:
+                # Ocular-oral synkinesis pulls the corner up and out (zygomaticus).
+                d += corner_pull(p, side, 0.6 * amt, 0.8 * amt)
+        return p + d
+
+    def turned(self, q: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """3-D head turn (motions in MOTIONS_3D): the landmarks, moved by the expression in
+        the image plane and at their neutral depth, rotated about the neck's vertical axis
+        and projected orthographically. Returns the 2-D points and their new depth."""
+        c = self.clip
+        th = math.radians(c.motion_amount * c.motion_gain(t))
+        px, pz = self.pivot
+        x, z = q[:, 0] - px, self.depth - pz
+        out = q.copy()
+        out[:, 0] = px + x * math.cos(th) + z * math.sin(th)
+        return out, pz - x * math.sin(th) + z * math.cos(th)
+
+    def homography(self, t: float) -> np.ndarray:
+        """Head motion at time t, as a map of canvas pixels."""
+        c = self.clip
+        cx, cy = self.centre
+        g = c.motion_gain(t)
+        T = lambda x, y: np.array([[1, 0, x], [0, 1, y], [0, 0, 1.0]])
+        H = np.eye(3)
+        if c.motion == "turn":
+            # Yaw as a rotation of the face plane about a vertical axis through the face,
+            # seen in perspective from 2.5 face widths: one half narrows and shrinks.
+            th, dist = math.radians(c.motion_amount * g), 2.5 * self.face_w
+            M = np.array([[dist * math.cos(th), 0, 0], [0, dist, 0], [math.sin(th), 0, dist]])
+            H = T(cx, cy) @ M @ T(-cx, -cy)
+        elif c.motion == "tilt":
+            # Roll about the neck, below the chin.
+            pivot = (cx, cy + 0.8 * self.face_h)
+            R = cv2.getRotationMatrix2D(pivot, -c.motion_amount * g, 1.0)
+            H = np.vstack([R, [0, 0, 1]])
+        elif c.motion == "approach":
+            s = 1 + (c.motion_amount - 1) * g
+            H = T(cx, cy) @ np.diag([s, s, 1.0]) @ T(-cx, -cy)
+        return H
+
+    def targets(self, t: float, turn: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(all 478 moved landmarks, the warp's control-point targets, their depth or None).
+        `turn=False` leaves out a 3-D head turn (the expression alone)."""
+        dst = self.points(t)
+        if self.clip.motion not in MOTIONS_3D:
+            return dst, dst[self.ctrl], None
+        z = self.depth
+        if turn:
+            dst, z = self.turned(dst, t)
+        ring = self.ring + self.ring_w[:, None] * (dst - self.p)[self.ring_of]
+        return (dst, np.concatenate([dst[self.ctrl], ring]),
+                np.concatenate([z[self.ctrl], self.pivot[1] + self.ring_depth]))
+
+    def frame(self, i: int) -> np.ndarray:
+        t = i / FPS
+        ox, oy = self.face.origin
+        H = self.homography(t)
+        view = np.linalg.inv(H) @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]])
+        dst, ctrl, depth = self.targets(t)
+        if depth is None:
+            out = self.warper.warp(self.face.image, ctrl, view, SIZE)
+        else:
+            out = self.warper.warp(self.face.image, ctrl, view, SIZE, depth=depth)
+        return self._lash_lines(out, dst, H, self.closures(t))
+
+    def _lash_lines(self, img: np.ndarray, dst: np.ndarray, H: np.ndarray, closures: dict) -> np.ndarray:
+        """Darken the line where nearly closed lids meet. The warp squeezes the whole
+        fissure (white sclera included) into a sub-pixel sliver, which reads as a
+        bright seam; real closed lids show a dark lash line."""
+        for side, c in closures.items():
+            a = 0.7 * float(_smooth((c - 0.6) / 0.35))
+            if a <= 0:
+                continue
+            cont = face.EYE_CONTOUR[side]
+            line = dst[[cont[8], *cont[9:], cont[0]]]            # inner corner, upper lid, outer corner
+            q = np.c_[line, np.ones(len(line))] @ H.T
+            q = q[:, :2] / q[:, 2:] - self.face.origin
+            width = float(np.linalg.norm(q[-1] - q[0]))
+            m = np.zeros(SIZE[::-1], np.float32)
+            cv2.polylines(m, [np.round(q * 16).astype(np.int32)], False, 1.0,
+                          max(1, round(width / 18)), cv2.LINE_AA, shift=4)
+            m = cv2.GaussianBlur(m, (0, 0), 0.6)[..., None] * a
+            img = (img * (1 - m) + self.lash[side] * m + 0.5).astype(np.uint8)
+        return img
+
+
+def _smooth_rim(p: np.ndarray, z: np.ndarray, hull: np.ndarray) -> np.ndarray:
+    """MediaPipe's depth with its rim smoothed: a quadratic surface fitted to all the
+    landmarks replaces the raw z at the face outline, blending back to the raw z (nose,
+    brows, lips) within 0.4 eye distances inside it. The raw z along the outline zig-zags
+    (a bulging cheek puts inner points on the hull), which a turn would turn into a
+    saw-tooth silhouette."""
+    x, y = (p[:, 0] - p[:, 0].mean()), (p[:, 1] - p[:, 1].mean())
+    A = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], 1)
+    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+    fit = A @ coef
+    poly = p[hull].astype(np.float32).reshape(-1, 1, 2)
+    inside = np.array([cv2.pointPolygonTest(poly, (float(a), float(b)), True) for a, b in p[:, :2]])
+    w = _smooth(inside / (0.4 * iod_px(p)))
+    return fit + w * (z - fit)
+
+
+def _lash_colour(image: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """Colour of the darkest pixels inside the eye (lashes, pupil): the lash line's."""
+    m = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(m, [np.round(contour).astype(np.int32)], 1)
+    px = image[m > 0].astype(np.float32)
+    if len(px) == 0:
+        return np.array([40, 40, 50], np.float32)
+    lum = px @ np.array([0.114, 0.587, 0.299], np.float32)
+    return np.median(px[lum <= np.percentile(lum, 15)], 0)
+
+
+def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
+    """Write NAME.mp4 and NAME.truth.json into out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    r = Renderer(clip, src)
+    path = out_dir / f"{clip.name}.mp4"
+    tmp = out_dir / f".{clip.name}.part.mp4"
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    if not writer.isOpened():
+        raise RuntimeError("cannot open an mp4v video writer")
+    try:
+        for i in range(r.n):
+            writer.write(r.frame(i))
+    finally:
+        writer.release()
+    os.replace(tmp, path)
+    info = truth(clip, src.source, iod_px(src.points))
+    (out_dir / f"{clip.name}.truth.json").write_text(json.dumps(info, indent=1) + "\n")
+    return path

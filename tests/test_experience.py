@@ -1,0 +1,477 @@
+"""The patient's experience (issue 11): pacing the patient controls, a demonstration, feedback on
+amount and evenness, an alert that says the fix, sound for closed eyes, what carries over, layout.
+
+Sessions run on landmark streams of a patient performing each exercise on a real calm face
+(`coach.core.demonstration.performed`), through the real loop; screens are drawn headless (SDL's
+dummy video and disk audio drivers) and checked on what was drawn: the renderer's text
+rectangles, its touch targets and its pixels."""
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from coach.app import HomeDriver, run_loop
+from coach.core.coaching import GENTLER, MORE, SMALLER
+from coach.core.demonstration import performed
+from coach.core.feedback import FeedbackView, Meter
+from coach.core.progress import History, best_rep, progress_overview, streak
+from coach.core.session import COUNTDOWN_S, Session
+from coach.core.views import PAUSE, STOP
+from coach.io.display import NullDisplay
+from streams import ListSource, screens, session_stream
+
+
+@pytest.fixture(scope="module", autouse=True)
+def headless(tmp_path_factory):
+    saved = {k: os.environ.get(k) for k in
+             ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "SDL_DISKAUDIOFILE", "PYGAME_HIDE_SUPPORT_PROMPT")}
+    os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", PYGAME_HIDE_SUPPORT_PROMPT="1",
+                      SDL_DISKAUDIOFILE=str(tmp_path_factory.mktemp("audio") / "out.raw"))
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def calm():
+    return session_stream(0.2)[0]
+
+
+@pytest.fixture
+def pg():
+    from coach.io.display import PygameDisplay
+    d = PygameDisplay(mute=True)
+    yield d
+    d.close()
+
+
+def ex(library, name, **kw):
+    return library[name].with_overrides(**{"reps": 2, "rest_s": 2.0, **kw})
+
+
+def run(frames, plan, actions=None, events=(), summary_s=0.5, display=None, **kw):
+    display = display or NullDisplay(actions)
+    session = Session(plan, welcome_s=0.5, **kw)
+    run_loop(ListSource(frames), HomeDriver(session, summary_s=summary_s), display, events=events, clock=None)
+    return session, display
+
+
+def still(seconds, calm):
+    from coach.core.frames import LandmarkFrame
+    rng = np.random.default_rng(2)
+    return [LandmarkFrame(i / 30, calm.width, calm.height,
+                          (calm.points + rng.normal(0, 0.0003, calm.points.shape)).astype(np.float32), index=i)
+            for i in range(int(seconds * 30))]
+
+
+def first(display, screen):
+    return next(v for v in display.views if v.screen == screen)
+
+
+# ---- 1. pacing the patient controls -------------------------------------------------------------
+def test_instructions_wait_for_ready(library, calm):
+    plan = [ex(library, "gentle-smile")]
+    session, display = run(still(40, calm), plan)
+    assert screens(display) == ["welcome", "calibrate", "instruct", "summary"]     # nobody pressed Ready
+    shown = [v.t for v in display.views if v.screen == "instruct"]
+    assert shown[-1] - shown[0] > 30
+    for action in ("key:enter", "space", "ready"):      # Enter, Space, or the Ready touch target
+        _, d = run(still(12, calm), plan, events=[(6.0, "action", action)])
+        seq = screens(d)
+        assert seq[2:4] == ["instruct", "countdown"], (action, seq)
+        moved = next(v.t for v in d.views if v.screen == "move")
+        assert moved == pytest.approx(6.0 + COUNTDOWN_S, abs=0.1)
+
+
+def test_the_ready_target_is_large_and_answers_a_touch(library, calm, pg):
+    import pygame
+    session, _ = run(still(6, calm), [ex(library, "gentle-smile")])
+    view = next(v for v in _.views if v.screen == "instruct")
+    pg.draw(view)
+    (rect, action), = pg.renderer.buttons
+    assert action == "ready" and rect.w >= 200 and rect.h >= 80
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=rect.center))
+    assert pg.poll() == ["ready"]
+
+
+def test_a_short_countdown_leads_into_the_first_rep(library, calm):
+    plan = [ex(library, "gentle-smile")]
+    frames = performed(calm, plan[0], [12.0, 21.0], 30.0)
+    session, display = run(frames, plan, events=[(5.0, "action", "ready")])
+    counts = [v for v in display.views if v.screen == "countdown"]
+    assert counts[0].countdown_s == pytest.approx(3.0, abs=0.05) and counts[-1].countdown_s < 0.1
+    cues = [c for c, _ in display.played]
+    assert cues[:4] == ["countdown", "countdown", "countdown", "start"]
+    assert counts[0].say == "Get ready."
+    assert len(session.tallies[0].reps) == 2
+
+
+def test_moving_on_the_instructions_counts_as_ready(library, calm):
+    plan = [ex(library, "gentle-smile")]
+    session, display = run(performed(calm, plan[0], [6.0, 14.0], 22.0), plan)
+    assert "countdown" not in screens(display) and len(session.tallies[0].reps) == 2
+
+
+def three_exercises(library, calm):
+    plan = [ex(library, n) for n in ("gentle-smile", "gentle-eye-closure", "brow-lift")]
+    frames, t0 = [], 0.0
+    from coach.core.frames import LandmarkFrame
+    for e, starts in zip(plan, ([6.0, 14.0], [3.0, 11.0], [3.0, 11.0])):
+        part = performed(calm, e, starts, starts[-1] + 9.0)
+        frames += [LandmarkFrame(t0 + f.t, f.width, f.height, f.points, index=len(frames) + i)
+                   for i, f in enumerate(part)]
+        t0 += part[-1].t + 1 / 30
+    return plan, frames
+
+
+def test_summary_lists_every_exercise_and_stays_until_dismissed(library, calm, pg):
+    plan, frames = three_exercises(library, calm)
+    end = frames[-1].t
+    display = NullDisplay()
+    session = Session(plan, welcome_s=0.5)
+    driver = HomeDriver(session, summary_s=None)            # at home: until the patient closes it
+    run_loop(ListSource(frames), driver, display, clock=None, events=[(end + 60.0, "action", "done")])
+    assert session.status == "completed"
+    summary = [v for v in display.views if v.screen == "summary"]
+    assert summary[-1].t - summary[0].t > 55 and display.views[-1].screen == "summary" and driver.finished
+    table = summary[-1].table
+    assert [row[0] for row in table[1:]] == ["Gentle smile", "Gentle eye closure", "Brow lift"]
+    assert all(row[1] == "2 of 2" for row in table[1:])
+    pg.draw(summary[-1])
+    drawn = [s for _, s in pg.renderer.text.drawn]
+    assert {"Gentle smile", "Gentle eye closure", "Brow lift"} <= set(drawn)
+    assert {a for _, a in pg.renderer.buttons} == {"done"}
+
+
+def test_the_kiosk_summary_counts_down(tmp_path, library, calm):
+    from coach.io.store import Store
+    from coach.kiosk import Kiosk, KioskConfig
+
+    store = Store.open(tmp_path / "c.db")
+    store.add_patient("12")
+    store.set_plan("12", [{"exercise": "gentle-smile", "reps": 1, "rest_s": 2.0}])
+    kiosk = Kiosk(store, KioskConfig(summary_s=5.0, intro_s=0.5))
+    frames = performed(calm, library["gentle-smile"], [6.0], 20.0)
+    texts = []
+    for i, f in enumerate(frames):
+        acts = {3: ["key:1"], 4: ["key:2"], 5: ["key:enter"]}.get(i, [])
+        view = kiosk.step(f, f.t, acts).view
+        if view.screen == "summary":
+            texts.append(view.text)
+    store.close()
+    assert texts and "closes in 5 s" in texts[0] and any("closes in 1 s" in t for t in texts)
+
+
+# ---- 2. show how it is done ---------------------------------------------------------------------
+def test_the_demonstration_animates_at_the_patients_target(library, calm, pg):
+    from coach.core.calibration import MIN_BASELINE_FRAMES, REL_INDEX, fit_baseline, relative
+    from coach.core.frames import LandmarkFrame
+    from coach.core.measures import measure
+
+    smile = ex(library, "gentle-smile")
+    session, display = run(still(12, calm), [smile], targets={"gentle-smile": 0.12})
+    shown = [v for v in display.views if v.screen == "instruct"]
+    pts = np.stack([v.points for v in shown])
+    assert np.abs(pts - pts[0]).max() > 0.005                          # it moves ...
+    base = fit_baseline([measure(calm)] * MIN_BASELINE_FRAMES)
+    sizes = [relative(measure(LandmarkFrame(0, calm.width, calm.height, p)), base)[
+        REL_INDEX["commissure_excursion"]].mean() for p in pts]
+    assert max(sizes) == pytest.approx(0.12, abs=0.01)               # ... to the patient's target, not the file's
+    assert {v.extra["demo"] for v in shown} >= {"move", "hold", "relax"}
+    images = []
+    for v in (shown[0], next(v for v in shown if v.extra["demo"] == "hold")):
+        pg.draw(v)
+        images.append(pg._pg.surfarray.array3d(pg.screen).copy())
+    half = images[0].shape[0] // 2                                   # (x, y, 3): the right half is the face
+    assert np.abs(images[0][half:].astype(int) - images[1][half:]).sum(-1).astype(bool).sum() > 200
+
+
+# ---- 3. amount and evenness -----------------------------------------------------------------------
+def prompts(display):
+    return [(v.screen, v.prompt) for v in display.views if v.prompt]
+
+
+def test_a_too_small_movement_gets_try_a_little_more(library, calm, pg):
+    plan = [ex(library, "gentle-smile")]
+    frames = performed(calm, plan[0], [5.0], 30.0, size=0.2, hold_s=18.0)
+    session, display = run(frames, plan, events=[(4.0, "action", "ready")])
+    got = prompts(display)
+    assert ("move", MORE) in got and not session.tallies[0].reps
+    assert "nudge" in [c for c, _ in display.played]
+    pg.draw(next(v for v in display.views if v.prompt == MORE))
+    assert pg.renderer.prompt_rect is not None and MORE in [s for _, s in pg.renderer.text.drawn]
+
+
+def test_a_too_big_movement_gets_gentler(library, calm):
+    plan = [ex(library, "gentle-smile")]
+    session, display = run(performed(calm, plan[0], [6.0, 14.0], 22.0, size=1.9), plan)
+    assert GENTLER in {p for _, p in prompts(display)}
+    big = [ex(library, "open-mouth-smile")]          # a deliberately big movement: only "a little smaller"
+    _, display = run(performed(calm, big[0], [6.0, 14.0], 22.0, size=1.9), big)
+    assert {p for _, p in prompts(display)} & {GENTLER, SMALLER} == {SMALLER}
+    # A rep far above the band is never the best rep, and earns no tick.
+    reps = [r for r in session.tallies[0].reps]
+    assert reps and all(r.peak > 1.3 for r in reps) and best_rep(reps) is None
+
+
+def test_the_evenness_meter_shows_the_side_that_is_behind(library, calm, pg):
+    from coach.io.palette import BEHIND
+    plan = [ex(library, "gentle-eye-closure")]
+    session, display = run(performed(calm, plan[0], [6.0, 14.0], 22.0, sides=(0.35, 1.0)), plan)
+    uneven = [v for v in display.views if v.lagging]
+    assert uneven and {v.lagging for v in uneven} == {"left"}
+    assert uneven[0].prompt == "Match the sides: your left side is behind."
+    reps = session.tallies[0].reps
+    assert reps and all(r.amplitude_ratio < 0.6 for r in reps)
+    for mode in ("meters", "mesh"):
+        pg.set_view(mode)
+        pg.draw(uneven[-1])
+        bars = {(m.kind, m.side): rect for m, rect in pg.renderer.bars}
+        marker = pg.renderer.behind_rect
+        assert marker is not None and abs(marker.centerx - bars[("prime", "left")].centerx) < 3
+        img = pg._pg.surfarray.array3d(pg.screen).transpose(1, 0, 2)
+        for side, want in (("left", True), ("right", False)):
+            bar = bars[("prime", side)]
+            above = img[bar.y - 52:bar.y - 2, bar.x:bar.right]
+            found = np.all(np.abs(above.astype(int) - BEHIND) <= 6, axis=2).sum() > 100
+            assert found == want, (mode, side)
+
+
+def test_each_rep_measures_onset_lag_amplitude_and_smoothness(library, calm):
+    plan = [ex(library, "gentle-smile")]
+    session, _ = run(performed(calm, plan[0], [6.0, 14.0], 22.0, lag_s=0.4), plan, affected_side="right")
+    for rep in session.tallies[0].reps:
+        assert rep.late_side == "right" and rep.onset_lag_ms == pytest.approx(400, abs=120)
+        assert 0.8 < rep.amplitude_ratio < 1.25 and rep.smoothness > 0.8
+    rows = dict(session.summary_rows())
+    assert rows["   sides started"].endswith("s apart")
+
+
+def test_best_rep_is_the_most_even_clean_rep_within_the_band():
+    from coach.core.events import Rep
+    reps = [Rep(1, 0, 1, 2, 1.0, amplitude_ratio=0.7), Rep(2, 0, 1, 2, 1.6, amplitude_ratio=1.0),
+            Rep(3, 0, 1, 2, 0.9, amplitude_ratio=0.95, synkinesis=True), Rep(4, 0, 1, 2, 1.1, amplitude_ratio=0.9)]
+    assert best_rep(reps).index == 4
+
+
+# ---- 4. an alert that says the fix ---------------------------------------------------------------
+def test_every_watch_names_its_fix_and_it_is_checked(library, tmp_path):
+    from coach.core.exercises import ExerciseError, load_exercise
+    for e in library.values():
+        for w in e.watches:
+            assert w.fix and w.fix != w.message and len(w.fix) <= 90
+    text = open(library["gentle-smile"].path).read()
+    for bad in ('fix = ""', 'fix = "' + "x" * 120 + '"'):
+        p = tmp_path / "bad.toml"
+        p.write_text(text.replace('fix = "Make the smile smaller until your eye stays open"', bad))
+        with pytest.raises(ExerciseError, match="fix"):
+            load_exercise(p)
+
+
+# ---- 5. sound for closed eyes, and speech --------------------------------------------------------
+def test_spoken_guidance_follows_each_phase_when_on(library, calm):
+    plan = [ex(library, "gentle-eye-closure")]
+    frames = performed(calm, plan[0], [6.0, 14.0], 22.0)
+    _, on = run(frames, plan, display=NullDisplay(voice=True))
+    said = [p for p, _ in on.said]
+    assert {"Slowly close your eyes.", "Hold it gently.", "Slowly open your eyes.", "Rest."} <= set(said)
+    _, off = run(frames, plan, display=NullDisplay())
+    assert off.said == [] and [c for c, _ in off.played] == [c for c, _ in on.played]
+
+
+# ---- 6. preferences and progress -------------------------------------------------------------------
+def test_view_voice_and_text_size_carry_over_to_the_next_session(tmp_path, library, calm):
+    from coach.app import coach_session
+    from coach.io.store import Store
+
+    plan = [ex(library, "gentle-smile", reps=1)]
+    frames = performed(calm, plan[0], [6.0], 14.0)
+    with Store.open(tmp_path / "c.db") as s:
+        s.add_patient("P1")
+    first = NullDisplay(actions={5: ["view", "voice", "text_size"]})
+    coach_session(ListSource(frames), plan, store=Store.open(tmp_path / "c.db"), patient="P1", welcome_s=0.5,
+                  summary_s=0.5, display=first)
+    assert (first.view_mode, first.voice, first.text_size) == ("mesh", True, "large")
+    second = NullDisplay()
+    coach_session(ListSource(frames), plan, store=Store.open(tmp_path / "c.db"), patient="P1", welcome_s=0.5,
+                  summary_s=0.5, display=second)
+    assert (second.view_mode, second.voice, second.text_size) == ("mesh", True, "large")
+    assert second.view_modes[0] == "mesh"                 # from the very first screen
+    # Another patient keeps the defaults; a setting given for a session wins, and is remembered.
+    with Store.open(tmp_path / "c.db") as s:
+        s.add_patient("P2")
+    third = NullDisplay()
+    coach_session(ListSource(frames), plan, store=Store.open(tmp_path / "c.db"), patient="P2", welcome_s=0.5,
+                  summary_s=0.5, display=third, view="meters")
+    fourth = NullDisplay()
+    coach_session(ListSource(frames), plan, store=Store.open(tmp_path / "c.db"), patient="P2", welcome_s=0.5,
+                  summary_s=0.5, display=fourth)
+    assert (fourth.view_mode, fourth.voice) == ("meters", False)
+
+
+def test_kiosk_remembers_settings_per_patient_code(tmp_path, library, calm):
+    from coach.io import preferences
+    from coach.io.store import Store
+    from coach.kiosk import Kiosk, KioskConfig, run_kiosk
+
+    store = Store.open(tmp_path / "c.db")
+    for code in ("12", "34"):
+        store.add_patient(code)
+        store.set_plan(code, [{"exercise": "gentle-smile", "reps": 1, "rest_s": 2.0}])
+    frames = performed(calm, library["gentle-smile"], [6.0, 30.0], 40.0)
+    events = [(0.2, "action", "key:1"), (0.3, "action", "key:2"), (0.4, "action", "key:enter"),
+              (24.0, "action", "key:3"), (24.1, "action", "key:4"), (24.2, "action", "key:enter")]
+    display = NullDisplay(actions={120: ["view"], 121: ["voice"]})       # keys the display applies itself
+    run_kiosk(Kiosk(store, KioskConfig(summary_s=2.0, intro_s=0.5)), ListSource(frames), display, events=events)
+    remembered = preferences.load(store, "12")
+    assert remembered["view"] == "mesh" and remembered["voice"] == "on"
+    assert preferences.load(store, "34").get("view", "mirror") == "mirror"
+    # Patient 34's visit started with patient 34's own settings, not 12's.
+    second = [v for v in display.views if v.t >= 24.2 and v.settings is not None]
+    assert second and second[0].settings.get("view", "mirror") == "mirror"
+    store.close()
+
+
+def history(today):
+    rows = []
+    for ago, clean in ((9, 2), (8, 3), (2, 4), (1, 5), (0, 5)):
+        day = (today - timedelta(days=ago)).isoformat() + "T10:00:00"
+        rows += [{"exercise": "gentle-smile", "session_started": day, "complete": 1, "synkinesis": int(i >= clean),
+                  "peak": 1.0, "peak_left": 0.15 + 0.01 * (9 - ago), "peak_right": 0.2} for i in range(5)]
+    return History(rows, today)
+
+
+def test_your_progress_shows_14_days_bars_per_exercise_and_the_streak(library, calm, pg):
+    today = date(2025, 3, 14)
+    h = history(today)
+    overview = progress_overview(h.reps, today, {"gentle-smile": "Gentle smile"})
+    assert len(overview["days"]) == 14 and overview["practised"] == 5 and overview["streak"] == 3
+    (smile,) = overview["exercises"]
+    rates = [r for _, r, _ in smile["days"] if r is not None]
+    assert rates == [0.4, 0.6, 0.8, 1.0, 1.0]
+    assert streak({today - timedelta(days=1)}, today) == 1 and streak(set(), today) == 0
+    # Reached from the welcome and the summary screens; Back returns.
+    plan = [ex(library, "gentle-smile", reps=1)]
+    events = [(0.2, "action", "progress"), (1.0, "action", "back"), (1.5, "action", "key:enter")]
+    _, display = run(performed(calm, plan[0], [8.0], 16.0), plan, events=events, history=h)
+    seq = screens(display)
+    assert seq[:3] == ["welcome", "progress", "welcome"]
+    view = first(display, "progress")
+    pg.draw(view)
+    drawn = " ".join(s for _, s in pg.renderer.text.drawn)
+    assert "You practised on 5 of the last 14 days" in drawn and "Gentle smile" in drawn
+    assert not any(word in drawn.lower() for word in ("grade", "mild", "moderate", "severe", "sunnybrook"))
+    summary = next(v for v in display.views if v.screen == "summary")
+    assert "progress" in {b.action for b in summary.buttons}
+
+
+def test_exercise_and_rep_numbers_show_throughout(library, calm, pg):
+    plan, frames = three_exercises(library, calm)
+    _, display = run(frames, plan)
+    for v in display.views:
+        if v.screen in ("instruct", "countdown", "move", "hold", "relax", "rest"):
+            assert v.exercises_total == 3 and 1 <= v.exercise_no <= 3 and v.reps_total == 2
+    hold = next(v for v in display.views if v.screen == "hold" and v.exercise_no == 2)
+    pg.draw(hold)
+    drawn = [s for _, s in pg.renderer.text.drawn]
+    assert "Exercise 2 of 3" in drawn and "Rep 1 of 2" in drawn
+
+
+# ---- 7. layout and contrast ------------------------------------------------------------------------
+def layout_views(library, calm):
+    """A view of every screen a patient can see, from real sessions."""
+    plan, frames = three_exercises(library, calm)
+    _, d = run(frames, plan, history=history(date.today()), events=[(0.2, "action", "progress"),
+                                                                     (0.4, "action", "back")])
+    views = {}
+    for v in d.views:
+        views.setdefault((v.screen, bool(v.banner), bool(v.prompt)), v)
+    views[("synkinesis",)] = FeedbackView(
+        "hold", "Gentle eye closure", "Hold it gently…", exercise_no=2, exercises_total=3, rep=1, reps_total=5,
+        banner="Close your eyes more lightly, until your mouth stays still", highlight=(("mouth", "left"),),
+        points=calm.points, hold_fraction=0.4, countdown_s=2.0, buttons=(PAUSE, STOP),
+        meters=(Meter("Eye closure", "left", "prime", 0.9, 1.0), Meter("Eye closure", "right", "prime", 1.4, 1.0),
+                Meter("Mouth-corner pull", "left", "watch", 0.8, 0.5, True),
+                Meter("Mouth-corner pull", "right", "watch", 0.1, 0.5)), band=(0.7, 1.3))
+    for screen in ("paused", "confirm_quit", "camera_lost"):
+        s = Session(plan, welcome_s=0.5)
+        s.state = screen
+        views[(screen,)] = s.step(None, 1.0).view if screen != "camera_lost" else \
+            s.step(None, 1.0, camera_lost=True).view
+    return list(views.values())
+
+
+@pytest.mark.parametrize("size", ["normal", "large", "largest"])
+def test_no_text_overlaps_on_any_screen(library, calm, pg, size):
+    pg.set_text_size(size)
+    for view in layout_views(library, calm):
+        for mode in ("mirror", "mesh", "meters"):
+            pg.set_view(mode)
+            pg.draw(view, np.full((480, 640, 3), 80, np.uint8))
+            drawn = pg.renderer.text.drawn
+            screen = pg.screen.get_rect()
+            for i, (a, sa) in enumerate(drawn):
+                assert screen.contains(a), (view.screen, mode, sa, a)
+                for b, sb in drawn[i + 1:]:
+                    assert not a.colliderect(b), (size, view.screen, mode, sa, sb)
+
+
+def runs(column: np.ndarray) -> list[tuple[int, tuple]]:
+    """(start, colour) of each run of identical pixels down a column."""
+    out = []
+    for y, px in enumerate(map(tuple, column)):
+        if not out or out[-1][1] != px:
+            out.append((y, px))
+    return out
+
+
+def test_goal_line_and_alert_bar_stand_out_at_least_3_to_1(pg):
+    from coach.io.palette import ALERT, BAR_MAX, PRIME, REACHED, TEXT, contrast_ratio
+    pg.set_view("meters")
+    meters = (Meter("Smile", "left", "prime", 1.1, 1.0), Meter("Smile", "right", "prime", 0.5, 1.0),
+              Meter("Eye", "left", "watch", 0.8, 0.5, True), Meter("Eye", "right", "watch", 0.2, 0.5))
+    pg.draw(FeedbackView("move", "Gentle smile", meters=meters, band=(0.7, 1.3), reps_total=5))
+    img = pg._pg.surfarray.array3d(pg.screen).transpose(1, 0, 2)
+    checked = {"goal": 0, "alert": 0}
+    for m, bar in pg.renderer.bars:
+        col = runs(img[bar.y - 30:bar.bottom + 10, bar.x + bar.w // 3])
+        colours = [c for _, c in col]
+        for i, c in enumerate(colours):
+            neighbours = colours[max(0, i - 1):i] + colours[i + 1:i + 2]
+            if m.kind == "prime" and c == TEXT:             # the goal line, against what it touches
+                checked["goal"] += 1
+                assert all(contrast_ratio(c, n) >= 3 for n in neighbours), (m, colours)
+            if m.alert and c == ALERT:                     # the alert bar, against what it touches
+                checked["alert"] += 1
+                assert all(contrast_ratio(c, n) >= 3 for n in neighbours), (m, colours)
+        if m.kind == "prime":
+            y = bar.bottom - round(1.0 / BAR_MAX * bar.h)
+            assert tuple(img[y, bar.centerx]) == TEXT
+            fill = REACHED if m.value >= 0.7 else PRIME
+            assert fill in colours
+    assert checked["goal"] >= 2 and checked["alert"] >= 1
+
+
+# ---- 8. the README's pictures ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_readme_pictures_are_made_by_a_script_small_and_current(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root / "scripts" / "make_screens.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    made = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert made == sorted(p.name for p in (root / "docs" / "patient").glob("*.png")) and len(made) >= 8
+    for name in made:
+        img = Image.open(tmp_path / name)
+        assert img.width == 480 and (tmp_path / name).stat().st_size < 40_000
