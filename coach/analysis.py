@@ -282,8 +282,14 @@ def analyze_file(path: str | os.PathLike, exercise: Exercise, affected_side: str
                 streamed.put(frame)
     if save_landmarks:
         save_stream(save_landmarks, frames, info)
+    if len(frames) < 2:
+        raise InputError(f"{path} has a single frame (a still image?): analyze needs a video of the movement.")
     try:
         result = streamed.result()
     except NoFaceError:
         raise InputError(f"No face was found in {path}; sit facing the camera in good light.") from None
+    seen = result.duration_s - (result.first_face_s or 0.0)
+    if result.face_frames and baseline_s >= seen:
+        raise InputError(f"--baseline-s {baseline_s:g} is as long as the {seen:.1f} s in which a face is seen: "
+                         "nothing is left to analyse; give a shorter neutral period.")
     return result.to_json(info.clip, info.fps), result

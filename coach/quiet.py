@@ -15,7 +15,9 @@ import re
 import sys
 import threading
 
-NATIVE_NOISE = re.compile(rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: Logging before InitGoogle|INFO: Created TensorFlow Lite)")
+# absl/TFLite lines, and FFmpeg's own "[mov,mp4,... @ 0x55...] moov atom not found" (coach says it in one sentence).
+NATIVE_NOISE = re.compile(rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: Logging before InitGoogle|INFO: Created TensorFlow Lite"
+                          rb"|\[[\w,]+ @ 0x[0-9a-f]+\])")
 _installed = False
 
 

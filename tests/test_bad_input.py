@@ -71,6 +71,8 @@ def corpus(tmp: Path) -> list[tuple[str, list]]:
         ("analyze: missing file", ["analyze", tmp / "nothing.mp4", "--exercise", "gentle-smile"]),
         ("analyze: unknown exercise", ["analyze", STREAM, "--exercise", "smile-harder"]),
         ("analyze: baseline nan", ["analyze", STREAM, "--exercise", "gentle-smile", "--baseline-s", "nan"]),
+        ("analyze: baseline longer than the clip", ["analyze", STREAM, "--exercise", "gentle-smile",
+                                                    "--baseline-s", "20"]),
         ("plan: nan threshold", ["plan", "set", "P1", "--exercise", "gentle-smile", "--threshold",
                                  "eye_opening=nan", "--db", db]),
         ("plan: 500 % threshold", ["plan", "set", "P1", "--exercise", "gentle-smile", "--threshold",

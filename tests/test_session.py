@@ -93,3 +93,13 @@ def test_meters_show_prime_and_watch_per_side(smile3):
     assert m[("prime", "left")].value > 0.5 and m[("prime", "right")].value > 0.5
     assert m[("watch", "right")].alert and not m[("watch", "left")].alert
     assert m[("watch", "right")].value > m[("watch", "right")].threshold > m[("watch", "left")].value
+
+
+def test_a_set_never_counts_more_reps_than_planned(library):
+    """Reps count at the patient's pace, whatever the screen shows: three smiles made while a long
+    hold is still on screen must not give "3 of 2"."""
+    two = library["gentle-smile"].with_overrides(reps=2, hold_s=12.0)
+    frames = session_stream(34, rep_starts=(10, 14.5, 19))
+    session, display = run(frames, [two])
+    assert len(session.tallies[0].reps) == 2
+    assert all("3 of 2" not in value for _, value in display.views[-1].summary)

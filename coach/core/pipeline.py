@@ -32,6 +32,7 @@ class Analysis:
     reps: list[Rep] = field(default_factory=list)
     synkinesis: list[Synkinesis] = field(default_factory=list)
     duration_s: float = 0.0
+    first_face_s: float | None = None               # when a face was first seen (the baseline starts there)
     target: dict = field(default_factory=dict)      # the prime movement's target: start, end, how it was set
     judgement: dict = field(default_factory=dict)   # {"judged": n, "unjudged": {reason: n}, "spans": [...]}
 
@@ -89,6 +90,7 @@ def analyze_measures(measures: Iterable[Measures], exercise: Exercise, affected_
     result.reps = list(det.reps)
     result.synkinesis = list(det.events)
     result.duration_s = last_t
+    result.first_face_s = first_face_t
     result.target = {"start": round(start_target if start_target is not None and not exercise.prime.fixed
                                     else exercise.prime.target, 4),
                      "end": round(det.target, 4), "source": det.learner.source,

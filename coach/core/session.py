@@ -353,7 +353,8 @@ class Session:
         ex_id = self.exercise.id
         for h in happenings:
             if isinstance(h, RepEnded):
-                if counted and h.rep.complete:
+                # A set never counts more reps than planned (a fast replay can start one during the rest).
+                if counted and h.rep.complete and len(self.tally.reps) < self.exercise.reps:
                     rep = replace(h.rep, **rep_evenness(self.trace, h.rep.start_s, h.rep.peak_s, h.rep.end_s,
                                                         self.affected_side))
                     self.tally.reps.append(rep)
