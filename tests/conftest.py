@@ -42,6 +42,22 @@ def single_face_stream() -> Path:
     return DATA / "single_face.landmarks.npz"
 
 
+@pytest.fixture(scope="module")
+def headless(tmp_path_factory):
+    """SDL's dummy video and disk audio drivers for a module's pygame screens and sounds.
+    SDL reads these when pygame.init() runs, i.e. in each PygameDisplay()."""
+    keys = ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "SDL_DISKAUDIOFILE", "PYGAME_HIDE_SUPPORT_PROMPT")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", PYGAME_HIDE_SUPPORT_PROMPT="1",
+                      SDL_DISKAUDIOFILE=str(tmp_path_factory.mktemp("audio") / "out.raw"))
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 SPAWNS = ("subprocess", "Popen", "sys.executable", "multiprocessing")
 
 

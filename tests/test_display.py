@@ -2,7 +2,6 @@
 and the NullDisplay the game-loop tests use."""
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from pathlib import Path
@@ -17,19 +16,7 @@ from coach.core.frames import load_stream
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def headless(tmp_path_factory):
-    """SDL reads these when pygame.init() runs, i.e. in each PygameDisplay()."""
-    saved = {k: os.environ.get(k) for k in
-             ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "SDL_DISKAUDIOFILE", "PYGAME_HIDE_SUPPORT_PROMPT")}
-    os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", PYGAME_HIDE_SUPPORT_PROMPT="1",
-                      SDL_DISKAUDIOFILE=str(tmp_path_factory.mktemp("audio") / "out.raw"))
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+pytestmark = pytest.mark.usefixtures("headless")   # SDL dummy video and disk audio (conftest)
 
 
 def face_points() -> np.ndarray:

@@ -7,7 +7,6 @@ dummy video and disk audio drivers) and checked on what was drawn: the renderer'
 rectangles, its touch targets and its pixels."""
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 
 import numpy as np
@@ -24,18 +23,7 @@ from coach.io.display import NullDisplay
 from streams import ListSource, screens, session_stream
 
 
-@pytest.fixture(scope="module", autouse=True)
-def headless(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in
-             ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "SDL_DISKAUDIOFILE", "PYGAME_HIDE_SUPPORT_PROMPT")}
-    os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", PYGAME_HIDE_SUPPORT_PROMPT="1",
-                      SDL_DISKAUDIOFILE=str(tmp_path_factory.mktemp("audio") / "out.raw"))
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+pytestmark = pytest.mark.usefixtures("headless")   # SDL dummy video and disk audio (conftest)
 
 
 @pytest.fixture(scope="module")
