@@ -463,3 +463,14 @@ def test_readme_pictures_are_made_by_a_script_small_and_current(tmp_path):
     for name in made:
         img = Image.open(tmp_path / name)
         assert img.width == 480 and (tmp_path / name).stat().st_size < 40_000
+
+
+def test_saving_shows_while_the_log_waits(pg):
+    """A lock or a full disk holds records back: the patient sees "Saving…", and only then."""
+    from coach.core.feedback import FeedbackView
+
+    view = FeedbackView("rest", "Gentle smile", "Rest.", countdown_s=2.0, reps_total=5)
+    pg.draw(view)
+    assert "Saving…" not in [s for _, s in pg.renderer.text.drawn]
+    pg.draw(FeedbackView("rest", "Gentle smile", "Rest.", countdown_s=2.0, reps_total=5, extra={"saving": True}))
+    assert "Saving…" in [s for _, s in pg.renderer.text.drawn]

@@ -97,6 +97,8 @@ class Renderer:
             self._banner(surf, view.banner)
         if sound_note:
             self._sound_note(surf, sound_note, right)
+        if view.extra.get("saving"):
+            self._saving(surf)
         if flash:
             self._flash(surf, flash, mode if exercise else "card")
 
@@ -361,6 +363,10 @@ class Renderer:
             return
         r = self.text.blit(surf, note, SMALL, MUTED, (right, 14), "topright")
         self._icon(surf, "mute", (r.x - 34, r.centery), 13, on=BG)
+
+    def _saving(self, surf) -> None:
+        """The log is waiting for the disk (another program holds it, or it is full): say so, calmly."""
+        self.text.blit(surf, "Saving…", SMALL, MUTED, (self.MARGIN, self.h - 14), "bottomleft")
 
     def _flash(self, surf, cue, where):
         word, icon, colour = CUE_LOOKS.get(cue, (cue.replace("_", " ").capitalize(), "ring", SKY))
