@@ -224,6 +224,7 @@ needs_media = pytest.mark.skipif(
     reason="needs COACH_FACE_MODEL and COACH_TEST_MEDIA")
 
 
+@pytest.mark.slow   # runs the tracker
 @needs_media
 @pytest.mark.parametrize("name, side", [("man_smile_synk_left_90", "left"),
                                         ("boy_smile_synk_right_70", "right")])
@@ -406,6 +407,7 @@ def test_faces_name_their_person_and_folder(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------------- the faces themselves (needs the media)
 
+@pytest.mark.slow   # runs the tracker
 @pytest.mark.skipif(not os.environ.get(MEDIA_ENV), reason="needs COACH_TEST_MEDIA (and the face model)")
 def test_faces_load_and_span_the_sizes(tmp_path):
     """Every face loads, MediaPipe finds it, and the IODs span small (<= 40 px) to large (>= 110 px)."""
