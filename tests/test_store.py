@@ -130,15 +130,27 @@ SCHEMA_M004 = SCHEMA_M003.replace("pid INTEGER, host TEXT);", "pid INTEGER, host
     "CHECK (kind IN ('pin', 'birth_year')), hash TEXT NOT NULL, created TEXT NOT NULL);\n")
 
 
+# m006 adds `updated` to the rows that can change, the session's `voided` reason, the treatment's
+# `removed` tombstone, and the audit and synced tables.
+SCHEMA_M006 = (SCHEMA_M004
+               .replace("created TEXT NOT NULL);\nCREATE TABLE plans", "created TEXT NOT NULL, updated TEXT);\n"
+                        "CREATE TABLE plans")
+               .replace("host TEXT, end_reason TEXT);", "host TEXT, end_reason TEXT, updated TEXT, voided TEXT);")
+               .replace("notes TEXT NOT NULL DEFAULT '');\nCREATE INDEX treatments_patient",
+                        "notes TEXT NOT NULL DEFAULT '', updated TEXT, removed TEXT);\n"
+                        "CREATE INDEX treatments_patient"))
+
+
 def coach_schema(conn: sqlite3.Connection) -> list[str]:
     return [" ".join(sql.split()) + ";" for (sql,) in conn.execute(
         "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name != '_sqlite_migrations' ORDER BY rowid")]
 
 
-def test_generated_schema_is_what_m001_to_m004_always_created(db):
+def test_generated_schema_is_what_m001_to_m006_always_created(db):
     Store.open(db).close()
     conn = sqlite3.connect(db)
-    assert coach_schema(conn)[:len(SCHEMA_M004.strip().splitlines())] == SCHEMA_M004.strip().splitlines()
+    assert SCHEMA_M006 != SCHEMA_M004
+    assert coach_schema(conn)[:len(SCHEMA_M006.strip().splitlines())] == SCHEMA_M006.strip().splitlines()
     conn.close()
 
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
-from coach.commands import store as cmds
+from coach.commands import records, store as cmds
 from coach.errors import CoachError
 from store_fixtures import build_history
 
@@ -91,7 +91,7 @@ def test_plan_set_with_library(db):
 
 
 def test_plan_set_without_library(db, monkeypatch):
-    monkeypatch.setattr(cmds, "exercise_library", lambda: None)
+    monkeypatch.setattr(records, "exercise_library", lambda: None)
     ok("patient", "add", "P1", "--db", db)
     ok("plan", "set", "P1", "--exercise", "anything", "--threshold", "eye_opening=0.2", "--db", db)
     assert "anything: reps, hold and rest from the exercise file, thresholds eye_opening=0.2" in ok("plan", "show", "P1",

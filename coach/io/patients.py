@@ -60,6 +60,7 @@ class PatientWrites:
             raise CoachError(f"Affected side must be left or right, not {affected_side!r}.")
         row = {"id": new_id(), "code": code, "display_name": display_name,
                "affected_side": affected_side, "notes": notes or "", "created": iso(self._now())}
+        row["updated"] = row["created"]
         with self._tx():
             if self._patient_row(code):
                 raise CoachError(f"A patient with code {code} already exists.")
@@ -93,7 +94,8 @@ class PatientWrites:
         if kind not in TREATMENT_KINDS:
             raise CoachError(f"Treatment kind must be one of {', '.join(TREATMENT_KINDS)}, not {kind!r}.")
         row = {"id": new_id(), "patient_id": patient["id"], "date": day.isoformat(), "kind": kind,
-               "sites": sites or "", "units": treatment_units(units), "notes": notes or ""}
+               "sites": sites or "", "units": treatment_units(units), "notes": notes or "",
+               "updated": iso(self._now())}
         with self._tx():
             self.db["treatments"].insert(row)
         return row

@@ -75,7 +75,7 @@ class StoreQueries:
     def list_treatments(self, code: str) -> list[dict]:
         patient = self.get_patient(code)
         return list(self.db.query(
-            "SELECT * FROM treatments WHERE patient_id = ? ORDER BY date, rowid", [patient["id"]]))
+            "SELECT * FROM treatments WHERE patient_id = ? AND removed IS NULL ORDER BY date, rowid", [patient["id"]]))
 
     def learned_targets(self, patient_code: str) -> dict[str, float]:
         """{exercise: target} learned in this patient's latest set of each exercise."""

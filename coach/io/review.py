@@ -1,4 +1,4 @@
-"""Reading the session log outside coach: Datasette (`coach review`) and CSV export.
+"""Reading the session log outside coach: Datasette (`coach review`).
 
 No figures are computed here: rates and trends are defined once, in
 `coach.core.progress`, and shown by the report. The canned queries only count.
@@ -15,13 +15,11 @@ Health records, served carefully (`serve`)
 from __future__ import annotations
 
 import contextlib
-import csv
 import ipaddress
 import json
 import math
 import os
 import signal
-import sqlite3
 import tempfile
 import time
 import types
@@ -29,9 +27,8 @@ from pathlib import Path
 
 from coach.core.files import write_atomic
 from coach.errors import CoachError
-from coach.io.dbfile import private_folder, sql_error
 from coach.io.schema import DESCRIPTIONS
-from coach.io.store import Store, open_store
+from coach.io.store import open_store
 
 REVIEW_USER = "therapist"
 HASH_ENV = "COACH_REVIEW_PASSWORD_HASH"   # read by datasette-auth-passwords through {"$env": ...}
@@ -75,50 +72,6 @@ WHERE r.session_id = (SELECT s.id FROM sessions s JOIN patients p ON p.id = s.pa
 ORDER BY st.started, r.idx""",
     },
 }
-
-# Which of the patient's rows each exported CSV holds (`?` = patient id).
-_IN_SESSIONS = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
-EXPORT_QUERIES = {
-    "patient": "SELECT * FROM patients WHERE id = ?",
-    "plans": "SELECT * FROM plans WHERE patient_id = ? ORDER BY created",
-    "treatments": "SELECT * FROM treatments WHERE patient_id = ? ORDER BY date",
-    "sessions": "SELECT * FROM sessions WHERE patient_id = ? ORDER BY started",
-    "calibrations": f"SELECT * FROM calibrations WHERE {_IN_SESSIONS} ORDER BY session_id, t",
-    "sets": f"SELECT * FROM sets WHERE {_IN_SESSIONS} ORDER BY started",
-    "reps": f"SELECT * FROM reps WHERE {_IN_SESSIONS} ORDER BY session_id, start_s",
-    "events": f"SELECT * FROM events WHERE {_IN_SESSIONS} ORDER BY session_id, start_s",
-    "samples": f"SELECT * FROM samples WHERE {_IN_SESSIONS} ORDER BY session_id, t",
-}
-
-
-def export_csv(store: Store, code: str, folder: str | os.PathLike) -> list[Path]:
-    """Write one CSV per table with the patient's rows; returns the files written."""
-    patient = store.get_patient(code)
-    folder = Path(folder)
-    try:
-        private_folder(folder)                      # a folder made here is 0700, each file 0600
-    except OSError as exc:
-        raise CoachError(f"Cannot create the folder {folder}: {exc.strerror}.") from exc
-    written = []
-    for name, sql in EXPORT_QUERIES.items():
-        try:
-            cursor = store.db.conn.execute(sql, [patient["id"]])
-        except sqlite3.Error as exc:
-            raise sql_error(store.path, exc) from exc
-        path = folder / f"{name}.csv"
-
-        def write(tmp: str, cursor=cursor) -> None:
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f)
-                writer.writerow([d[0] for d in cursor.description])
-                writer.writerows(cursor)
-        try:
-            write_atomic(path, write)
-        except OSError as exc:
-            raise CoachError(f"Cannot write {path}: {exc.strerror}.") from exc
-        written.append(path)
-    return written
-
 
 def datasette_metadata(path: Path, password: str | None = None) -> dict:
     """Datasette metadata: descriptions of every table and the canned queries.

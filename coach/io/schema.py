@@ -223,6 +223,55 @@ DESCRIPTIONS.update({
         "smoothness": "Of the rise: net rise over total up-and-down travel (1 = one smooth rise)"}},
 })
 
+@migrations()
+def m006_corrections_and_sharing(db: sqlite_utils.Database) -> None:
+    # Corrections keep history: an audit row per changed field, a voided session kept but left
+    # out of the figures, a removed treatment kept as a tombstone. `updated` on the rows that can
+    # change lets merges (bundles, kiosk files, the clinic store) keep the newer version, and
+    # `synced` records which version of which row each destination already holds (the outbox is
+    # every row whose current version is not there).
+    for sql in (
+        "ALTER TABLE patients ADD COLUMN updated TEXT",
+        "UPDATE patients SET updated = created",
+        "ALTER TABLE sessions ADD COLUMN updated TEXT",
+        "UPDATE sessions SET updated = coalesce(ended, started)",
+        "ALTER TABLE sessions ADD COLUMN voided TEXT",
+        "ALTER TABLE treatments ADD COLUMN updated TEXT",
+        "ALTER TABLE treatments ADD COLUMN removed TEXT",
+        """CREATE TABLE audit (
+            id TEXT PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, command TEXT NOT NULL,
+            patient_id TEXT, row_table TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+            old TEXT, new TEXT)""",
+        "CREATE INDEX audit_patient ON audit(patient_id, at)",
+        """CREATE TABLE synced (
+            target TEXT NOT NULL, row_table TEXT NOT NULL, row_id TEXT NOT NULL,
+            version TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (target, row_table, row_id))""",
+    ):
+        db.execute(sql)
+
+
+DESCRIPTIONS["patients"]["columns"]["updated"] = "When the patient's details last changed"
+DESCRIPTIONS["sessions"]["columns"].update({
+    "updated": "When the session row last changed (ended, interrupted or voided)",
+    "voided": "Why the therapist voided the session (empty: it counts); a voided session is kept "
+              "but left out of every figure"})
+DESCRIPTIONS["treatments"]["columns"].update({
+    "updated": "When the treatment row last changed",
+    "removed": "When the treatment was removed (empty: it stands); kept so history is not lost"})
+DESCRIPTIONS.update({
+    "audit": {"description": "Every correction: who or what command changed which field, when, "
+                             "from what to what.", "columns": {
+        "id": "UUID", "at": "When (local time, ISO 8601)", "actor": "Who: user@computer",
+        "command": "The coach command that made the change, e.g. patient edit",
+        "patient_id": "patients.id", "row_table": "Table of the changed row", "row_id": "Id of the changed row",
+        "field": "Changed column", "old": "Value before", "new": "Value after"}},
+    "synced": {"description": "Which version of each row a destination (clinic server or shared bundle) "
+                              "already holds.", "hidden": True, "columns": {
+        "target": "Destination", "row_table": "Table", "row_id": "Row id",
+        "version": "The row's version sent", "at": "When it was sent"}},
+})
+
+
 def check_version(path: Path, db: sqlite_utils.Database) -> None:
     """Refuse a foreign database or one written by a newer coach."""
     tables = set(db.table_names())

@@ -226,8 +226,8 @@ class Store(PatientWrites, StoreQueries):
                 continue                      # its process is alive and holds the lock
             try:
                 with self._tx():
-                    self.db.execute("UPDATE sessions SET status = 'interrupted' "
-                                    "WHERE id = ? AND status = 'in-progress'", [sid])
+                    self.db.execute("UPDATE sessions SET status = 'interrupted', updated = ? "
+                                    "WHERE id = ? AND status = 'in-progress'", [iso(self._now()), sid])
                 lock_path.unlink(missing_ok=True)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):
@@ -312,6 +312,7 @@ class Store(PatientWrites, StoreQueries):
                "status": "in-progress", "source": str(source or ""),
                "app_version": app_version or __version__, "model_version": model_version or "",
                "kind": kind, "pid": os.getpid(), "host": HOST}
+        row["updated"] = row["started"]
         try:
             with self._tx():
                 self.db["sessions"].insert(row)
@@ -472,9 +473,11 @@ class Store(PatientWrites, StoreQueries):
         with self._tx():
             if flush:
                 self._flush_samples()
+            now = iso(self._now())
             self.db.execute(
-                "UPDATE sessions SET status = ?, ended = ?, end_reason = ? WHERE id = ? AND status = 'in-progress'",
-                [status, iso(self._now()) if status == "completed" else None, reason, session_id])
+                "UPDATE sessions SET status = ?, ended = ?, end_reason = ?, updated = ? "
+                "WHERE id = ? AND status = 'in-progress'",
+                [status, now if status == "completed" else None, reason, now, session_id])
         (lock_dir(self.path) / f"{session_id}.lock").unlink(missing_ok=True)
         self._release(session_id)
 
