@@ -1,0 +1,148 @@
+"""The merge engine on SQLite: idempotent, newer wins, same person on two machines, the outbox."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+import pytest
+
+from coach.io import merge as m
+from coach.io.store import Store
+from tests.store_fixtures import EXERCISES, SettableClock, record_session
+
+WHEN = datetime(2024, 3, 4, 18, 30)
+
+
+def make_db(path, code="P1", n=3, start=WHEN, name="Pat", interrupted=True):
+    """A patient with `n` finished sessions and (optionally) one interrupted and one still running."""
+    with Store.open(path, clock=SettableClock(start - timedelta(days=1))) as store:
+        store.db.execute("PRAGMA synchronous = OFF")
+        store.add_patient(code, name, "left")
+        store.set_plan(code, [{"exercise": ex, "reps": 3} for ex in EXERCISES[:2]])
+        store.add_treatment(code, "2024-03-01", "botulinum_toxin", "left", 5)
+        for i in range(n):
+            record_session(store, code, start + timedelta(days=2 * i), exercises=EXERCISES[:2], reps=3)
+        if interrupted:
+            sid = record_session(store, code, start + timedelta(days=2 * n), exercises=EXERCISES[:1],
+                                 reps=2, finish=False)
+            store.end_session(sid, status="interrupted")
+        running = record_session(store, code, start + timedelta(days=2 * n + 1), exercises=EXERCISES[:1],
+                                 reps=2, finish=False)
+    # Still running on another computer (closing a store ends its own sessions): never travels.
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE sessions SET status = 'in-progress', ended = NULL, host = 'kiosk-9' WHERE id = ?",
+                 [running])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def counts(path) -> dict[str, int]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t, _, _ in m.SHARED_TABLES}
+    finally:
+        conn.close()
+
+
+def merge_file(src, dst, target=None):
+    source = sqlite3.connect(src)
+    batch = m.collect(source, target=target)
+    source.close()
+    with Store.open(dst) as store:
+        with store._tx():
+            return m.merge(store.db.conn, batch)
+
+
+def test_merging_everything_copies_ended_sessions_once(tmp_path):
+    src = make_db(tmp_path / "home.db")
+    dst = tmp_path / "clinic.db"
+    Store.open(dst).close()
+    first = merge_file(src, dst)
+    c = counts(dst)
+    # 3 completed + 1 interrupted session travel; the running one does not.
+    assert c["sessions"] == 4 and c["patients"] == 1 and c["plans"] == 1 and c["treatments"] == 1
+    src_conn = sqlite3.connect(src)
+    n_reps = src_conn.execute("SELECT count(*) FROM reps r JOIN sessions s ON s.id = r.session_id "
+                              "WHERE s.status != 'in-progress'").fetchone()[0]
+    assert c["reps"] == n_reps > 0 and first.tables["reps"] == (n_reps, 0, 0)
+    assert first.changed == sum(c.values())
+    again = merge_file(src, dst)
+    assert again.changed == 0 and counts(dst) == c          # idempotent
+
+
+def test_newer_wins_and_older_never_overwrites(tmp_path):
+    src = make_db(tmp_path / "home.db", n=1, interrupted=False)
+    dst = tmp_path / "clinic.db"
+    Store.open(dst).close()
+    merge_file(src, dst)
+    old_batch = m.collect(sqlite3.connect(src))
+    # The clinic voids the session later than the home copy was made ...
+    later = (WHEN + timedelta(days=30)).astimezone().isoformat(timespec="milliseconds")
+    conn = sqlite3.connect(dst)
+    conn.execute("UPDATE sessions SET voided = 'camera pointed at the ceiling', updated = ?", [later])
+    conn.commit()
+    conn.close()
+    # ... so the older home copy does not undo it.
+    with Store.open(dst) as store, store._tx():
+        result = m.merge(store.db.conn, old_batch)
+    assert result.changed == 0
+    assert sqlite3.connect(dst).execute("SELECT voided FROM sessions").fetchone()[0] == "camera pointed at the ceiling"
+    # A still newer edit at home does replace it (an hour later, in another UTC offset).
+    newest = (WHEN + timedelta(days=30, hours=2)).astimezone(
+        __import__("datetime").timezone(timedelta(hours=5))).isoformat(timespec="milliseconds")
+    batch = {**old_batch, "sessions": [{**old_batch["sessions"][0], "voided": None, "updated": newest}]}
+    with Store.open(dst) as store, store._tx():
+        result = m.merge(store.db.conn, batch)
+    assert result.tables["sessions"] == (0, 1, 0)
+    assert sqlite3.connect(dst).execute("SELECT voided FROM sessions").fetchone()[0] is None
+
+
+def test_the_same_code_registered_twice_is_one_patient(tmp_path):
+    a = make_db(tmp_path / "kiosk1.db", code="P7", n=1, interrupted=False)
+    b = make_db(tmp_path / "kiosk2.db", code="P7", n=2, start=WHEN + timedelta(days=10), interrupted=False)
+    dst = tmp_path / "clinic.db"
+    Store.open(dst).close()
+    merge_file(a, dst)
+    second = merge_file(b, dst)
+    assert second.remapped == ["P7"]
+    conn = sqlite3.connect(dst)
+    assert conn.execute("SELECT count(*) FROM patients").fetchone()[0] == 1
+    (pid,) = conn.execute("SELECT id FROM patients").fetchone()
+    assert conn.execute("SELECT count(DISTINCT patient_id) FROM sessions").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM sessions WHERE patient_id = ?", [pid]).fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM plans WHERE patient_id = ?", [pid]).fetchone()[0] == 2
+    with Store.open(dst) as store:
+        assert len(store.sessions("P7")) == 3
+    assert merge_file(b, dst).changed == 0
+
+
+def test_the_outbox_holds_only_what_the_destination_lacks(tmp_path):
+    src = make_db(tmp_path / "home.db", n=2, interrupted=False)
+    conn = sqlite3.connect(src)
+    full = m.collect(conn, target="clinic")
+    assert len(full["sessions"]) == 2 and len(full["patients"]) == 1
+    m.mark_sent(conn, "clinic", full, "2024-03-10T00:00:00.000+00:00")
+    conn.commit()
+    assert m.row_counts(m.collect(conn, target="clinic")) == {t: 0 for t, _, _ in m.SHARED_TABLES}
+    assert len(m.collect(conn, target="another")["sessions"]) == 2      # per destination
+    conn.close()
+    with Store.open(src, clock=SettableClock(WHEN + timedelta(days=20))) as store:
+        record_session(store, "P1", WHEN + timedelta(days=20), exercises=EXERCISES[:1], reps=2)
+        store.db.execute("UPDATE patients SET display_name = 'Pat B', updated = ?",
+                         [(WHEN + timedelta(days=21)).astimezone().isoformat()])
+    conn = sqlite3.connect(src)
+    out = m.collect(conn, target="clinic")
+    assert len(out["sessions"]) == 1 and out["patients"][0]["display_name"] == "Pat B"
+    assert out["plans"] == [] and out["treatments"] == [] and len(out["reps"]) == 2
+
+
+@pytest.mark.parametrize("per_chunk", [1, 2, 50])
+def test_chunks_cover_the_batch_parents_first(tmp_path, per_chunk):
+    src = make_db(tmp_path / "home.db", n=3)
+    batch = m.collect(sqlite3.connect(src))
+    parts = list(m.chunks(batch, per_chunk))
+    assert parts[0]["patients"] and not parts[0]["sessions"]
+    assert len(parts) == 1 + -(-len(batch["sessions"]) // per_chunk)
+    for table, _, _ in m.SHARED_TABLES:
+        assert sum(len(p[table]) for p in parts) == len(batch[table])
