@@ -19,13 +19,12 @@ from datetime import date, datetime
 from coach.core import progress
 from coach.core.calibration import Baseline, to_mm
 from coach.core.progress import local_dt
+from coach.core.summary import with_evenness
 
 # The neutral size each relative measure is a share of.
 MEASURE_REFERENCE = {"eye_opening": "neutral eye opening", "brow_height": "neutral brow height",
                      "mouth_width": "neutral mouth width"}
 DEFAULT_REFERENCE = "mouth width"          # commissure_*, upper_lip_elevation, mouth_open
-STATUS_WORDS = {"completed": "completed", "short": "short", "interrupted": "interrupted",
-                "in-progress": "in progress"}
 
 
 def unit_of(measure: str | None) -> str:
@@ -132,12 +131,21 @@ def _baseline(calibrations: list[dict]) -> Baseline | None:
     return base if math.isfinite(base.mm_per_iod) and base.mm_per_iod > 0 else None
 
 
+def evenness_rows(store, code: str) -> list[dict]:
+    """The logged evenness and timing of the patient's reps (none in a log without `rep_evenness`)."""
+    if "rep_evenness" not in store.db.table_names():
+        return []
+    return list(store.db.query("SELECT e.* FROM rep_evenness e JOIN reps r ON r.id = e.rep_id JOIN sessions s "
+                               "ON s.id = r.session_id JOIN patients p ON p.id = s.patient_id WHERE p.code = ?",
+                               [code]))
+
+
 def gather(store, code: str, today: date, library: dict) -> ReportData:
     """Everything the report shows about patient `code`, read once."""
     patient = store.get_patient(code)
     sessions = shown_sessions(store, code)
     ids = {s["id"] for s in sessions}
-    reps = [r for r in store.rep_rows(code) if r["session_id"] in ids]
+    reps = with_evenness([r for r in store.rep_rows(code) if r["session_id"] in ids], evenness_rows(store, code))
     sets = {s["id"]: store.session_sets(s["id"]) for s in sessions}
     by_session: dict[str, list[dict]] = {}
     for r in reps:

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from coach.core import progress
 from coach.core.progress import GRADE_LABELS, SYNKINESIS_GRADE_CUTOFFS, local_dt
-from coach.report_data import STATUS_WORDS, Point, ReportData, unit_of
+from coach.core.summary import STATUS_WORDS, session_rows
+from coach.report_data import Point, ReportData, unit_of
 from coach.report_html import day, esc, fmt, opt, pct, row, table
 from coach.report_plots import exercise_plot, latest_plot, svg
 
@@ -212,16 +213,13 @@ def _duration(session: dict, reps: list[dict]) -> str:
     return "–" if last is None else f"≥ {_minutes(last)}"
 
 
-def _session_row(data: ReportData, n: int, s: dict, reps: list[dict], exercises: list[str]) -> str:
-    planned: dict[str, int] = defaultdict(int)
-    for st in data.sets[s["id"]]:
-        planned[st["exercise"]] += st["planned_reps"] or 0
-    done = {ex: len(progress.complete_reps([r for r in reps if r["exercise"] == ex])) for ex in exercises}
+def _session_row(n: int, s: dict, reps: list[dict], cells: dict[str, dict], exercises: list[str]) -> str:
+    """`cells`: exercise -> the session's `coach.core.summary` row (the same rows as sessions.csv)."""
     started = local_dt(s["started"])
     return row([n, day(started.date()), f"{started:%H:%M}", s["kind"], _duration(s, reps),
                 STATUS_WORDS.get(s["state"], s["state"])]
-               + [f"{done[ex]}/{planned[ex]}" if ex in planned else "–" for ex in exercises],
-               f"session-{n}", s["state"])
+               + [f"{c['done']}/{c['planned']}" if (c := cells.get(ex)) and c["planned"] is not None else "–"
+                  for ex in exercises], f"session-{n}", s["state"])
 
 
 def sessions_section(data: ReportData) -> str:
@@ -229,7 +227,11 @@ def sessions_section(data: ReportData) -> str:
     by_session: dict[str, list[dict]] = defaultdict(list)
     for r in data.reps:
         by_session[r["session_id"]].append(r)
-    rows = [_session_row(data, n, s, by_session[s["id"]], exercises) for n, s in enumerate(data.sessions, start=1)]
+    cells: dict[str, dict[str, dict]] = defaultdict(dict)
+    for c in session_rows(data.sessions, data.sets, data.reps, data.name):
+        cells[c["session_id"]][c["exercise_id"]] = c
+    rows = [_session_row(n, s, by_session[s["id"]], cells[s["id"]], exercises)
+            for n, s in enumerate(data.sessions, start=1)]
     return ("<section id='sessions'><h2>Sessions</h2><p class='note'>Reps per exercise: "
             "complete reps / planned reps. Short: completed with fewer than half the planned reps complete. "
             "Interrupted: ended without finishing (duration up to its last rep). Both are left out of the "

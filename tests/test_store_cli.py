@@ -118,10 +118,10 @@ def test_sessions_report_export(history, tmp_path):
     assert html.count("data:image/png;base64,") + html.count("<svg") >= 3       # the plots (PNG or SVG)
     folder = tmp_path / "csv"
     ok("export", "P1", "--csv", folder, "--db", history)
-    with open(folder / "reps.csv", newline="") as f:
+    with open(folder / "raw-reps.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == conn.execute("SELECT count(*) FROM reps").fetchone()[0]
-    with open(folder / "samples.csv", newline="") as f:
+    with open(folder / "raw-samples.csv", newline="") as f:
         assert "level" in next(csv.reader(f))
     conn.close()
     fails("report", "NOPE", "--db", history, match="No patient with code NOPE.")

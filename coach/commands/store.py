@@ -85,18 +85,40 @@ def report(code, out, db):
     click.echo(f"Wrote {out}")
 
 
+def check_export(folder, workbook, fhir_file, fhir_options) -> None:
+    if not (folder or workbook or fhir_file):
+        raise CoachError("Say what to write: --csv FOLDER, --xlsx FILE or --fhir FILE.", exit_code=2)
+    if fhir_options and not fhir_file:
+        raise CoachError("--with-name and --system are for --fhir FILE only.", exit_code=2)
+
+
 @click.command()
 @click.argument("code")
-@click.option("--csv", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the CSV files.")
+@click.option("--csv", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for sessions.csv (one row per session and exercise) and raw-TABLE.csv files.")
+@click.option("--xlsx", "workbook", type=click.Path(dir_okay=False, path_type=Path),
+              help="One workbook: a Sessions sheet, then one sheet per table (samples left out: too many "
+                   "rows for a sheet; use --csv). Needs coach[xlsx].")
+@click.option("--fhir", "fhir_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A FHIR R4 transaction Bundle (JSON): Patient, Device, one Observation per session and exercise.")
+@click.option("--with-name", is_flag=True, help="Put the patient's name in the FHIR Patient (default: code only).")
+@click.option("--system", metavar="URI", help="The clinic's patient identifier system for FHIR "
+                                              "(default: a local urn:coach:patient-code).")
 @db_option
-def export(code, folder, db):
-    """Export patient CODE's records as CSV files (one per table)."""
-    from coach.io.exports import export_csv
+def export(code, folder, workbook, fhir_file, with_name, system, db):
+    """Export patient CODE's records: CSV files, a workbook and/or a FHIR Bundle (all owner-only)."""
+    from coach.io import exports
 
+    check_export(folder, workbook, fhir_file, with_name or system)
     with open_store(db) as store:
-        files = export_csv(store, code, folder)
-    click.echo(f"Wrote {len(files)} files to {folder}: {', '.join(f.name for f in files)}")
+        if folder:
+            files = exports.export_csv(store, code, folder)
+            click.echo(f"Wrote {len(files)} files to {folder}: {', '.join(f.name for f in files)}")
+        if workbook:
+            click.echo(f"Wrote {exports.export_xlsx(store, code, workbook)}")
+        if fhir_file:
+            path, n = exports.export_fhir(store, code, fhir_file, with_name=with_name, system=system)
+            click.echo(f"Wrote {path}: a FHIR transaction Bundle with {n} observations")
 
 
 # ---- review ------------------------------------------------------------------

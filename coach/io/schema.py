@@ -33,6 +33,24 @@ CHECK_KINDS = ("pin", "birth_year")            # a patient's second factor at th
 FLAGS = (0, 1)                                  # INTEGER booleans: synkinesis, complete
 SAMPLE_BASE_COLUMNS = ("session_id", "t", "exercise")
 
+# The tables that travel between databases (bundles, kiosk files, the clinic store), parents
+# first, each with its key and the column that orders its versions (None: the row never changes
+# once its session has ended, so a copy is kept as it is). Samples stay on the machine that
+# recorded them (no figure uses them); second factors and preferences belong to one machine.
+SHARED_TABLES = (
+    ("patients", "id", "updated"),
+    ("plans", "id", None),
+    ("treatments", "id", "updated"),
+    ("sessions", "id", "updated"),
+    ("calibrations", "id", None),
+    ("sets", "id", None),
+    ("reps", "id", None),
+    ("events", "id", None),
+    ("rep_evenness", "rep_id", None),
+    ("audit", "id", None),
+)
+SHARED_STATUSES = ("completed", "interrupted")   # a session still running is not shared
+
 # Table and column descriptions, in Datasette's metadata shape (`coach review` uses them).
 DESCRIPTIONS = {
     "patients": {"description": "People using the coach. `code` is what the therapist types.", "columns": {

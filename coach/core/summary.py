@@ -1,0 +1,115 @@
+"""One row per session and exercise: what a person reads about each session, in plain fields.
+
+`session_rows` turns the rows the report is built from (`coach.report_data.gather`: the
+sessions it shows, their sets, and their rep rows with `with_evenness` applied) into the rows
+of `sessions.csv`, the workbook's "Sessions" sheet, the FHIR Observations and the report's
+session list. Every figure comes from `coach.core.progress`; nothing is defined twice.
+
+The fields of a row (fractions, not percentages; `plain` rounds them for people):
+
+    date, time      the session's start, in the patient's local wall-clock time
+    kind            home, kiosk or demo
+    status          completed, short or interrupted (`progress.session_status`, in the report's words)
+    exercise        the exercise's name in the library; exercise_id its id
+    planned         reps planned for the exercise in the session's sets (None: no set of it)
+    done            complete reps (a rep cut short by a lost face says nothing about synkinesis)
+    clean           complete reps without synkinesis; clean_rate = clean / done
+    co_movement     peak co-movement: the mean, over the complete reps, of each rep's peak
+                    co-movement |reps.synkinesis_peak| — the largest unwanted movement of a
+                    watched measure during the rep, as a share of that measure's neutral size
+                    (eye opening, or mouth width for mouth-corner pulls), over the sides the
+                    detector watches (only the affected side when one is recorded, else both).
+                    It is the point the report's "Peak co-movement" plot draws for the session
+                    (`progress.rep_stats` "co_move"). The log keeps one co-movement peak per rep,
+                    not one per side, so there is no per-side co-movement to report.
+    movement_left,  the per-side figure the report plots ("Movement: …, each side"): the mean,
+    movement_right  over the complete reps, of |reps.peak_left| and |reps.peak_right|, the
+                    exercise's prime movement at its peak as a share of its neutral size, on the
+                    patient's anatomical left and right (not the mirrored screen's). The report
+                    draws the affected side first; here the sides are always left, then right.
+    evenness        the smaller side's movement over the larger's, averaged over the complete
+                    reps (`progress.mean_evenness`; from the logged `rep_evenness` amplitude ratio
+                    when there is one, as on the patient's summary screen), 1 = equal
+    target          the patient's target for the prime movement (a share of its neutral size)
+                    logged with the session's last set of the exercise (`sets.target`)
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable
+
+from coach.core import progress
+from coach.core.progress import local_dt
+
+# How the report and the exports word a session's status (`progress.session_status`).
+STATUS_WORDS = {"completed": "completed", "short": "short", "interrupted": "interrupted",
+                "in-progress": "in progress"}
+# Field -> plain column name, in the order sessions.csv and the workbook show them.
+COLUMNS = {
+    "date": "date", "time": "time", "kind": "kind", "status": "status", "exercise": "exercise",
+    "exercise_id": "exercise id", "planned": "reps planned", "done": "reps done", "clean": "clean reps",
+    "clean_rate": "clean-rep rate (%)", "co_movement": "peak co-movement (%)",
+    "movement_left": "movement left (%)", "movement_right": "movement right (%)",
+    "evenness": "evenness (%)", "target": "target (%)",
+}
+PERCENT_FIELDS = ("clean_rate", "co_movement", "movement_left", "movement_right", "evenness", "target")
+# One decimal of a percentage: finer than the report's whole percentages (so they round to them),
+# coarser than the measurement's own noise.
+PERCENT_DECIMALS = 1
+# The `rep_evenness` columns a rep row takes on (`coach.io.preferences.log_evenness` writes them).
+EVENNESS_FIELDS = ("onset_lag_ms", "late_side", "amplitude_ratio", "smoothness")
+
+
+def with_evenness(reps: list[dict], evenness_rows: list[dict]) -> list[dict]:
+    """The rep rows with their logged evenness and timing (`rep_evenness`), where there is some."""
+    by_rep = {e["rep_id"]: e for e in evenness_rows}
+    return [{**r, **{k: by_rep[r["id"]].get(k) for k in EVENNESS_FIELDS}} if r.get("id") in by_rep else r
+            for r in reps]
+
+
+def exercise_figures(sets: list[dict], reps: list[dict]) -> dict:
+    """The figures of one exercise in one session, from its sets and rep rows (see the module)."""
+    stats = progress.rep_stats(reps)          # no affected side: first = left, second = right
+    targets = [s["target"] for s in sets if s.get("target") is not None]
+    return {"planned": sum(s["planned_reps"] or 0 for s in sets) if sets else None,
+            "done": stats["n"], "clean": stats["free"], "clean_rate": stats["free_rate"],
+            "co_movement": stats["co_move"], "movement_left": stats["amp_first"],
+            "movement_right": stats["amp_second"], "evenness": progress.mean_evenness(reps),
+            "target": targets[-1] if targets else None}
+
+
+def _default_name(exercise: str) -> str:
+    return exercise.replace("-", " ").capitalize()
+
+
+def session_rows(sessions: list[dict], sets: dict[str, list[dict]], reps: list[dict],
+                 name: Callable[[str], str] | None = None) -> list[dict]:
+    """One row per session and exercise, sessions in the given order (oldest first), exercises in
+    the order of their sets, then any with reps but no set. `sets`: session id -> its sets;
+    `name`: exercise id -> its name. Each row also carries `session_id`, `started` and `state`."""
+    name = name or _default_name
+    by_session: dict[str, list[dict]] = defaultdict(list)
+    for r in reps:
+        by_session[r["session_id"]].append(r)
+    out = []
+    for s in sessions:
+        s_sets, s_reps = sets.get(s["id"], []), by_session.get(s["id"], [])
+        state = progress.session_status(s["status"], [st["planned_reps"] for st in s_sets], s_reps)
+        by_ex = progress.by_exercise(s_reps)
+        started = local_dt(s["started"])
+        for ex in dict.fromkeys([st["exercise"] for st in s_sets] + list(by_ex)):
+            out.append({"session_id": s["id"], "started": s["started"], "state": state,
+                        "date": started.date().isoformat(), "time": f"{started:%H:%M}", "kind": s["kind"],
+                        "status": STATUS_WORDS.get(state, state), "exercise": name(ex), "exercise_id": ex,
+                        **exercise_figures([st for st in s_sets if st["exercise"] == ex], by_ex.get(ex, []))})
+    return out
+
+
+def percent(value: float | None) -> float | None:
+    """A fraction as a percentage rounded to PERCENT_DECIMALS (None stays None)."""
+    return None if value is None else round(100 * value, PERCENT_DECIMALS)
+
+
+def plain(row: dict) -> dict:
+    """A row as people read it: {column name: value}, percentages rounded, no ids."""
+    return {title: percent(row[key]) if key in PERCENT_FIELDS else row[key] for key, title in COLUMNS.items()}

@@ -1,0 +1,137 @@
+"""A patient's sessions as a FHIR R4 transaction Bundle (`coach export CODE --fhir FILE.json`).
+
+The Bundle holds, as plain dicts (JSON):
+
+* the Patient, known only by the clinic's identifier (`system` + the patient code); the name
+  only when asked for (`with_name`);
+* the Device: coach and its version;
+* one Observation per session and exercise of the sessions that ended (the rows of
+  `coach.core.summary`, the same figures as sessions.csv and the report), its figures as components.
+
+Re-sending never duplicates: every entry is a POST with `ifNoneExist` on its identifier
+(conditional create), so a server that already holds it keeps it and points the other
+entries' references at the stored one. The output is deterministic: entries are sorted and
+their `fullUrl`s are uuid5s of their identifiers, so the same data gives the same file.
+
+The figures have no LOINC codes (they are this program's own measures), so they are coded in a
+local CodeSystem, `CODE_SYSTEM`, with the codes in `CODES`. Units are UCUM: `%` and `{reps}`.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from urllib.parse import quote
+
+from coach import __version__
+from coach.core import summary
+from coach.errors import CoachError
+
+# Clearly local identifier systems (URNs, not web addresses nobody owns). A clinic names its own
+# patient identifier system with `--system`.
+PATIENT_SYSTEM = "urn:coach:patient-code"
+DEVICE_SYSTEM = "urn:coach:device"
+OBSERVATION_SYSTEM = "urn:coach:session-exercise"      # value: session id / exercise id
+EXERCISE_SYSTEM = "urn:coach:exercise"                 # the exercise library's ids
+CODE_SYSTEM = "urn:coach:measures"                     # the local CodeSystem of CODES
+UCUM = "http://unitsofmeasure.org"
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+CATEGORIES = (("therapy", "Therapy"), ("exam", "Exam"))  # a retraining session, measured by camera
+# The namespace of every fullUrl (uuid5 of an entry's identifier): fixed, so files are stable.
+ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:coach")
+
+SESSION_CODE = "exercise-session"
+PERCENT = ("%", "%")                  # (unit shown, UCUM code)
+REPS = ("reps", "{reps}")
+# The local CodeSystem: code -> (display, summary field or None, unit). Components in this order.
+CODES = {
+    SESSION_CODE: ("Facial retraining exercise in one session", None, None),
+    "reps-done": ("Complete reps", "done", REPS),
+    "clean-rep-rate": ("Clean-rep rate: complete reps without synkinesis", "clean_rate", PERCENT),
+    "peak-co-movement": ("Peak co-movement, mean over complete reps (% of the watched measure's neutral size)",
+                         "co_movement", PERCENT),
+    "movement-left": ("Movement, patient's left side (% of the measure's neutral size)", "movement_left", PERCENT),
+    "movement-right": ("Movement, patient's right side (% of the measure's neutral size)", "movement_right",
+                       PERCENT),
+    "evenness": ("Evenness: the smaller side's movement as a share of the larger's", "evenness", PERCENT),
+    "target": ("The patient's target movement (% of the measure's neutral size)", "target", PERCENT),
+}
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def check_system(system: str) -> str:
+    """An identifier system must be an absolute URI (e.g. https://clinic.example/patients)."""
+    if not _URI.match(system or ""):
+        raise CoachError(f"The identifier system {system!r} is not a URI; give one such as "
+                         "https://clinic.example/patient-ids.")
+    return system
+
+
+def _coding(system: str, code: str, display: str) -> dict:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def _entry(resource: dict, system: str, value: str) -> dict:
+    """A conditional create of `resource`, identified by (system, value)."""
+    resource = {**resource, "identifier": [{"system": system, "value": value}]}
+    return {"fullUrl": f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, f'{system}|{value}')}", "resource": resource,
+            "request": {"method": "POST", "url": resource["resourceType"],
+                        "ifNoneExist": f"identifier={quote(system, safe=':/')}|{quote(value, safe=':/')}"}}
+
+
+def patient_entry(patient: dict, system: str, with_name: bool = False) -> dict:
+    resource: dict = {"resourceType": "Patient"}
+    if with_name and patient.get("display_name"):
+        resource["name"] = [{"text": patient["display_name"]}]
+    return _entry(resource, system, patient["code"])
+
+
+def device_entry(version: str = __version__) -> dict:
+    return _entry({"resourceType": "Device", "deviceName": [{"name": "coach", "type": "model-name"}],
+                   "version": [{"value": version}], "type": {"text": "Facial retraining coach (software)"}},
+                  DEVICE_SYSTEM, f"coach {version}")
+
+
+def effective(started: str) -> str:
+    """The session's start as a FHIR dateTime: with its UTC offset, else (an old row) the date only."""
+    return started if datetime.fromisoformat(started).tzinfo else started[:10]
+
+
+def components(row: dict) -> list[dict]:
+    """The row's figures (absent ones left out), percentages rounded as in sessions.csv."""
+    out = []
+    for code, (display, field, unit) in CODES.items():
+        value = row.get(field) if field else None
+        if value is None:
+            continue
+        value = summary.percent(value) if unit == PERCENT else value
+        out.append({"code": _coding(CODE_SYSTEM, code, display),
+                    "valueQuantity": {"value": value, "unit": unit[0], "system": UCUM, "code": unit[1]}})
+    return out
+
+
+def observation_entry(row: dict, subject: str, device: str) -> dict:
+    planned = "" if row["planned"] is None else f"; {row['planned']} reps planned"
+    resource = {
+        "resourceType": "Observation", "status": "final",
+        "category": [_coding(CATEGORY_SYSTEM, code, display) for code, display in CATEGORIES],
+        "code": _coding(CODE_SYSTEM, SESSION_CODE, CODES[SESSION_CODE][0]),
+        "method": _coding(EXERCISE_SYSTEM, row["exercise_id"], row["exercise"]),
+        "subject": {"reference": subject}, "device": {"reference": device},
+        "effectiveDateTime": effective(row["started"]),
+        "note": [{"text": f"{row['kind'].capitalize()} session, {row['status']}{planned}."}],
+        "component": components(row),
+    }
+    return _entry(resource, OBSERVATION_SYSTEM, f"{row['session_id']}/{row['exercise_id']}")
+
+
+def bundle(patient: dict, rows: list[dict], *, system: str = PATIENT_SYSTEM, with_name: bool = False,
+           version: str = __version__) -> dict:
+    """The transaction Bundle of `patient` (a patients row) and its summary rows."""
+    who, what = patient_entry(patient, check_system(system), with_name), device_entry(version)
+    # A running session's figures still change, and a conditional create keeps the first copy a server
+    # gets: only sessions that ended are sent.
+    rows = sorted((r for r in rows if r["state"] != "in-progress"),
+                  key=lambda r: (r["started"], r["session_id"], r["exercise_id"]))
+    return {"resourceType": "Bundle", "type": "transaction",
+            "entry": [who, what, *(observation_entry(r, who["fullUrl"], what["fullUrl"]) for r in rows)]}
