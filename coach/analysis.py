@@ -45,20 +45,26 @@ def default_workers() -> int:
 
 def track_video(path: str | os.PathLike, model: str | None = None, tracker=None, extras: bool = True,
                 workers: int = 1, sink: Callable[[LandmarkFrame], object] | None = None,
-                ) -> tuple[StreamInfo, list[LandmarkFrame]]:
+                progress=None) -> tuple[StreamInfo, list[LandmarkFrame]]:
     """Decode and track every frame of a video file (as fast as possible).
 
     `extras`: blendshapes and transformation matrices too (a tracker given is used as it is).
     `workers=2` (with no tracker given): a second tracker takes the second half of the clip.
     `sink(frame)` gets each frame, in order, as soon as it is known.
+    `progress` (a `coach.io.bars.bar`) counts the frames tracked, by either tracker.
     """
     from coach.io.sources import VideoSource
 
     source = VideoSource(path, realtime=False)
     frames: list[LandmarkFrame] = []
+    tick = progress.update if progress is not None else (lambda n: None)
+    if progress is not None:
+        progress.total = source.frames_expected
 
-    def emit(frame: LandmarkFrame) -> None:
+    def emit(frame: LandmarkFrame, tracked_here: bool = True) -> None:
         frames.append(frame)
+        if tracked_here:
+            tick(1)
         if sink is not None:
             sink(frame)
 
@@ -69,7 +75,7 @@ def track_video(path: str | os.PathLike, model: str | None = None, tracker=None,
                 from coach.io.model import resolve
 
                 model = str(resolve(model))  # once: two trackers must not both download it
-                half = _SecondHalf(path, source.frames_expected // 2, model, extras)
+                half = _SecondHalf(path, source.frames_expected // 2, model, extras, tick)
             try:
                 _track(decoded, tracker, model, extras, half, emit)
             finally:
@@ -106,7 +112,7 @@ def _track(decoded, tracker, model, extras: bool, half: "_SecondHalf | None", em
             tracker.close()
     decoded.close()  # the rest is the second half's
     for frame in half.result():
-        emit(frame)
+        emit(frame, tracked_here=False)      # counted as the second tracker made it
 
 
 class _Prefetch:
@@ -160,8 +166,8 @@ class _SecondHalf:
     tracker goes on alone, so the result never depends on the split.
     """
 
-    def __init__(self, path, start: int, model: str | None, extras: bool):
-        self.start = start
+    def __init__(self, path, start: int, model: str | None, extras: bool, tick=lambda n: None):
+        self.start, self._tick = start, tick
         self._frames: list[LandmarkFrame] = []
         self._faces: tuple | None = None
         self._error: BaseException | None = None
@@ -185,6 +191,7 @@ class _SecondHalf:
                     frame = tracker.track(vf.rgb, vf.t, vf.index)
                     if vf.index >= self.start:
                         self._frames.append(frame)
+                        self._tick(1)
                     elif vf.index == self.start - 1:
                         self._faces = tracker.faces
                         self._ready.set()
@@ -269,12 +276,13 @@ def load_frames(path: str | os.PathLike, model: str | None = None, tracker=None,
 
 def analyze_file(path: str | os.PathLike, exercise: Exercise, affected_side: str | None = None,
                  baseline_s: float = 1.0, model: str | None = None, save_landmarks: str | None = None,
-                 tracker=None, workers: int | None = None) -> tuple[dict, Analysis]:
+                 tracker=None, workers: int | None = None, progress=None) -> tuple[dict, Analysis]:
     """Analyse a clip or stream. A video is measured while it is tracked; blendshapes and
-    matrices are asked of the tracker only for `save_landmarks` (the analysis uses neither)."""
+    matrices are asked of the tracker only for `save_landmarks` (the analysis uses neither).
+    `progress`: a `coach.io.bars.bar` counting the frames tracked."""
     with _Streamed(lambda frames: analyze(frames, exercise, affected_side, baseline_s)) as streamed:
         track = {} if is_stream(path) else {
-            "extras": bool(save_landmarks), "sink": streamed.put,
+            "extras": bool(save_landmarks), "sink": streamed.put, "progress": progress,
             "workers": default_workers() if workers is None else workers}
         info, frames = load_frames(path, model, tracker, **track)
         if is_stream(path):

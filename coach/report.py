@@ -31,8 +31,10 @@ __all__ = ["build_report", "CSS"]
 TREND_WORDS = {"up": "▲ up", "down": "▼ down", "steady": "▬ steady"}
 
 
-def build_report(store, code: str, today: date | None = None, library: dict | None = None) -> str:
-    """The whole page. `library`: the exercise library (default: the built-in one)."""
+def build_report(store, code: str, today: date | None = None, library: dict | None = None,
+                 progress=None) -> str:
+    """The whole page. `library`: the exercise library (default: the built-in one).
+    `progress`: a `coach.io.bars.bar`, advanced once per section (plots over many sessions take a while)."""
     today = today or date.today()
     if library is None:
         library = load_library()[0]
@@ -41,8 +43,15 @@ def build_report(store, code: str, today: date | None = None, library: dict | No
     if not data.sessions:
         out += [plan_section(data), "<p>No sessions recorded yet.</p></body></html>"]
         return "".join(out)
-    out += [overview_section(data), plan_section(data), trends_section(data), sunnybrook_section(data),
-            toxin_section(data), latest_section(store, data), sessions_section(data), "</body></html>"]
+    sections = [overview_section, plan_section, trends_section, sunnybrook_section, toxin_section,
+                lambda d: latest_section(store, d), sessions_section]
+    if progress is not None:
+        progress.total = len(sections)
+    for section in sections:
+        out.append(section(data))
+        if progress is not None:
+            progress.update(1)
+    out.append("</body></html>")
     return "".join(out)
 
 

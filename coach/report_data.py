@@ -37,8 +37,8 @@ def unit_of(measure: str | None) -> str:
 def shown_sessions(store, code: str) -> list[dict]:
     """The patient's sessions the report shows, oldest first: the one place to leave sessions out.
 
-    A voided session (a `voided` flag or status, once corrections exist) is kept in the
-    log but not shown; everything else is."""
+    A voided session (`coach session void`) is kept in the log but not shown: `store.sessions`
+    leaves it out, and so does the check here; everything else is."""
     return [s for s in store.sessions(code) if not s.get("voided") and s.get("status") != "voided"]
 
 

@@ -44,6 +44,18 @@ def test_committed_stream_matches(single_face_stream, tmp_path):
     assert len(data["reps"]) == 1 and data["synkinesis"] == []
 
 
+def test_summary_only_unless_json_to_stdout(single_face_stream, tmp_path):
+    """Without `--json -` stdout is the human summary alone; with it, exactly the JSON."""
+    saved = tmp_path / "a.json"
+    r = CliRunner().invoke(cli, ["analyze", str(single_face_stream), "--exercise", "gentle-smile", "--json", str(saved)])
+    plain = CliRunner().invoke(cli, ["analyze", str(single_face_stream), "--exercise", "gentle-smile"])
+    piped = CliRunner().invoke(cli, ["analyze", str(single_face_stream), "--exercise", "gentle-smile", "--json", "-"])
+    assert r.exit_code == plain.exit_code == piped.exit_code == 0, (plain.output, piped.output)
+    assert "1 rep(s), 0 synkinesis event(s)" in plain.output
+    assert "{" not in plain.output
+    assert json.loads(piped.output) == json.loads(saved.read_text())
+
+
 @pytest.mark.parametrize("clip", ["face_noface.mov", "noface_face.mov"])
 def test_face_leaving_or_entering(media, face_model, tmp_path, clip):
     out = tmp_path / "a.json"

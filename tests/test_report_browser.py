@@ -30,11 +30,27 @@ FIRST = datetime(2024, 3, 4, 18, 30)          # a Monday evening
 TOXIN_DAY = "2024-04-01"
 TODAY = date(2024, 5, 12)                     # 10 weeks after the first session
 INTERRUPTED = 9                               # the 10th session is killed after 2 reps
+VOIDED = 14                                   # the 15th session is voided (in the last 28 days)
+VOID_REASON = "camera pointed at the ceiling"
+WRONG_DAY = "2024-04-20"                      # a toxin injection typed for the wrong patient, then removed
 PLANNED = EXERCISES[:4]
 
 
+def correct(store, sids: list[str]) -> None:
+    """A therapist's corrections: a session voided, the toxin dose corrected, a wrong treatment
+    added and removed, the notes edited."""
+    store.clock.set(datetime(2024, 5, 11, 9, 0))
+    store.void_session(sids[VOIDED], VOID_REASON)
+    toxin = store.list_treatments(CODE)[0]["id"]
+    store.edit_treatment(CODE, toxin[:8], units=7.5)
+    wrong = store.add_treatment(CODE, WRONG_DAY, "botulinum_toxin", "right zygomaticus", 50, "wrong patient")
+    store.remove_treatment(CODE, wrong["id"])
+    store.edit_patient(CODE, notes="synthetic; corrected")
+
+
 def build_patient(path) -> None:
-    """18 sessions over 10 weeks, one killed after 2 reps, a Botox injection after 4 weeks."""
+    """18 sessions over 10 weeks, one killed after 2 reps, a Botox injection after 4 weeks; then the
+    corrections of `correct` (so 17 sessions count)."""
     rng = random.Random(17)
     clock = SettableClock(FIRST - timedelta(days=7))
     with Store.open(path, clock=clock) as store:
@@ -43,6 +59,7 @@ def build_patient(path) -> None:
         store.set_plan(CODE, [{"exercise": ex, "reps": 4, "hold_s": 3, "rest_s": 4} for ex in PLANNED])
         clock.set(datetime.fromisoformat(TOXIN_DAY) + timedelta(hours=12))     # entered on the day
         store.add_treatment(CODE, TOXIN_DAY, "botulinum_toxin", "left orbicularis oculi", 5, "")
+        sids = []
         for i in range(18):
             when = FIRST + timedelta(days=4 * i, hours=i % 2)
             level = 0.25 if when < datetime(2024, 4, 1) else 0.09
@@ -51,7 +68,9 @@ def build_patient(path) -> None:
                                      finish=False)
                 store.end_session(sid, status="interrupted")
             else:
-                record_session(store, CODE, when, exercises=PLANNED, rng=rng, level=level)
+                sid = record_session(store, CODE, when, exercises=PLANNED, rng=rng, level=level)
+            sids.append(sid)
+        correct(store, sids)
 
 
 def chromium() -> str | None:
@@ -142,11 +161,12 @@ def pct(v) -> str:
 
 
 PID = f"(SELECT id FROM patients WHERE code = '{CODE}')"
+COUNTED = "voided IS NULL"                    # a voided session is in no figure, so in no check either
 # A full session: completed, with at least half its planned reps complete (else it is "short").
 FULL = """s.status = 'completed' AND (SELECT count(*) FROM reps WHERE session_id = s.id AND complete)
           >= 0.5 * (SELECT coalesce(sum(planned_reps), 0) FROM sets WHERE session_id = s.id)"""
 REPS = f"""FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session_id
-           WHERE s.patient_id = {PID} AND r.complete"""
+           WHERE s.patient_id = {PID} AND s.{COUNTED} AND r.complete"""
 
 
 def table_rows(text: str, first_cells: list[str]) -> dict[str, list[str]]:
@@ -164,12 +184,12 @@ def test_overview_adherence_matches_sql(rendered):
     store, text = rendered.store, rendered.text
     [(days, first, n, done, interrupted)] = q(store, f"""SELECT count(DISTINCT substr(started, 1, 10)),
         min(substr(started, 1, 10)), count(*), sum(status = 'completed'), sum(status = 'interrupted')
-        FROM sessions WHERE patient_id = {PID}""")
+        FROM sessions WHERE patient_id = {PID} AND {COUNTED}""")
     prescribed = (TODAY - date.fromisoformat(first)).days + 1
-    assert (days, prescribed, n, interrupted) == (18, 70, 18, 1)
+    assert (days, prescribed, n, interrupted) == (17, 70, 17, 1)                  # 18 recorded, 1 voided
     assert f"Practised on {days} of {prescribed} days ({100 * days / prescribed:.0f} %)" in text
     [(recent,)] = q(store, f"SELECT count(DISTINCT substr(started, 1, 10)) FROM sessions WHERE patient_id = {PID} "
-                           "AND substr(started, 1, 10) BETWEEN ? AND ?",
+                           f"AND {COUNTED} AND substr(started, 1, 10) BETWEEN ? AND ?",
                     [(TODAY - timedelta(days=27)).isoformat(), TODAY.isoformat()])
     assert f"Last 28 days: {recent} of 28 days. {n} sessions: {done} completed, {interrupted} interrupted." in text
     assert "every day from the first session (4 Mar 2024) to the report date" in text
@@ -212,7 +232,7 @@ def test_overview_latest_treatment_effect_matches_sql(rendered):
                  [(day + timedelta(days=lo)).isoformat(), (day + timedelta(days=hi)).isoformat()])[0]
 
     (before, n_before), (after, n_after) = clean(-14, 0), clean(14, 42)
-    assert "Botulinum toxin on 1 Apr 2024 (left orbicularis oculi, 5 units)" in text
+    assert "Botulinum toxin on 1 Apr 2024 (left orbicularis oculi, 7.5 units)" in text       # the corrected dose
     assert f"Clean reps: {pct(before)} before → {pct(after)} after ({100 * (after - before):+.0f} points)" in text
     assert f"complete reps: {n_before} in the 2 weeks before, {n_after} in weeks 2–6 after" in text
 
@@ -233,6 +253,56 @@ def test_interrupted_session_marked(rendered, pdf):
     assert pdf.text.count("interrupted or short (not in the line)") == 4
     assert re.search(rf"\b{INTERRUPTED + 1}\s+{when.day} {when:%b %Y}\s+{when:%H:%M}\s+home\s+≥\s*{last_end:.0f}\s*s"
                      r"\s+interrupted\s", pdf.text)
+
+
+def session_list(text: str) -> list[list[str]]:
+    """The rendered session list's rows (innerText: cells split by tabs): number, day, time, …"""
+    return [[c.strip() for c in line.split("\t")] for line in text.splitlines()
+            if re.match(r"\d+\t\d+ [A-Z][a-z]{2} \d{4}\t", line)]
+
+
+def test_voided_session_is_in_no_list_and_no_figure(rendered, pdf):
+    store, text = rendered.store, rendered.text
+    # It stays in the log, with its reason and its reps …
+    [(sid, started, reason)] = q(store, f"SELECT id, started, voided FROM sessions WHERE patient_id = {PID} "
+                                        "AND voided IS NOT NULL")
+    [(n_recorded,)] = q(store, f"SELECT count(*) FROM sessions WHERE patient_id = {PID}")
+    [(n_reps,)] = q(store, "SELECT count(*) FROM reps WHERE session_id = ?", [sid])
+    assert (reason, n_recorded, n_reps) == (VOID_REASON, 18, 16)
+    # … but the report lists 17 sessions, none on its day, and counts it in no exercise.
+    when = datetime.fromisoformat(started)
+    shown = f"{when.day} {when:%b %Y}"
+    listed = session_list(text)
+    assert [r[0] for r in listed] == [str(i) for i in range(1, 18)]
+    assert shown not in {r[1] for r in listed}
+    assert shown not in text and shown not in pdf.text
+    [(with_voided,)] = q(store, f"SELECT count(DISTINCT s.id) FROM sets st JOIN sessions s ON s.id = st.session_id "
+                                f"WHERE s.patient_id = {PID} AND st.exercise = 'brow-lift'")
+    assert (with_voided, table_rows(text, ["Brow lift"])["Brow lift"][1]) == (18, "17")
+
+
+def test_corrected_dose_shows_and_removed_treatment_does_not(rendered, pdf):
+    text = rendered.text
+    assert table_rows(text, ["1 Apr 2024"])["1 Apr 2024"][:4] == ["1 Apr 2024", "botulinum toxin",
+                                                                   "left orbicularis oculi", "7.5"]
+    assert re.search(r"\(left orbicularis\s+oculi,\s+7\.5\s+units\)", pdf.text)
+    assert not re.search(r"(?<![\d.])5 units", text)                          # the old dose is gone
+    # The removed injection: not in the table, not the latest treatment, no marker on the trends.
+    wrong = date.fromisoformat(WRONG_DAY)
+    assert sum("\tbotulinum toxin\t" in line for line in text.splitlines()) == 1
+    for gone in (f"{wrong.day} {wrong:%b}", "zygomaticus", "wrong patient", "50 units"):
+        assert gone not in text, gone
+        assert gone not in pdf.text, gone
+
+
+def test_each_correction_left_its_audit_row(rendered):
+    rows = q(rendered.store, f"SELECT row_table, field, old, new, command FROM audit WHERE patient_id = {PID} "
+                             "ORDER BY rowid")
+    removed = datetime(2024, 5, 11, 9, 0).astimezone().isoformat(timespec="milliseconds")
+    assert rows == [("sessions", "voided", None, VOID_REASON, "session void"),
+                    ("treatments", "units", "5", "7.5", "treatment edit"),
+                    ("treatments", "removed", None, removed, "treatment remove"),
+                    ("patients", "notes", "synthetic", "synthetic; corrected", "patient edit")]
 
 
 def test_treatment_windows_shaded_and_labelled(rendered, pdf):

@@ -86,8 +86,8 @@ def test_review_checks_the_host_and_cleans_up_on_sigterm(tmp_path):
     Store.open(db).close()
     server = Review(db, tmp_path / "tmp")
     try:
-        assert server.request("/", host=f"localhost:{server.port}")[0] == 200
-        assert server.request("/", host=f"[::1]:{server.port}")[0] == 200
+        assert server.request("/", host=f"localhost:{server.port}")[0] == 302          # to the patients table
+        assert server.request("/c/patients", host=f"[::1]:{server.port}")[0] == 200
         assert server.request("/", host=f"attacker.example:{server.port}")[0] == 421     # DNS rebinding
         assert server.request("/c.json", host="attacker.example")[0] == 421
         assert list(server.tmp.iterdir())                                  # its metadata file, while it runs

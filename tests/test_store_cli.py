@@ -76,8 +76,8 @@ def test_readers_do_not_create_a_database(db):
 def test_plan_set_with_library(db):
     pytest.importorskip("coach.core.exercises")
     ok("patient", "add", "P1", "--db", db)
-    out = ok("plan", "set", "P1", "--exercise", "brow-lift", "--exercise", "snarl", "--reps", 8, "--reps", 6,
-             "--hold", 2, "--threshold", "brow-lift:commissure_excursion=0.12", "--db", db)
+    out = ok("plan", "set", "P1", "--hold", 2, "--exercise", "brow-lift", "--reps", 8, "--exercise", "snarl",
+             "--reps", 6, "--threshold", "brow-lift:commissure_excursion=0.12", "--db", db)
     assert "brow-lift: 8 reps, hold 2 s" in out and "snarl: 6 reps, hold 2 s" in out
     assert "commissure_excursion=0.12" in out
     show = ok("plan", "show", "P1", "--db", db)
@@ -86,7 +86,7 @@ def test_plan_set_with_library(db):
     fails("plan", "set", "P1", "--exercise", "brow-lift", "--threshold", "eye_width=0.2", "--db", db,
           match="Bad threshold for brow-lift")
     fails("plan", "set", "P1", "--exercise", "brow-lift", "--exercise", "snarl", "--reps", 1, "--reps", 2,
-          "--reps", 3, "--db", db, match="once per --exercise")
+          "--db", db, match="--reps is given twice after --exercise snarl")
     fails("plan", "set", "P1", "--exercise", "snarl", "--threshold", "oops", "--db", db, match="measure=value")
 
 
@@ -181,7 +181,7 @@ def test_canned_queries_run_on_a_real_db(history):
     conn = sqlite3.connect(history)
     for name, query in CANNED_QUERIES.items():
         rows = conn.execute(query["sql"], {"patient": "P1"}).fetchall()
-        assert rows, name
+        assert rows or name == "sessions_this_week", name     # this history is from 2024 (see test_review_browser)
     [(complete,)] = conn.execute("SELECT count(*) FROM reps WHERE complete").fetchone(),
     counts = conn.execute(CANNED_QUERIES["synkinesis_counts"]["sql"], {"patient": ""}).fetchall()
     assert sum(r[2] for r in counts) == complete
@@ -218,7 +218,9 @@ def test_review_serves_metadata_with_password(history, monkeypatch):
     monkeypatch.setenv(review.HASH_ENV, seen["hash"])
     db_meta = meta["databases"]["coach"]
     assert db_meta["tables"]["reps"]["columns"]["synkinesis"]
-    assert set(db_meta["queries"]) == {"sessions_per_week", "synkinesis_counts", "latest_session_reps"}
+    assert list(db_meta["queries"])[:3] == ["sessions_this_week", "not_practised_7_days", "co_movement_trend"]
+    assert db_meta["tables"]["sessions"]["label_column"] == "started"
+    assert db_meta["tables"]["patients"]["label_column"] == "code"
 
     async def fetch():
         ds = Datasette([str(history)], metadata=meta)

@@ -34,7 +34,8 @@ def exercise_library(extra_dirs=(), strict_id: str | None = None, warn=True):
 @click.option("--affected-side", type=SIDE, default=None, help="Patient's affected side; default: watch both.")
 @click.option("--baseline-s", type=click.FloatRange(0.2, 30), default=1.0, show_default=True,
               help="Seconds of neutral face at the start (after the face first appears).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the result JSON here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the result JSON to this file, or to standard output with `--json -` (and nothing else).")
 @click.option("--save-landmarks", type=click.Path(dir_okay=False), help="Write the landmark stream (.npz).")
 @click.option("--exercises", "extra", multiple=True, type=click.Path(file_okay=False), help="Extra exercise folder.")
 @click.option("--model", type=click.Path(dir_okay=False), help="face_landmarker.task path.")
@@ -42,13 +43,18 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
     """Analyse a VIDEO or a recorded LANDMARKS stream (.npz) for reps and synkinesis."""
     from coach.analysis import analyze_file
     from coach.core.files import write_json
+    from coach.io.bars import bar
 
     if not math.isfinite(baseline_s):  # click's FloatRange lets nan through
         raise InputError("--baseline-s must be a number of seconds from 0.2 to 30.")
     ex = exercise_library(extra, exercise_id)[exercise_id]
     if save_landmarks and not save_landmarks.endswith(".npz"):
         raise InputError("--save-landmarks needs a file name ending in .npz.")
-    data, result = analyze_file(clip, ex, affected_side, baseline_s, model, save_landmarks)
+    with bar(Path(clip).name, unit="frame") as progress:
+        data, result = analyze_file(clip, ex, affected_side, baseline_s, model, save_landmarks, progress=progress)
+    if json_out == "-":
+        click.echo(json.dumps(data))
+        return
     if json_out:
         write_json(json_out, data)
     click.echo(f"{data['clip']}: {data['frames']} frames ({data['face_frames']} with a face), "
@@ -58,8 +64,6 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
                    f"{'' if r.complete else ' (not finished)'}")
     for e in result.synkinesis:
         click.echo(f"  synkinesis: {e.side} {e.measure} {e.start_s:.2f}–{e.end_s:.2f} s, peak change {e.peak_change:+.0%}")
-    if not json_out:
-        click.echo(json.dumps(data))
 
 
 @click.command(name="eval")
@@ -73,8 +77,11 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
 def eval_cmd(folder, landmarks, lofo, jobs, json_out, model):
     """Score the detector on every clip in FOLDER that has a NAME.truth.json."""
     from coach.eval.run import run_eval
+    from coach.io.bars import as_counter, bar
 
-    report = run_eval(folder, use_landmarks=landmarks, model=model, lofo=lofo, jobs=jobs)
+    with bar("Loading clips", unit="clip") as progress:
+        report = run_eval(folder, use_landmarks=landmarks, model=model, lofo=lofo, jobs=jobs,
+                          progress=as_counter(progress))
     click.echo(report.text())
     if json_out:
         from coach.core.files import write_json

@@ -16,7 +16,7 @@ from coach.errors import CoachError
 # ---- patient ---------------------------------------------------------------
 @click.group()
 def patient():
-    """Add, list and show patients."""
+    """Add, edit, list and show patients."""
 
 
 CHECK_CHOICE = click.Choice(["pin", "birth-year", "none"])
@@ -75,6 +75,32 @@ def patient_check(code, kiosk_check, check_value, db):
                else f"The kiosk asks {code} for their code only.")
 
 
+def echo_changes(changes: dict, what: str) -> None:
+    """What an edit changed, old → new, or that it changed nothing."""
+    from coach.io.corrections import audit_text
+
+    if not changes:
+        click.echo(f"Nothing changed for {what}.")
+    for field, (old, new) in changes.items():
+        click.echo(f"{what}: {field.replace('_', ' ')} {audit_text(old) or '(empty)'} → "
+                   f"{audit_text(new) or '(empty)'}")
+
+
+@patient.command("edit")
+@click.argument("code")
+@click.option("--name", help="Name shown on screen.")
+@click.option("--affected-side", type=click.Choice(["left", "right"]), help="Patient's side with the palsy.")
+@click.option("--notes", help="Free text (replaces the notes).")
+@db_option
+def patient_edit(code, name, affected_side, notes, db):
+    """Correct patient CODE's details; every change is kept in the audit history (coach audit CODE)."""
+    if name is None and affected_side is None and notes is None:
+        raise CoachError("Say what to change: --name, --affected-side or --notes.", exit_code=2)
+    with open_store(db, write=True) as store:
+        changes = store.edit_patient(code, display_name=name, affected_side=affected_side, notes=notes)
+    echo_changes(changes, code)
+
+
 @patient.command("list")
 @db_option
 def patient_list(db):
@@ -110,6 +136,10 @@ def patient_show(code, db):
     click.echo("treatments:" + ("" if treatments else " none"))
     for t in treatments:
         click.echo(f"  {treatment_line(t)}")
+    echo_last_session(last)
+
+
+def echo_last_session(last: dict | None) -> None:
     if last:
         click.echo(f"last session: {short_time(last['started'])} ({last['status']})")
         for ex, s in last["exercises"].items():
@@ -118,48 +148,97 @@ def patient_show(code, db):
 
 
 # ---- plan ----------------------------------------------------------------
-def plan_line(item: dict) -> str:
-    """One plan item in words; what the item leaves out comes from the exercise file."""
-    parts = [f"{item['reps']} reps" if item.get("reps") else "reps",
-             f"hold {item['hold_s']:g} s" if item.get("hold_s") is not None else "hold",
-             f"rest {item['rest_s']:g} s" if item.get("rest_s") is not None else "rest"]
-    unset = [p for p in parts if " " not in p]
-    text = ", ".join(p for p in parts if " " in p)
+AMOUNTS = (("reps", "reps", "{:g} reps"), ("hold_s", "hold", "hold {:g} s"), ("rest_s", "rest", "rest {:g} s"))
+
+
+def amounts_line(item: dict) -> str:
+    """Reps, hold and rest in words; what the item leaves out comes from the exercise file."""
+    given = [fmt.format(item[key]) for key, _, fmt in AMOUNTS if item.get(key) is not None]
+    unset = [name for key, name, _ in AMOUNTS if item.get(key) is None]
     if unset:
         names = ", ".join(unset[:-1]) + (" and " if len(unset) > 1 else "") + unset[-1]
-        text += (", " if text else "") + f"{names} from the exercise file"
+        given.append(f"{names} from the exercise file")
+    return ", ".join(given)
+
+
+def plan_line(item: dict) -> str:
+    """One plan item in words."""
+    text = amounts_line(item)
     th = ", ".join(f"{k}={v:g}" for k, v in item.get("thresholds", {}).items())
     target = (f"target {item['target']:g} (set by the therapist)" if item.get("target") is not None
               else "target learned from the patient's reps")
     return f"{item['exercise']}: {text}" + (f", thresholds {th}" if th else "") + f", {target}"
 
 
-def per_exercise(values: tuple, n: int, name: str) -> list:
-    if not values:
-        return [None] * n
-    if len(values) == 1:
-        return list(values) * n
-    if len(values) == n:
-        return list(values)
-    raise CoachError(f"Give --{name} once for all exercises or once per --exercise ({n} values).")
+# Options that belong to one exercise when given after its --exercise (param name -> flag, plan key).
+PER_EXERCISE = {"reps": ("--reps", "reps"), "hold": ("--hold", "hold_s"), "rest": ("--rest", "rest_s"),
+                "targets": ("--target", "target")}
+ORDER_KEY = "coach.option_order"
 
 
-def parse_thresholds(specs: tuple, exercises: list[str]) -> dict[str, dict]:
-    """`measure=value` applies to every exercise; `exercise:measure=value` to one."""
-    out: dict[str, dict] = {ex: {} for ex in exercises}
-    for spec in specs:
-        target, _, rest = spec.rpartition(":")
-        measure, eq, value = rest.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
-        if not eq or not measure.strip() or number is None:
-            raise CoachError(f"--threshold wants measure=value or exercise:measure=value, not {spec!r}.")
-        if target and target not in out:
+class OrderedCommand(click.Command):
+    """A command that also keeps the order its options were given in, as `ctx.meta[ORDER_KEY]`:
+    [(param name, value), ...]. Click keeps each repeated option's values in order, but not which
+    came before which across options, and `plan set` needs that."""
+
+    def parse_args(self, ctx, args):
+        # A throwaway first parse for the order only (the parser consumes its list: give it a copy).
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        rest = super().parse_args(ctx, args)
+        values = {name: list(v) for name, v in ctx.params.items() if isinstance(v, tuple)}
+        ctx.meta[ORDER_KEY] = [(p.name, values[p.name].pop(0)) for p in order if values.get(p.name)]
+        return rest
+
+
+def plan_scopes(pairs: list) -> tuple[dict, list[tuple[str, dict]], list[tuple[int | None, str]]]:
+    """From the options in command-line order: the settings for every exercise (given before the first
+    --exercise), each exercise with its own settings (given after it), and the thresholds, each with
+    the position of the exercise it follows (None: before the first)."""
+    common: dict = {}
+    chosen: list[tuple[str, dict]] = []
+    thresholds: list[tuple[int | None, str]] = []
+    for name, value in pairs:
+        if name == "exercises":
+            chosen.append((value, {}))
+        elif name == "thresholds":
+            thresholds.append((len(chosen) - 1 if chosen else None, value))
+        elif name in PER_EXERCISE:
+            scope = chosen[-1][1] if chosen else common
+            if name in scope:
+                where = f"after --exercise {chosen[-1][0]}" if chosen else "before the first --exercise"
+                raise CoachError(f"{PER_EXERCISE[name][0]} is given twice {where}; give it once before the "
+                                 "first --exercise for all exercises, or once after an --exercise for that one.")
+            scope[name] = value
+    return common, chosen, thresholds
+
+
+def threshold_spec(spec: str) -> tuple[str, str, float]:
+    """(exercise or '', measure, value) of `[exercise:]measure=value`."""
+    target, _, rest = spec.rpartition(":")
+    measure, eq, value = rest.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not eq or not measure.strip() or number is None:
+        raise CoachError(f"--threshold wants measure=value or exercise:measure=value, not {spec!r}.")
+    return target, measure.strip(), number
+
+
+def parse_thresholds(specs: list[tuple[int | None, str]], exercises: list[str]) -> list[dict]:
+    """Each exercise's thresholds, by position: `exercise:measure=value` applies to that exercise
+    wherever it is given; `measure=value` to the exercise it follows, or to all before the first."""
+    out: list[dict] = [{} for _ in exercises]
+    for position, spec in specs:
+        target, measure, number = threshold_spec(spec)
+        if target and target not in exercises:
             raise CoachError(f"--threshold {spec!r} names {target}, which is not in this plan.")
-        for ex in [target] if target else exercises:
-            out[ex][measure.strip()] = number
+        if target:
+            positions = [i for i, ex in enumerate(exercises) if ex == target]
+        else:
+            positions = range(len(exercises)) if position is None else [position]
+        for i in positions:
+            out[i][measure] = number
     return out
 
 
@@ -178,45 +257,56 @@ def plan():
     """Set and show a patient's exercise plan (the newest plan is the active one)."""
 
 
-@plan.command("set")
+def plan_item(ex_id: str, settings: dict, thresholds: dict, library) -> dict:
+    """One plan item; with the exercise library at hand, checked against it and completed from it."""
+    values = {key: settings.get(name) for name, (_, key) in PER_EXERCISE.items()}
+    item = {"exercise": ex_id, "thresholds": thresholds}
+    if library is not None:
+        if ex_id not in library:
+            raise CoachError(f"Unknown exercise {ex_id!r}; known: {', '.join(sorted(library))}.")
+        try:  # the library knows which measures each exercise watches
+            ex = library[ex_id].with_overrides(thresholds or None, values["reps"], values["hold_s"],
+                                               values["rest_s"], values["target"])
+        except ValueError as exc:
+            what = "target" if getattr(exc, "field", "") == "target" else "threshold"
+            raise CoachError(f"Bad {what} for {ex_id}: {getattr(exc, 'reason', exc)}.") from None
+        item.update(reps=ex.reps, hold_s=ex.hold_s, rest_s=ex.rest_s)
+    item.update({key: value for key, value in values.items() if value is not None})
+    return item
+
+
+@plan.command("set", cls=OrderedCommand)
 @click.argument("code")
-@click.option("--exercise", "exercises", multiple=True, required=True, help="Exercise id; repeat for more.")
-@click.option("--reps", multiple=True, type=click.IntRange(1), help="Reps (once for all, or once per exercise).")
-@click.option("--hold", multiple=True, type=click.FloatRange(0), help="Hold seconds (once, or per exercise).")
-@click.option("--rest", multiple=True, type=click.FloatRange(0), help="Rest seconds (once, or per exercise).")
+@click.option("--exercise", "exercises", multiple=True, required=True,
+              help="Exercise id; repeat for more, each followed by its own options.")
+@click.option("--reps", multiple=True, type=click.IntRange(1), help="Reps.")
+@click.option("--hold", multiple=True, type=click.FloatRange(0), help="Hold seconds.")
+@click.option("--rest", multiple=True, type=click.FloatRange(0), help="Rest seconds.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="[EXERCISE:]MEASURE=VALUE",
-              help="Synkinesis threshold override; repeatable.")
+              help="Synkinesis threshold override; repeatable. With EXERCISE: for that exercise wherever given.")
 @click.option("--target", "targets", multiple=True, type=float, metavar="FRACTION",
-              help="The patient's target for the prime movement, e.g. 0.08 = 8 % of mouth width "
-                   "(once, or per exercise); without it the target is learned from the patient's reps.")
+              help="The patient's target for the prime movement, e.g. 0.08 = 8 % of mouth width; "
+                   "without it the target is learned from the patient's reps.")
 @db_option
-def plan_set(code, exercises, reps, hold, rest, thresholds, targets, db):
-    """Give patient CODE a new plan, e.g. --exercise brow-lift --exercise snarl --reps 8."""
-    exercises = list(exercises)
-    n = len(exercises)
-    reps, hold, rest = (per_exercise(reps, n, "reps"), per_exercise(hold, n, "hold"),
-                        per_exercise(rest, n, "rest"))
-    targets = per_exercise(targets, n, "target")
-    th = parse_thresholds(thresholds, exercises)
+@click.pass_context
+def plan_set(ctx, code, exercises, reps, hold, rest, thresholds, targets, db):
+    """Give patient CODE a new plan; the order of the options matters.
+
+    --reps, --hold, --rest, --target and --threshold given after an --exercise apply to that
+    exercise only; given before the first --exercise they apply to every exercise (an exercise's
+    own value wins). For example
+
+    \b
+      coach plan set P017 --hold 3 --exercise gentle-smile --reps 8 --hold 4 \\
+            --exercise gentle-eye-closure --reps 5
+
+    gives the smile 8 reps held 4 s and the eye closure 5 reps held 3 s.
+    """
+    common, chosen, specs = plan_scopes(ctx.meta[ORDER_KEY])
+    ids = [ex_id for ex_id, _ in chosen]
+    th = parse_thresholds(specs, ids)
     library = exercise_library()
-    items = []
-    for i, ex_id in enumerate(exercises):
-        item = {"exercise": ex_id, "thresholds": th[ex_id]}
-        if library is not None:
-            if ex_id not in library:
-                raise CoachError(f"Unknown exercise {ex_id!r}; known: {', '.join(sorted(library))}.")
-            ex = library[ex_id]
-            try:  # the library knows which measures each exercise watches
-                ex = ex.with_overrides(th[ex_id] or None, reps[i], hold[i], rest[i], targets[i])
-            except ValueError as exc:
-                what = "target" if getattr(exc, "field", "") == "target" else "threshold"
-                raise CoachError(f"Bad {what} for {ex_id}: "
-                                 f"{getattr(exc, 'reason', exc)}.") from None
-            item.update(reps=ex.reps, hold_s=ex.hold_s, rest_s=ex.rest_s)
-        for key, value in (("reps", reps[i]), ("hold_s", hold[i]), ("rest_s", rest[i]), ("target", targets[i])):
-            if value is not None:
-                item[key] = value
-        items.append(item)
+    items = [plan_item(ex_id, {**common, **own}, th[i], library) for i, (ex_id, own) in enumerate(chosen)]
     with open_store(db, write=True) as store:
         saved = store.set_plan(code, items)
     click.echo(f"Plan for {code}:")
@@ -256,26 +346,40 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def future_ok(day: str | None) -> bool:
+    """False for a date up to today; True once someone at a terminal confirms a later date. A bad date
+    is refused here, and a later one without a terminal, before anything is written."""
+    from coach.io.patients import treatment_day
+
+    if day is None:
+        return False
+    given = treatment_day(day)
+    if given <= date.today():
+        return False
+    if not interactive():
+        raise CoachError(f"The treatment date {given.isoformat()} is in the future; confirming it needs a "
+                         "terminal, so nothing was recorded.")
+    click.confirm(f"{given.isoformat()} is in the future. Record this treatment anyway?", abort=True)
+    return True
+
+
+KIND_CHOICE = click.Choice(["botulinum_toxin", "surgery", "other"])
+
+
 @treatment.command("add")
 @click.argument("code")
 @click.option("--date", "day", required=True, help="YYYY-MM-DD.")
-@click.option("--kind", required=True, type=click.Choice(["botulinum_toxin", "surgery", "other"]))
+@click.option("--kind", required=True, type=KIND_CHOICE)
 @click.option("--sites", default="", help="Injection sites or procedure.")
 @click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
 @click.option("--notes", default="")
 @db_option
 def treatment_add(code, day, kind, sites, units, notes, db):
     """Record a treatment of patient CODE. A date in the future is confirmed first (refused without a terminal)."""
-    from coach.io.patients import treatment_day, treatment_units
+    from coach.io.patients import treatment_units
 
-    given, future = treatment_day(day), False
     treatment_units(units)                         # a bad dose is refused before anything is asked
-    if given > date.today():
-        if not interactive():
-            raise CoachError(f"The treatment date {given.isoformat()} is in the future; confirming it needs a "
-                             "terminal, so nothing was recorded.")
-        click.confirm(f"{given.isoformat()} is in the future. Record this treatment anyway?", abort=True)
-        future = True
+    future = future_ok(day)
     with open_store(db, write=True) as store:
         row = store.add_treatment(code, day, kind, sites, units, notes, allow_future=future)
     click.echo(f"Recorded for {code}: {treatment_line(row)}")
@@ -285,13 +389,47 @@ def treatment_add(code, day, kind, sites, units, notes, db):
 @click.argument("code")
 @db_option
 def treatment_list(code, db):
-    """List patient CODE's treatments."""
+    """List patient CODE's treatments, each with its short id (for edit and remove)."""
     with open_store(db) as store:
         rows = store.list_treatments(code)
     if not rows:
         click.echo(f"No treatments recorded for {code}.")
     for t in rows:
-        click.echo(treatment_line(t))
+        click.echo(f"{t['id'][:8]}  {treatment_line(t)}")
+
+
+@treatment.command("edit")
+@click.argument("code")
+@click.argument("treatment_id", metavar="ID")
+@click.option("--date", "day", help="YYYY-MM-DD.")
+@click.option("--kind", type=KIND_CHOICE)
+@click.option("--sites", help="Injection sites or procedure.")
+@click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
+@click.option("--notes")
+@db_option
+def treatment_edit(code, treatment_id, day, kind, sites, units, notes, db):
+    """Correct treatment ID of patient CODE (the id `coach treatment list` shows); kept in the audit history."""
+    from coach.io.patients import treatment_units
+
+    if all(v is None for v in (day, kind, sites, units, notes)):
+        raise CoachError("Say what to change: --date, --kind, --sites, --units or --notes.", exit_code=2)
+    treatment_units(units)
+    future = future_ok(day)
+    with open_store(db, write=True) as store:
+        changes = store.edit_treatment(code, treatment_id, date=day, kind=kind, sites=sites, units=units,
+                                       notes=notes, allow_future=future)
+    echo_changes(changes, f"treatment {treatment_id}")
+
+
+@treatment.command("remove")
+@click.argument("code")
+@click.argument("treatment_id", metavar="ID")
+@db_option
+def treatment_remove(code, treatment_id, db):
+    """Remove treatment ID of patient CODE (a wrong entry): left off the report, kept in the history."""
+    with open_store(db, write=True) as store:
+        row = store.remove_treatment(code, treatment_id)
+    click.echo(f"Removed from {code}: {treatment_line(row)}")
 
 
 COMMANDS = [patient, plan, treatment]

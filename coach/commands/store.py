@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,16 +17,56 @@ from coach.errors import CoachError
 
 PASSWORD_ENV = "COACH_REVIEW_PASSWORD"
 
+
+class DbParam(click.ParamType):
+    """`--db`: a file (a Path), or a postgresql:// URL kept as text (a Path would mangle its //)."""
+
+    name = "file"
+
+    def convert(self, value, param, ctx):
+        from coach.io.pg import is_url
+
+        return value if value is None or isinstance(value, Path) or is_url(value) else Path(value)
+
+
 db_option = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--db", type=DbParam(), default=None,
     help="Database file (default: $COACH_DB, else coach.db in the user data folder).")
+read_db_option = click.option(
+    "--db", type=DbParam(), default=None, metavar="FILE|URL",
+    help="Database file (default: $COACH_DB, else coach.db in the user data folder), or the clinic "
+         "store as postgresql://USER@HOST/DB (password in PGPASSWORD or ~/.pgpass).")
+
+
+def local_db(db):
+    """`db` when it is a file; a server URL is refused in one sentence (only some commands read one)."""
+    from coach.io.pg import is_url
+
+    if is_url(db):
+        raise CoachError("This command works on a local database file; a postgresql:// URL is for "
+                         "coach sessions, report and export (and coach sync --to).", exit_code=2)
+    return db
 
 
 def open_store(db: Path | None, write: bool = False):
     """Writers create the database; readers need it to exist and open it read-only."""
     from coach.io import store
 
-    return store.open_store(db, write)
+    return store.open_store(local_db(db), write)
+
+
+@contextmanager
+def read_store(db, code: str | None = None):
+    """A reader's store: the file, or for a postgresql:// URL a temporary copy of what the clinic
+    store holds (for patient `code`, or everyone), so every figure is computed as from a file."""
+    from coach.io import pg
+
+    if not pg.is_url(db):
+        with open_store(db) as store:
+            yield store
+        return
+    with pg.mirror(db, code) as path, open_store(path) as store:
+        yield store
 
 
 def echo_table(rows: list[list], headers: list[str]) -> None:
@@ -46,15 +87,17 @@ def percent(rate: float | None) -> str:
 # ---- sessions, report, export -------------------------------------------------
 @click.command()
 @click.option("--patient", "code", help="Only this patient's sessions.")
-@db_option
+@read_db_option
 def sessions(code, db):
-    """List recorded sessions, oldest first, with their rep counts and synkinesis-free rate."""
-    with open_store(db) as store:
-        rows = store.sessions(code)
+    """List recorded sessions, oldest first, with their rep counts and synkinesis-free rate. A voided
+    session is listed as "voided: REASON" (it counts nowhere else; `coach session void ID --undo`)."""
+    with read_store(db, code) as store:
+        rows = store.sessions(code, include_voided=True)
     if not rows:
         click.echo("No sessions recorded.")
         return
-    echo_table([[short_time(r["started"]), r["patient_code"] or "-", r["kind"], r["status"], r["n_sets"],
+    echo_table([[short_time(r["started"]), r["patient_code"] or "-", r["kind"],
+                 f"voided: {r['voided']}" if r["voided"] else r["status"], r["n_sets"],
                  r["n_reps"], percent(r["synkinesis_free_rate"]), r["id"][:8]] for r in rows],
                ["started", "patient", "kind", "status", "sets", "reps", "synk-free", "id"])
 
@@ -69,13 +112,13 @@ def report_name(code: str) -> str:
 @click.command()
 @click.argument("code")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default report-CODE.html).")
-@db_option
+@read_db_option
 def report(code, out, db):
     """Write patient CODE's progress report: one self-contained, printable HTML file (owner-only)."""
     from coach.core.files import write_text
     from coach.report import build_report
 
-    with open_store(db) as store:
+    with read_store(db, code) as store:
         html = build_report(store, code)
     out = out or Path(report_name(code))
     try:
@@ -104,13 +147,13 @@ def check_export(folder, workbook, fhir_file, fhir_options) -> None:
 @click.option("--with-name", is_flag=True, help="Put the patient's name in the FHIR Patient (default: code only).")
 @click.option("--system", metavar="URI", help="The clinic's patient identifier system for FHIR "
                                               "(default: a local urn:coach:patient-code).")
-@db_option
+@read_db_option
 def export(code, folder, workbook, fhir_file, with_name, system, db):
     """Export patient CODE's records: CSV files, a workbook and/or a FHIR Bundle (all owner-only)."""
     from coach.io import exports
 
     check_export(folder, workbook, fhir_file, with_name or system)
-    with open_store(db) as store:
+    with read_store(db, code) as store:
         if folder:
             files = exports.export_csv(store, code, folder)
             click.echo(f"Wrote {len(files)} files to {folder}: {', '.join(f.name for f in files)}")
@@ -147,7 +190,7 @@ def review(host, port, ask_password, db):
                          f"use --password or ${PASSWORD_ENV}.", exit_code=2)
     from coach.io.review import serve
 
-    serve(db, host, port, password, echo=click.echo)
+    serve(local_db(db), host, port, password, echo=click.echo)
 
 
 COMMANDS = [sessions, report, export, review]

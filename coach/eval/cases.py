@@ -5,6 +5,7 @@ needs, so thresholds can be swept without tracking or measuring again.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -69,13 +70,12 @@ def load_cases(folder: str | os.PathLike, use_landmarks: bool = False, model: st
         raise InputError(f"No *{TRUTH_SUFFIX} files in {folder}.")
     jobs = jobs or os.cpu_count() or 1
     args = [(p, use_landmarks, model) for p in paths]
-    if jobs == 1:
-        cases = [_load(a) for a in args]
-    else:
-        with mp.get_context("fork").Pool(jobs) as pool:
-            cases = []
-            for case in pool.imap(_load, args):
-                cases.append(case)
-                if progress:
-                    progress(len(cases), len(args))
+    with contextlib.ExitStack() as stack:
+        pool = None if jobs == 1 else stack.enter_context(mp.get_context("fork").Pool(jobs))
+        loaded = map(_load, args) if pool is None else pool.imap(_load, args)
+        cases = []
+        for case in loaded:
+            cases.append(case)
+            if progress:
+                progress(len(cases), len(args))
     return cases

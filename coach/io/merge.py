@@ -141,18 +141,25 @@ def collect(conn: sqlite3.Connection, target: str | None = None, patient_code: s
 
 def chunks(batch: Batch, sessions_per_chunk: int = 20) -> Iterator[Batch]:
     """The batch in parts that can each be committed alone, parents first: the patients' rows,
-    then sessions `sessions_per_chunk` at a time, each with its children."""
+    then sessions `sessions_per_chunk` at a time, each with its children and its patients again
+    (a patient known by code under another UUID is re-pointed per part, so every part needs them)."""
     yield {t: batch.get(t, []) if t in PATIENT_TABLES else [] for t, _, _ in SHARED_TABLES}
     sessions = batch.get("sessions", [])
     for i in range(0, len(sessions), sessions_per_chunk):
-        part = sessions[i:i + sessions_per_chunk]
-        sids = {s["id"] for s in part}
-        rows = {"sessions": part}
-        for table in SESSION_TABLES:
-            rows[table] = [r for r in batch.get(table, []) if r["session_id"] in sids]
-        reps = {r["id"] for r in rows["reps"]}
-        rows["rep_evenness"] = [r for r in batch.get("rep_evenness", []) if r["rep_id"] in reps]
-        yield {t: rows.get(t, []) for t, _, _ in SHARED_TABLES}
+        yield _sessions_part(batch, sessions[i:i + sessions_per_chunk])
+
+
+def _having(batch: Batch, table: str, column: str, values: set) -> list[dict]:
+    return [r for r in batch.get(table, []) if r[column] in values]
+
+
+def _sessions_part(batch: Batch, part: list[dict]) -> Batch:
+    sids = {s["id"] for s in part}
+    rows = {"sessions": part, "patients": _having(batch, "patients", "id", {s["patient_id"] for s in part})}
+    for table in SESSION_TABLES:
+        rows[table] = _having(batch, table, "session_id", sids)
+    rows["rep_evenness"] = _having(batch, "rep_evenness", "rep_id", {r["id"] for r in rows["reps"]})
+    return {t: rows.get(t, []) for t, _, _ in SHARED_TABLES}
 
 
 def mark_sent(conn: sqlite3.Connection, target: str, batch: Batch, at: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
 import urllib.request
 from dataclasses import dataclass
@@ -136,21 +135,17 @@ def download(progress: bool = True) -> Path:
 
 
 def _download(dst: Path, progress: bool = True) -> None:
+    from coach.io.bars import bar
+
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(MODEL_URL, timeout=20) as resp:
-            total = int(resp.headers.get("Content-Length") or MODEL_SIZE)
-            done = 0
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(MODEL_URL, timeout=20) as resp, \
+                bar("Downloading face model", int(resp.headers.get("Content-Length") or MODEL_SIZE), "B",
+                    scale=True, quiet=not progress) as shown:
             while chunk := resp.read(1 << 16):
                 out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    bar = int(30 * done / max(total, 1))
-                    print(f"\rDownloading face model [{'#' * bar}{'.' * (30 - bar)}] "
-                          f"{done / 1e6:.1f}/{total / 1e6:.1f} MB", end="", file=sys.stderr)
-        if progress:
-            print(file=sys.stderr)
+                shown.update(len(chunk))
         verify(Path(tmp))
         os.replace(tmp, dst)
     finally:

@@ -1,7 +1,8 @@
 """Writing patients, plans, treatments and the kiosk's second factors (mixed into `Store`).
 
-`PatientWrites` needs the store's `db`, `_tx()`, `_now()` and the patient queries of
-`StoreQueries`. Every value is checked here, at the door, in one sentence.
+`PatientWrites` needs the store's `db`, `_tx()`, `_now()`, the patient queries of
+`StoreQueries` and `_audit` of `coach.io.corrections.Corrections` (a replaced plan is audited).
+Every value is checked here, at the door, in one sentence.
 """
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def iso(moment: datetime) -> str:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def compact_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def treatment_day(value: str) -> Date:
@@ -68,8 +73,9 @@ class PatientWrites:
         return row
 
     @friendly
-    def set_plan(self, code: str, items: list[dict]) -> dict:
-        """Store a new plan; it becomes the active one. Items are validated and normalised."""
+    def set_plan(self, code: str, items: list[dict], command: str = "plan set") -> dict:
+        """Store a new plan; it becomes the active one. Items are validated and normalised.
+        Replacing a different plan leaves an audit row (the old and new items as compact JSON)."""
         patient = self.get_patient(code)
         try:
             clean = [item.to_dict() for item in parse_items(items)]
@@ -78,7 +84,11 @@ class PatientWrites:
         row = {"id": new_id(), "patient_id": patient["id"], "created": iso(self._now()),
                "items": json.dumps(clean)}
         with self._tx():
+            previous = self.get_plan(code)
             self.db["plans"].insert(row)
+            if previous is not None and previous != clean:
+                self._audit(command, patient["id"], "plans", row["id"],
+                            {"items": (compact_json(previous), compact_json(clean))}, row["created"])
         return {**row, "items": clean}
 
     @friendly

@@ -3,6 +3,10 @@
 `StoreQueries` is the read half of `coach.io.store.Store` (it needs `self.db`
 and `self.path`). Rows only: every figure a person reads (rates, means) is
 computed by `coach.core.progress` from these rows, never in SQL.
+
+Voided sessions (`sessions.voided`, set by `coach.io.corrections`) stay in the log but are left
+out of every figure: the queries here leave them out unless asked (`include_voided=True`), so the
+report, the exports, FHIR and the coach's own screens never count them.
 """
 from __future__ import annotations
 
@@ -53,7 +57,7 @@ class StoreQueries:
     def list_patients(self) -> list[dict]:
         return list(self.db.query(
             "SELECT p.*, count(s.id) AS sessions, max(s.started) AS last_session "
-            "FROM patients p LEFT JOIN sessions s ON s.patient_id = p.id "
+            "FROM patients p LEFT JOIN sessions s ON s.patient_id = p.id AND s.voided IS NULL "
             "GROUP BY p.id ORDER BY p.code"))
 
     @friendly
@@ -83,28 +87,29 @@ class StoreQueries:
             """SELECT s.exercise, s.target FROM sets s JOIN sessions se ON se.id = s.session_id
                JOIN patients p ON p.id = se.patient_id
                WHERE p.code = ? AND s.target IS NOT NULL AND s.target_source IN ('learned', 'previous')
+               AND se.voided IS NULL
                ORDER BY s.started""", [patient_code]).fetchall()
         return {ex: float(t) for ex, t in rows}
 
     # ---- sessions and what they hold -----------------------------------------
     @friendly
-    def session_rows(self, patient_code: str | None = None) -> list[dict]:
+    def session_rows(self, patient_code: str | None = None, include_voided: bool = False) -> list[dict]:
         """Session rows with their patient's code, oldest first. No figures."""
-        where, params = self._scope(patient_code, None)
+        where, params = self._scope(patient_code, None, include_voided)
         return [self._shown(r) for r in self.db.query(f"""
             SELECT s.*, p.code AS patient_code FROM sessions s LEFT JOIN patients p ON p.id = s.patient_id
             {where} ORDER BY s.started, s.rowid""", params)]
 
     @friendly
-    def sessions(self, patient_code: str | None = None) -> list[dict]:
+    def sessions(self, patient_code: str | None = None, include_voided: bool = False) -> list[dict]:
         """Session rows, oldest first, with their number of sets (`n_sets`) and the rep
         figures of `progress.session_figures` (n_reps, n_complete, n_synkinesis_free, rate)."""
-        where, params = self._scope(patient_code, None)
+        where, params = self._scope(patient_code, None, include_voided)
         n_sets = dict(self.db.execute(
             f"SELECT st.session_id, count(*) FROM sets st JOIN sessions s ON s.id = st.session_id "
             f"{where} GROUP BY st.session_id", params).fetchall())
-        rows = [{**s, "n_sets": n_sets.get(s["id"], 0)} for s in self.session_rows(patient_code)]
-        return progress.session_figures(rows, self.rep_rows(patient_code))
+        rows = [{**s, "n_sets": n_sets.get(s["id"], 0)} for s in self.session_rows(patient_code, include_voided)]
+        return progress.session_figures(rows, self.rep_rows(patient_code, include_voided=include_voided))
 
     @friendly
     def get_session(self, session_id: str) -> dict:
@@ -119,17 +124,19 @@ class StoreQueries:
             "SELECT * FROM sets WHERE session_id = ? ORDER BY started, rowid", [session_id]))
 
     @friendly
-    def rep_rows(self, patient_code: str | None = None, session_id: str | None = None) -> list[dict]:
+    def rep_rows(self, patient_code: str | None = None, session_id: str | None = None,
+                 include_voided: bool = False) -> list[dict]:
         """Reps with their set's exercise and session's start, in time order."""
-        where, params = self._scope(patient_code, session_id)
+        where, params = self._scope(patient_code, session_id, include_voided)
         return [self._shown(r, "session_status", "session_id") for r in self.db.query(f"""
             SELECT r.*, st.exercise AS exercise, s.started AS session_started, s.status AS session_status
             FROM reps r JOIN sessions s ON s.id = r.session_id LEFT JOIN sets st ON st.id = r.set_id
             {where} ORDER BY s.started, s.rowid, st.started, r.idx, r.rowid""", params)]
 
     @friendly
-    def event_rows(self, patient_code: str | None = None, session_id: str | None = None) -> list[dict]:
-        where, params = self._scope(patient_code, session_id)
+    def event_rows(self, patient_code: str | None = None, session_id: str | None = None,
+                   include_voided: bool = False) -> list[dict]:
+        where, params = self._scope(patient_code, session_id, include_voided)
         return list(self.db.query(f"""
             SELECT e.*, st.exercise AS exercise, s.started AS session_started
             FROM events e JOIN sessions s ON s.id = e.session_id LEFT JOIN sets st ON st.id = e.set_id
@@ -149,8 +156,8 @@ class StoreQueries:
             out.append({k: v for k, v in row.items() if v is not None or k in SAMPLE_BASE_COLUMNS})
         return out
 
-    def _scope(self, patient_code, session_id) -> tuple[str, list]:
-        clauses, params = [], []
+    def _scope(self, patient_code, session_id, include_voided: bool = False) -> tuple[str, list]:
+        clauses, params = ([] if include_voided else ["s.voided IS NULL"]), []
         if patient_code:
             clauses.append("s.patient_id = ?")
             params.append(self.get_patient(patient_code)["id"])
@@ -161,7 +168,7 @@ class StoreQueries:
 
     @friendly
     def last_session_summary(self, patient_code: str, before_session_id: str | None = None) -> dict | None:
-        """The patient's latest finished or interrupted session before `before_session_id`
+        """The patient's latest finished or interrupted session (not voided) before `before_session_id`
         (or the latest at all), with `progress.exercise_summary` per exercise in set order;
         None if there is none. An exercise whose sets have no reps counts zero reps."""
         patient = self.get_patient(patient_code)
@@ -171,7 +178,7 @@ class StoreQueries:
             before = "AND started < (SELECT started FROM sessions WHERE id = ?) AND id != ?"
             params += [before_session_id, before_session_id]
         rows = list(self.db.query(
-            f"SELECT * FROM sessions WHERE patient_id = ? AND status != 'in-progress' {before} "
+            f"SELECT * FROM sessions WHERE patient_id = ? AND status != 'in-progress' AND voided IS NULL {before} "
             "ORDER BY started DESC, rowid DESC LIMIT 1", params))
         if not rows:
             return None

@@ -60,6 +60,7 @@ from coach import __version__
 from coach.errors import CoachError
 from coach.io.dbfile import (HOST, PRIVATE_DIR, check_file, connect_readonly, data_dir, default_db_path, friendly,
                              lock_dir, private_database, private_folder, sql_error, tighten, try_lock)
+from coach.io.corrections import Corrections
 from coach.io.patients import PatientWrites, iso, new_id
 from coach.io.queries import StoreQueries
 from coach.io.schema import EVENT_KINDS, SESSION_KINDS, check_version, migrations, sample_column
@@ -122,7 +123,7 @@ def open_store(path: str | os.PathLike | None = None, write: bool = False, clock
     return Store.open(path, create=False, clock=clock)
 
 
-class Store(PatientWrites, StoreQueries):
+class Store(Corrections, PatientWrites, StoreQueries):
     """The session log. Open with `Store.open()`; not thread-safe (one thread at a time).
     Writes are here, reads in `StoreQueries`.
 

@@ -1,0 +1,56 @@
+"""`coach sync`: send this computer's finished sessions to the clinic store (PostgreSQL).
+
+Thin: parse, one call to `coach.io.sync.sync`, print. The server can come from $COACH_SYNC_URL,
+so a systemd timer runs plain `coach sync`.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from coach.commands.store import db_option, local_db
+from coach.errors import CoachError
+from coach.io.sync import URL_ENV
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def sent_message(counts, place: str) -> str:
+    """One line: what the server took, and what it already had."""
+    if not counts.tables:
+        return "Nothing new to send."
+    added, updated, kept = counts.tables.get("sessions", (0, 0, 0))
+    text = (f"Sent {plural(added + updated, 'session')} ({plural(counts.changed, 'record')} in all) to "
+            f"{place}; {kept} already there.")
+    if counts.remapped:      # the same code registered on two computers is one person
+        text += f" Joined to the patient already registered there: {', '.join(counts.remapped)}."
+    return text
+
+
+def show_progress(done: int, total: int) -> None:
+    click.echo(f"\r{done}/{total} sessions", err=True, nl=done >= total)
+
+
+@click.command()
+@click.option("--to", "url", envvar=URL_ENV, metavar="URL",
+              help=f"The clinic store, postgresql://USER@HOST/DB (default: ${URL_ENV}); "
+                   "the password goes in PGPASSWORD or ~/.pgpass, never in the URL.")
+@db_option
+@click.option("--chunk", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Sessions per server transaction.")
+def sync(url, db, chunk):
+    """Send the finished sessions the clinic store does not have yet (running ones stay here)."""
+    from coach.io import pg
+    from coach.io.sync import sync as send
+
+    if not url:
+        raise CoachError(f"Say where to send: --to postgresql://USER@HOST/DB, or set ${URL_ENV}.", exit_code=2)
+    place = pg.where(pg.parse(url))
+    counts = send(local_db(db), url, sessions_per_chunk=chunk, progress=show_progress if sys.stderr.isatty() else None)
+    click.echo(sent_message(counts, place))
+
+
+COMMANDS = [sync]
