@@ -29,7 +29,8 @@ class SettableClock:
 def rep_dict(i: int, t0: float, syn_peak: float, complete: bool = True,
              left: float = 0.12, right: float = 0.30) -> dict:
     return Rep(i, t0, t0 + 1.0, t0 + 3.0, 0.8 + 0.01 * i, {"left": left, "right": right}, 1.0, 1.6,
-               0.9, syn_peak, abs(syn_peak) >= 0.15, complete).to_dict()
+               0.9, syn_peak, abs(syn_peak) >= 0.15, complete,
+               synkinesis_by_side={"left": abs(syn_peak), "right": round(abs(syn_peak) / 2, 3)}).to_dict()
 
 
 def record_session(store: Store, code: str | None, when: datetime, exercises=EXERCISES,

@@ -160,3 +160,14 @@ def test_previous_sessions_target_is_the_start(library):
     # A therapist's target wins over what was learned before.
     det = Detector(ex.with_overrides(target=0.10), start_target=0.03)
     assert det.target == 0.10 and det.learner.source == "plan"
+
+
+@pytest.mark.parametrize("affected", [None, "left"])
+def test_co_movement_is_logged_per_side_even_when_one_side_is_judged(library, affected):
+    """A smile with the eyes narrowing unequally on both sides (30 % left, 18 % right): each rep keeps
+    both sides' peaks, also when only the affected side is judged (synkinesis can be bilateral)."""
+    det, _ = run(library["gentle-smile"], 5.0, with_eyes(smile(0.3), 0.30, 0.18), affected=affected, noise=0.004)
+    [rep] = det.reps
+    assert rep.synkinesis_by_side["left"] == pytest.approx(0.30, abs=0.02)
+    assert rep.synkinesis_by_side["right"] == pytest.approx(0.18, abs=0.02)
+    assert rep.synkinesis_peak == pytest.approx(max(rep.synkinesis_by_side.values()), abs=0.005)

@@ -103,7 +103,8 @@ def test_files_plain_names_and_owner_only(patient, exported):
     assert all((folder / "csv" / n).stat().st_mode & 0o777 == 0o600 for n in names)
     assert list(exported[0]) == ["date", "time", "kind", "status", "exercise", "exercise id", "reps planned",
                                  "reps done", "clean reps", "clean-rep rate (%)", "peak co-movement (%)",
-                                 "movement left (%)", "movement right (%)", "evenness (%)", "target (%)"]
+                                 "co-movement left (%)", "co-movement right (%)", "movement left (%)",
+                                 "movement right (%)", "evenness (%)", "target (%)"]
     for row in exported:
         for cell in row.values():
             assert not UUID.search(cell) and "{" not in cell and "[" not in cell, row
@@ -166,6 +167,20 @@ def test_figures_match_the_report_data(patient, exported):
             assert row["date"] == point.when.date().isoformat()
             assert {c: row[c] for c in PLOTTED} == {c: plotted_cell(plot, key) for c, key in PLOTTED.items()}
             assert near(row["evenness (%)"], progress.mean_evenness(point.reps))
+
+
+def test_co_movement_per_side_is_the_mean_of_the_logged_peaks(patient, exported):
+    """Each side's co-movement: the mean over complete reps of |reps.synkinesis_left/right|. By SQL."""
+    folder, _ = patient
+    sql = q(folder / "coach.db", """SELECT s.id, st.exercise, avg(abs(r.synkinesis_left)), avg(abs(r.synkinesis_right))
+                   FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session_id
+                   WHERE r.complete AND s.voided IS NULL GROUP BY s.id, st.exercise ORDER BY s.started, st.exercise""")
+    rows = sorted(((r["date"], r["time"], r["exercise id"]), r) for r in exported if r["reps done"] != "0")
+    assert len(rows) == len(sql) > 0
+    by_key = {(sid, ex): (left, right) for sid, ex, left, right in sql}
+    assert sorted((round(100 * left, 1), round(100 * right, 1)) for left, right in by_key.values()) == \
+        sorted((float(r["co-movement left (%)"]), float(r["co-movement right (%)"])) for _, r in rows)
+    assert any(float(r["co-movement left (%)"]) > float(r["co-movement right (%)"]) for _, r in rows)
 
 
 def test_evenness_uses_the_logged_ratio(patient, exported):

@@ -95,6 +95,7 @@ def test_one_observation_per_shown_session_and_exercise(patient, bundle):
 
 
 CODES = {"reps-done": "done", "clean-rep-rate": "clean_rate", "peak-co-movement": "co_movement",
+         "co-movement-left": "co_movement_left", "co-movement-right": "co_movement_right",
          "movement-left": "movement_left", "movement-right": "movement_right", "evenness": "evenness",
          "target": "target"}
 PLOTTED = {"clean-rep-rate": "rate", "peak-co-movement": "co", "movement-left": "amp_first",

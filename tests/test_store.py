@@ -140,17 +140,22 @@ SCHEMA_M006 = (SCHEMA_M004
                         "notes TEXT NOT NULL DEFAULT '', updated TEXT, removed TEXT);\n"
                         "CREATE INDEX treatments_patient"))
 
+# m007 keeps each rep's co-movement peak per side.
+SCHEMA_M007 = SCHEMA_M006.replace("complete INTEGER NOT NULL CHECK (complete IN (0, 1)), target REAL);",
+                                  "complete INTEGER NOT NULL CHECK (complete IN (0, 1)), target REAL, "
+                                  "synkinesis_left REAL, synkinesis_right REAL);")
+
 
 def coach_schema(conn: sqlite3.Connection) -> list[str]:
     return [" ".join(sql.split()) + ";" for (sql,) in conn.execute(
         "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name != '_sqlite_migrations' ORDER BY rowid")]
 
 
-def test_generated_schema_is_what_m001_to_m006_always_created(db):
+def test_generated_schema_is_what_m001_to_m007_always_created(db):
     Store.open(db).close()
     conn = sqlite3.connect(db)
-    assert SCHEMA_M006 != SCHEMA_M004
-    assert coach_schema(conn)[:len(SCHEMA_M006.strip().splitlines())] == SCHEMA_M006.strip().splitlines()
+    assert SCHEMA_M007 != SCHEMA_M006 != SCHEMA_M004
+    assert coach_schema(conn)[:len(SCHEMA_M007.strip().splitlines())] == SCHEMA_M007.strip().splitlines()
     conn.close()
 
 

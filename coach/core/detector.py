@@ -121,6 +121,7 @@ class _RepState:
     peak_by_side: dict = field(default_factory=dict)
     levels: list = field(default_factory=list)    # (t, level)
     synk_peak: float = 0.0
+    synk_by_side: list = field(default_factory=lambda: [0.0, 0.0])   # both sides, even when one is judged
     synk: bool = False
 
 
@@ -276,6 +277,7 @@ class Detector:
                    end_s=round(end_t, 3), peak=round(rep.peak, 3), peak_by_side=rep.peak_by_side,
                    time_to_peak_s=round(rep.peak_t - rep.onset, 3), hold_s=round(float(dt[holding].sum()), 3),
                    hold_steadiness=round(max(0.0, steady), 3), synkinesis_peak=round(rep.synk_peak, 3),
+                   synkinesis_by_side={s: round(rep.synk_by_side[i], 3) for i, s in enumerate(SIDES)},
                    synkinesis=rep.synk, complete=complete, target=round(self.target, 4))
         self.reps.append(done)
         out.append(RepEnded(done))
@@ -292,6 +294,8 @@ class Detector:
             self.watch_scores[wi] = [_score(amounts[i], amounts[1 - i], floor[i], w) for i in (0, 1)]
             if self._rep is not None:
                 self._rep.synk_peak = max(self._rep.synk_peak, float(amounts[self._sides].max()))
+                by_side = self._rep.synk_by_side
+                by_side[:] = [max(by_side[i], float(amounts[i])) for i in (0, 1)]
             frozen = blink and w.measure == "eye_opening"
             for si in self._sides:
                 self._update_side(wi, w, si, amounts[si], amounts[1 - si], floor[si], judging, frozen, t, out)

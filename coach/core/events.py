@@ -39,6 +39,9 @@ class Rep:
     amplitude_ratio: float | None = None  # affected side's peak / the other side's (without an affected
                                           # side: the smaller / the larger); 1.0 = equal
     smoothness: float | None = None      # of the rise: net rise / total up-and-down travel (1 = one smooth rise)
+    # synkinesis_peak per anatomical side, on both sides even when only the affected one is judged
+    # (synkinesis is often bilateral: Renne 2025 found eyes narrowing on both sides in a pucker).
+    synkinesis_by_side: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

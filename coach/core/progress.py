@@ -59,10 +59,10 @@ def rep_stats(reps, affected: str | None = None) -> dict:
     done = complete_reps(reps)
     first, second = (affected, "right" if affected == "left" else "left") if affected else ("left", "right")
 
-    def side(r, s):
+    def side(r, s, prefix="peak"):
         if isinstance(r, dict):
-            return r.get(f"peak_{s}")
-        return (r.peak_by_side or {}).get(s)
+            return r.get(f"{prefix}_{s}")
+        return ((r.peak_by_side if prefix == "peak" else r.synkinesis_by_side) or {}).get(s)
 
     return {
         "n": len(done),
@@ -71,6 +71,8 @@ def rep_stats(reps, affected: str | None = None) -> dict:
         "co_move": mean(abs(_get(r, "synkinesis_peak")) for r in done if _get(r, "synkinesis_peak") is not None),
         "amp_first": mean(abs(v) for r in done if (v := side(r, first)) is not None),
         "amp_second": mean(abs(v) for r in done if (v := side(r, second)) is not None),
+        "co_first": mean(abs(v) for r in done if (v := side(r, first, "synkinesis")) is not None),
+        "co_second": mean(abs(v) for r in done if (v := side(r, second, "synkinesis")) is not None),
         "mean_peak": mean(_get(r, "peak") for r in done),
         "mean_hold_s": mean(_get(r, "hold_s") for r in done),
     }

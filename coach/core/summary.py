@@ -20,8 +20,11 @@ The fields of a row (fractions, not percentages; `plain` rounds them for people)
                     (eye opening, or mouth width for mouth-corner pulls), over the sides the
                     detector watches (only the affected side when one is recorded, else both).
                     It is the point the report's "Peak co-movement" plot draws for the session
-                    (`progress.rep_stats` "co_move"). The log keeps one co-movement peak per rep,
-                    not one per side, so there is no per-side co-movement to report.
+                    (`progress.rep_stats` "co_move").
+    co_movement_left,   the same per anatomical side, on both sides even when only the affected
+    co_movement_right   side is judged (synkinesis is often bilateral): the mean over the complete
+                    reps of |reps.synkinesis_left| and |reps.synkinesis_right|. Empty for reps
+                    logged before coach kept them (schema step m007).
     movement_left,  the per-side figure the report plots ("Movement: …, each side"): the mean,
     movement_right  over the complete reps, of |reps.peak_left| and |reps.peak_right|, the
                     exercise's prime movement at its peak as a share of its neutral size, on the
@@ -49,10 +52,11 @@ COLUMNS = {
     "date": "date", "time": "time", "kind": "kind", "status": "status", "exercise": "exercise",
     "exercise_id": "exercise id", "planned": "reps planned", "done": "reps done", "clean": "clean reps",
     "clean_rate": "clean-rep rate (%)", "co_movement": "peak co-movement (%)",
+    "co_movement_left": "co-movement left (%)", "co_movement_right": "co-movement right (%)",
     "movement_left": "movement left (%)", "movement_right": "movement right (%)",
     "evenness": "evenness (%)", "target": "target (%)",
 }
-PERCENT_FIELDS = ("clean_rate", "co_movement", "movement_left", "movement_right", "evenness", "target")
+PERCENT_FIELDS = ("clean_rate", "co_movement", "co_movement_left", "co_movement_right", "movement_left", "movement_right", "evenness", "target")
 # One decimal of a percentage: finer than the report's whole percentages (so they round to them),
 # coarser than the measurement's own noise.
 PERCENT_DECIMALS = 1
@@ -73,7 +77,8 @@ def exercise_figures(sets: list[dict], reps: list[dict]) -> dict:
     targets = [s["target"] for s in sets if s.get("target") is not None]
     return {"planned": sum(s["planned_reps"] or 0 for s in sets) if sets else None,
             "done": stats["n"], "clean": stats["free"], "clean_rate": stats["free_rate"],
-            "co_movement": stats["co_move"], "movement_left": stats["amp_first"],
+            "co_movement": stats["co_move"], "co_movement_left": stats["co_first"],
+            "co_movement_right": stats["co_second"], "movement_left": stats["amp_first"],
             "movement_right": stats["amp_second"], "evenness": progress.mean_evenness(reps),
             "target": targets[-1] if targets else None}
 

@@ -290,6 +290,20 @@ DESCRIPTIONS.update({
 })
 
 
+@migrations()
+def m007_co_movement_by_side(db: sqlite_utils.Database) -> None:
+    # Synkinesis is often bilateral (eyes narrow on both sides in a pucker), so each rep keeps its
+    # co-movement peak per side too, for the per-side columns of sessions.csv and FHIR.
+    for side in AFFECTED_SIDES:
+        db.execute(f"ALTER TABLE reps ADD COLUMN synkinesis_{side} REAL")
+
+
+DESCRIPTIONS["reps"]["columns"].update({
+    f"synkinesis_{side}": f"Largest unwanted co-movement during the rep on the patient's {side} side "
+                          "(relative change; logged on both sides even when one is judged)"
+    for side in AFFECTED_SIDES})
+
+
 def check_version(path: Path, db: sqlite_utils.Database) -> None:
     """Refuse a foreign database or one written by a newer coach."""
     tables = set(db.table_names())

@@ -376,10 +376,11 @@ class Store(Corrections, PatientWrites, StoreQueries):
     def add_rep(self, session_id: str, set_id: str | None, rep: dict) -> str:
         """`rep` as `coach.core.events.Rep.to_dict()`. Committed before returning."""
         self._require_running(session_id)
-        sides = rep.get("peak_by_side") or {}
+        sides, co = rep.get("peak_by_side") or {}, rep.get("synkinesis_by_side") or {}
         row = {"id": new_id(), "session_id": session_id, "set_id": set_id,
                "idx": int(rep.get("index", 0)),
                "peak_left": _num(sides.get("left")), "peak_right": _num(sides.get("right")),
+               "synkinesis_left": _num(co.get("left")), "synkinesis_right": _num(co.get("right")),
                "synkinesis": int(bool(rep.get("synkinesis", False))),
                "complete": int(bool(rep.get("complete", True)))}
         row.update({key: _num(rep.get(key)) for key in REP_NUMBERS})
