@@ -23,12 +23,19 @@ def _pct100(v) -> float | None:
 
 
 # ---- plan and treatments ------------------------------------------------------------------
+def _prescribed(data: ReportData, item: dict) -> list[str]:
+    """Reps, hold and rest of a plan item; where the plan leaves one out, the exercise file's."""
+    ex = data.library.get(item["exercise"])
+    values = (item.get("reps", ex and ex.reps), item.get("hold_s", ex and ex.hold_s), item.get("rest_s", ex and ex.rest_s))
+    return ["?" if v is None else f"{v:g}" for v in values]
+
+
 def plan_section(data: ReportData) -> str:
     out = ["<section><h2>Plan and treatments</h2>"]
     if data.plan:
         out.append(table(["exercise", "reps", "hold (s)", "rest (s)", "thresholds"], [
-            row([data.name(i["exercise"]), i["reps"], f"{i['hold_s']:g}", f"{i['rest_s']:g}",
-                 ", ".join(f"{k.replace('_', ' ')} {100 * v:g} %" for k, v in i["thresholds"].items())])
+            row([data.name(i["exercise"]), *_prescribed(data, i),
+                 ", ".join(f"{k.replace('_', ' ')} {100 * v:g} %" for k, v in (i.get("thresholds") or {}).items())])
             for i in data.plan]))
     else:
         out.append("<p class='note'>No exercise plan set.</p>")

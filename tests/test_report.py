@@ -332,3 +332,19 @@ def test_patient_without_sessions_and_unknown_patient(tmp_path):
         assert page.count("<svg") == 1 and "No exercise sets." in page
         with pytest.raises(CoachError, match="No patient with code P3."):
             build_report(store, "P3")
+
+
+def test_a_plan_that_leaves_hold_and_rest_to_the_exercise_shows_the_exercise_file_values(tmp_path):
+    """A plan item may give only the exercise (and reps): the report shows the exercise file's hold
+    and rest, as the session uses them, instead of failing."""
+    library = load_library()[0]
+    with Store.open(tmp_path / "c.db", clock=SettableClock(START - timedelta(days=1))) as store:
+        store.add_patient("P9", None, "left")
+        store.set_plan("P9", [{"exercise": "gentle-smile", "reps": 6}])
+        record_session(store, "P9", START, exercises=("gentle-smile",))
+        page = build_report(store, "P9", today=START.date(), library=library)
+    smile = library["gentle-smile"]
+    cells = re.search(r"<tr><td>Gentle smile</td>(.*?)</tr>", page.replace(smile.name, "Gentle smile"), re.S)
+    assert cells, "the plan table has no row for the smile"
+    values = re.findall(r"<td[^>]*>([^<]*)</td>", cells.group(1))
+    assert values[:3] == ["6", f"{smile.hold_s:g}", f"{smile.rest_s:g}"]
