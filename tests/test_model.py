@@ -2,7 +2,10 @@
 except by `coach model download`. The "download" is served from a local file URL (no network here).
 
 Most tests use a small stand-in file whose sha256 is patched in as the expected one."""
+import functools
 import hashlib
+import io
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from click.testing import CliRunner
 
 from coach.cli import cli
 from coach.errors import ModelMissing
+from coach.io import bars
 from coach.io import model as model_io
 
 
@@ -41,10 +45,21 @@ def run(*args, env=None):
     return CliRunner().invoke(cli, ["model", *map(str, args)], env=env)
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_download_verifies_and_caches(face_model, cache, monkeypatch, capsys):
     monkeypatch.setattr(model_io, "MODEL_URL", Path(face_model).resolve().as_uri())
     assert model_io.download() == cache and cache.is_file()
-    assert "Downloading face model" in capsys.readouterr().err       # the progress bar
+    assert capsys.readouterr().err == ""                             # no bar off a terminal
+    cache.unlink()
+    tty = Terminal()
+    monkeypatch.setattr(sys, "stderr", tty)
+    monkeypatch.setattr(bars, "bar", functools.partial(bars.bar, delay_s=0))   # a local file is quick
+    assert model_io.download() == cache
+    assert "Downloading face model:   0%" in tty.getvalue() and "/3.58M" in tty.getvalue()   # the bar, in MiB
     assert model_io.resolve() == cache                               # now found in the cache
     assert model_io.sha256_of(cache) == model_io.MODEL_SHA256
 

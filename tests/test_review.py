@@ -86,7 +86,7 @@ def test_review_checks_the_host_and_cleans_up_on_sigterm(tmp_path):
     Store.open(db).close()
     server = Review(db, tmp_path / "tmp")
     try:
-        assert server.request("/", host=f"localhost:{server.port}")[0] == 302          # to the patients table
+        assert server.request("/", host=f"localhost:{server.port}")[:2] == (302, "See /c/patients")
         assert server.request("/c/patients", host=f"[::1]:{server.port}")[0] == 200
         assert server.request("/", host=f"attacker.example:{server.port}")[0] == 421     # DNS rebinding
         assert server.request("/c.json", host="attacker.example")[0] == 421
@@ -102,8 +102,10 @@ def test_review_throttles_logins_never_serves_the_hash_and_cleans_up_on_sigint(t
     Store.open(db).close()
     server = Review(db, tmp_path / "tmp", password="s3cret")
     try:
+        assert server.request("/")[:2] == (302, "See /-/login")                 # not logged in yet
         status, actor = server.login("s3cret")
         assert status == 302 and "ds_actor" in actor
+        assert server.request("/", cookie=actor)[:2] == (302, "See /c/patients")
         status, body, _ = server.request("/-/metadata.json", cookie=actor)
         assert status == 200 and "coach session log" in body
         assert "pbkdf2" not in body and "s3cret" not in body                    # no hash, no password
