@@ -348,3 +348,22 @@ def test_a_plan_that_leaves_hold_and_rest_to_the_exercise_shows_the_exercise_fil
     assert cells, "the plan table has no row for the smile"
     values = re.findall(r"<td[^>]*>([^<]*)</td>", cells.group(1))
     assert values[:3] == ["6", f"{smile.hold_s:g}", f"{smile.rest_s:g}"]
+
+
+def test_the_report_advances_a_progress_bar_once_per_section(tmp_path):
+    import io
+
+    from coach.io.bars import bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with Store.open(tmp_path / "c.db", clock=SettableClock(START - timedelta(days=1))) as store:
+        store.add_patient("P9", None, "left")
+        record_session(store, "P9", START, exercises=("gentle-smile",))
+        tty = Terminal()
+        with bar("Report", unit="section", stream=tty, delay_s=0) as progress:
+            page = build_report(store, "P9", today=START.date(), library=load_library()[0], progress=progress)
+            assert progress.n == progress.total >= page.count("<section") > 0
+    assert re.search(r"Report: +\d+%\|.*\| \d+/\d+ ", tty.getvalue())          # drawn, with its total

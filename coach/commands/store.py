@@ -116,10 +116,11 @@ def report_name(code: str) -> str:
 def report(code, out, db):
     """Write patient CODE's progress report: one self-contained, printable HTML file (owner-only)."""
     from coach.core.files import write_text
+    from coach.io.bars import bar
     from coach.report import build_report
 
-    with read_store(db, code) as store:
-        html = build_report(store, code)
+    with read_store(db, code) as store, bar(f"Report for {code}", unit="section") as progress:
+        html = build_report(store, code, progress=progress)
     out = out or Path(report_name(code))
     try:
         write_text(out, html)                      # atomic, and 0600: it is health data

@@ -5,8 +5,6 @@ so a systemd timer runs plain `coach sync`.
 """
 from __future__ import annotations
 
-import sys
-
 import click
 
 from coach.commands.store import db_option, local_db
@@ -30,10 +28,6 @@ def sent_message(counts, place: str) -> str:
     return text
 
 
-def show_progress(done: int, total: int) -> None:
-    click.echo(f"\r{done}/{total} sessions", err=True, nl=done >= total)
-
-
 @click.command()
 @click.option("--to", "url", envvar=URL_ENV, metavar="URL",
               help=f"The clinic store, postgresql://USER@HOST/DB (default: ${URL_ENV}); "
@@ -44,12 +38,14 @@ def show_progress(done: int, total: int) -> None:
 def sync(url, db, chunk):
     """Send the finished sessions the clinic store does not have yet (running ones stay here)."""
     from coach.io import pg
+    from coach.io.bars import as_counter, bar
     from coach.io.sync import sync as send
 
     if not url:
         raise CoachError(f"Say where to send: --to postgresql://USER@HOST/DB, or set ${URL_ENV}.", exit_code=2)
     place = pg.where(pg.parse(url))
-    counts = send(local_db(db), url, sessions_per_chunk=chunk, progress=show_progress if sys.stderr.isatty() else None)
+    with bar(f"Sending to {place}", unit="session") as progress:
+        counts = send(local_db(db), url, sessions_per_chunk=chunk, progress=as_counter(progress))
     click.echo(sent_message(counts, place))
 
 
