@@ -97,12 +97,23 @@ def corpus(tmp: Path) -> list[tuple[str, list]]:
         ("kiosk: lockout nan", kiosk + [kiosk_config(tmp, lockout_s="NaN")]),
         ("kiosk: default plan of a string", kiosk + [kiosk_config(tmp, default_plan="gentle-smile")]),
         ("kiosk: settings not an object", kiosk + [listed]),
+        ("kiosk: a server URL as its log", ["kiosk", "--headless", "--replay", STREAM, "--db", "postgresql://a@b/c"]),
+        ("run: a server URL as its log", ["run", "--headless", "--db", "postgres://a@b/c"]),
+        ("sync: a password in the URL", ["sync", "--to", "postgresql://u:secret@b/c", "--db", db]),
+        ("sync: not a server URL", ["sync", "--to", "mysql://u@b/c", "--db", db]),
+        ("import: not a bundle", ["import", img, "--db", db]),
+        ("share: no clinic joined", ["share", "--out", tmp / "x.bundle", "--db", db]),
+        ("session void: no reason", ["session", "void", "abcdef12", "--db", db]),
+        ("treatment edit: unknown id", ["treatment", "edit", "P1", "zzzzzz", "--units", "3", "--db", db]),
+        ("treatment edit: negative dose", ["treatment", "edit", "P1", "abcdef12", "--units", "-3", "--db", db]),
+        ("patient edit: unknown patient", ["patient", "edit", "NOPE", "--notes", "x", "--db", db]),
     ]
 
 
 def test_every_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, capsys, monkeypatch):
     # main() filters MediaPipe's native log lines on file descriptor 2; here we read Python's streams.
     monkeypatch.setattr("coach.quiet.filter_native_logs", lambda: None)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))      # no clinic joined, no keys of this user
     run(["patient", "add", "P1", "--db", tmp_path / "c.db"], capsys)
     failures = []
     for name, argv in corpus(tmp_path):

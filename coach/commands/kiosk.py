@@ -5,9 +5,11 @@ from pathlib import Path
 
 import click
 
+from coach.commands.store import refuse_url
+
 
 @click.group(invoke_without_command=True)
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=refuse_url,
               help="Database file (default: $COACH_DB, else coach.db in the user data folder).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Kiosk settings file (default: kiosk.json in the user config folder).")

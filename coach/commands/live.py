@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from coach.commands.store import refuse_url
+
 VIEW = click.Choice(["mirror", "mesh", "meters"])
 TEXT_SIZE = click.Choice(["normal", "large", "largest"])
 REMEMBERED = "remembered for the patient"
@@ -35,7 +37,7 @@ def _summary(session) -> None:
               help=f"Spoken guidance: short phrases at each step (default: {REMEMBERED}, else off).")
 @click.option("--text-size", type=TEXT_SIZE, default=None, help=f"Text size, in three steps; T changes it "
                                                                   f"(default: {REMEMBERED}, else normal).")
-@click.option("--db", type=click.Path(dir_okay=False), help="Session log (default: COACH_DB or the user data dir).")
+@click.option("--db", type=click.Path(dir_okay=False), callback=refuse_url, help="Session log (default: COACH_DB or the user data dir).")
 @click.option("--no-log", is_flag=True, help="Do not log this session.")
 @click.option("--save-landmarks", type=click.Path(dir_okay=False), help="Keep the landmark stream (.npz) for the therapist.")
 @click.option("--record-video", type=click.Path(dir_okay=False), help="Also record the camera video (opt-in).")
@@ -63,7 +65,7 @@ def run(camera, video, replay, fast, mirrored_camera, plan_ids, patient, affecte
 @click.option("--shots", type=click.Path(file_okay=False), default="coach-demo", show_default=True,
               help="Where a headless demo saves its screens and the captured audio.")
 @click.option("--view", type=VIEW, default="mesh", show_default=True)
-@click.option("--db", type=click.Path(dir_okay=False),
+@click.option("--db", type=click.Path(dir_okay=False), callback=refuse_url,
               help="Log the demo session (patient DEMO) in this database; without it nothing is written.")
 @click.option("--no-log", is_flag=True, help="Do not log, even with --db.")
 @click.option("--mute", is_flag=True)

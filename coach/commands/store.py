@@ -48,6 +48,16 @@ def local_db(db):
     return db
 
 
+def refuse_url(ctx, param, value):
+    """A click callback for the `--db` of commands that write a live session (run, demo, kiosk).
+    Their value may already be a Path, which folds `//` into `/`: the scheme alone gives it away."""
+    from coach.io.pg import URL_SCHEMES
+
+    if value is not None and str(value).lower().startswith(tuple(u.rstrip("/") for u in URL_SCHEMES)):
+        local_db(URL_SCHEMES[0])                       # the one sentence
+    return value
+
+
 def open_store(db: Path | None, write: bool = False):
     """Writers create the database; readers need it to exist and open it read-only."""
     from coach.io import store
