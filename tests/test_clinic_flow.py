@@ -16,7 +16,7 @@ from coach.io import clinic_keys, pg
 from coach.io.merge import collect
 from coach.io.schema import SHARED_TABLES
 from coach.io.store import Store
-from tests.test_bundles import WHEN, cli, make_db
+from tests.test_bundles import WHEN, add_session, cli, make_db
 
 pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
 
@@ -115,3 +115,37 @@ def test_two_homes_and_two_kiosks_reach_one_clinic_store(machines, pg_url, tmp_p
     assert server_counts(pg_url) == before
     assert not any((tmp_path / f"{name}.bundle").exists() for name in homes)    # nothing new to share
     assert all("Nothing new" in text or "nothing new" in text for text in again), again
+
+
+def test_a_therapist_corrects_a_kiosk_session_through_the_store(machines, pg_url, tmp_path, capsys):
+    """The kiosk's sessions reach the server directly; the therapist pulls them, voids one, sends the
+    correction back, and the kiosk's later syncs never undo it."""
+    def run(*argv) -> str:
+        code, text = cli(capsys, *argv)
+        assert code == 0, text
+        return text
+
+    kiosk = make_db(tmp_path / "kiosk.db", code="P1", n=3, kind="kiosk")
+    mine = tmp_path / "therapist.db"
+    machines("kiosk")
+    run("sync", "--to", pg_url, "--db", kiosk)
+    machines("therapist")
+    assert "Copied 3 sessions" in run("sync", "--from", pg_url, "--patient", "P1", "--db", mine)
+    assert "already holds everything" in run("sync", "--from", pg_url, "--db", mine)
+    with Store.open(mine, readonly=True) as store:
+        wrong = store.sessions("P1")[0]["id"]
+    run("session", "void", wrong[:8], "--reason", "camera pointed at the ceiling", "--db", mine)
+    assert "Sent 1 session" in run("sync", "--to", pg_url, "--db", mine)        # only the correction travels
+
+    machines("kiosk")
+    add_session(kiosk, "P1", WHEN + timedelta(days=20))
+    run("sync", "--to", pg_url, "--db", kiosk)                                  # its old copy stays older
+    with pg.mirror(pg_url, "P1") as copy, Store.open(copy, readonly=True) as store:
+        counted = [s["id"] for s in store.sessions("P1")]
+        voided = store.get_session(wrong)
+        audit = store.audit_rows("P1")
+    assert wrong not in counted and len(counted) == 3                           # 3 - 1 voided + 1 new
+    assert voided["voided"] == "camera pointed at the ceiling"
+    assert any(a["command"] == "session void" and a["row_id"] == wrong for a in audit)
+    listed = run("sessions", "--patient", "P1", "--db", pg_url)
+    assert "voided: camera pointed at the ceiling" in listed

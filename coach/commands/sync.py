@@ -28,19 +28,39 @@ def sent_message(counts, place: str) -> str:
     return text
 
 
+def pulled_message(counts, place: str) -> str:
+    """One line: what this log took from the server."""
+    added, updated, _ = counts.tables.get("sessions", (0, 0, 0))
+    if not counts.changed:
+        return f"This log already holds everything {place} has."
+    return (f"Copied {plural(added, 'session')} ({plural(counts.changed, 'record')} in all, "
+            f"{plural(updated, 'newer version')} of sessions here) from {place}.")
+
+
 @click.command()
 @click.option("--to", "url", envvar=URL_ENV, metavar="URL",
               help=f"The clinic store, postgresql://USER@HOST/DB (default: ${URL_ENV}); "
                    "the password goes in PGPASSWORD or ~/.pgpass, never in the URL.")
+@click.option("--from", "source", metavar="URL",
+              help="The other way: copy the clinic store's records into this log (to correct them here, "
+                   "then send the corrections back with --to).")
+@click.option("--patient", help="With --from: only this patient's records.")
 @db_option
 @click.option("--chunk", default=20, show_default=True, type=click.IntRange(min=1),
               help="Sessions per server transaction.")
-def sync(url, db, chunk):
+def sync(url, source, patient, db, chunk):
     """Send the finished sessions the clinic store does not have yet (running ones stay here)."""
     from coach.io import pg
     from coach.io.bars import as_counter, bar
+    from coach.io.sync import pull
     from coach.io.sync import sync as send
 
+    if source:
+        place = pg.where(pg.parse(source))
+        click.echo(pulled_message(pull(local_db(db), source, patient), place))
+        return
+    if patient:
+        raise CoachError("--patient goes with --from; coach sync --to sends everything new.", exit_code=2)
     if not url:
         raise CoachError(f"Say where to send: --to postgresql://USER@HOST/DB, or set ${URL_ENV}.", exit_code=2)
     place = pg.where(pg.parse(url))

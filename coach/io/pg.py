@@ -318,29 +318,34 @@ def read_server(conn, patient_code: str | None = None) -> Batch:
     return {table: batch[table] for table, _, _ in SHARED_TABLES}
 
 
+def snapshot(url: str, patient_code: str | None = None) -> tuple[str, Batch]:
+    """What the server holds (for one patient, or all), read in one consistent snapshot, with the
+    server's name in the local ledger (`target`)."""
+    place = where(parse(url))
+    conn = connect(url)
+    try:
+        with server_errors(place):
+            conn.read_only = True
+            conn.isolation_level = _psycopg().IsolationLevel.REPEATABLE_READ   # one snapshot
+            with conn.transaction():
+                check_schema(conn, place)
+                return target(conn), read_server(conn, patient_code)
+    finally:
+        conn.close()
+
+
 @contextmanager
 def mirror(url: str, patient_code: str | None = None) -> Iterator[Path]:
     """A temporary SQLite coach database (0600, in a 0700 folder) holding what the server holds
     (for one patient, or all); deleted when the block ends."""
     from coach.io.store import Store
 
-    place = where(parse(url))
     folder = Path(tempfile.mkdtemp(prefix="coach-clinic-"))
     try:
-        conn = connect(url)
-        try:
-            with server_errors(place):
-                conn.read_only = True
-                conn.isolation_level = _psycopg().IsolationLevel.REPEATABLE_READ   # one snapshot
-                with conn.transaction():
-                    check_schema(conn, place)
-                    batch = read_server(conn, patient_code)
-        finally:
-            conn.close()
+        _, batch = snapshot(url, patient_code)
         path = folder / "clinic.db"
         with Store.open(path) as store, store._tx():
             merge(store.db.conn, batch, SQLITE)
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-

@@ -17,6 +17,12 @@ In parts, each committed alone
 
 `COACH_SYNC_PAUSE_S` (tests only): seconds to wait after each part, so a test can kill a sync
 while the server holds some of its sessions but not all.
+
+The other way (`pull`)
+    A therapist's machine copies what the server holds (everyone, or one patient) into its own
+    log with the same merge, newer versions winning, to correct records there (void a kiosk's
+    session, fix a dose) and send the corrections back with `sync`. The pulled rows are entered in
+    the ledger as held by the server, so only what changes here travels back.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from typing import Callable
 
 from coach.errors import CoachError
 from coach.io import pg
-from coach.io.merge import POSTGRES, Counts, chunks, collect, mark_sent, merge
+from coach.io.merge import POSTGRES, SQLITE, Counts, chunks, collect, mark_sent, merge
 from coach.io.store import Store, iso
 
 PAUSE_ENV = "COACH_SYNC_PAUSE_S"
@@ -81,4 +87,16 @@ def sync(store_path: str | os.PathLike | None, url: str, sessions_per_chunk: int
                     time.sleep(pause)
         finally:
             server.close()
+    return counts
+
+
+def pull(store_path: str | os.PathLike | None, url: str, patient_code: str | None = None) -> Counts:
+    """Merge what the server at `url` holds (or patient `patient_code`'s records) into the log at
+    `store_path`, in one local transaction. Returns what the log did with it."""
+    server_name, batch = pg.snapshot(url, patient_code)
+    if patient_code and not batch["patients"]:
+        raise CoachError(f"The clinic database {pg.where(pg.parse(url))} has no patient {patient_code}.")
+    with Store.open(Path(store_path) if store_path else None) as store, store._tx():
+        counts = merge(store.db.conn, batch, SQLITE)
+        mark_sent(store.db.conn, server_name, batch, iso(store._now()))
     return counts
