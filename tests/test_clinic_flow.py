@@ -149,3 +149,5 @@ def test_a_therapist_corrects_a_kiosk_session_through_the_store(machines, pg_url
     assert any(a["command"] == "session void" and a["row_id"] == wrong for a in audit)
     listed = run("sessions", "--patient", "P1", "--db", pg_url)
     assert "voided: camera pointed at the ceiling" in listed
+    history = run("audit", "P1", "--db", pg_url)                                # read from the server too
+    assert "session void" in history and "camera pointed at the ceiling" in history

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from coach.commands.store import db_option, echo_table, open_store, short_time
+from coach.commands.store import db_option, echo_table, open_store, read_db_option, read_store, short_time
 from coach.errors import CoachError
 
 WIDEST_VALUE = 60          # a longer old or new value (a whole plan) is shortened in the table
@@ -50,10 +50,10 @@ def what_changed(row: dict) -> str:
 
 @click.command()
 @click.argument("code")
-@db_option
+@read_db_option
 def audit(code, db):
     """Every correction of patient CODE's records, newest first: when, who, which command, old → new."""
-    with open_store(db) as store:
+    with read_store(db, code) as store:
         rows = store.audit_rows(code)
     if not rows:
         click.echo(f"No corrections recorded for {code}.")

@@ -44,7 +44,7 @@ def local_db(db):
 
     if is_url(db):
         raise CoachError("This command works on a local database file; a postgresql:// URL is for "
-                         "coach sessions, report and export (and coach sync --to).", exit_code=2)
+                         "coach sessions, report, export and audit (and coach sync --to or --from).", exit_code=2)
     return db
 
 
