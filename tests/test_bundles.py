@@ -23,16 +23,7 @@ from coach.io.store import Store
 from tests.store_fixtures import EXERCISES, SettableClock, record_session
 
 WHEN = datetime(2024, 3, 4, 18, 30)
-
-
-@pytest.fixture
-def keys(tmp_path, monkeypatch):
-    """A private user data folder, a clinic key in it, and this computer joined to that clinic."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("COACH_DB", raising=False)
-    made = clinic_keys.init_clinic("Test clinic")
-    clinic_keys.join_clinic(made["public_key"], "Test clinic")
-    return made
+pytest_plugins = ("tests.bundle_fixtures",)     # the keys and cli_home fixtures
 
 
 def make_db(path, code="P1", n=2, start=WHEN, kind="home", running=False):
@@ -191,17 +182,28 @@ def random_file(path, out):
     out.write_bytes(os.urandom(5000))
 
 
-def recounted(path, out):
-    """Re-sealed to this clinic's key (anyone may: the key is public) with a manifest that lies."""
+def unpacked(path) -> dict[str, bytes]:
+    """The files inside a bundle, decrypted with this clinic's key."""
     payload = pyrage.decrypt(bundle.unseal_line(path, path.read_bytes())[1], [clinic_keys.load_identity()])
     with zipfile.ZipFile(io.BytesIO(payload)) as z:
-        manifest, db = json.loads(z.read("manifest.json")), z.read("subset.db")
-    manifest["row_counts"]["reps"] += 1
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def repacked(files: dict, out) -> None:
+    """Re-sealed to this clinic's key: anyone may, the key is public."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("manifest.json", json.dumps(manifest))
-        z.writestr("subset.db", db)
+        for name, data in files.items():
+            z.writestr(name, data if isinstance(data, bytes) else json.dumps(data))
     out.write_bytes(bundle.seal(buf.getvalue(), clinic_keys.clinic_public_key()))
+
+
+def recounted(path, out):
+    """Re-sealed with a manifest that lies."""
+    files = unpacked(path)
+    manifest = json.loads(files["manifest.json"])
+    manifest["row_counts"]["reps"] += 1
+    repacked({**files, "manifest.json": manifest}, out)
 
 
 @pytest.mark.parametrize("spoil, sentence", [
@@ -327,14 +329,6 @@ def cli(capsys, *argv) -> tuple[int, str]:
         main([str(a) for a in argv])
     out = capsys.readouterr()
     return done.value.code, out.out + out.err
-
-
-@pytest.fixture
-def cli_home(tmp_path, monkeypatch):
-    monkeypatch.setattr("coach.quiet.filter_native_logs", lambda: None)   # keep stderr for capsys
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("COACH_DB", raising=False)
-    return make_db(tmp_path / "home.db")
 
 
 def test_the_cli_makes_and_shares_the_clinic_key(cli_home, tmp_path, capsys):

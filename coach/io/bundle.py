@@ -10,9 +10,21 @@ A bundle, on disk
 
 Inside, once decrypted: a zip of
     manifest.json  {format, format_version, coach_version, created, clinic_fingerprint,
-                    patient_codes, row_counts, subset_sha256}
+                    patient_codes, row_counts, subset_sha256[, invited_code]}
     subset.db      a coach SQLite database, made by `Store.open` (so its schema is exactly this
                    coach's) and filled by `merge.merge`, holding the rows to share.
+    manifest.hmac  only from a coach that joined with a join token: the hex HMAC-SHA256 of the
+                   exact manifest.json bytes, keyed by the secret the clinic gave that patient.
+                   The manifest holds the subset's hash and row counts, so this covers it all.
+
+Who made it
+    age encryption is not authentication: every patient holds the clinic's public key, so
+    anyone could seal a bundle about someone else. A signed bundle is imported only if the
+    clinic invited its `invited_code` (`clinic_keys.invite`), the signature matches that
+    patient's secret, the bundle holds that patient alone, and it would change no stored row
+    of anyone else (rows are keyed by UUID: a row reusing another patient's id is refused).
+    An unsigned bundle (a coach joined with the plain key) is imported and reported as
+    unsigned, or refused when the clinic imports signed bundles only.
 
 What a share holds
     The outbox for destination `bundle:<fingerprint>`: every row whose current version that
@@ -46,7 +58,7 @@ from coach.core.files import write_atomic
 from coach.errors import CoachError
 from coach.io import clinic_keys
 from coach.io.dbfile import SQLITE_HEADER, check_file, connect_readonly, sql_error
-from coach.io.merge import Batch, Counts, collect, mark_sent, merge, row_counts
+from coach.io.merge import ID_CHUNK, REPOINTED, Batch, Counts, collect, mark_sent, merge, row_counts
 from coach.io.schema import check_version, migrations
 from coach.io.store import BUSY_TIMEOUT_MS, Store, now_iso
 
@@ -55,7 +67,7 @@ FORMAT_VERSION = 1
 MAGIC = FORMAT.encode()
 MAX_LINE = 200                     # the cleartext line is ~40 bytes; more is not a bundle
 TARGET_PREFIX = "bundle:"          # ledger destination of the bundles for one clinic key
-MANIFEST, SUBSET = "manifest.json", "subset.db"
+MANIFEST, SUBSET, SIGNATURE = "manifest.json", "subset.db", "manifest.hmac"
 
 
 @dataclass
@@ -74,9 +86,20 @@ class Shared:
 
 @dataclass
 class Imported(Counts):
-    """`merge.Counts` of an import, with what came in: the patients and the kind of file."""
+    """`merge.Counts` of an import, with what came in: the patients, the kind of file, and for a
+    bundle whether an invited patient signed it."""
     patient_codes: list = field(default_factory=list)
     kind: str = "bundle"           # bundle or database
+    signed: bool = False           # a database (a kiosk's file) is never signed, nor needs to be
+
+
+@dataclass
+class Opened:
+    """A bundle decrypted and checked for damage; `signature` is None if it carries none."""
+    batch: Batch
+    manifest: dict
+    manifest_bytes: bytes
+    signature: bytes | None
 
 
 # ---- refusals, one sentence each ----------------------------------------------------
@@ -86,6 +109,23 @@ def incomplete(path) -> CoachError:
 
 def altered(path) -> CoachError:
     return CoachError(f"{path} has been altered since it was made; nothing was imported.")
+
+
+def not_invited(path, code) -> CoachError:
+    who = f"as {code}" if isinstance(code, str) and code else "at all"
+    return CoachError(f"{path} was not made by a patient this clinic invited {who} (or was altered); "
+                      "nothing was imported.")
+
+
+def not_signed(path) -> CoachError:
+    return CoachError(f"{path} is not signed by an invited patient and this clinic imports only signed "
+                      "bundles (coach clinic invite CODE gives each patient a token that signs them); "
+                      "nothing was imported.")
+
+
+def not_theirs(path, code: str) -> CoachError:
+    return CoachError(f"{path} holds records that are not {code}'s, though only {code} signed it; "
+                      "nothing was imported.")
 
 
 def foreign(path, theirs: str, mine: str) -> CoachError:
@@ -117,17 +157,24 @@ def subset_database(batch: Batch) -> bytes:
         return _plain_database(path)
 
 
-def pack(batch: Batch, fingerprint: str, created: str) -> bytes:
-    """The zip (manifest + subset database) that is encrypted."""
+def pack(batch: Batch, fingerprint: str, created: str, invited_code: str | None = None,
+         secret: bytes | None = None) -> bytes:
+    """The zip (manifest + subset database, and with `secret` the manifest's signature) that is
+    encrypted."""
     db_bytes = subset_database(batch)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "coach_version": __version__,
                 "created": created, "clinic_fingerprint": fingerprint,
                 "patient_codes": [p["code"] for p in batch.get("patients", [])],
                 "row_counts": row_counts(batch), "subset_sha256": hashlib.sha256(db_bytes).hexdigest()}
+    if secret is not None:
+        manifest["invited_code"] = invited_code
+    manifest_bytes = json.dumps(manifest, indent=2).encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(MANIFEST, json.dumps(manifest, indent=2))
+        z.writestr(MANIFEST, manifest_bytes)
         z.writestr(SUBSET, db_bytes)
+        if secret is not None:
+            z.writestr(SIGNATURE, clinic_keys.sign(secret, manifest_bytes))
     return buf.getvalue()
 
 
@@ -157,14 +204,26 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _only_invited(patient_code: str | None, invited_code: str | None, secret: bytes | None) -> str | None:
+    """The one patient a coach joined with a token may share (the invited one), or `patient_code`."""
+    if secret is None:
+        return patient_code
+    if patient_code and patient_code != invited_code:
+        raise CoachError(f"This computer joined the clinic with {invited_code}'s invitation, so it shares only "
+                         f"{invited_code}'s records, not {patient_code}'s.")
+    return invited_code
+
+
 def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | None = None,
-                 all_rows: bool = False) -> Shared:
+                 all_rows: bool = False, invited_code: str | None = None, secret: bytes | None = None) -> Shared:
     """Write the records of the database at `store_path` not yet sent to this clinic (or all of
     them with `all_rows`; or one patient's) to `out_path`, encrypted to `recipient` (the clinic's
-    age public key). With nothing new, writes nothing (`Shared.written` is False)."""
+    age public key). With an invitation (`invited_code` and its `secret`, from a join token) only
+    that patient's records, signed. With nothing new, writes nothing (`Shared.written` is False)."""
     store_path, out_path = Path(store_path).expanduser(), Path(out_path).expanduser()
     fp = clinic_keys.fingerprint(recipient)
     clinic_keys.parse_recipient(recipient)
+    patient_code = _only_invited(patient_code, invited_code, secret)
     if _same_file(store_path, out_path):
         raise CoachError(f"{out_path} is the database itself; choose another file for the bundle.")
     with Store.open(store_path, create=False) as store:
@@ -177,7 +236,7 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
             if not any(shared.rows.values()):
                 return shared
             created = now_iso()
-            _write_file(out_path, seal(pack(batch, fp, created), recipient))
+            _write_file(out_path, seal(pack(batch, fp, created, invited_code, secret), recipient))
             shared.written = True
             with store._tx():
                 mark_sent(conn, target, batch, created)
@@ -213,19 +272,25 @@ def unseal_line(path: Path, raw: bytes) -> tuple[str, bytes]:
     return parts[2], data
 
 
-def _manifest(path: Path, payload: bytes) -> tuple[dict, bytes]:
-    """The manifest and the subset database's bytes, their hash checked."""
+def _unzip(path: Path, payload: bytes) -> tuple[bytes, bytes, bytes | None]:
+    """The manifest's bytes, the subset database's and the signature's (None if unsigned)."""
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as z:
-            manifest = json.loads(z.read(MANIFEST))
-            db_bytes = z.read(SUBSET)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+            signature = z.read(SIGNATURE) if SIGNATURE in z.namelist() else None
+            return z.read(MANIFEST), z.read(SUBSET), signature
+    except (zipfile.BadZipFile, KeyError, OSError):
         raise altered(path) from None
+
+
+def _manifest(manifest_bytes: bytes, db_bytes: bytes) -> dict | None:
+    """The manifest, or None if it is not one or the subset's hash does not match it."""
+    try:
+        manifest = json.loads(manifest_bytes)
+    except ValueError:
+        return None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise altered(path)
-    if hashlib.sha256(db_bytes).hexdigest() != manifest.get("subset_sha256"):
-        raise altered(path)
-    return manifest, db_bytes
+        return None
+    return manifest if hashlib.sha256(db_bytes).hexdigest() == manifest.get("subset_sha256") else None
 
 
 def _upgraded(path: Path, conn: sqlite3.Connection) -> sqlite_utils.Database:
@@ -253,9 +318,10 @@ def subset_batch(path: Path, db_bytes: bytes) -> Batch:
         conn.close()
 
 
-def read_bundle(path, identity) -> Batch:
-    """The rows of the bundle at `path`, decrypted with `identity` (the clinic's age identity)
-    and checked: complete, made for this clinic, and unaltered (hash and row counts)."""
+def open_bundle(path, identity) -> Opened:
+    """The bundle at `path`, decrypted with `identity` (the clinic's age identity) and checked:
+    complete, made for this clinic, and unaltered (hash and row counts). Who made it is not
+    checked here (`check_maker`)."""
     path = Path(path)
     theirs, data = unseal_line(path, _read(path))
     age = clinic_keys._age()
@@ -266,14 +332,60 @@ def read_bundle(path, identity) -> Batch:
         if "no matching keys" in str(exc).lower():
             raise foreign(path, theirs, mine) from None
         raise altered(path) from None
-    manifest, db_bytes = _manifest(path, payload)
-    if manifest.get("clinic_fingerprint") != theirs:
+    manifest_bytes, db_bytes, signature = _unzip(path, payload)
+    manifest = _manifest(manifest_bytes, db_bytes)
+    if manifest is None or manifest.get("clinic_fingerprint") != theirs:
         raise altered(path)
     batch = subset_batch(path, db_bytes)
     if (row_counts(batch) != manifest.get("row_counts")
             or [p["code"] for p in batch["patients"]] != manifest.get("patient_codes")):
         raise altered(path)
-    return batch
+    return Opened(batch, manifest, manifest_bytes, signature)
+
+
+def read_bundle(path, identity) -> Batch:
+    """The rows of the bundle at `path` (`open_bundle`)."""
+    return open_bundle(path, identity).batch
+
+
+def _owners(conn: sqlite3.Connection, table: str, ids: list) -> set:
+    """The patient ids of the stored rows of `table` with these ids."""
+    found: set = set()
+    for i in range(0, len(ids), ID_CHUNK):
+        part = ids[i:i + ID_CHUNK]
+        found.update(r[0] for r in conn.execute(
+            f"SELECT patient_id FROM {table} WHERE id IN ({', '.join('?' * len(part))})", part))
+    return found
+
+
+def _only_theirs(conn: sqlite3.Connection, batch: Batch, code: str) -> bool:
+    """Whether every row of `batch` already stored here is patient `code`'s: a signed bundle
+    may add to and update its own patient's records only, never a row of someone else that
+    happens to carry the same UUID."""
+    mine = {r[0] for r in conn.execute("SELECT id FROM patients WHERE code = ?", [code])}
+    for patient in batch["patients"]:
+        stored = conn.execute("SELECT code FROM patients WHERE id = ?", [patient["id"]]).fetchone()
+        if stored is not None and stored[0] != code:
+            return False
+        mine.add(patient["id"])
+    return all(_owners(conn, table, [r["id"] for r in batch.get(table, [])]) <= mine for table in REPOINTED)
+
+
+def check_maker(path: Path, opened: Opened, conn: sqlite3.Connection) -> bool:
+    """Whether the bundle is signed (True) or not (False, allowed unless the clinic imports
+    signed bundles only); a bad signature, or one for other records than its patient's, is
+    refused in one sentence."""
+    if opened.signature is None:
+        if clinic_keys.signed_only():
+            raise not_signed(path)
+        return False
+    code = opened.manifest.get("invited_code")
+    secret = clinic_keys.invite_secret(code)
+    if secret is None or not clinic_keys.signed_by(secret, opened.manifest_bytes, opened.signature):
+        raise not_invited(path, code)
+    if [p["code"] for p in opened.batch["patients"]] != [code] or not _only_theirs(conn, opened.batch, code):
+        raise not_theirs(path, code)
+    return True
 
 
 def database_batch(path: Path) -> Batch:
@@ -313,14 +425,18 @@ def import_file(store: Store, path) -> Imported:
     path = Path(path).expanduser()
     if _same_file(store.path, path):
         raise CoachError(f"{path} is the database being imported into; nothing was imported.")
+    signed = False
     if _head(path) == SQLITE_HEADER:
         batch, kind = database_batch(path), "database"
     else:
-        batch, kind = read_bundle(path, clinic_keys.load_identity()), "bundle"
+        opened, kind = open_bundle(path, clinic_keys.load_identity()), "bundle"
+        batch = opened.batch
     try:
-        with store._tx():                      # all or nothing
+        with store._tx():                      # all or nothing; the owners checked inside it
+            if kind == "bundle":
+                signed = check_maker(path, opened, store.db.conn)
             counts = merge(store.db.conn, batch)
     except sqlite3.Error as exc:
         raise sql_error(store.path, exc) from exc
     return Imported(tables=counts.tables, remapped=counts.remapped,
-                    patient_codes=[p["code"] for p in batch["patients"]], kind=kind)
+                    patient_codes=[p["code"] for p in batch["patients"]], kind=kind, signed=signed)
