@@ -1,11 +1,14 @@
 """Shared helpers for the store, report and CLI tests: a patient with weeks of history."""
 from __future__ import annotations
 
+import os
 import random
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from coach.core.events import Rep
+from coach.io.schema import SHARED_TABLES
 from coach.io.store import Store
 
 EXERCISES = ("brow-lift", "gentle-eye-closure", "open-mouth-smile", "snarl", "lip-pucker")
@@ -89,3 +92,26 @@ def build_history(path: Path, code: str = "P1", n_sessions: int = 14) -> Path:
                              exercises=EXERCISES[:2])
         store.end_session(sid, status="interrupted")
     return path
+
+
+def running_elsewhere(path, session_id: str, host: str = "kiosk-9") -> None:
+    """Make a session one still running on another computer. (Closing a store ends its own
+    running sessions, so a test database cannot hold one any other way.)"""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("UPDATE sessions SET status = 'in-progress', ended = NULL, host = ? WHERE id = ?",
+                         [host, session_id])
+    finally:
+        conn.close()
+
+
+def shared_counts(db) -> dict[str, int]:
+    """Rows per shared table: of a SQLite file (a path), or through an open connection (sqlite3 or psycopg)."""
+    if not isinstance(db, (str, os.PathLike)):
+        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t, _, _ in SHARED_TABLES}
+    conn = sqlite3.connect(db)
+    try:
+        return shared_counts(conn)
+    finally:
+        conn.close()

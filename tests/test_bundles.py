@@ -20,7 +20,7 @@ from coach.io import bundle, clinic_keys
 from coach.io.merge import SHARED_TABLES, collect
 from coach.io.schema import migrations
 from coach.io.store import Store
-from tests.store_fixtures import EXERCISES, SettableClock, record_session
+from tests.store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
 
 WHEN = datetime(2024, 3, 4, 18, 30)
 pytest_plugins = ("tests.bundle_fixtures",)     # the keys and cli_home fixtures
@@ -38,11 +38,8 @@ def make_db(path, code="P1", n=2, start=WHEN, kind="home", running=False):
         if running:
             sid = record_session(store, code, start + timedelta(days=2 * n), exercises=EXERCISES[:1], reps=2,
                                  finish=False)
-    if running:   # closing a store ends its own sessions: make it one still running on a kiosk
-        with sqlite3.connect(path) as conn:
-            conn.execute("UPDATE sessions SET status = 'in-progress', ended = NULL, host = 'kiosk-9' "
-                         "WHERE id = ?", [sid])
-        conn.close()
+    if running:
+        running_elsewhere(path, sid)
     if kind != "home":
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE sessions SET kind = ?", [kind])
@@ -61,14 +58,6 @@ def dump(path) -> dict:
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        conn.close()
-
-
-def shared_counts(path) -> dict[str, int]:
-    conn = sqlite3.connect(path)
-    try:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t, _, _ in SHARED_TABLES}
     finally:
         conn.close()
 

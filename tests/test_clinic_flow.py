@@ -16,6 +16,7 @@ from coach.io import clinic_keys, pg
 from coach.io.merge import collect
 from coach.io.schema import SHARED_TABLES
 from coach.io.store import Store
+from tests.store_fixtures import shared_counts
 from tests.test_bundles import WHEN, add_session, cli, make_db
 
 pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
@@ -34,7 +35,7 @@ def machines(tmp_path, monkeypatch):
 
 def server_counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t, _, _ in SHARED_TABLES}
+        return shared_counts(conn)
 
 
 def figures(path, codes) -> dict[str, list[tuple]]:

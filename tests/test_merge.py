@@ -8,7 +8,7 @@ import pytest
 
 from coach.io import merge as m
 from coach.io.store import Store
-from tests.store_fixtures import EXERCISES, SettableClock, record_session
+from tests.store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
 
 WHEN = datetime(2024, 3, 4, 18, 30)
 
@@ -28,21 +28,8 @@ def make_db(path, code="P1", n=3, start=WHEN, name="Pat", interrupted=True):
             store.end_session(sid, status="interrupted")
         running = record_session(store, code, start + timedelta(days=2 * n + 1), exercises=EXERCISES[:1],
                                  reps=2, finish=False)
-    # Still running on another computer (closing a store ends its own sessions): never travels.
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE sessions SET status = 'in-progress', ended = NULL, host = 'kiosk-9' WHERE id = ?",
-                 [running])
-    conn.commit()
-    conn.close()
+    running_elsewhere(path, running)          # still running on another computer: never travels
     return path
-
-
-def counts(path) -> dict[str, int]:
-    conn = sqlite3.connect(path)
-    try:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t, _, _ in m.SHARED_TABLES}
-    finally:
-        conn.close()
 
 
 def merge_file(src, dst, target=None):
@@ -59,7 +46,7 @@ def test_merging_everything_copies_ended_sessions_once(tmp_path):
     dst = tmp_path / "clinic.db"
     Store.open(dst).close()
     first = merge_file(src, dst)
-    c = counts(dst)
+    c = shared_counts(dst)
     # 3 completed + 1 interrupted session travel; the running one does not.
     assert c["sessions"] == 4 and c["patients"] == 1 and c["plans"] == 1 and c["treatments"] == 1
     src_conn = sqlite3.connect(src)
@@ -68,7 +55,7 @@ def test_merging_everything_copies_ended_sessions_once(tmp_path):
     assert c["reps"] == n_reps > 0 and first.tables["reps"] == (n_reps, 0, 0)
     assert first.changed == sum(c.values())
     again = merge_file(src, dst)
-    assert again.changed == 0 and counts(dst) == c          # idempotent
+    assert again.changed == 0 and shared_counts(dst) == c          # idempotent
 
 
 def test_newer_wins_and_older_never_overwrites(tmp_path):

@@ -24,7 +24,8 @@ from coach.io import pg
 from coach.io import sync as sync_module
 from coach.io.store import Store
 from coach.io.sync import sync
-from tests.store_fixtures import EXERCISES, SettableClock, build_history, record_session
+from tests.store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
+                                  shared_counts)
 
 pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
 WHEN = datetime(2024, 5, 6, 9, 0)
@@ -41,12 +42,8 @@ def kiosk_db(path, code="P7", n=6, start=WHEN, running=False):
         if running:
             sid = record_session(store, code, start + timedelta(days=n), exercises=EXERCISES[:1], reps=1,
                                  finish=False)
-    if running:        # still running on another computer: closing the store ended it, so undo that
-        conn = sqlite3.connect(path)
-        conn.execute("UPDATE sessions SET status = 'in-progress', ended = NULL, host = 'kiosk-9' WHERE id = ?",
-                     [sid])
-        conn.commit()
-        conn.close()
+    if running:
+        running_elsewhere(path, sid)
     return path
 
 
@@ -63,7 +60,7 @@ def local_counts(*paths) -> dict[str, int]:
 
 def server_counts(url) -> dict[str, int]:
     with psycopg.connect(url) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t, _, _ in m.SHARED_TABLES}
+        return shared_counts(conn)
 
 
 @pytest.fixture(autouse=True)
