@@ -37,6 +37,7 @@ from pathlib import Path
 from coach.core.files import write_atomic, write_json
 from coach.errors import CoachError
 from coach.io.dbfile import PRIVATE_DIR, PRIVATE_FILE, data_dir, private_folder, tighten
+from coach.io.patients import patient_code
 
 IDENTITY_FILE = "identity.txt"
 CLINIC_FILE = "clinic.json"
@@ -254,9 +255,7 @@ def invite(code: str, new: bool = False) -> dict:
     """The join token of patient `code`: made (with a new secret) the first time or with `new`
     (bundles signed with the old secret are then refused), else the same one again.
     Returns {code, token, created, made}."""
-    code = (code or "").strip()
-    if not code or any(c.isspace() for c in code):
-        raise CoachError("A patient code must be one word, e.g. P001.")
+    code = patient_code(code)
     public_key = clinic_public_key()
     path, invites = _invites()
     entry = invites.get(code)

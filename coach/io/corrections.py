@@ -15,8 +15,7 @@ import re
 
 from coach.errors import CoachError
 from coach.io.dbfile import HOST, friendly
-from coach.io.patients import iso, new_id, treatment_day, treatment_units
-from coach.io.schema import AFFECTED_SIDES, TREATMENT_KINDS
+from coach.io.patients import checked_side, iso, new_id, treatment_date, treatment_kind, treatment_units
 
 MIN_PREFIX = 6                    # shortest id prefix accepted (the lists show 8 characters)
 _ID_TEXT = re.compile(r"^[0-9a-f-]+$")
@@ -88,8 +87,7 @@ class Corrections:
     def edit_patient(self, code: str, *, display_name: str | None = None, affected_side: str | None = None,
                      notes: str | None = None, command: str = "patient edit") -> dict:
         """Change the given fields (None: leave as is); returns {field: (old, new)} of what changed."""
-        if affected_side is not None and affected_side not in AFFECTED_SIDES:
-            raise CoachError(f"Affected side must be left or right, not {affected_side!r}.")
+        checked_side(affected_side)
         with self._tx():
             row = self.get_patient(code)
             changes = _changes(row, {"display_name": display_name, "affected_side": affected_side,
@@ -111,15 +109,9 @@ class Corrections:
                        allow_future: bool = False, command: str = "treatment edit") -> dict:
         """Change the given fields of a treatment (id or id prefix), checked as `add_treatment` checks
         them; returns {field: (old, new)} of what changed."""
-        new = {"date": None, "kind": kind, "sites": sites, "units": treatment_units(units), "notes": notes}
-        if date is not None:
-            day = treatment_day(date)
-            if day > self._now().date() and not allow_future:
-                raise CoachError(f"The treatment date {day.isoformat()} is in the future; a treatment is "
-                                 "recorded once given.")
-            new["date"] = day.isoformat()
-        if kind is not None and kind not in TREATMENT_KINDS:
-            raise CoachError(f"Treatment kind must be one of {', '.join(TREATMENT_KINDS)}, not {kind!r}.")
+        new = {"date": None if date is None else treatment_date(date, self._now().date(), allow_future),
+               "kind": None if kind is None else treatment_kind(kind), "sites": sites,
+               "units": treatment_units(units), "notes": notes}
         with self._tx():
             row = self._treatment(code, treatment_id)
             changes = _changes(row, new)

@@ -32,6 +32,37 @@ def compact_json(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def patient_code(code) -> str:
+    """A patient code as stored: one word, e.g. P001 (what the therapist and the kiosk type)."""
+    code = (code or "").strip()
+    if not code or any(c.isspace() for c in code):
+        raise CoachError("A patient code must be one word, e.g. P001.")
+    return code
+
+
+def checked_side(side: str | None) -> str | None:
+    """None (not recorded), or the patient's anatomical side with the palsy."""
+    if side is not None and side not in AFFECTED_SIDES:
+        raise CoachError(f"Affected side must be left or right, not {side!r}.")
+    return side
+
+
+def treatment_kind(kind: str) -> str:
+    if kind not in TREATMENT_KINDS:
+        raise CoachError(f"Treatment kind must be one of {', '.join(TREATMENT_KINDS)}, not {kind!r}.")
+    return kind
+
+
+def treatment_date(value: str, today: Date, allow_future: bool = False) -> str:
+    """A treatment's date as stored (YYYY-MM-DD); a date after `today` only with `allow_future`
+    (a treatment is recorded once given; the CLI asks first)."""
+    day = treatment_day(value)
+    if day > today and not allow_future:
+        raise CoachError(f"The treatment date {day.isoformat()} is in the future; a treatment is "
+                         "recorded once given.")
+    return day.isoformat()
+
+
 def treatment_day(value: str) -> Date:
     try:
         return datetime.strptime(str(value), "%Y-%m-%d").date()
@@ -58,13 +89,9 @@ class PatientWrites:
     @friendly
     def add_patient(self, code: str, display_name: str | None = None,
                     affected_side: str | None = None, notes: str = "") -> dict:
-        code = (code or "").strip()
-        if not code or any(c.isspace() for c in code):
-            raise CoachError("A patient code must be one word, e.g. P001.")
-        if affected_side is not None and affected_side not in AFFECTED_SIDES:
-            raise CoachError(f"Affected side must be left or right, not {affected_side!r}.")
+        code = patient_code(code)
         row = {"id": new_id(), "code": code, "display_name": display_name,
-               "affected_side": affected_side, "notes": notes or "", "created": iso(self._now())}
+               "affected_side": checked_side(affected_side), "notes": notes or "", "created": iso(self._now())}
         row["updated"] = row["created"]
         with self._tx():
             if self._patient_row(code):
@@ -97,13 +124,8 @@ class PatientWrites:
         """A treatment of patient `code`. Units are above 0; a date after today (the store's
         clock) is refused unless `allow_future` (the CLI asks first)."""
         patient = self.get_patient(code)
-        day = treatment_day(date)
-        if day > self._now().date() and not allow_future:
-            raise CoachError(f"The treatment date {day.isoformat()} is in the future; a treatment is "
-                             "recorded once given.")
-        if kind not in TREATMENT_KINDS:
-            raise CoachError(f"Treatment kind must be one of {', '.join(TREATMENT_KINDS)}, not {kind!r}.")
-        row = {"id": new_id(), "patient_id": patient["id"], "date": day.isoformat(), "kind": kind,
+        row = {"id": new_id(), "patient_id": patient["id"],
+               "date": treatment_date(date, self._now().date(), allow_future), "kind": treatment_kind(kind),
                "sites": sites or "", "units": treatment_units(units), "notes": notes or "",
                "updated": iso(self._now())}
         with self._tx():
