@@ -36,7 +36,7 @@ import sqlite_utils
 from coach import __version__
 from coach.errors import CoachError
 from coach.io.merge import ID_CHUNK, SQLITE, Batch, merge
-from coach.io.schema import SHARED_TABLES, migrations
+from coach.io.schema import SHARED_TABLES, migrations, steps, unknown_steps
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 LOCK_KEY = 7_146_513_001         # pg_advisory_xact_lock key: schema changes and merges, one at a time
@@ -131,11 +131,6 @@ class Table:
         return f"CREATE TABLE {self.name} ({', '.join(parts)})"
 
 
-def steps() -> list[str]:
-    """The migration steps this coach knows, in order."""
-    return [m.name for m in migrations._migrations]   # Migrations has no public list of its steps
-
-
 def checks(sql: str) -> list[str]:
     """Every `CHECK (…)` in a CREATE TABLE statement; one whose parentheses do not close is left out."""
     found = []
@@ -227,7 +222,7 @@ def _applied(conn) -> list[str] | None:
 
 
 def _refuse_newer(applied: list[str], place: str) -> None:
-    unknown = [s for s in applied if s not in set(steps())]
+    unknown = unknown_steps(applied)
     if unknown:
         raise CoachError(f"The clinic database {place} was set up by a newer coach (schema step "
                          f"{sorted(unknown)[-1]}); upgrade coach (this is {__version__}) to use it.")

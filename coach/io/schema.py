@@ -304,6 +304,17 @@ DESCRIPTIONS["reps"]["columns"].update({
     for side in AFFECTED_SIDES})
 
 
+def steps() -> list[str]:
+    """The schema steps this coach knows, in order (SQLite files and the clinic store alike)."""
+    return [m.name for m in migrations._migrations]  # Migrations has no public list of its steps
+
+
+def unknown_steps(applied) -> list[str]:
+    """The steps of `applied` this coach does not know: the store was set up by a newer coach."""
+    known = set(steps())
+    return [name for name in applied if name not in known]
+
+
 def check_version(path: Path, db: sqlite_utils.Database) -> None:
     """Refuse a foreign database or one written by a newer coach."""
     tables = set(db.table_names())
@@ -312,8 +323,7 @@ def check_version(path: Path, db: sqlite_utils.Database) -> None:
         if tables - {migrations.migrations_table}:
             raise CoachError(f"{path} is an SQLite database but not a coach database; it was left unchanged.")
         return
-    known = {m.name for m in migrations._migrations}  # Migrations has no public list of its steps
-    unknown = [name for name in applied if name not in known]
+    unknown = unknown_steps(applied)
     if unknown:
         raise CoachError(
             f"The database {path} was written by a newer version of coach (schema step {unknown[-1]}); "
