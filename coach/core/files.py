@@ -42,3 +42,15 @@ def write_json(path: str | os.PathLike, data: dict) -> None:
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = False) -> None:
+    """`durable`: on disk (fsync) before the rename, for files whose loss costs more than a rewrite
+    (a clinic's private key; a bundle the ledger will count as sent)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+    write_atomic(path, write)

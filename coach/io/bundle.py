@@ -54,7 +54,7 @@ from pathlib import Path
 import sqlite_utils
 
 from coach import __version__
-from coach.core.files import write_atomic
+from coach.core.files import write_bytes
 from coach.errors import CoachError
 from coach.io import clinic_keys
 from coach.io.dbfile import SQLITE_HEADER, check_file, connect_readonly, sql_error
@@ -186,13 +186,8 @@ def seal(payload: bytes, recipient: str) -> bytes:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())     # on disk before the ledger says it was sent
     try:
-        write_atomic(path, write)    # temp file + rename, 0600
+        write_bytes(path, data, durable=True)    # on disk before the ledger says it was sent; 0600
     except OSError as exc:
         raise CoachError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
@@ -246,9 +241,11 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
 
 
 # ---- reading ------------------------------------------------------------------------
-def _read(path: Path) -> bytes:
+def _read(path: Path, size: int = -1) -> bytes:
+    """The file's bytes (the first `size` of them), or one sentence saying why it cannot be read."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read(size)
     except IsADirectoryError:
         raise CoachError(f"{path} is a folder, not a bundle or database file.") from None
     except OSError as exc:
@@ -409,16 +406,6 @@ def database_batch(path: Path) -> Batch:
         conn.close()
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_HEADER))
-    except IsADirectoryError:
-        raise CoachError(f"{path} is a folder, not a bundle or database file.") from None
-    except OSError as exc:
-        raise CoachError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-
-
 def import_file(store: Store, path) -> Imported:
     """Merge a bundle (decrypted with this clinic's key) or a coach database file into `store`,
     in one transaction. Returns what changed; a second import of the same file changes nothing."""
@@ -426,7 +413,7 @@ def import_file(store: Store, path) -> Imported:
     if _same_file(store.path, path):
         raise CoachError(f"{path} is the database being imported into; nothing was imported.")
     signed = False
-    if _head(path) == SQLITE_HEADER:
+    if _read(path, len(SQLITE_HEADER)) == SQLITE_HEADER:
         batch, kind = database_batch(path), "database"
     else:
         opened, kind = open_bundle(path, clinic_keys.load_identity()), "bundle"

@@ -29,14 +29,13 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from datetime import datetime
 from pathlib import Path
 
-from coach.core.files import write_atomic, write_json
+from coach.core.files import write_bytes, write_json
 from coach.errors import CoachError
-from coach.io.dbfile import PRIVATE_DIR, PRIVATE_FILE, data_dir, private_folder, tighten
+from coach.io.dbfile import PRIVATE_DIR, data_dir, private_folder, tighten
 from coach.io.patients import patient_code
 
 IDENTITY_FILE = "identity.txt"
@@ -95,15 +94,9 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_identity(path: Path, identity, public_key: str, name: str) -> None:
-    def write(tmp: str) -> None:
-        # mkstemp made the file 0600 already; said again so no umask or copy can loosen it.
-        os.chmod(tmp, PRIVATE_FILE)
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"# coach clinic key: {name}\n# created: {datetime.now().astimezone().isoformat()}\n"
-                    f"# public key: {public_key}\n{identity}\n")
-            f.flush()
-            os.fsync(f.fileno())
-    write_atomic(path, write)
+    text = (f"# coach clinic key: {name}\n# created: {datetime.now().astimezone().isoformat()}\n"
+            f"# public key: {public_key}\n{identity}\n")
+    write_bytes(path, text.encode("utf-8"), durable=True)      # 0600, and on disk before it is used
 
 
 def _save(path: Path, data: dict) -> None:
