@@ -39,23 +39,19 @@ read_db_option = click.option(
 
 
 def local_db(db):
-    """`db` when it is a file; a server URL is refused in one sentence (only some commands read one)."""
-    from coach.io.pg import is_url
+    """`db` when it is a file; a server URL is refused in one sentence (only some commands read one).
+    A URL that click already made a Path has its `//` folded into `/`: the scheme alone gives it away."""
+    from coach.io.pg import URL_SCHEMES
 
-    if is_url(db):
+    if db is not None and str(db).lower().startswith(tuple(u.rstrip("/") for u in URL_SCHEMES)):
         raise CoachError("This command works on a local database file; a postgresql:// URL is for "
                          "coach sessions, report, export and audit (and coach sync --to or --from).", exit_code=2)
     return db
 
 
 def refuse_url(ctx, param, value):
-    """A click callback for the `--db` of commands that write a live session (run, demo, kiosk).
-    Their value may already be a Path, which folds `//` into `/`: the scheme alone gives it away."""
-    from coach.io.pg import URL_SCHEMES
-
-    if value is not None and str(value).lower().startswith(tuple(u.rstrip("/") for u in URL_SCHEMES)):
-        local_db(URL_SCHEMES[0])                       # the one sentence
-    return value
+    """`local_db` as a click callback, for the `--db` of commands that write a live session (run, demo, kiosk)."""
+    return local_db(value)
 
 
 def open_store(db: Path | None, write: bool = False):
