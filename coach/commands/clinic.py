@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from coach.commands.store import db_option, open_store
+from coach.commands.store import db_option, open_store, plural
 from coach.errors import CoachError
 
 
@@ -123,10 +123,6 @@ def share(out, code, all_rows, db):
 
 UNSIGNED = ("Not signed by an invited patient: check who sent it. (coach clinic invite CODE gives each patient "
             "a token that signs their bundles.)")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def import_line(path: Path, imported) -> str:

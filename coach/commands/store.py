@@ -82,6 +82,11 @@ def echo_table(rows: list[list], headers: list[str]) -> None:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+def plural(n: int, word: str) -> str:
+    """"1 session", "3 sessions"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def short_time(iso: str | None) -> str:
     return (iso or "")[:16].replace("T", " ")
 

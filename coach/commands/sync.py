@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import click
 
-from coach.commands.store import db_option, local_db
+from coach.commands.store import db_option, local_db, plural
 from coach.errors import CoachError
 from coach.io.sync import URL_ENV
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def sent_message(counts, place: str) -> str:
