@@ -51,9 +51,9 @@ def track_video(path: str | os.PathLike, model: str | None = None, tracker=None,
     `extras`: blendshapes and transformation matrices too (a tracker given is used as it is).
     `workers=2` (with no tracker given): a second tracker takes the second half of the clip.
     `sink(frame)` gets each frame, in order, as soon as it is known.
-    `progress` (a `coach.io.bars.bar`) counts the frames tracked, by either tracker.
+    `progress` (a `coach.bars.bar`) counts the frames tracked, by either tracker.
     """
-    from coach.io.sources import VideoSource
+    from coach.camera.sources import VideoSource
 
     source = VideoSource(path, realtime=False)
     frames: list[LandmarkFrame] = []
@@ -72,7 +72,7 @@ def track_video(path: str | os.PathLike, model: str | None = None, tracker=None,
         with _Prefetch(source) as decoded:  # decoding starts now, while the model loads
             half = None
             if workers > 1 and tracker is None and (source.frames_expected or 0) >= MIN_SPLIT:
-                from coach.io.model import resolve
+                from coach.camera.model import resolve
 
                 model = str(resolve(model))  # once: two trackers must not both download it
                 half = _SecondHalf(path, source.frames_expected // 2, model, extras, tick)
@@ -92,7 +92,7 @@ def track_video(path: str | os.PathLike, model: str | None = None, tracker=None,
 
 def _track(decoded, tracker, model, extras: bool, half: "_SecondHalf | None", emit) -> None:
     """Track the decoded frames in order; hand over to `half` where it agrees."""
-    from coach.io.tracker import Tracker
+    from coach.camera.tracker import Tracker
 
     own = tracker is None
     tracker = tracker or Tracker(model, extras=extras)
@@ -177,8 +177,8 @@ class _SecondHalf:
         self._thread.start()
 
     def _run(self, path, model, extras) -> None:
-        from coach.io.sources import VideoSource
-        from coach.io.tracker import Tracker
+        from coach.camera.sources import VideoSource
+        from coach.camera.tracker import Tracker
 
         try:
             with VideoSource(path, realtime=False) as source, _Prefetch(source) as decoded, \
@@ -279,7 +279,7 @@ def analyze_file(path: str | os.PathLike, exercise: Exercise, affected_side: str
                  tracker=None, workers: int | None = None, progress=None) -> tuple[dict, Analysis]:
     """Analyse a clip or stream. A video is measured while it is tracked; blendshapes and
     matrices are asked of the tracker only for `save_landmarks` (the analysis uses neither).
-    `progress`: a `coach.io.bars.bar` counting the frames tracked."""
+    `progress`: a `coach.bars.bar` counting the frames tracked."""
     with _Streamed(lambda frames: analyze(frames, exercise, affected_side, baseline_s)) as streamed:
         track = {} if is_stream(path) else {
             "extras": bool(save_landmarks), "sink": streamed.put, "progress": progress,

@@ -30,8 +30,8 @@ from typing import Callable, Mapping
 
 from coach.core.frames import LandmarkFrame
 from coach.core.session import INSTRUCT_S, Session, StepResult
-from coach.io.headless import headless_env
-from coach.io.preferences import log_evenness
+from coach.screen.headless import headless_env
+from coach.log.preferences import log_evenness
 
 SUMMARY_S = 4.0          # after a replay or video (nobody may be watching), the summary stays up this long;
                          # with a camera it stays until the patient closes it
@@ -63,7 +63,7 @@ def read_frame(item, tracker) -> tuple:
     A camera or video frame goes through the tracker; a replayed LandmarkFrame needs
     none. Status notices and the end of the source give (None, None, None, None).
     """
-    from coach.io.sources import VideoFrame
+    from coach.camera.sources import VideoFrame
 
     if isinstance(item, VideoFrame):
         rgb = item.rgb
@@ -286,7 +286,7 @@ def _patient_context(store, patient: str | None, affected_side: str | None) -> t
     """(affected side, last session's rates, learned targets) of a logged patient."""
     if store is None or not patient:
         return affected_side, None, None
-    from coach.io.session_log import previous_rates
+    from coach.log.recorder import previous_rates
 
     info = store.get_patient(patient)
     return (affected_side or info.get("affected_side"), previous_rates(store, patient),
@@ -296,7 +296,7 @@ def _patient_context(store, patient: str | None, affected_side: str | None) -> t
 def _carried_over(store, patient: str | None, settings: dict) -> tuple[dict | None, object]:
     """(the display settings for this session, the history for "Your progress"). Settings given
     for this session (None: not given) win over the remembered ones, and are remembered too."""
-    from coach.io import preferences
+    from coach.log import preferences
 
     given = preferences.clean({k: v for k, v in settings.items() if v is not None})
     if store is None:
@@ -322,8 +322,8 @@ def coach_session(source, plan, *, store=None, view=None, fullscreen=False, mute
     remembered ones, else the defaults; what the patient ends the session with is remembered.
     `summary_s`: None keeps the summary until the patient closes it. Closes the source, tracker,
     display and store, whatever happens."""
-    from coach.io import preferences
-    from coach.io.session_log import SessionLog
+    from coach.log import preferences
+    from coach.log.recorder import SessionLog
 
     settings = _given(view, mute, volume, voice, text_size)
     try:
@@ -338,7 +338,7 @@ def coach_session(source, plan, *, store=None, view=None, fullscreen=False, mute
     frames = [] if save_landmarks else None
     try:
         if display is None:
-            from coach.io.display import PygameDisplay
+            from coach.screen.display import PygameDisplay
             display = PygameDisplay(fullscreen=fullscreen)
         log = SessionLog(store, patient, getattr(source, "name", ""), kind) if store is not None else None
         paths = {k: str(Path(shots_dir) / v) for k, v in (shots or {}).items()} if shots_dir else None
@@ -373,8 +373,8 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
     Opens the store, the plan, the tracker and the source in that order (a missing model
     fails before the camera opens), closing what was opened if a later one fails.
     `options`: view, fullscreen, mute, volume, voice, text_size, affected_side, save_landmarks."""
-    from coach.io.camera import Recording
-    from coach.io.sources import open_source
+    from coach.camera.webcam import Recording
+    from coach.camera.sources import open_source
 
     if headless:
         headless_env(shots or "coach-shots")
@@ -383,7 +383,7 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
     try:
         plan = build_plan(library, plan_ids, store, patient)
         if replay is None:
-            from coach.io.tracker import Tracker
+            from coach.camera.tracker import Tracker
             tracker = Tracker(model)
         if camera is None and video is None and replay is None:
             camera = "0"
@@ -425,7 +425,7 @@ def run_demo(library, *, headless=False, shots="coach-demo", view="mesh", db=Non
     (session, stats). Logged under patient DEMO only when asked, with `db`: it never writes the
     user's own log otherwise. Headless, it saves every screen in `shots`."""
     from coach.core.plan import resolve_plan
-    from coach.io.sources import ReplaySource
+    from coach.camera.sources import ReplaySource
     from coach.resources import builtin_dir
 
     shots_dir = Path(shots)
@@ -445,7 +445,7 @@ def run_demo(library, *, headless=False, shots="coach-demo", view="mesh", db=Non
 
 
 def _open_store(db):
-    from coach.io.store import Store
+    from coach.log.store import Store
     return Store.open(db)
 
 

@@ -23,8 +23,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from coach.core.feedback import FeedbackView, Meter  # noqa: E402
-from coach.io.demo_face import demo_face  # noqa: E402
-from coach.io.display import VIEWS, PygameDisplay  # noqa: E402
+from coach.eval.demo_face import demo_face  # noqa: E402
+from coach.screen.display import VIEWS, PygameDisplay  # noqa: E402
 
 
 def camera_frame(points: np.ndarray, w: int = 640, h: int = 480) -> np.ndarray:

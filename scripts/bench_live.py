@@ -23,14 +23,14 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from coach.app import HomeDriver, LoopStats, run_loop  # noqa: E402
-from coach.io.session_log import SessionLog  # noqa: E402
+from coach.log.recorder import SessionLog  # noqa: E402
 from coach.core.exercises import load_library  # noqa: E402
 from coach.core.frames import load_stream  # noqa: E402
 from coach.core.session import Session  # noqa: E402
-from coach.io.display import PygameDisplay  # noqa: E402
-from coach.io.sources import ReplaySource, VideoSource  # noqa: E402
-from coach.io.store import Store  # noqa: E402
-from coach.io.tracker import Tracker  # noqa: E402
+from coach.screen.display import PygameDisplay  # noqa: E402
+from coach.camera.sources import ReplaySource, VideoSource  # noqa: E402
+from coach.log.store import Store  # noqa: E402
+from coach.camera.tracker import Tracker  # noqa: E402
 from coach.resources import builtin_dir  # noqa: E402
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-from coach.io.sources import VideoSource  # noqa: E402
+from coach.camera.sources import VideoSource  # noqa: E402
 
 
 def bare_decode_ms(path: str) -> list[float]:

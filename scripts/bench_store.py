@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from coach.core.events import Rep  # noqa: E402
-from coach.io.store import Store  # noqa: E402
+from coach.log.store import Store  # noqa: E402
 
 try:  # what the live coach logs per frame: every relative measure on both sides
     from coach.core.calibration import REL as MEASURES  # noqa: E402

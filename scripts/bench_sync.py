@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_clinic_data import make_log  # noqa: E402  (a script beside this one)
 
-from coach.io import pg  # noqa: E402
-from coach.io.schema import SHARED_TABLES  # noqa: E402
-from coach.io.store import Store  # noqa: E402
-from coach.io.sync import sync  # noqa: E402
-from coach.report import build_report  # noqa: E402
+from coach.clinic import store as pg  # noqa: E402
+from coach.log.schema import SHARED_TABLES  # noqa: E402
+from coach.log.store import Store  # noqa: E402
+from coach.clinic.sync import sync  # noqa: E402
+from coach.report.build import build_report  # noqa: E402
 
 
 def timed(fn) -> float:

@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timedelta
 
 from coach.core.events import Rep
-from coach.io.store import Store
+from coach.log.store import Store
 
 CODE = "P017"
 EXERCISES = ("gentle-smile", "gentle-eye-closure")

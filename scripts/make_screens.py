@@ -125,7 +125,7 @@ def script_shots(folder: Path) -> dict[str, Path]:
     from coach.app import HomeDriver, run_loop
     from coach.core.exercises import load_library
     from coach.core.session import INSTRUCT_S, Session
-    from coach.io.display import PygameDisplay
+    from coach.screen.display import PygameDisplay
 
     library = load_library()[0]
     plan = [library[i].with_overrides(reps=2, rest_s=2.0) for i in ("gentle-smile", "gentle-eye-closure",
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        from coach.io.headless import headless_env
+        from coach.screen.headless import headless_env
         headless_env(tmp)
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         shots = {"demo": demo_shots(tmp / "demo"), "script": script_shots(_made(tmp / "script"))}

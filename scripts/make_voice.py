@@ -2,9 +2,9 @@
 
     python scripts/make_voice.py [OUT_DIR]        # needs: apt-get install espeak-ng sox
 
-One file per phrase the coach may say (`coach.core.views.phrases`: each phase,
+One file per phrase the coach may say (`coach.core.screens.phrases`: each phase,
 each prompt, and every watched co-movement's fix in the shipped exercises),
-named by `coach.io.sound.voice_file`. A calm, slow voice; silence trimmed; every
+named by `coach.screen.sound.voice_file`. A calm, slow voice; silence trimmed; every
 phrase levelled to the same loudness as the cues; IMA ADPCM, which SDL decodes. `phrases.txt` lists file and
 phrase. A therapist's own exercise whose fix has no file is simply not spoken
 (the banner still shows it); run this script with `--exercises DIR` to add them.
@@ -68,8 +68,8 @@ def level(src: Path, out: Path) -> None:
 
 def main(argv: list[str]) -> int:
     from coach.core.exercises import load_library
-    from coach.core.views import phrases
-    from coach.io.sound import VOICE_DIR, voice_file
+    from coach.core.screens import phrases
+    from coach.screen.sound import VOICE_DIR, voice_file
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "sounds" / VOICE_DIR)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.io import clinic_keys
+from coach.clinic import keys as clinic_keys
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from coach.core.events import Rep
-from coach.io.schema import SHARED_TABLES
-from coach.io.store import Store
+from coach.log.schema import SHARED_TABLES
+from coach.log.store import Store
 
 EXERCISES = ("brow-lift", "gentle-eye-closure", "open-mouth-smile", "snarl", "lip-pucker")
 START = datetime(2024, 3, 4, 18, 30)   # a Monday evening

@@ -1,7 +1,7 @@
 """Progress bars: drawn on a terminal, silent anywhere else, counting what the work reports."""
 import io
 
-from coach.io.bars import as_counter, bar
+from coach.bars import as_counter, bar
 
 
 class Terminal(io.StringIO):

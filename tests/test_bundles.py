@@ -16,10 +16,11 @@ import sqlite_utils
 
 from coach.cli import main
 from coach.errors import CoachError
-from coach.io import bundle, clinic_keys
-from coach.io.merge import SHARED_TABLES, collect
-from coach.io.schema import migrations
-from coach.io.store import Store
+from coach.clinic import bundle
+from coach.clinic import keys as clinic_keys
+from coach.clinic.merge import SHARED_TABLES, collect
+from coach.log.schema import migrations
+from coach.log.store import Store
 from tests.store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
 
 WHEN = datetime(2024, 3, 4, 18, 30)

@@ -12,10 +12,11 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from coach.io import clinic_keys, pg
-from coach.io.merge import collect
-from coach.io.schema import SHARED_TABLES
-from coach.io.store import Store
+from coach.clinic import keys as clinic_keys
+from coach.clinic import store as pg
+from coach.clinic.merge import collect
+from coach.log.schema import SHARED_TABLES
+from coach.log.store import Store
 from tests.store_fixtures import shared_counts
 from tests.test_bundles import WHEN, add_session, cli, make_db
 

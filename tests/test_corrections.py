@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from coach.cli import cli, main
 from coach.errors import CoachError
-from coach.io.dbfile import HOST
-from coach.io.store import Store
+from coach.log.file import HOST
+from coach.log.store import Store
 from store_fixtures import SettableClock, record_session
 
 NOW = datetime(2024, 5, 1, 10, 0)

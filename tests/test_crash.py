@@ -25,10 +25,10 @@ from click.testing import CliRunner
 from coach.core.calibration import REL
 from coach.core.events import Ended, Rep, RepEnded, Sample, SetEnded, SetStarted
 from coach.errors import CoachError
-from coach.io import session_log as session_log_mod
-from coach.io import store as store_mod
-from coach.io.session_log import SessionLog
-from coach.io.store import Store
+from coach.log import recorder as session_log_mod
+from coach.log import store as store_mod
+from coach.log.recorder import SessionLog
+from coach.log.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "coach" / "data" / "demo.landmarks.npz"
@@ -68,7 +68,7 @@ def db(tmp_path) -> Path:
 # ---- crash safety and concurrency (real child processes) ------------------------
 WRITER = """
     import os, sys, time
-    from coach.io.store import Store
+    from coach.log.store import Store
     from coach.core.events import Rep
     store = Store.open(os.environ["DB"])
     sid = store.start_session("P1", source="child")
@@ -435,7 +435,7 @@ def test_coach_run_rides_out_a_15_s_lock_and_logs_every_rep(tmp_path):
 
 def test_a_kiosk_visit_on_a_full_disk_ends_interrupted_and_the_log_stays_readable(tmp_path):
     from coach.cli import cli
-    from coach.io.display import NullDisplay
+    from coach.screen.display import NullDisplay
     from coach.kiosk import Kiosk, KioskConfig, hash_pin, run_kiosk
     from streams import ListSource, session_stream
 

@@ -42,7 +42,7 @@ def test_demo_headless_shows_banner_meters_and_sounds_the_alert(tmp_path):
     raw = np.frombuffer((shots / "audio.raw").read_bytes(), dtype=np.int16)
     assert raw.size > 0 and np.abs(raw).max() > 1000
     # Asked to (--db), the demo session was logged.
-    from coach.io.store import Store
+    from coach.log.store import Store
     store = Store.open(tmp_path / "c.db")
     try:
         sessions = store.sessions("DEMO")

@@ -25,7 +25,7 @@ def face_points() -> np.ndarray:
         frames = [f for f in load_stream(path)[1] if f.has_face]
         if frames:
             return frames[len(frames) // 2].points
-    from coach.io.demo_face import demo_face
+    from coach.eval.demo_face import demo_face
     return demo_face(0.5)
 
 
@@ -42,7 +42,7 @@ def exercise_view(**kw) -> FeedbackView:
 
 @pytest.fixture
 def display():
-    from coach.io.display import PygameDisplay
+    from coach.screen.display import PygameDisplay
     d = PygameDisplay(mute=True)
     yield d
     d.close()
@@ -66,7 +66,7 @@ def mask(img, colour, tol=6) -> np.ndarray:
 
 # --- accessibility --------------------------------------------------------------------
 def test_palette_pairs_have_at_least_4_5_to_1_contrast():
-    from coach.io.render import CONTRAST_PAIRS, contrast_ratio
+    from coach.screen.render import CONTRAST_PAIRS, contrast_ratio
     assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
     assert contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
     low = {name: round(contrast_ratio(fg, bg), 2) for name, (fg, bg) in CONTRAST_PAIRS.items()
@@ -75,7 +75,7 @@ def test_palette_pairs_have_at_least_4_5_to_1_contrast():
 
 
 def test_text_is_large_and_cached(display):
-    from coach.io import render
+    from coach.screen import render
     assert min(render.TITLE, render.HEADING) >= 40 and render.TITLE >= 48 and render.SMALL >= 28
     text = display.renderer.text
     # The default font really is that size (Font(None, n) would shrink it to 0.69 n).
@@ -85,7 +85,7 @@ def test_text_is_large_and_cached(display):
 
 
 def test_every_cue_has_a_visual_twin_with_a_word():
-    from coach.io.render import CUE_LOOKS
+    from coach.screen.render import CUE_LOOKS
     assert set(CUES) <= set(CUE_LOOKS)
     assert all(word and icon for word, icon, _ in CUE_LOOKS.values())
 
@@ -93,7 +93,7 @@ def test_every_cue_has_a_visual_twin_with_a_word():
 # --- banner ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["mirror", "mesh", "meters"])
 def test_banner_is_drawn_only_when_set(display, tmp_path, mode):
-    from coach.io.render import BANNER
+    from coach.screen.render import BANNER
     display.set_view(mode)
     frame = np.full((360, 640, 3), 90, np.uint8)
     display.draw(exercise_view(banner="Keep your left eye open", highlight=(("eye", "left"),)), frame)
@@ -113,7 +113,7 @@ def test_banner_is_drawn_only_when_set(display, tmp_path, mode):
 
 @pytest.mark.parametrize("mode", ["mirror", "mesh"])
 def test_highlight_outlines_the_region_on_the_patients_side(display, tmp_path, mode):
-    from coach.io.render import HIGHLIGHT
+    from coach.screen.render import HIGHLIGHT
     display.set_view(mode)
     frame = np.full((360, 640, 3), 90, np.uint8)
     display.draw(exercise_view(meters=(), highlight=(("eye", "left"),)), frame)
@@ -135,7 +135,7 @@ def test_highlight_outlines_the_region_on_the_patients_side(display, tmp_path, m
 # --- meters ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["mirror", "mesh", "meters"])
 def test_meters_fill_to_their_values(display, tmp_path, mode):
-    from coach.io.render import ALERT, BAR_MAX, PRIME, TEXT, TRACK, WATCH
+    from coach.screen.render import ALERT, BAR_MAX, PRIME, TEXT, TRACK, WATCH
     display.set_view(mode)
     display.draw(exercise_view(), np.zeros((360, 640, 3), np.uint8))
     bars = display.renderer.bars
@@ -156,7 +156,7 @@ def test_meters_fill_to_their_values(display, tmp_path, mode):
 
 
 def test_goal_line_sits_at_one(display, tmp_path):
-    from coach.io.render import BAR_MAX, TEXT
+    from coach.screen.render import BAR_MAX, TEXT
     display.set_view("meters")
     display.draw(exercise_view(meters=(Meter("Smile", "", "prime", 0.1),)))
     (m, bar), = display.renderer.bars
@@ -167,7 +167,7 @@ def test_goal_line_sits_at_one(display, tmp_path):
 
 
 def test_short_labels_drop_the_side_word():
-    from coach.io.render import _short_label
+    from coach.screen.render import _short_label
     assert _short_label(Meter("Smile – left", "left", "prime", 0.5)) == "Smile"
     assert _short_label(Meter("Eye closing - right", "right", "watch", 0.5)) == "Eye closing"
     assert _short_label(Meter("Smile", "", "prime", 0.5)) == "Smile"
@@ -199,7 +199,7 @@ class TestMirror:
         assert abs(xs.mean() - expect) < 3
 
     def test_landmarks_are_mirrored_with_the_frame(self, display, tmp_path):
-        from coach.io.render import LANDMARK
+        from coach.screen.render import LANDMARK
         display.set_view("mirror")
         pts = face_points().copy()
         display.draw(exercise_view(meters=()), np.zeros((480, 640, 3), np.uint8))
@@ -216,7 +216,7 @@ class TestMirror:
         assert xs[face.MOUTH_CORNER["left"]] < xs[face.MOUTH_CORNER["right"]]
 
     def test_mesh_view_centres_the_avatar_and_shows_no_camera(self, display, tmp_path):
-        from coach.io.render import MESH_FEATURE
+        from coach.screen.render import MESH_FEATURE
         display.set_view("mesh")
         frame = np.full((480, 640, 3), (255, 0, 255), np.uint8)
         pts = face_points().copy()
@@ -233,7 +233,7 @@ class TestMirror:
         assert ys.max() - ys.min() > 0.6 * box.h
 
     def test_meters_view_shows_no_face(self, display, tmp_path):
-        from coach.io.render import MESH_FEATURE
+        from coach.screen.render import MESH_FEATURE
         display.set_view("meters")
         display.draw(exercise_view(), np.full((480, 640, 3), (255, 0, 255), np.uint8))
         img = shot(display, tmp_path)
@@ -250,8 +250,8 @@ SCREENS = ("welcome", "calibrate", "instruct", "countdown", "move", "hold", "rel
 
 @pytest.mark.parametrize("screen", SCREENS)
 def test_every_screen_draws_in_every_view(display, tmp_path, screen):
-    from coach.io.display import VIEWS
-    from coach.io.render import BG
+    from coach.screen.display import VIEWS
+    from coach.screen.render import BG
     view = FeedbackView(screen, title="" if screen != "kiosk_pin" else "Enter your code",
                         text="Some words for the patient, long enough to need wrapping across the width "
                              "of the screen at a readable size.",
@@ -316,8 +316,8 @@ def test_view_mute_and_fullscreen_keys_apply_themselves(display):
 
 
 def test_cue_flash_shows_even_when_muted_then_fades(tmp_path):
-    from coach.io.display import FLASH_S, PygameDisplay
-    from coach.io.render import ORANGE
+    from coach.screen.display import FLASH_S, PygameDisplay
+    from coach.screen.render import ORANGE
     now = [100.0]
     d = PygameDisplay(mute=True, clock=lambda: now[0])
     try:
@@ -338,7 +338,7 @@ def test_cue_flash_shows_even_when_muted_then_fades(tmp_path):
 
 def test_no_screen_is_a_plain_error(monkeypatch):
     from coach.errors import CoachError
-    from coach.io.display import PygameDisplay
+    from coach.screen.display import PygameDisplay
     monkeypatch.setenv("SDL_VIDEODRIVER", "no_such_video_driver")
     with pytest.raises(CoachError, match="can't open a window"):
         PygameDisplay()
@@ -370,7 +370,7 @@ def test_draw_is_fast_enough_for_30_fps(display, mode):
 
 # --- the null twin ----------------------------------------------------------------------
 def test_null_display_records_views_and_cues_and_scripts_actions():
-    from coach.io.display import NullDisplay
+    from coach.screen.display import NullDisplay
     d = NullDisplay(actions={0: ["pause"], 2: ["view", "skip"]}, mute=True)
     assert d.poll() == ["pause"]
     d.draw(FeedbackView("move", cue="start", t=1.0))
@@ -395,13 +395,13 @@ def test_null_display_records_views_and_cues_and_scripts_actions():
 
 
 def test_null_display_takes_a_queue_of_actions():
-    from coach.io.display import NullDisplay
+    from coach.screen.display import NullDisplay
     d = NullDisplay(actions=[["skip"], [], ["quit"]])
     assert [d.poll() for _ in range(4)] == [["skip"], [], ["quit"], []]
 
 
 def test_both_displays_have_the_same_interface():
-    from coach.io.display import NullDisplay, PygameDisplay
+    from coach.screen.display import NullDisplay, PygameDisplay
     public = {"draw", "play", "poll", "screenshot", "close", "set_view", "set_mute", "set_volume",
               "toggle_fullscreen", "cursor_visible"}
     for cls in (NullDisplay, PygameDisplay):
@@ -434,7 +434,7 @@ def _touch(display, action):
 
 def test_pause_and_stop_touch_targets_work_at_home_and_at_the_kiosk(display, tmp_path, library):
     from coach.core.session import Session
-    from coach.io.store import Store
+    from coach.log.store import Store
     from coach.kiosk import Kiosk, KioskConfig
     from streams import session_stream
 

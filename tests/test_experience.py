@@ -18,8 +18,8 @@ from coach.core.demonstration import performed
 from coach.core.feedback import FeedbackView, Meter
 from coach.core.progress import History, best_rep, progress_overview, streak
 from coach.core.session import COUNTDOWN_S, Session
-from coach.core.views import PAUSE, STOP
-from coach.io.display import NullDisplay
+from coach.core.screens import PAUSE, STOP
+from coach.screen.display import NullDisplay
 from streams import ListSource, screens, session_stream
 
 
@@ -33,7 +33,7 @@ def calm():
 
 @pytest.fixture
 def pg():
-    from coach.io.display import PygameDisplay
+    from coach.screen.display import PygameDisplay
     d = PygameDisplay(mute=True)
     yield d
     d.close()
@@ -138,7 +138,7 @@ def test_summary_lists_every_exercise_and_stays_until_dismissed(library, calm, p
 
 
 def test_the_kiosk_summary_counts_down(tmp_path, library, calm):
-    from coach.io.store import Store
+    from coach.log.store import Store
     from coach.kiosk import Kiosk, KioskConfig
 
     store = Store.open(tmp_path / "c.db")
@@ -209,7 +209,7 @@ def test_a_too_big_movement_gets_gentler(library, calm):
 
 
 def test_the_evenness_meter_shows_the_side_that_is_behind(library, calm, pg):
-    from coach.io.palette import BEHIND
+    from coach.screen.palette import BEHIND
     plan = [ex(library, "gentle-eye-closure")]
     session, display = run(performed(calm, plan[0], [6.0, 14.0], 22.0, sides=(0.35, 1.0)), plan)
     uneven = [v for v in display.views if v.lagging]
@@ -276,7 +276,7 @@ def test_spoken_guidance_follows_each_phase_when_on(library, calm):
 # ---- 6. preferences and progress -------------------------------------------------------------------
 def test_view_voice_and_text_size_carry_over_to_the_next_session(tmp_path, library, calm):
     from coach.app import coach_session
-    from coach.io.store import Store
+    from coach.log.store import Store
 
     plan = [ex(library, "gentle-smile", reps=1)]
     frames = performed(calm, plan[0], [6.0], 14.0)
@@ -304,8 +304,8 @@ def test_view_voice_and_text_size_carry_over_to_the_next_session(tmp_path, libra
 
 
 def test_kiosk_remembers_settings_per_patient_code(tmp_path, library, calm):
-    from coach.io import preferences
-    from coach.io.store import Store
+    from coach.log import preferences
+    from coach.log.store import Store
     from coach.kiosk import Kiosk, KioskConfig, run_kiosk
 
     store = Store.open(tmp_path / "c.db")
@@ -420,7 +420,7 @@ def runs(column: np.ndarray) -> list[tuple[int, tuple]]:
 
 
 def test_goal_line_and_alert_bar_stand_out_at_least_3_to_1(pg):
-    from coach.io.palette import ALERT, BAR_MAX, PRIME, REACHED, TEXT, contrast_ratio
+    from coach.screen.palette import ALERT, BAR_MAX, PRIME, REACHED, TEXT, contrast_ratio
     pg.set_view("meters")
     meters = (Meter("Smile", "left", "prime", 1.1, 1.0), Meter("Smile", "right", "prime", 0.5, 1.0),
               Meter("Eye", "left", "watch", 0.8, 0.5, True), Meter("Eye", "right", "watch", 0.2, 0.5))

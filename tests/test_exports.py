@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from coach.cli import cli
 from coach.core import progress
 from coach.core.exercises import load_library
-from coach.io.store import Store
-from coach.report import build_report
-from coach.report_data import gather
-from coach.report_sections import _trend_rows
+from coach.log.store import Store
+from coach.report.build import build_report
+from coach.report.data import gather
+from coach.report.sections import _trend_rows
 from store_fixtures import EXERCISES, SettableClock, record_session
 
 CODE = "P017"
@@ -262,7 +262,7 @@ def value(cell):
 
 
 def _raw_order(path):
-    from coach.io.exports import EXPORT_QUERIES
+    from coach.report.exports import EXPORT_QUERIES
 
     return list(EXPORT_QUERIES).index(path.stem.removeprefix("raw-"))
 

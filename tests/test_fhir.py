@@ -13,13 +13,14 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
-from coach import __version__, fhir
+from coach import __version__
+from coach.report import fhir
 from coach.cli import cli
 from coach.core import summary
 from coach.core.exercises import load_library
-from coach.io.store import Store
-from coach.report_data import gather
-from coach.report_sections import _trend_rows
+from coach.log.store import Store
+from coach.report.data import gather
+from coach.report.sections import _trend_rows
 from test_exports import CODE, PLANNED, build_patient, q
 
 MODELS = {"Patient": Patient, "Device": Device, "Observation": Observation}

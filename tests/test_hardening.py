@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from coach.errors import CoachError
-from coach.io.store import Store
+from coach.log.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -315,7 +315,7 @@ def test_readers_open_read_only_and_show_a_dead_session_as_interrupted(tmp_path)
     db = tmp_path / "c.db"
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import os, time
-        from coach.io.store import Store
+        from coach.log.store import Store
         store = Store.open(os.environ["DB"])
         store.add_patient("P1")
         print(store.start_session("P1"), flush=True)

@@ -12,9 +12,10 @@ from datetime import timedelta
 import pytest
 
 from coach.errors import CoachError
-from coach.io import bundle, clinic_keys
-from coach.io.merge import collect
-from coach.io.store import Store
+from coach.clinic import bundle
+from coach.clinic import keys as clinic_keys
+from coach.clinic.merge import collect
+from coach.log.store import Store
 from tests.test_bundles import WHEN, cli, dump, import_into, make_db, repacked, share, unpacked
 
 pytest_plugins = ("tests.bundle_fixtures",)     # the keys and cli_home fixtures

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from coach.errors import CoachError
-from coach.io.display import NullDisplay
-from coach.io.sources import SourceStatus
-from coach.io.store import Store
+from coach.screen.display import NullDisplay
+from coach.camera.sources import SourceStatus
+from coach.log.store import Store
 from coach.kiosk import (UNKNOWN_CODE, Kiosk, KioskConfig, hash_pin, load_events, parse_event, run_kiosk,
                          verify_pin)
 from streams import ListSource, screens, session_stream
@@ -93,7 +93,7 @@ def test_unknown_code_is_refused_kindly_and_stays_on_welcome(store, config):
 
 
 def test_keypad_clicks_type_the_code(store, config):
-    from coach.io import keypad
+    from coach.screen import keypad
     keys = {k.action: k.rect for k in keypad.layout((1280, 720))}
 
     def click(t, action):
@@ -149,7 +149,7 @@ def test_a_wrong_pin_does_not_exit_the_right_one_does(store, config):
 
 
 def test_pin_cancel_returns_and_corner_taps_open_the_pin_screen(store, config):
-    from coach.io import keypad
+    from coach.screen import keypad
     cancel = next(k.rect for k in keypad.layout((1280, 720), cancel=True) if k.action == "cancel")
     taps = [(1.0 + 0.2 * i, "action", "click:30,40") for i in range(config.admin_taps)]
     events = taps + [(3.0, "action", f"click:{cancel[0] + 10},{cancel[1] + 10}")]
@@ -341,8 +341,8 @@ def test_touching_a_drawn_key_gives_its_action(monkeypatch, tmp_path):
     monkeypatch.setenv("SDL_DISKAUDIOFILE", str(tmp_path / "out.raw"))
     import pygame
 
-    from coach.io import keypad
-    from coach.io.display import PygameDisplay
+    from coach.screen import keypad
+    from coach.screen.display import PygameDisplay
     from coach.kiosk import show
     d = PygameDisplay(mute=True)
     try:

@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 
 from coach.app import HomeDriver, run_loop
-from coach.io.session_log import SessionLog
+from coach.log.recorder import SessionLog
 from coach.core.session import Session
-from coach.io.display import NullDisplay
-from coach.io.sources import CameraSource
-from coach.io.store import Store
-from coach.io.tracker import Tracker
+from coach.screen.display import NullDisplay
+from coach.camera.sources import CameraSource
+from coach.log.store import Store
+from coach.camera.tracker import Tracker
 
 
 class FaceCamera:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from coach.io import merge as m
-from coach.io.store import Store
+from coach.clinic import merge as m
+from coach.log.store import Store
 from tests.store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
 
 WHEN = datetime(2024, 3, 4, 18, 30)

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from coach.cli import cli
 from coach.errors import ModelMissing
-from coach.io import bars
-from coach.io import model as model_io
+from coach import bars
+from coach.camera import model as model_io
 
 
 @pytest.fixture

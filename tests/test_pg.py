@@ -19,11 +19,11 @@ import pytest
 
 from coach.cli import main
 from coach.errors import CoachError
-from coach.io import merge as m
-from coach.io import pg
-from coach.io import sync as sync_module
-from coach.io.store import Store
-from coach.io.sync import sync
+from coach.clinic import merge as m
+from coach.clinic import store as pg
+from coach.clinic import sync as sync_module
+from coach.log.store import Store
+from coach.clinic.sync import sync
 from tests.store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
                                   shared_counts)
 

@@ -19,11 +19,11 @@ from coach.core.exercises import load_library
 from coach.core.measures import MEASURES
 from coach.core.progress import SYNKINESIS_GRADE_CUTOFFS, TOXIN_AFTER_DAYS, TOXIN_BEFORE_DAYS
 from coach.errors import CoachError
-from coach.io.store import Store
-from coach.report import build_report, calendar_figure
-from coach.report_data import Point, gather, shown_sessions
-from coach.report_plots import MIN_FONT_PT, PRINT_WIDTH_IN
-from coach.report_sections import latest_figure, trend_figure, weekly
+from coach.log.store import Store
+from coach.report.build import build_report, calendar_figure
+from coach.report.data import Point, gather, shown_sessions
+from coach.report.plots import MIN_FONT_PT, PRINT_WIDTH_IN
+from coach.report.sections import latest_figure, trend_figure, weekly
 from store_fixtures import EXERCISES, START, SettableClock, build_history, record_session
 
 TODAY = date(2024, 5, 1)
@@ -353,7 +353,7 @@ def test_a_plan_that_leaves_hold_and_rest_to_the_exercise_shows_the_exercise_fil
 def test_the_report_advances_a_progress_bar_once_per_section(tmp_path):
     import io
 
-    from coach.io.bars import bar
+    from coach.bars import bar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

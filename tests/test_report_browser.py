@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from coach.io.store import Store
-from coach.report import build_report
-from coach.report_plots import CALENDAR_CLASSES, WINDOW_STYLE
+from coach.log.store import Store
+from coach.report.build import build_report
+from coach.report.plots import CALENDAR_CLASSES, WINDOW_STYLE
 from store_fixtures import EXERCISES, SettableClock, record_session
 
 CODE = "P017"

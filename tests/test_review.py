@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.io.review import LoginThrottle, host_name, loopback
-from coach.io.store import Store
+from coach.log.review import LoginThrottle, host_name, loopback
+from coach.log.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.io.review import CANNED_QUERIES
-from coach.io.store import Store
+from coach.log.review import CANNED_QUERIES
+from coach.log.store import Store
 from tests.store_fixtures import SettableClock, record_session
 from tests.test_report_browser import chromium, run_chromium
 from tests.test_review import Review

@@ -5,7 +5,7 @@ import pytest
 
 from coach.app import HomeDriver, LoopStats, run_loop
 from coach.core.session import FACE_LOST_S, Session
-from coach.io.display import NullDisplay
+from coach.screen.display import NullDisplay
 from streams import ListSource, screens, session_stream
 
 

@@ -128,8 +128,8 @@ def test_readme_lists_every_cue():
 def test_every_phrase_has_a_small_voice_file():
     """Spoken guidance: each phase, prompt and shipped fix, pre-rendered by scripts/make_voice.py."""
     from coach.core.exercises import load_library
-    from coach.core.views import phrases
-    from coach.io.sound import VOICE_DIR, voice_file
+    from coach.core.screens import phrases
+    from coach.screen.sound import VOICE_DIR, voice_file
 
     folder = SOUNDS / VOICE_DIR
     library = load_library()[0]
@@ -151,7 +151,7 @@ PROBE = r"""
 import json, os, sys, time
 import numpy as np
 raw = os.environ.get("SDL_DISKAUDIOFILE", "")
-from coach.io.display import PygameDisplay
+from coach.screen.display import PygameDisplay
 from coach.core.feedback import FeedbackView
 d = PygameDisplay(mute=False, volume=0.8)
 out = {"available": d.sound_available, "problem": d.sound_problem}
@@ -225,7 +225,7 @@ def test_without_an_audio_device_the_display_still_works(tmp_path):
 
 def test_missing_sound_files_are_reported_not_fatal(tmp_path):
     code = ("import os\n"
-            "from coach.io.display import PygameDisplay\n"
+            "from coach.screen.display import PygameDisplay\n"
             f"d = PygameDisplay(sounds_dir={str(tmp_path)!r})\n"
             "d.play('start')\n"
             "print(d.sound_available, '|', d.sound_problem)\n"
@@ -280,7 +280,7 @@ def test_an_eyes_closed_exercise_sounds_a_cue_at_every_phase_change(library, tmp
     from coach.app import HomeDriver, run_loop
     from coach.core.demonstration import performed
     from coach.core.session import Session
-    from coach.io.display import PygameDisplay
+    from coach.screen.display import PygameDisplay
     from streams import session_stream
     raw_path = tmp_path / "speaker.raw"
     for k, v in dict(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw_path)).items():

@@ -18,8 +18,8 @@ import pytest
 
 from coach.core.frames import QUANT, LandmarkFrame, StreamInfo, save_stream
 from coach.errors import InputError
-from coach.io import sources
-from coach.io.sources import (CAMERA_LOST, OK, RECONNECTING, CameraSource, ReplaySource, SourceStatus,
+from coach.camera import sources
+from coach.camera.sources import (CAMERA_LOST, OK, RECONNECTING, CameraSource, ReplaySource, SourceStatus,
                               VideoFrame, VideoSource, open_source)
 
 SHAPE = (24, 32, 3)
@@ -570,7 +570,7 @@ def test_open_source_picks_the_source(tmp_path, monkeypatch):
 
 def test_unmirrored_flips_camera_frames_back(tmp_path):
     """A mirroring webcam: frames are flipped back before tracking, so sides stay anatomical."""
-    from coach.io.sources import Unmirrored
+    from coach.camera.sources import Unmirrored
 
     class Mirror:
         fps, size, name = 30.0, (4, 2), "mirror"

@@ -13,10 +13,10 @@ import pytest
 
 from coach.core import progress
 from coach.errors import CoachError
-from coach.io import schema
-from coach.io import store as store_mod
-from coach.io.queries import NO_REPS
-from coach.io.store import Store, default_db_path
+from coach.log import schema
+from coach.log import store as store_mod
+from coach.log.queries import NO_REPS
+from coach.log.store import Store, default_db_path
 from store_fixtures import START, build_history, record_session, rep_dict
 
 def sha(path: Path) -> str:

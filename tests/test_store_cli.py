@@ -129,7 +129,7 @@ def test_sessions_report_export(history, tmp_path):
 
 def test_sessions_figures_come_from_progress(history):
     from coach.core import progress
-    from coach.io.store import Store
+    from coach.log.store import Store
 
     out = ok("sessions", "--patient", "P1", "--db", history).strip().splitlines()
     with Store.open(history, readonly=True) as store:
@@ -176,7 +176,7 @@ def test_review_without_datasette(db, monkeypatch):
 
 
 def test_canned_queries_run_on_a_real_db(history):
-    from coach.io.review import CANNED_QUERIES
+    from coach.log.review import CANNED_QUERIES
 
     conn = sqlite3.connect(history)
     for name, query in CANNED_QUERIES.items():
@@ -198,7 +198,7 @@ def test_review_serves_metadata_with_password(history, monkeypatch):
     from datasette.app import Datasette
     from datasette.cli import cli as datasette_cli
 
-    from coach.io import review
+    from coach.log import review
 
     seen = {}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from coach.app import HomeDriver, run_loop
-from coach.io.session_log import SessionLog
+from coach.log.recorder import SessionLog
 from coach.core.session import Session
-from coach.io.display import NullDisplay
-from coach.io.store import Store
+from coach.screen.display import NullDisplay
+from coach.log.store import Store
 from streams import ListSource, session_stream
 
 SMALL = 0.075          # the recorded smile scaled to ~3 % of mouth width

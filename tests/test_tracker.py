@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 
-from coach.io.tracker import Tracker
+from coach.camera.tracker import Tracker
 
 
 def first_frame(media):
@@ -57,7 +57,7 @@ def test_mediapipe_import_defers_drawing_and_audio():
     """matplotlib.pyplot and sounddevice, which mediapipe imports for helpers coach never
     uses, are not loaded with it; they still load at their first use."""
     code = ("import sys\n"
-            "from coach.io.tracker import import_mediapipe\n"
+            "from coach.camera.tracker import import_mediapipe\n"
             "mp = import_mediapipe()\n"
             "assert mp.Image and mp.tasks.vision.FaceLandmarker\n"
             "assert not {'matplotlib', 'matplotlib.pyplot', 'sounddevice'} & set(sys.modules)\n"

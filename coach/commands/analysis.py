@@ -43,7 +43,7 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
     """Analyse a VIDEO or a recorded LANDMARKS stream (.npz) for reps and synkinesis."""
     from coach.analysis import analyze_file
     from coach.core.files import write_json
-    from coach.io.bars import bar
+    from coach.bars import bar
 
     if not math.isfinite(baseline_s):  # click's FloatRange lets nan through
         raise InputError("--baseline-s must be a number of seconds from 0.2 to 30.")
@@ -77,7 +77,7 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
 def eval_cmd(folder, landmarks, lofo, jobs, json_out, model):
     """Score the detector on every clip in FOLDER that has a NAME.truth.json."""
     from coach.eval.run import run_eval
-    from coach.io.bars import as_counter, bar
+    from coach.bars import as_counter, bar
 
     with bar("Loading clips", unit="clip") as progress:
         report = run_eval(folder, use_landmarks=landmarks, model=model, lofo=lofo, jobs=jobs,

@@ -1,7 +1,7 @@
 """`coach clinic init|key|invite|join|require-signed`, `coach share` and `coach import`: records from
 patients to the clinic.
 
-Thin commands over `coach.io.clinic_keys` and `coach.io.bundle`: parse, call, print.
+Thin commands over `coach.clinic.keys` and `coach.clinic.bundle`: parse, call, print.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def clinic():
               help="Import only bundles signed by an invited patient (see `coach clinic require-signed`).")
 def clinic_init(name, force, signed_only):
     """Make this computer's clinic key pair (the private key stays here, owner-only)."""
-    from coach.io import clinic_keys
+    from coach.clinic import keys as clinic_keys
 
     made = clinic_keys.init_clinic(name, force=force, signed_only=signed_only)
     click.echo(f"Made the key of {made['name']} (fingerprint {made['fingerprint']}) in {made['path']}.")
@@ -41,7 +41,7 @@ def clinic_init(name, force, signed_only):
 def clinic_invite(code, new):
     """Print patient CODE's join token: it joins their coach to this clinic, and signs their bundles
     so this clinic knows who made them (made once, then printed again unless --new)."""
-    from coach.io import clinic_keys
+    from coach.clinic import keys as clinic_keys
 
     invited = clinic_keys.invite(code, new=new)
     if not invited["made"]:
@@ -58,7 +58,7 @@ def clinic_require_signed(off):
     """Import only bundles signed by a patient this clinic invited (`coach clinic invite CODE`);
     unsigned ones, from coaches that joined with the plain key, are refused. Kiosk files are not
     bundles and are imported as before."""
-    from coach.io import clinic_keys
+    from coach.clinic import keys as clinic_keys
 
     clinic_keys.require_signed(not off)
     click.echo("Unsigned bundles are imported again, each with a warning." if off else
@@ -68,7 +68,7 @@ def clinic_require_signed(off):
 @clinic.command("key")
 def clinic_key():
     """Print this clinic's public key and its fingerprint."""
-    from coach.io import clinic_keys
+    from coach.clinic import keys as clinic_keys
 
     key = clinic_keys.clinic_public_key()
     click.echo(key)
@@ -82,7 +82,7 @@ def clinic_join(token_or_key, name):
     """Share this computer's records with your clinic: TOKEN_OR_KEY is the join token
     (coach-join-1:…) or the public key (age1…) it gave you. With a token, only the invited
     patient's records are shared, in bundles signed so the clinic knows they came from you."""
-    from coach.io import clinic_keys
+    from coach.clinic import keys as clinic_keys
 
     joined = clinic_keys.join_clinic(token_or_key, name)
     called = f"{joined['name']} " if joined["name"] else "the clinic "
@@ -103,8 +103,9 @@ def clinic_join(token_or_key, name):
 @db_option
 def share(out, code, all_rows, db):
     """Write the records not yet shared with your clinic to one encrypted bundle file."""
-    from coach.io import bundle, clinic_keys
-    from coach.io.dbfile import default_db_path
+    from coach.clinic import bundle
+    from coach.clinic import keys as clinic_keys
+    from coach.log.file import default_db_path
 
     joined = clinic_keys.joined_clinic()
     if joined is None:
@@ -144,7 +145,7 @@ def import_(file, db):
 
     A bundle signed by an invited patient is checked against their token; an unsigned one is
     imported with a warning, or refused after `coach clinic require-signed`."""
-    from coach.io import bundle
+    from coach.clinic import bundle
 
     if not file.exists():
         raise CoachError(f"There is no file {file}.")

@@ -1,5 +1,5 @@
 """`coach session void` and `coach audit`: voiding a session that should not count, and the history of
-every correction. Thin commands over `coach.io.corrections`: parse, call, print."""
+every correction. Thin commands over `coach.log.corrections`: parse, call, print."""
 from __future__ import annotations
 
 import click

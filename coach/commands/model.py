@@ -17,7 +17,7 @@ def model(ctx, model):
     if ctx.invoked_subcommand:
         return
     from coach.errors import ModelMissing
-    from coach.io import model as model_io
+    from coach.camera import model as model_io
 
     places = model_io.search(model)
     place = model_io.chosen(places)
@@ -36,7 +36,7 @@ def model(ctx, model):
 @click.argument("path", type=click.Path(dir_okay=False))
 def install(path):
     """Verify a copy of face_landmarker.task and put it in the user cache."""
-    from coach.io import model as model_io
+    from coach.camera import model as model_io
 
     dst = model_io.install(path)
     click.echo(f"installed {dst}")
@@ -45,7 +45,7 @@ def install(path):
 @model.command()
 def download():
     """Download the model from MediaPipe's model storage into the user cache (needs internet)."""
-    from coach.io import model as model_io
+    from coach.camera import model as model_io
 
     path = model_io.download()
     click.echo(f"{path}\nverified: sha256 {model_io.MODEL_SHA256}")

@@ -1,6 +1,6 @@
 """`coach patient|plan|treatment`: the therapist's records of patients, plans and treatments.
 
-Thin commands over `coach.io.store`: parse, call, print. Every one takes `--db`.
+Thin commands over `coach.log.store`: parse, call, print. Every one takes `--db`.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def patient_check(code, kiosk_check, check_value, db):
 
 def echo_changes(changes: dict, what: str) -> None:
     """What an edit changed, old → new, or that it changed nothing."""
-    from coach.io.corrections import audit_text
+    from coach.log.corrections import audit_text
 
     if not changes:
         click.echo(f"Nothing changed for {what}.")
@@ -349,7 +349,7 @@ def interactive() -> bool:
 def future_ok(day: str | None) -> bool:
     """False for a date up to today; True once someone at a terminal confirms a later date. A bad date
     is refused here, and a later one without a terminal, before anything is written."""
-    from coach.io.patients import treatment_day
+    from coach.log.patients import treatment_day
 
     if day is None:
         return False
@@ -376,7 +376,7 @@ KIND_CHOICE = click.Choice(["botulinum_toxin", "surgery", "other"])
 @db_option
 def treatment_add(code, day, kind, sites, units, notes, db):
     """Record a treatment of patient CODE. A date in the future is confirmed first (refused without a terminal)."""
-    from coach.io.patients import treatment_units
+    from coach.log.patients import treatment_units
 
     treatment_units(units)                         # a bad dose is refused before anything is asked
     future = future_ok(day)
@@ -409,7 +409,7 @@ def treatment_list(code, db):
 @db_option
 def treatment_edit(code, treatment_id, day, kind, sites, units, notes, db):
     """Correct treatment ID of patient CODE (the id `coach treatment list` shows); kept in the audit history."""
-    from coach.io.patients import treatment_units
+    from coach.log.patients import treatment_units
 
     if all(v is None for v in (day, kind, sites, units, notes)):
         raise CoachError("Say what to change: --date, --kind, --sites, --units or --notes.", exit_code=2)

@@ -1,6 +1,6 @@
 """`coach sessions|report|export|review`: the therapist's tools that read the log.
 
-Thin commands over `coach.io.store`, `coach.io.review` and `coach.report`: parse, call, print.
+Thin commands over `coach.log.store`, `coach.log.review` and `coach.report`: parse, call, print.
 Every one takes `--db`. Commands that only read open the database read-only.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ class DbParam(click.ParamType):
     name = "file"
 
     def convert(self, value, param, ctx):
-        from coach.io.pg import is_url
+        from coach.clinic.store import is_url
 
         return value if value is None or isinstance(value, Path) or is_url(value) else Path(value)
 
@@ -41,7 +41,7 @@ read_db_option = click.option(
 def local_db(db):
     """`db` when it is a file; a server URL is refused in one sentence (only some commands read one).
     A URL that click already made a Path has its `//` folded into `/`: the scheme alone gives it away."""
-    from coach.io.pg import URL_SCHEMES
+    from coach.clinic.store import URL_SCHEMES
 
     if db is not None and str(db).lower().startswith(tuple(u.rstrip("/") for u in URL_SCHEMES)):
         raise CoachError("This command works on a local database file; a postgresql:// URL is for "
@@ -56,7 +56,7 @@ def refuse_url(ctx, param, value):
 
 def open_store(db: Path | None, write: bool = False):
     """Writers create the database; readers need it to exist and open it read-only."""
-    from coach.io import store
+    from coach.log import store
 
     return store.open_store(local_db(db), write)
 
@@ -65,7 +65,7 @@ def open_store(db: Path | None, write: bool = False):
 def read_store(db, code: str | None = None):
     """A reader's store: the file, or for a postgresql:// URL a temporary copy of what the clinic
     store holds (for patient `code`, or everyone), so every figure is computed as from a file."""
-    from coach.io import pg
+    from coach.clinic import store as pg
 
     if not pg.is_url(db):
         with open_store(db) as store:
@@ -127,8 +127,8 @@ def report_name(code: str) -> str:
 def report(code, out, db):
     """Write patient CODE's progress report: one self-contained, printable HTML file (owner-only)."""
     from coach.core.files import write_text
-    from coach.io.bars import bar
-    from coach.report import build_report
+    from coach.bars import bar
+    from coach.report.build import build_report
 
     with read_store(db, code) as store, bar(f"Report for {code}", unit="section") as progress:
         html = build_report(store, code, progress=progress)
@@ -162,7 +162,7 @@ def check_export(folder, workbook, fhir_file, fhir_options) -> None:
 @read_db_option
 def export(code, folder, workbook, fhir_file, with_name, system, db):
     """Export patient CODE's records: CSV files, a workbook and/or a FHIR Bundle (all owner-only)."""
-    from coach.io import exports
+    from coach.report import exports
 
     check_export(folder, workbook, fhir_file, with_name or system)
     with read_store(db, code) as store:
@@ -200,7 +200,7 @@ def review(host, port, ask_password, db):
     if not is_loopback(host) and not password:
         raise CoachError(f"Refusing to serve health records on {host} without a password; "
                          f"use --password or ${PASSWORD_ENV}.", exit_code=2)
-    from coach.io.review import serve
+    from coach.log.review import serve
 
     serve(local_db(db), host, port, password, echo=click.echo)
 

@@ -1,6 +1,6 @@
 """`coach sync`: send this computer's finished sessions to the clinic store (PostgreSQL).
 
-Thin: parse, one call to `coach.io.sync.sync`, print. The server can come from $COACH_SYNC_URL,
+Thin: parse, one call to `coach.clinic.sync.sync`, print. The server can come from $COACH_SYNC_URL,
 so a systemd timer runs plain `coach sync`.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import click
 
 from coach.commands.store import db_option, local_db, plural
 from coach.errors import CoachError
-from coach.io.sync import URL_ENV
+from coach.clinic.sync import URL_ENV
 
 
 def sent_message(counts, place: str) -> str:
@@ -46,10 +46,10 @@ def pulled_message(counts, place: str) -> str:
               help="Sessions per server transaction.")
 def sync(url, source, patient, db, chunk):
     """Send the finished sessions the clinic store does not have yet (running ones stay here)."""
-    from coach.io import pg
-    from coach.io.bars import as_counter, bar
-    from coach.io.sync import pull
-    from coach.io.sync import sync as send
+    from coach.clinic import store as pg
+    from coach.bars import as_counter, bar
+    from coach.clinic.sync import pull
+    from coach.clinic.sync import sync as send
 
     if source:
         place = pg.where(pg.parse(source))

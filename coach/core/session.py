@@ -11,14 +11,14 @@ The screens guide; the detector counts. A rep counts when the detector sees a
 whole rise–hold–return, whatever screen is showing, so a patient who moves at
 their own pace is not penalised (starting the movement on the instructions
 screen counts as being ready). `records` tell the shell what to log. The views
-are composed in `coach.core.views`; amount and evenness in `coach.core.coaching`.
+are composed in `coach.core.screens`; amount and evenness in `coach.core.coaching`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 
-from coach.core import views
+from coach.core import screens as views
 from coach.core.calibration import Baseline, relative
 from coach.core.calibrator import Calibrator
 from coach.core.coaching import Prompter, SideTrace, rep_evenness

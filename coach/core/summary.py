@@ -1,6 +1,6 @@
 """One row per session and exercise: what a person reads about each session, in plain fields.
 
-`session_rows` turns the rows the report is built from (`coach.report_data.gather`: the
+`session_rows` turns the rows the report is built from (`coach.report.data.gather`: the
 sessions it shows, their sets, and their rep rows with `with_evenness` applied) into the rows
 of `sessions.csv`, the workbook's "Sessions" sheet, the FHIR Observations and the report's
 session list. Every figure comes from `coach.core.progress`; nothing is defined twice.
@@ -60,7 +60,7 @@ PERCENT_FIELDS = ("clean_rate", "co_movement", "co_movement_left", "co_movement_
 # One decimal of a percentage: finer than the report's whole percentages (so they round to them),
 # coarser than the measurement's own noise.
 PERCENT_DECIMALS = 1
-# The `rep_evenness` columns a rep row takes on (`coach.io.preferences.log_evenness` writes them).
+# The `rep_evenness` columns a rep row takes on (`coach.log.preferences.log_evenness` writes them).
 EVENNESS_FIELDS = ("onset_lag_ms", "late_side", "amplitude_ratio", "smoothness")
 
 

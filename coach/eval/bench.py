@@ -87,7 +87,7 @@ def _time_process(args: list[str]) -> float:
 def whole_process(clip: str | os.PathLike, exercise_id: str = "gentle-smile", repeat: int = 5,
                   model: str | None = None, json_out: str | os.PathLike | None = None) -> dict:
     """Bare MediaPipe script vs `coach analyze`, each a whole process, alternating `repeat` times."""
-    from coach.io import model as model_io
+    from coach.camera import model as model_io
 
     model_path = str(model_io.resolve(model))
     json_out = json_out or os.path.join(os.path.dirname(os.path.abspath(clip)), "bench-analyze.json")
@@ -117,7 +117,7 @@ def _stats(ms: list[float]) -> str:
 
 
 def _decode(clip: str, repeat: int) -> tuple[list[float], list]:
-    from coach.io.sources import VideoSource
+    from coach.camera.sources import VideoSource
 
     decode_ms, frames = [], []
     for _ in range(repeat):
@@ -191,7 +191,7 @@ def _measure_detect(frames: list, exercise: Exercise, repeat: int) -> tuple[list
 
 def run_bench(clip: str, exercise: Exercise, repeat: int = 3, model: str | None = None,
               processes: bool = True) -> str:
-    from coach.io.tracker import Tracker
+    from coach.camera.tracker import Tracker
 
     decode_ms, decoded = _decode(clip, repeat)
     with Tracker(model, extras=False) as tracker:

@@ -172,7 +172,7 @@ def detect_landmarks(image: np.ndarray, model=None) -> np.ndarray:
     A fresh tracker per image: in VIDEO mode MediaPipe keeps tracking from the
     previous frame's landmarks (Tracker.new_clip only restarts the clock), so a
     reused tracker would fit this face inside the last face's box."""
-    from coach.io.tracker import Tracker
+    from coach.camera.tracker import Tracker
 
     with Tracker(model) as tracker:
         frame = tracker.track(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 0.0)

@@ -37,7 +37,7 @@ def _head(px: np.ndarray):
 
 def track_clip(path: str | os.PathLike, model=None) -> tuple[np.ndarray, list]:
     """(times, pixel landmarks or None) for every frame of a clip, by a fresh tracker."""
-    from coach.io.tracker import Tracker
+    from coach.camera.tracker import Tracker
 
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS) or FPS

@@ -22,6 +22,6 @@ __all__ = ["ASK_STAFF", "DEFAULT_PLAN", "KEYPAD_SCREENS", "KIOSK_EXTRA", "PIN_DI
 
 def __getattr__(name: str):
     if name == "RetryingCamera":           # it lives with the other sources now (and needs OpenCV)
-        from coach.io.camera import RetryingCamera
+        from coach.camera.webcam import RetryingCamera
         return RetryingCamera
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from coach.core.feedback import FeedbackView
 from coach.core.session import StepResult
 from coach.errors import CoachError
-from coach.io import keypad, preferences
+from coach.screen import keypad
+from coach.log import preferences
 from coach.kiosk.access import CHECK_LABELS, AccessState, state_path
 from coach.kiosk.config import PIN_DIGITS, KioskConfig, verify_pin
 
@@ -266,7 +267,7 @@ class Kiosk:
                                    "cancel": cancel, "locked": locked, "variant": variant})
 
     def _start_visit(self, code: str, t: float) -> None:
-        from coach.io.session_log import SessionLog, previous_rates
+        from coach.log.recorder import SessionLog, previous_rates
         from coach.core.session import Session
 
         try:

@@ -12,8 +12,8 @@ from typing import Callable
 from coach.app import LoopStats, run_loop
 from coach.core.feedback import FeedbackView
 from coach.errors import CoachError
-from coach.io import keypad
-from coach.io.headless import headless_env
+from coach.screen import keypad
+from coach.screen.headless import headless_env
 from coach.kiosk.config import KioskConfig
 from coach.kiosk.machine import KEYPAD_SCREENS, Kiosk
 from coach.kiosk.script import load_events
@@ -30,7 +30,7 @@ class KioskRun(LoopStats):
 
 
 def show(display, view: FeedbackView, rgb=None) -> None:
-    """Keypad screens are drawn by coach.io.keypad on a real window; the rest as usual."""
+    """Keypad screens are drawn by coach.screen.keypad on a real window; the rest as usual."""
     if view.screen in KEYPAD_SCREENS and hasattr(display, "renderer") and hasattr(display, "screen"):
         keypad.draw(display, view)
     else:
@@ -96,7 +96,7 @@ def serve(*, db=None, config_path=None, camera=None, replay=None, model=None, he
     store, store_error = _open_store(db)
     run, source, tracker, display = KioskRun(), None, None, None
     try:
-        from coach.io.display import PygameDisplay
+        from coach.screen.display import PygameDisplay
 
         source, tracker = _open_source(replay, camera, model, headless)
         display = PygameDisplay(fullscreen=False, title="coach kiosk")
@@ -116,7 +116,7 @@ def serve(*, db=None, config_path=None, camera=None, replay=None, model=None, he
 
 def _open_store(db):
     """A database that can't be opened is shown to staff on screen, not a crash loop."""
-    from coach.io.store import Store
+    from coach.log.store import Store
 
     try:
         return Store.open(db), None
@@ -127,11 +127,11 @@ def _open_store(db):
 def _open_source(replay, camera, model, headless) -> tuple:
     """(source, tracker): a replay (no tracker), else the camera, retried until it is there."""
     if replay:
-        from coach.io.sources import ReplaySource
+        from coach.camera.sources import ReplaySource
         return ReplaySource(replay, realtime=not headless), None
-    from coach.io.camera import RetryingCamera
-    from coach.io.model import resolve
-    from coach.io.tracker import Tracker
+    from coach.camera.webcam import RetryingCamera
+    from coach.camera.model import resolve
+    from coach.camera.tracker import Tracker
 
     tracker = Tracker(resolve(model))
     index = int(camera) if camera and str(camera).isdigit() else (camera or 0)

@@ -1,0 +1,1 @@
+"""Where frames come from: video files, the webcam, the face tracker and its model."""

@@ -1,1 +1,0 @@
-"""The imperative shell: camera, tracker, display, sound and store edges."""

@@ -1,0 +1,247 @@
+"""The report's detailed sections, after the overview: plan and treatments, trends per exercise,
+the Sunnybrook estimate, botulinum toxin before and after, the latest session, the session list.
+
+Each takes `coach.report.data.ReportData` (the sessions shown, read once) and returns HTML.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from coach.core import progress
+from coach.core.progress import GRADE_LABELS, SYNKINESIS_GRADE_CUTOFFS, local_dt
+from coach.core.summary import STATUS_WORDS, session_rows
+from coach.report.data import Point, ReportData, unit_of
+from coach.report.html import day, esc, fmt, opt, pct, row, table
+from coach.report.plots import exercise_plot, latest_plot, svg
+
+WEEKLY_ABOVE = 40                # more sessions than this: trend plots show weekly points
+
+
+def _pct100(v) -> float | None:
+    return None if v is None else 100 * v
+
+
+# ---- plan and treatments ------------------------------------------------------------------
+def _prescribed(data: ReportData, item: dict) -> list[str]:
+    """Reps, hold and rest of a plan item; where the plan leaves one out, the exercise file's."""
+    ex = data.library.get(item["exercise"])
+    values = (item.get("reps", ex and ex.reps), item.get("hold_s", ex and ex.hold_s), item.get("rest_s", ex and ex.rest_s))
+    return ["?" if v is None else f"{v:g}" for v in values]
+
+
+def plan_section(data: ReportData) -> str:
+    out = ["<section><h2>Plan and treatments</h2>"]
+    if data.plan:
+        out.append(table(["exercise", "reps", "hold (s)", "rest (s)", "thresholds"], [
+            row([data.name(i["exercise"]), *_prescribed(data, i),
+                 ", ".join(f"{k.replace('_', ' ')} {100 * v:g} %" for k, v in (i.get("thresholds") or {}).items())])
+            for i in data.plan]))
+    else:
+        out.append("<p class='note'>No exercise plan set.</p>")
+    if data.treatments:
+        out.append(table(["date", "treatment", "sites", "units", "notes"], [
+            row([day(t["date"]), t["kind"].replace("_", " "), t["sites"], fmt(t["units"], "g"), t["notes"]])
+            for t in data.treatments]))
+    out.append("</section>")
+    return "".join(out)
+
+
+# ---- trends -------------------------------------------------------------------------------
+def weekly(points: list[Point]) -> list[Point]:
+    """Pool sessions by week (dated on the Monday), full and partial sessions apart."""
+    weeks: dict[tuple[str, bool], list[dict]] = defaultdict(list)
+    for p in points:
+        monday = p.when.date() - timedelta(days=p.when.weekday())
+        weeks[(monday.isoformat(), p.full)].extend(p.reps)
+    order = sorted(weeks, key=lambda key: (key[0], not key[1]))          # full before partial
+    return [Point(started, weeks[(started, full)], full) for started, full in order]
+
+
+def _co_title(data: ReportData, ex: str) -> str:
+    watches = data.watch_measures(ex)
+    units = {unit_of(m) for m, _ in watches}
+    if len(units) == 1:
+        label = " / ".join(lbl for _, lbl in watches)
+        return f"Peak co-movement: {label.lower()}, {units.pop()} (dotted: grade cut-offs)"
+    return "Peak co-movement, % of the watched measure's neutral size (dotted: grade cut-offs)"
+
+
+def _trend_rows(data: ReportData, ex: str, points: list[Point]) -> tuple[list[dict], dict]:
+    """Rows for `exercise_plot` in the units shown, and the panel labels."""
+    all_reps = [r for p in points for r in p.reps]
+    in_mm = data.mm_reps(all_reps, ex) is not None
+    measure = data.prime_measure(ex)
+    rows = []
+    for p in points:
+        st = progress.rep_stats(p.reps, data.affected)
+        amp = progress.rep_stats(data.mm_reps(p.reps, ex), data.affected) if in_mm else \
+            {k: _pct100(st[k]) for k in ("amp_first", "amp_second")}
+        rows.append({"when": p.when, "full": p.full, "rate": _pct100(st["free_rate"]), "co": _pct100(st["co_move"]),
+                     "amp_first": amp["amp_first"], "amp_second": amp["amp_second"]})
+    what = (measure or "movement").replace("_", " ")
+    amp_title = (f"Movement: {what}, each side, mm (from the iris calibration)" if in_mm
+                 else f"Movement: {what}, each side, {unit_of(measure)}")
+    return rows, {"co_title": _co_title(data, ex), "amp_title": amp_title, "amp_unit": "mm" if in_mm else "%",
+                  "sides": data.side_words}
+
+
+def trend_figure(data: ReportData, ex: str, points: list[Point]):
+    """The trend plot of one exercise (weekly points above WEEKLY_ABOVE sessions)."""
+    title = data.name(ex)
+    if len(points) > WEEKLY_ABOVE:
+        points, title = weekly(points), title + " (weekly)"
+    rows, labels = _trend_rows(data, ex, points)
+    return exercise_plot(title, rows, data.treatments, labels)
+
+
+def trends_section(data: ReportData) -> str:
+    series = data.series()
+    out = ["<section id='trends'><h2>Trends per exercise</h2><p class='note'>One point per session "
+           "(per week when there are more than 40). Filled points joined by a line: full sessions; hollow "
+           "points: interrupted or short sessions, left out of the line. Rates and means count complete reps "
+           "only. Shaded: the 2 weeks before a toxin injection and weeks 2–6 after it.</p>"]
+    for i, ex in enumerate(data.exercises()):
+        out.append(f"<figure id='trend-{esc(ex)}'>"
+                   + svg(trend_figure(data, ex, series[ex]), f"trend{i}", f"{data.name(ex)}: trends")
+                   + "</figure>")
+    out.append("</section>")
+    return "".join(out)
+
+
+# ---- Sunnybrook and toxin -----------------------------------------------------------------
+def sunnybrook_section(data: ReportData) -> str:
+    cuts = SYNKINESIS_GRADE_CUTOFFS
+    estimates = progress.sunnybrook_estimates(progress.per_session(data.reps), data.library)
+    done = [g for g in estimates if g["grade"] is not None]
+    missing = [g["label"] for g in estimates if g["grade"] is None]
+    out = ["<section id='sunnybrook'><h2>Sunnybrook synkinesis: estimate</h2>"
+           "<p class='estimate'>Estimate, not a diagnosis: computed from camera measurements, "
+           "to be confirmed by a clinician's Sunnybrook assessment.</p>"
+           f"<p class='note'>Median peak co-movement of the latest session with the expression; grade 0 below "
+           f"{100 * cuts[0]:g} %, 1 below {100 * cuts[1]:g} %, 2 below {100 * cuts[2]:g} %, else 3.</p>"]
+    if done:
+        out.append(table(["expression", "estimated grade", "median peak co-movement", "reps", "session"], [
+            row([g["label"], f"{g['grade']} ({GRADE_LABELS[g['grade']]})", pct(g["median"]), g["n"], day(g["date"])],
+                f"grade-{g['exercise']}") for g in done]))
+    if missing:
+        out.append(f"<p id='sunnybrook-missing'>Not practised, so not estimated: {esc(', '.join(missing))}.</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def toxin_section(data: ReportData) -> str:
+    blocks = progress.toxin_windows(data.reps, data.treatments, data.affected, data.exercises())
+    if not blocks:
+        return ""
+    return ("<section><h2>Botulinum toxin: before and after</h2><p class='note'>The 2 weeks before each "
+            "injection against weeks 2–6 after it (full effect, before it wears off). Complete reps of all "
+            "sessions in the window. Co-movement in % of its measure's neutral size.</p>"
+            + "".join(_toxin_block(data, block) for block in blocks) + "</section>")
+
+
+def _toxin_block(data: ReportData, block: dict) -> str:
+    t = block["treatment"]
+    units = f", {t['units']:g} units" if t["units"] is not None else ""
+    heading = f"<h3>{day(t['date'])}{opt(': ', t['sites'])}{units}</h3>"
+    if not block["exercises"]:
+        return heading + "<p class='note'>No sessions in either window.</p>"
+    return heading + table(["exercise", "reps before", "clean before", "co-movement before",
+                            "reps after", "clean after", "co-movement after"], [
+        row([data.name(ex), b["n"], pct(b["free_rate"]), pct(b["co_move"]), a["n"], pct(a["free_rate"]),
+             pct(a["co_move"])], f"toxin-{t['date']}-{ex}")
+        for ex, b, a in block["exercises"]])
+
+
+# ---- the latest session -------------------------------------------------------------------
+def latest_figure(data: ReportData, session: dict):
+    """Per rep of `session`, in set order: movement and co-movement (None: no reps)."""
+    reps = [r for r in data.reps if r["session_id"] == session["id"]]
+    if not reps:
+        return None
+    order = {s["id"]: i for i, s in enumerate(data.sets[session["id"]])}
+    ordered = sorted(reps, key=lambda r: (order.get(r["set_id"], 99), r["idx"]))
+    names = {ex: data.name(ex) for ex in {r["exercise"] for r in reps}}
+    co_title = "Peak co-movement, % of the watched measure's neutral size (eye opening or mouth width)"
+    return latest_plot(ordered, names, co_title)
+
+
+def latest_section(store, data: ReportData) -> str:
+    session = data.sessions[-1]
+    sets = data.sets[session["id"]]
+    reps = [r for r in data.reps if r["session_id"] == session["id"]]
+    rows = [_set_row(data, s, [r for r in reps if r["set_id"] == s["id"]]) for s in sets]
+    out = [_latest_heading(session, reps),
+           table(["exercise", "planned", "reps", "complete", "clean", "mean movement (% of target)",
+                  "mean hold (s)", "steadiness"], rows) if rows else "<p>No exercise sets.</p>"]
+    fig = latest_figure(data, session)
+    if fig is not None:
+        out.append(svg(fig, "latest", "reps of the latest session"))
+    events = store.event_rows(session_id=session["id"])
+    if events:
+        out.append(_events_table(data, events))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _latest_heading(session: dict, reps: list[dict]) -> str:
+    started = local_dt(session["started"])
+    return (f"<section id='latest'><h2>Latest session: {day(started.date())} "
+            f"{started:%H:%M}</h2><p class='meta'>{esc(STATUS_WORDS.get(session['state'], session['state']))}"
+            f" · {esc(_duration(session, reps))} · {esc(session['kind'])}{opt(' · ', session['source'])} · "
+            f"coach {esc(session['app_version'])}{opt(' · model ', session['model_version'])}</p>")
+
+
+def _set_row(data: ReportData, s: dict, rs: list[dict]) -> str:
+    st = progress.rep_stats(rs)
+    steadiness = progress.mean(r["hold_steadiness"] for r in progress.complete_reps(rs))
+    return row([data.name(s["exercise"]), s["planned_reps"] if s["planned_reps"] is not None else "–",
+                len(rs), st["n"], pct(st["free_rate"]), pct(st["mean_peak"]),
+                fmt(st["mean_hold_s"], ".1f"), fmt(steadiness, ".2f")], f"set-{s['id']}")
+
+
+def _events_table(data: ReportData, events: list[dict]) -> str:
+    return "<h3>Events</h3>" + table(["kind", "exercise", "side", "measure", "from (s)", "to (s)", "peak"], [
+        row([e["kind"].replace("_", " "), data.name(e["exercise"]) if e["exercise"] else "", e["side"] or "",
+             (e["measure"] or "").replace("_", " "), fmt(e["start_s"], ".1f"), fmt(e["end_s"], ".1f"),
+             "–" if e["peak"] is None else f"{100 * e['peak']:+.0f} %".replace("-", "−")]) for e in events])
+
+
+# ---- the session list ---------------------------------------------------------------------
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
+
+
+def _duration(session: dict, reps: list[dict]) -> str:
+    """Start to end; for a session without an end, up to its last rep ("≥")."""
+    if session["ended"]:
+        return _minutes((local_dt(session["ended"]) - local_dt(session["started"])).total_seconds())
+    last = max((r["end_s"] for r in reps if r["end_s"] is not None), default=None)
+    return "–" if last is None else f"≥ {_minutes(last)}"
+
+
+def _session_row(n: int, s: dict, reps: list[dict], cells: dict[str, dict], exercises: list[str]) -> str:
+    """`cells`: exercise -> the session's `coach.core.summary` row (the same rows as sessions.csv)."""
+    started = local_dt(s["started"])
+    return row([n, day(started.date()), f"{started:%H:%M}", s["kind"], _duration(s, reps),
+                STATUS_WORDS.get(s["state"], s["state"])]
+               + [f"{c['done']}/{c['planned']}" if (c := cells.get(ex)) and c["planned"] is not None else "–"
+                  for ex in exercises], f"session-{n}", s["state"])
+
+
+def sessions_section(data: ReportData) -> str:
+    exercises = data.exercises()
+    by_session: dict[str, list[dict]] = defaultdict(list)
+    for r in data.reps:
+        by_session[r["session_id"]].append(r)
+    cells: dict[str, dict[str, dict]] = defaultdict(dict)
+    for c in session_rows(data.sessions, data.sets, data.reps, data.name):
+        cells[c["session_id"]][c["exercise_id"]] = c
+    rows = [_session_row(n, s, by_session[s["id"]], cells[s["id"]], exercises)
+            for n, s in enumerate(data.sessions, start=1)]
+    return ("<section id='sessions'><h2>Sessions</h2><p class='note'>Reps per exercise: "
+            "complete reps / planned reps. Short: completed with fewer than half the planned reps complete. "
+            "Interrupted: ended without finishing (duration up to its last rep). Both are left out of the "
+            "trend lines.</p>"
+            + table(["#", "date", "start", "kind", "duration", "status"] + [data.name(ex) for ex in exercises],
+                    rows, "long") + "</section>")

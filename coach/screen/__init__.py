@@ -1,0 +1,1 @@
+"""What the patient sees and hears: the window, the screens, meters, widgets and sounds."""
