@@ -136,3 +136,81 @@ def test_chunks_cover_the_batch_parents_first(tmp_path, per_chunk):
             assert all({s["patient_id"] for s in p["sessions"]} <= {x["id"] for x in p["patients"]} for p in parts)
             continue
         assert sum(len(p[table]) for p in parts) == len(batch[table])
+
+
+# ---- chunking: the parts of the linear `chunks` are those of the first, quadratic one (issue 17, item 8) ----
+def reference_chunks(batch, sessions_per_chunk):
+    """The original `chunks`, kept here as the oracle: every part rescans the whole batch."""
+    def having(table, column, values):
+        return [r for r in batch.get(table, []) if r[column] in values]
+
+    yield {t: batch.get(t, []) if t in m.PATIENT_TABLES else [] for t, _, _ in m.SHARED_TABLES}
+    sessions = batch.get("sessions", [])
+    for i in range(0, len(sessions), sessions_per_chunk):
+        part = sessions[i:i + sessions_per_chunk]
+        sids = {s["id"] for s in part}
+        rows = {"sessions": part, "patients": having("patients", "id", {s["patient_id"] for s in part})}
+        for table in m.SESSION_TABLES:
+            rows[table] = having(table, "session_id", sids)
+        rows["rep_evenness"] = having("rep_evenness", "rep_id", {r["id"] for r in rows["reps"]})
+        yield {t: rows.get(t, []) for t, _, _ in m.SHARED_TABLES}
+
+
+def random_batch(rng, n_sessions):
+    """A messy batch: shuffled tables, children of sessions that are not in it, a session listed twice,
+    patients listed twice or missing, evenness of reps that are not in it, duplicated rows."""
+    ids = lambda prefix, n: [f"{prefix}{k}" for k in range(n)]   # noqa: E731
+    patients = ids("p", max(1, n_sessions // 7))
+    sessions = [{"id": sid, "patient_id": rng.choice(patients + ["p-absent"]), "n": k}
+                for k, sid in enumerate(ids("s", n_sessions))]
+    sessions += [dict(rng.choice(sessions), n=-1)] if sessions else []    # the same session id twice
+    rng.shuffle(sessions)
+    sids = [s["id"] for s in sessions] + ["s-absent"]
+    batch = {"patients": [{"id": p, "k": k} for k, p in enumerate(patients + rng.sample(patients, 1))],
+             "plans": [{"id": "plan", "patient_id": patients[0]}], "treatments": [], "audit": [],
+             "sessions": sessions}
+    for table in m.SESSION_TABLES:
+        batch[table] = [{"id": f"{table}{k}", "session_id": rng.choice(sids)}
+                        for k in range(rng.randrange(3 * n_sessions + 1))]
+        rng.shuffle(batch[table])
+    rep_ids = [r["id"] for r in batch["reps"]] + ["rep-absent"]
+    batch["rep_evenness"] = [{"rep_id": rng.choice(rep_ids), "k": k} for k in range(len(rep_ids))]
+    batch["reps"].append(dict(batch["reps"][0]) if batch["reps"] else {"id": "r", "session_id": "s0"})
+    rng.shuffle(batch["patients"])
+    return batch
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_linear_chunks_give_exactly_the_parts_of_the_original(seed):
+    import random
+
+    rng = random.Random(seed)
+    batch = random_batch(rng, rng.choice([0, 1, 5, 19, 20, 21, 60, 150]))
+    for per_chunk in (1, 3, 20, 1000):
+        new, old = list(m.chunks(batch, per_chunk)), list(reference_chunks(batch, per_chunk))
+        assert new == old
+        # the same row objects, in the same order (not equal copies)
+        assert [[id(r) for t in p for r in p[t]] for p in new] == [[id(r) for t in p for r in p[t]] for p in old]
+
+
+class CountedRow(dict):
+    """A row that counts how often it is read by key."""
+
+    reads = 0
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return super().__getitem__(key)
+
+
+def test_chunking_reads_each_row_a_fixed_number_of_times_however_many_parts():
+    """Linear work, counted rather than timed: cutting a batch into 200 parts reads each row's keys a
+    few times in all, not once per part (the original rescanned the whole batch for every part)."""
+    import random
+
+    batch = random_batch(random.Random(7), 1000)
+    batch = {t: [CountedRow(r) for r in rows] for t, rows in batch.items()}
+    parts = list(m.chunks(batch, 5))
+    assert len(parts) > 200
+    reads = [r.reads for rows in batch.values() for r in rows]
+    assert max(reads) <= 3 and sum(reads) <= 3 * len(reads)

@@ -142,23 +142,40 @@ def collect(conn: sqlite3.Connection, target: str | None = None, patient_code: s
 def chunks(batch: Batch, sessions_per_chunk: int = 20) -> Iterator[Batch]:
     """The batch in parts that can each be committed alone, parents first: the patients' rows,
     then sessions `sessions_per_chunk` at a time, each with its children and its patients again
-    (a patient known by code under another UUID is re-pointed per part, so every part needs them)."""
+    (a patient known by code under another UUID is re-pointed per part, so every part needs them).
+
+    Linear: the children are indexed by their parent's id once, not looked for in the whole batch
+    for every part; within a part, rows keep the batch's order."""
     yield {t: batch.get(t, []) if t in PATIENT_TABLES else [] for t, _, _ in SHARED_TABLES}
     sessions = batch.get("sessions", [])
+    if not sessions:
+        return
+    index = {"patients": _index(batch, "patients", "id"), "rep_evenness": _index(batch, "rep_evenness", "rep_id")}
+    index.update({table: _index(batch, table, "session_id") for table in SESSION_TABLES})
     for i in range(0, len(sessions), sessions_per_chunk):
-        yield _sessions_part(batch, sessions[i:i + sessions_per_chunk])
+        yield _sessions_part(index, sessions[i:i + sessions_per_chunk])
 
 
-def _having(batch: Batch, table: str, column: str, values: set) -> list[dict]:
-    return [r for r in batch.get(table, []) if r[column] in values]
+def _index(batch: Batch, table: str, column: str) -> tuple[list[dict], dict]:
+    """(the table's rows, {value of `column`: [positions of its rows]}) of one table of the batch."""
+    rows, found = batch.get(table, []), {}
+    for position, row in enumerate(rows):
+        found.setdefault(row[column], []).append(position)
+    return rows, found
 
 
-def _sessions_part(batch: Batch, part: list[dict]) -> Batch:
+def _having(index: tuple[list[dict], dict], values) -> list[dict]:
+    """The rows whose indexed value is one of `values`, in the batch's order."""
+    rows, found = index
+    return [rows[p] for p in sorted(p for value in set(values) for p in found.get(value, ()))]
+
+
+def _sessions_part(index: dict, part: list[dict]) -> Batch:
+    rows = {"sessions": part, "patients": _having(index["patients"], (s["patient_id"] for s in part))}
     sids = {s["id"] for s in part}
-    rows = {"sessions": part, "patients": _having(batch, "patients", "id", {s["patient_id"] for s in part})}
     for table in SESSION_TABLES:
-        rows[table] = _having(batch, table, "session_id", sids)
-    rows["rep_evenness"] = _having(batch, "rep_evenness", "rep_id", {r["id"] for r in rows["reps"]})
+        rows[table] = _having(index[table], sids)
+    rows["rep_evenness"] = _having(index["rep_evenness"], (r["id"] for r in rows["reps"]))
     return {t: rows.get(t, []) for t, _, _ in SHARED_TABLES}
 
 
