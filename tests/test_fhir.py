@@ -182,3 +182,38 @@ def test_a_running_session_is_not_sent(patient):
     sent = fhir.bundle({"code": CODE, "display_name": "Ann Lee"}, [running, *ended])
     values = [e["resource"]["identifier"][0]["value"] for e in sent["entry"][2:]]
     assert len(values) == len(ended) and not any(v.startswith("still-running") for v in values)
+
+
+def strict_json(text: str):
+    """JSON as the standard has it: NaN and Infinity are not numbers there."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_figures_that_are_not_finite_numbers_are_left_out_and_the_file_is_json(tmp_path):
+    """A damaged rep (an infinite peak on one side) makes some of its session's figures infinite or NaN:
+    those are left out of its Observation, its other figures and every other session's are sent."""
+    import math
+    import sqlite3
+
+    ids = build_patient(tmp_path / "coach.db")
+    conn = sqlite3.connect(tmp_path / "coach.db")
+    with conn:
+        conn.execute("UPDATE reps SET peak_left = ?, synkinesis_left = ? WHERE rowid = "
+                     "(SELECT min(rowid) FROM reps WHERE session_id = ? AND complete)",
+                     [float("inf"), float("-inf"), ids["all"][0]])
+    conn.close()
+    rows, _ = report_figures(tmp_path)
+    bad = {value: [code for code, field in CODES.items() if row[field] is not None and not math.isfinite(row[field])]
+           for value, row in rows.items()}
+    assert any(bad.values())                           # the damage reached the figures
+    bundle = strict_json(export(tmp_path, "P017.json").read_text(encoding="utf-8"))
+    Bundle.model_validate(bundle)
+    for obs in observations(bundle):
+        value = obs["identifier"][0]["value"]
+        row = rows[value]
+        assert figures(obs) == {code: expected_quantity(code, row[field]) for code, field in CODES.items()
+                                if row[field] is not None and code not in bad[value]}
+    assert len(observations(bundle)) == len(rows)
+

@@ -42,6 +42,18 @@ EXPORT_QUERIES = {
     "samples": f"SELECT * FROM samples WHERE {_IN_SESSIONS} ORDER BY session_id, t",
 }
 NOT_IN_WORKBOOK = ("samples",)       # ~10 rows a second: more than a sheet holds (1,048,576 rows)
+# A text cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell no spreadsheet runs: text that starts like a formula gets a leading single quote
+    (shown as text, the quote hidden). Only text: the numbers coach writes (ints and floats, such as a
+    negative co-movement) stay numbers. A number a row holds as text ("-0.12" in a text column, or
+    in a numeric one from another program) is text, so it is quoted too, and opens as the text it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def summary_rows(store: Store, code: str, library: dict | None = None) -> tuple[dict, list[dict]]:
@@ -79,8 +91,8 @@ def _write_csv(path: Path, header: list[str], rows) -> Path:
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(rows)
+            writer.writerow([csv_cell(v) for v in header])
+            writer.writerows([csv_cell(v) for v in row] for row in rows)
     return _write(path, write)
 
 
@@ -137,7 +149,8 @@ def export_fhir(store: Store, code: str, path: str | os.PathLike, *, with_name: 
 
     patient, rows = summary_rows(store, code, library)
     bundle = fhir.bundle(patient, rows, with_name=with_name, system=system or fhir.PATIENT_SYSTEM)
-    text = json.dumps(bundle, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # Only finite numbers (`fhir.components` leaves the others out): JSON has no NaN or Infinity.
+    text = json.dumps(bundle, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     path = Path(path)
     try:
         write_text(path, text)

@@ -18,6 +18,7 @@ local CodeSystem, `CODE_SYSTEM`, with the codes in `CODES`. Units are UCUM: `%` 
 """
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import datetime
@@ -102,11 +103,13 @@ def effective(started: str) -> str:
 
 
 def components(row: dict) -> list[dict]:
-    """The row's figures (absent ones left out), percentages rounded as in sessions.csv."""
+    """The row's figures, percentages rounded as in sessions.csv. Absent ones are left out, and so are
+    those that are not finite numbers (from a damaged row): a FHIR Quantity and JSON hold only finite
+    ones, and one bad figure does not keep the session's other figures from the clinic."""
     out = []
     for code, (display, field, unit) in CODES.items():
         value = row.get(field) if field else None
-        if value is None:
+        if value is None or not math.isfinite(value):
             continue
         value = summary.percent(value) if unit == PERCENT else value
         out.append({"code": _coding(CODE_SYSTEM, code, display),
