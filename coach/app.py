@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from coach.core.files import private_folder
 from coach.core.frames import LandmarkFrame
 from coach.core.session import INSTRUCT_S, Session, StepResult
 from coach.screen.headless import headless_env
@@ -154,7 +155,7 @@ class Shots:
             every = shots
         if every is not None:
             self.folder = Path(every)
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)           # screenshots show the face: health data, 0700
 
     def take(self, display, key: str, changed: bool, stats: LoopStats) -> None:
         paths = [self.once.pop(key)] if key in self.once else []

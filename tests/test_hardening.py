@@ -76,6 +76,43 @@ def test_reports_and_exports_are_private_whatever_the_umask(tmp_path, umask022):
     assert not any("patient_checks" in f.read_text() or "scrypt$" in f.read_text() for f in files)
 
 
+def test_every_folder_coach_makes_for_health_data_is_private_whatever_the_umask(tmp_path, umask022, monkeypatch):
+    """Issue 17, item 9: `report --out`, `export --fhir/--xlsx`, `share --out`, `analyze --json` and
+    screenshots into folders that do not exist yet: each folder made, to the deepest, is 0700."""
+    from coach.cli import cli
+    from coach.clinic import keys as clinic_keys
+    from coach.screen.display import PygameDisplay
+    from store_fixtures import build_history
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("COACH_DB", raising=False)
+    clinic_keys.join_clinic(clinic_keys.init_clinic("Test clinic")["public_key"], "Test clinic")
+    db = build_history(tmp_path / "c.db", n_sessions=2)
+    here = tmp_path / "here"
+    here.mkdir()
+    os.chmod(here, 0o755)                           # the user's own folder, readable by others
+    outputs = {"report": here / "report" / "new" / "r.html", "fhir": here / "fhir" / "new" / "p.json",
+               "xlsx": here / "xlsx" / "new" / "p.xlsx", "share": here / "share" / "new" / "p.bundle",
+               "analyze": here / "analyze" / "new" / "a.json", "shot": here / "shots" / "new" / "s.png"}
+    runner = CliRunner()
+    for args in (["report", "P1", "--out", outputs["report"], "--db", db],
+                 ["export", "P1", "--fhir", outputs["fhir"], "--xlsx", outputs["xlsx"], "--db", db],
+                 ["share", "--out", outputs["share"], "--db", db],
+                 ["analyze", REPO / "coach" / "data" / "demo.landmarks.npz", "--exercise", "gentle-smile",
+                  "--json", outputs["analyze"]]):
+        result = runner.invoke(cli, list(map(str, args)))
+        assert result.exit_code == 0, (args, result.output, result.exception)
+    display = PygameDisplay()
+    try:
+        display.screenshot(outputs["shot"])
+    finally:
+        display.close()
+    for name, path in outputs.items():
+        assert mode(path) == 0o600, name
+        assert mode(path.parent) == mode(path.parent.parent) == 0o700, name
+    assert mode(here) == 0o755                      # a folder that was there is left as it was
+
+
 # ---- 4. treatments --------------------------------------------------------------------------------
 def test_treatment_units_above_zero_and_a_future_date_confirmed_or_refused(tmp_path, monkeypatch):
     from datetime import date, timedelta

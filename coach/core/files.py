@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temp file beside the target, then rename.
 
 A crash or an error part-way never leaves half a file where a reader expects a
-whole one (landmark streams, JSON results, reports).
+whole one (landmark streams, JSON results, reports). Everything coach writes is
+health data: files are 0600 and the folders made for them 0700 (`private_folder`).
 """
 from __future__ import annotations
 
@@ -10,6 +11,26 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Callable
+
+PRIVATE_DIR = 0o700
+
+
+def private_folder(folder: str | os.PathLike) -> None:
+    """Create `folder` and its missing parents owner-only (0700), whatever the umask. Folders that
+    exist are left as they are (they are the user's)."""
+    folder = Path(folder)
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        os.chmod(d, PRIVATE_DIR)
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[str], object]) -> None:
@@ -20,7 +41,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[str], object]) -> Non
     path = Path(path)
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)                 # a folder made for it is 0700
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
         os.close(fd)
         write(tmp)

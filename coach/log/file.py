@@ -28,11 +28,11 @@ from pathlib import Path
 import platformdirs
 import sqlite_utils
 
+from coach.core.files import PRIVATE_DIR, private_folder  # noqa: F401  (one helper; imported from here too)
 from coach.errors import CoachError
 from coach.log.schema import check_version
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 SIDE_FILES = ("-wal", "-shm", "-journal")
 HOST = socket.gethostname()
@@ -77,22 +77,6 @@ def friendly(method):
         except sqlite3.Error as exc:
             raise sql_error(self.path, exc) from exc
     return wrapper
-
-
-def private_folder(folder: Path) -> None:
-    """Create `folder` and its missing parents owner-only (0700), whatever the umask."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=PRIVATE_DIR)
-        except FileExistsError:
-            continue
-        os.chmod(d, PRIVATE_DIR)
 
 
 def tighten(path: Path, mode: int = PRIVATE_FILE) -> None:

@@ -346,9 +346,11 @@ class PygameDisplay(_Settings):
 
     def screenshot(self, path: str | os.PathLike) -> None:
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
+        from coach.core.files import private_folder
+
+        private_folder(os.path.dirname(os.path.abspath(path)))      # a screenshot shows the face: 0700
         self._pg.image.save(self.screen, path)
+        os.chmod(path, 0o600)                                        # and the file is the patient's only
 
     def close(self) -> None:
         if not self._closed:
