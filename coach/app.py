@@ -32,7 +32,6 @@ from coach.core.files import private_folder
 from coach.core.frames import LandmarkFrame
 from coach.core.session import INSTRUCT_S, Session, StepResult
 from coach.screen.headless import headless_env
-from coach.log.preferences import log_evenness
 
 SUMMARY_S = 4.0          # after a replay or video (nobody may be watching), the summary stays up this long;
                          # with a camera it stays until the patient closes it
@@ -239,8 +238,7 @@ class HomeDriver:
 
     def _after(self, result: StepResult, t: float, actions, before: str) -> StepResult:
         if self.log is not None:
-            self.log.write(result.records)
-            log_evenness(self.log, result.records)
+            self.log.write(result.records)          # each rep with its evenness, in one transaction
             if self.log.saving:       # records wait for the database: the screen says "saving…"
                 from dataclasses import replace
                 result = replace(result, view=replace(result.view, extra={**(result.view.extra or {}),

@@ -468,7 +468,7 @@ def test_a_kiosk_visit_on_a_full_disk_ends_interrupted_and_the_log_stays_readabl
 
 
 def test_a_queued_write_runs_after_its_rep_and_is_retried_like_it(tmp_path):
-    """`SessionLog.queue`: a write that belongs to a rep (e.g. its evenness) waits for it."""
+    """`SessionLog.queue`: a write that belongs to a rep (a note on it) waits for it."""
     clock = FrameClock()
     store, log = logged(tmp_path, clock)
     store.db.execute("CREATE TABLE notes (rep_id TEXT, idx INTEGER)")
@@ -492,3 +492,170 @@ def test_a_queued_write_runs_after_its_rep_and_is_retried_like_it(tmp_path):
     assert store.db.execute("SELECT n.idx FROM notes n JOIN reps r ON r.id = n.rep_id").fetchall() == [(idx - 1,)]
     log.close("interrupted")
     store.close()
+
+
+# ---- issue 17, item 9: a rep's evenness goes with the rep; a full disk never ends in a traceback --------
+def smiles(n_reps: int):
+    """A plan of `n_reps` gentle smiles and the landmark frames of a patient doing them."""
+    from coach.core.demonstration import performed
+    from coach.core.exercises import load_library
+    from streams import session_stream
+
+    plan = [load_library()[0][EXERCISE].with_overrides(reps=n_reps, rest_s=2.0)]
+    starts = [6.0 + 8.0 * i for i in range(n_reps)]
+    return plan, performed(session_stream(0.2)[0], plan[0], starts, starts[-1] + 8.0)
+
+
+def evenness_on_disk(db: Path) -> dict[int, tuple]:
+    """{rep idx: (onset lag, late side, amplitude ratio, smoothness)} as a separate reader finds them."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {idx: tuple(rest) for idx, *rest in conn.execute(
+            "SELECT r.idx, e.onset_lag_ms, e.late_side, e.amplitude_ratio, e.smoothness FROM reps r "
+            "JOIN rep_evenness e ON e.rep_id = r.id ORDER BY r.idx")}
+    finally:
+        conn.close()
+
+
+def expected_evenness(session) -> dict[int, tuple]:
+    """The session's own reps (what the patient saw), each rep's evenness as it computed it."""
+    reps = [r for tally in session.tallies for r in tally.reps]
+    assert reps and all(r.amplitude_ratio is not None for r in reps)      # there is evenness to keep
+    return {r.index: (r.onset_lag_ms, r.late_side, r.amplitude_ratio, r.smoothness) for r in reps}
+
+
+def run_session(store: Store, plan, source):
+    from coach.app import coach_session
+    from coach.screen.display import NullDisplay
+
+    session, _ = coach_session(source, plan, store=store, patient="P1", welcome_s=0.5, summary_s=0.5,
+                               display=NullDisplay(), view="mesh")
+    return session
+
+
+def test_a_disk_full_for_a_while_keeps_every_reps_evenness_with_its_rep(tmp_path, caplog):
+    """The disk fills once the first rep is logged and frees again later: the reps written late come
+    with their evenness (one write, retried whole), and the session completes."""
+    from streams import ListSource
+
+    db = tmp_path / "c.db"
+    make_patient(db)
+    plan, frames = smiles(3)
+
+    store = Store.open(db)
+
+    class FillsThenFrees(ListSource):
+        state = "free"
+
+        def read(self):
+            item = super().read()
+            if item is not None:
+                if self.state == "free" and evenness_on_disk(db):
+                    fill_disk(store)
+                    self.state = "full"
+                elif self.state == "full" and item.t >= 28.0:
+                    free_disk(store)
+                    self.state = "freed"
+            return item
+
+    source = FillsThenFrees(frames)
+    session = run_session(store, plan, source)
+    assert source.state == "freed" and "is full" in caplog.text          # writes really waited
+    expected = expected_evenness(session)
+    assert len(expected) == 3
+    assert evenness_on_disk(db) == expected
+    (row,) = sqlite3.connect(db).execute("SELECT status FROM sessions").fetchall()
+    assert row == ("completed",)
+
+
+@pytest.mark.slow
+def test_a_lock_held_by_another_program_keeps_every_reps_evenness_with_its_rep(tmp_path, caplog):
+    """Another program holds the write lock for 4 s from the end of the first rep: the reps it held
+    back are written with their evenness once it lets go, and the session completes."""
+    from streams import ListSource
+
+    db = tmp_path / "c.db"
+    make_patient(db)
+    plan, frames = smiles(3)
+    blocker = []
+
+    class LockedAfterFirstRep(ListSource):
+        def read(self):
+            item = super().read()
+            if item is not None and not blocker and evenness_on_disk(db):
+                blocker.append(hold_lock(db, 4.0))
+            return item
+
+    session = run_session(Store.open(db), plan, LockedAfterFirstRep(frames))
+    assert blocker and blocker[0].wait(30) == 0 and "locked" in caplog.text     # writes really waited
+    expected = expected_evenness(session)
+    assert len(expected) == 3 and evenness_on_disk(db) == expected
+    with Store.open(db, readonly=True) as store:
+        (s,) = store.sessions("P1")
+        assert s["status"] == "completed" and s["n_reps"] == 3
+
+
+def fill_disk_for_preferences(store: Store, patient_id: str) -> None:
+    """A real SQLITE_FULL for one patient's settings row: other patients' (smaller) rows go in until,
+    with the database held at its size (`fill_disk`), a probe of that row finds no room. The probe
+    is rolled back; the disk is left full."""
+    conn = store.db.conn
+    for k in range(5000):
+        fill_disk(store)
+        conn.execute("BEGIN")
+        try:
+            conn.execute("INSERT INTO preferences VALUES (?, '{}', '')", [patient_id])
+        except sqlite3.OperationalError as exc:
+            assert "full" in str(exc)
+            return
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        free_disk(store)
+        with conn:
+            conn.execute("INSERT INTO preferences VALUES (?, '{}', '')", [f"other-{k:0{len(patient_id) - 6}d}"])
+    raise AssertionError("the settings row always found room")
+
+
+def test_settings_on_a_full_disk_are_not_remembered_and_say_so_without_raising(tmp_path, caplog):
+    from coach.log import preferences
+
+    store, log = logged(tmp_path)
+    log.write(session_records(2)[0])
+    for recs in session_records(2)[1:]:
+        log.write(recs)
+    assert log.status == "completed"
+    pid = store.get_patient("P1")["id"]
+    fill_disk_for_preferences(store, pid)
+    before = on_disk(tmp_path / "c.db", log.session_id)
+    assert preferences.save(store, "P1", {"view": "mesh", "volume": 0.5}) is False
+    assert "display settings were not remembered" in caplog.text and "is full" in caplog.text
+    assert preferences.load(store, "P1") == {}
+    assert on_disk(tmp_path / "c.db", log.session_id) == before         # the session's records untouched
+    free_disk(store)
+    assert preferences.save(store, "P1", {"view": "mesh"}) is True and preferences.load(store, "P1")["view"] == "mesh"
+    store.close()
+
+
+def test_coach_run_whose_disk_fills_as_the_session_ends_completes_and_says_so(tmp_path, caplog):
+    """The disk fills just after the session is logged, before its settings are remembered: the
+    session is whole and `completed`, the settings are not remembered, and that is one sentence."""
+    db = tmp_path / "c.db"
+    make_patient(db)
+    plan, frames = smiles(2)
+    store = Store.open(db)
+    ended = store.end_session
+
+    def end_then_fill(*args, **kwargs):
+        ended(*args, **kwargs)
+        fill_disk_for_preferences(store, store.get_patient("P1")["id"])
+    store.end_session = end_then_fill
+    from streams import ListSource
+
+    session = run_session(store, plan, ListSource(frames))
+    assert "display settings were not remembered" in caplog.text and "is full" in caplog.text
+    with Store.open(db, readonly=True) as reader:
+        (s,) = reader.sessions("P1")
+        assert s["status"] == "completed" and s["n_reps"] == len(expected_evenness(session)) == 2
+        assert "preferences" in reader.db.table_names() and not list(reader.db.query(
+            "SELECT * FROM preferences WHERE patient_id = ?", [reader.get_patient("P1")["id"]]))

@@ -60,7 +60,7 @@ PERCENT_FIELDS = ("clean_rate", "co_movement", "co_movement_left", "co_movement_
 # One decimal of a percentage: finer than the report's whole percentages (so they round to them),
 # coarser than the measurement's own noise.
 PERCENT_DECIMALS = 1
-# The `rep_evenness` columns a rep row takes on (`coach.log.preferences.log_evenness` writes them).
+# The `rep_evenness` columns a rep row takes on (`coach.log.store.Store.add_rep` writes them with the rep).
 EVENNESS_FIELDS = ("onset_lag_ms", "late_side", "amplitude_ratio", "smoothness")
 
 

@@ -312,7 +312,6 @@ class Kiosk:
         try:
             result = self.session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
             self.log.write(result.records)
-            preferences.log_evenness(self.log, result.records)
         except CoachError as exc:
             self._fail(str(exc))
             return None

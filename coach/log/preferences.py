@@ -5,21 +5,27 @@
   effect next session, at home and at the kiosk (keyed by the patient; home use
   without a patient code keeps one set for this computer).
 * Their history for the "Your progress" screen (`history`).
-* Each logged rep's evenness and timing (`log_evenness`, beside the session log's rep rows).
 
-Stored through the store's sqlite-utils `db` in the `preferences` table
-and `rep_evenness` tables (migration m005_preferences); a database without them
-(older, or read-only) simply remembers nothing.
+Stored through the store's sqlite-utils `db` in the `preferences` table (migration
+m005_preferences); a database without it (older, or read-only) simply remembers nothing.
+(Each rep's evenness and timing, in `rep_evenness` from the same migration, is written with
+the rep itself: `Store.add_rep`, through the session log's queue.)
 """
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from datetime import date
 
 from coach.core.progress import History
 from coach.errors import CoachError
+from coach.log.file import sql_error
+from coach.log.recorder import database_failure
 
-TABLE, EVENNESS = "preferences", "rep_evenness"
+log = logging.getLogger(__name__)
+
+TABLE = "preferences"
 KEYS = ("view", "sound", "voice", "volume", "text_size")
 ALLOWED = {"view": ("mirror", "mesh", "meters"), "sound": ("on", "off"), "voice": ("on", "off"),
            "text_size": ("normal", "large", "largest")}
@@ -74,15 +80,32 @@ def for_visit(store, code: str) -> dict[str, str]:
     return {**DEFAULTS, **load(store, code)}
 
 
-def save(store, code: str | None, settings: dict) -> None:
-    """Remember the patient's settings (merged over what was remembered)."""
+def save(store, code: str | None, settings: dict) -> bool:
+    """Remember the patient's settings (merged over what was remembered); True if they were.
+
+    Settings are a convenience, written after the session has ended: a database that cannot take
+    them (a full disk, another program's lock) leaves them as they were, says so in one sentence
+    (a warning on the log) and returns False; nothing the session logged is touched."""
     if store is None or getattr(store, "readonly", False) or TABLE not in store.db.table_names():
-        return
-    merged = {**load(store, code), **clean(settings)}
-    row = {"patient_id": _patient_id(store, code), "settings": json.dumps(merged, sort_keys=True),
-           "updated": store.clock().isoformat(timespec="seconds")}
-    with store.db.conn:
-        store.db[TABLE].upsert(row, pk="patient_id")
+        return False
+    try:
+        merged = {**load(store, code), **clean(settings)}
+        row = {"patient_id": _patient_id(store, code), "settings": json.dumps(merged, sort_keys=True),
+               "updated": store.clock().isoformat(timespec="seconds")}
+        # Plain SQL: sqlite-utils' upsert first probes the database by creating a table in it, and
+        # where that fails (a full disk) falls back to an INSERT OR IGNORE that drops a new row unseen.
+        with store.db.conn:
+            store.db.execute(f"INSERT INTO {TABLE} (patient_id, settings, updated) VALUES (?, ?, ?) "
+                             "ON CONFLICT (patient_id) DO UPDATE SET settings = excluded.settings, "
+                             "updated = excluded.updated", [row["patient_id"], row["settings"], row["updated"]])
+    except (CoachError, sqlite3.Error) as exc:
+        if not database_failure(exc):
+            raise
+        reason = str(sql_error(store.path, exc) if isinstance(exc, sqlite3.Error) else exc).rstrip(".")
+        log.warning("coach: the display settings were not remembered for next time (%s).",
+                    reason[:1].lower() + reason[1:])
+        return False
+    return True
 
 
 def history(store, code: str | None, today: date | None = None) -> History | None:
@@ -92,23 +115,3 @@ def history(store, code: str | None, today: date | None = None) -> History | Non
     rows = store.rep_rows(code) if code else store.rep_rows()
     return History(rows, today or store.clock().date())
 
-
-def log_evenness(log, records) -> None:
-    """Beside each rep the session log (a SessionLog) has just written, its evenness and timing."""
-    if log is None or EVENNESS not in log.store.db.table_names():
-        return
-    from coach.core.events import RepEnded
-
-    db = log.store.db
-    for rec in records:
-        if not isinstance(rec, RepEnded):
-            continue
-        rep = rec.rep
-        rows = db.execute("SELECT id FROM reps WHERE session_id = ? AND set_id IS ? AND idx = ? "
-                          "ORDER BY rowid DESC LIMIT 1",
-                          [log.session_id, log.set_ids.get(rec.exercise), rep.index]).fetchall()
-        if rows:
-            with db.conn:
-                db[EVENNESS].upsert({"rep_id": rows[0][0], "onset_lag_ms": rep.onset_lag_ms,
-                                     "late_side": rep.late_side, "amplitude_ratio": rep.amplitude_ratio,
-                                     "smoothness": rep.smoothness}, pk="rep_id")

@@ -57,6 +57,7 @@ from typing import Callable
 import sqlite_utils
 
 from coach import __version__
+from coach.core.summary import EVENNESS_FIELDS
 from coach.errors import CoachError
 from coach.log.file import (HOST, PRIVATE_DIR, check_file, connect_readonly, data_dir, default_db_path, friendly,
                              lock_dir, private_database, private_folder, sql_error, tighten, try_lock)
@@ -374,7 +375,10 @@ class Store(Corrections, PatientWrites, StoreQueries):
 
     @friendly
     def add_rep(self, session_id: str, set_id: str | None, rep: dict) -> str:
-        """`rep` as `coach.core.events.Rep.to_dict()`. Committed before returning."""
+        """`rep` as `coach.core.events.Rep.to_dict()`. Its evenness and timing (`rep_evenness`: onset
+        lag, late side, amplitude ratio, smoothness), when it has any, go in with it: one transaction,
+        with the buffered samples, so a rep is never stored without its evenness nor the reverse (a
+        failed write is retried whole by the session log). Committed before returning."""
         self._require_running(session_id)
         sides, co = rep.get("peak_by_side") or {}, rep.get("synkinesis_by_side") or {}
         row = {"id": new_id(), "session_id": session_id, "set_id": set_id,
@@ -384,7 +388,18 @@ class Store(Corrections, PatientWrites, StoreQueries):
                "synkinesis": int(bool(rep.get("synkinesis", False))),
                "complete": int(bool(rep.get("complete", True)))}
         row.update({key: _num(rep.get(key)) for key in REP_NUMBERS})
-        return self._insert("reps", row)
+        evenness = None
+        if any(rep.get(key) not in (None, "") for key in EVENNESS_FIELDS):     # none: no row (readers agree)
+            late = rep.get("late_side")
+            evenness = {"rep_id": row["id"], "onset_lag_ms": _num(rep.get("onset_lag_ms")),
+                        "late_side": late if isinstance(late, str) else None,
+                        "amplitude_ratio": _num(rep.get("amplitude_ratio")), "smoothness": _num(rep.get("smoothness"))}
+        with self._tx():
+            self._flush_samples()
+            self.db["reps"].insert(row)
+            if evenness is not None:
+                self.db["rep_evenness"].insert(evenness)
+        return row["id"]
 
     @friendly
     def add_event(self, session_id: str, set_id: str | None, kind: str, side: str | None = None,
