@@ -19,7 +19,7 @@ from coach.log.schema import SAMPLE_BASE_COLUMNS
 
 # What `last_session_summary` reports for an exercise whose sets hold no reps.
 NO_REPS = {"reps": 0, "complete": 0, "synkinesis_free": 0, "synkinesis_free_rate": None,
-           "mean_peak": None, "mean_hold_s": None}
+           "typical_movement": None, "mean_hold_s": None}
 
 
 class StoreQueries:

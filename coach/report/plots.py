@@ -268,7 +268,7 @@ def _amplitude_panel(ax, rows: list[dict], title: str, unit: str, sides: tuple[s
 
 @styled
 def exercise_plot(title: str, rows: list[dict], treatments: list[dict], labels: dict) -> Figure:
-    """Three panels over time: clean-rep rate, peak co-movement, movement per side; above them,
+    """Three panels over time: clean-rep rate, typical co-movement, typical movement per side; above them,
     when there are treatments, a strip naming them and their windows.
 
     `rows`: one per session (or week) {"when", "full", "rate", "co", "amp_first", "amp_second"}, in
