@@ -50,7 +50,8 @@ class StoreQueries:
     def get_patient(self, code: str) -> dict:
         row = self._patient_row(code)
         if row is None:
-            raise CoachError(f"No patient with code {code}.")
+            raise CoachError(f"No patient with code {code}; add one with `coach patient add {code}` "
+                             "(with --name and --affected-side if you like).")
         return row
 
     @friendly
