@@ -413,10 +413,11 @@ def nothing_analysed(stats: LoopStats, welcome_s: float | None) -> str | None:
     if not keys or any(k not in BEFORE_REPS and k not in ("summary", "progress") for k in keys):
         return None
     last = next((k for k in reversed(keys) if k in BEFORE_REPS), "welcome")
+    ended = next((t for t, key in stats.screens if key.startswith("summary")), stats.t)   # the summary follows the end
     from coach.core.calibrator import CALIBRATE_S
     from coach.core.session import INSTRUCT_S
 
-    return (f"Nothing was analysed: the recording ended after {stats.t:.1f} s, during {BEFORE_REPS[last]} (a "
+    return (f"Nothing was analysed: the recording ended after {ended:.1f} s, during {BEFORE_REPS[last]} (a "
             f"recording first shows the welcome for {welcome_s or 0:g} s, then {CALIBRATE_S:g} s of calibration "
             f"and {INSTRUCT_S:g} s of instructions); give a longer one.")
 

@@ -20,7 +20,8 @@ def _summary(session) -> None:
 
 @click.command()
 @click.option("--camera", type=str, default=None, help="Camera index or device (default 0).")
-@click.option("--video", type=click.Path(dir_okay=False, exists=True), help="Play a video file instead.")
+@click.option("--video", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="Play a video file instead (to practise without a camera).")
 @click.option("--replay", type=click.Path(dir_okay=False, exists=True), help="Replay a landmark stream (.npz).")
 @click.option("--fast", is_flag=True, help="Video/replay as fast as possible instead of real time.")
 @click.option("--mirrored-camera", is_flag=True,
