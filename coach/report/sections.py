@@ -176,12 +176,9 @@ LATEST_FIGURES = ("planned", "done", "clean", "clean_rate", "typical_movement", 
 
 
 def figure_cell(key: str, value) -> str:
-    """A figure as the report prints it: the value sessions.csv holds, with its unit."""
+    """A figure as the report prints it: the value sessions.csv holds (its unit is in the column's title)."""
     value = plain_value(key, value)
-    if value is None:
-        return "–"
-    unit = FIGURES[key].unit if key in FIGURES else "reps"
-    return str(value) if unit == "reps" else f"{value} {unit}"
+    return "–" if value is None else str(value)
 
 
 def latest_section(store, data: ReportData) -> str:
@@ -191,7 +188,7 @@ def latest_section(store, data: ReportData) -> str:
             for c in session_rows([session], data.sets, reps, data.name)]
     headers = ["exercise", COLUMNS["planned"], *(FIGURES[k].column for k in LATEST_FIGURES[1:])]
     out = [_latest_heading(session, reps),
-           table(headers, rows) + "<p class='note'>Per exercise, the figures of sessions.csv: see the glossary "
+           table(headers, rows, "figures") + "<p class='note'>Per exercise, the figures of sessions.csv: see the glossary "
            "at the end.</p>" if rows else "<p>No exercise sets.</p>"]
     fig = latest_figure(data, session)
     if fig is not None:
