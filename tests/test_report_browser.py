@@ -334,7 +334,7 @@ def test_units_on_the_axes(pdf):
                  "commissure excursion, each side, % of mouth width",
                  "upper lip elevation, each side, % of mouth width"):
         assert what in text
-    assert text.count("Movement, % of the patient's target") == 1
+    assert text.count("Each rep's peak movement, % of the patient's target") == 1
     assert len(re.findall(r"^\s+date\s*$", text, re.M)) == 4                  # the trend plots' x axis
     assert not re.search(r"\b\d{4}-[A-Z][a-z]{2}\b", text)                    # no "2026-Nov" offset label
 

@@ -189,9 +189,9 @@ def test_canned_queries_run_on_a_real_db(history):
     assert sum(r[3] for r in counts) == conn.execute("SELECT count(*) FROM reps WHERE complete AND synkinesis").fetchone()[0]
     # A query that computes a figure names it as coach.core.progress.FIGURES does (tests/test_figures.py
     # checks the values equal sessions.csv's); the others only count.
-    from coach.core.progress import FIGURES
+    from coach.core.progress import FIGURES, REP_FIGURES
 
-    names = {f.column for f in FIGURES.values()}
+    names = {f.column for f in (*FIGURES.values(), *REP_FIGURES.values())}
     for name, q in CANNED_QUERIES.items():
         computed = re.findall(r'AS "([^"]+)"', q["sql"])
         assert set(computed) <= names, (name, computed)

@@ -124,6 +124,16 @@ FIGURES = {
         "target", "%", "of the moving measure's neutral size", "The patient's target for the exercise's own "
         "movement, as logged with the session's last set of the exercise."),
 }
+# Figures of one rep (the latest session's chart and Events table, the review's list of reps).
+REP_FIGURES = {
+    "rep_movement": Figure("peak movement", "%", "of the patient's target", "A rep's largest movement (both sides "
+                           "together), as a share of the patient's target for it."),
+    "rep_co_movement": Figure("peak co-movement", "%", "of the watched measure's neutral size", "The largest "
+                              "unwanted change of a measure the exercise watches during one rep (or one synkinesis "
+                              "event), e.g. the eye narrowing during a smile, as a size whatever its direction."),
+    "rep_steadiness": Figure("rep steadiness", "%", "", "One rep's hold: 100 % minus the coefficient of variation of the "
+                             "movement while held."),
+}
 # Figures of the report's overview and sections (not per session and exercise).
 REPORT_FIGURES = {
     "adherence": Figure("adherence", "%", "of days prescribed", "Days with at least one session, divided by the "

@@ -27,7 +27,7 @@ import urllib.parse
 from pathlib import Path
 
 from coach.core.files import write_atomic
-from coach.core.progress import FIGURES
+from coach.core.progress import FIGURES, REP_FIGURES
 from coach.errors import CoachError
 from coach.log.schema import DESCRIPTIONS
 from coach.log.store import open_store
@@ -43,7 +43,7 @@ LOGIN_LOCK_MAX_S = 900.0
 # may be left empty where it says so. Voided sessions are left out, as everywhere. The figures a query
 # shows are those of `coach.core.progress.FIGURES`, under their names, computed the same way (the
 # typical co-movement is the median in SQL); tests/test_figures.py checks they equal sessions.csv's.
-_F = FIGURES
+_F, _R = FIGURES, REP_FIGURES
 COUNTED = "s.voided IS NULL AND s.status != 'in-progress'"
 CANNED_QUERIES = {
     "sessions_this_week": {
@@ -120,8 +120,9 @@ GROUP BY p.code, st.exercise ORDER BY p.code, st.exercise""",
     "latest_session_reps": {
         "title": "Reps of a patient's latest session",
         "description": "Every rep of the most recent session of the given patient code.",
-        "sql": """SELECT st.exercise, r.idx, r.peak, r.peak_left, r.peak_right, r.hold_s, r.hold_steadiness,
-  r.synkinesis_peak, r.synkinesis, r.complete
+        "sql": f"""SELECT st.exercise, r.idx, round(100 * r.peak, 1) AS "{_R["rep_movement"].column}", r.peak_left,
+  r.peak_right, r.hold_s, round(100 * r.hold_steadiness, 1) AS "{_R["rep_steadiness"].column}",
+  round(100 * abs(r.synkinesis_peak), 1) AS "{_R["rep_co_movement"].column}", r.synkinesis, r.complete
 FROM reps r JOIN sets st ON st.id = r.set_id
 WHERE r.session_id = (SELECT s.id FROM sessions s JOIN patients p ON p.id = s.patient_id
                       WHERE p.code = :patient AND s.voided IS NULL ORDER BY s.started DESC LIMIT 1)

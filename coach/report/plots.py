@@ -330,7 +330,7 @@ def _movement_bars(ax, reps: list[dict], xs: list[int]) -> None:
     ax.bar(xs, [100 * (r["peak"] or 0) for r in reps], width=0.7, color=["white" if c else "#4575b4" for c in cut],
            edgecolor="#4575b4", hatch=["-----" if c else "" for c in cut], linewidth=0.8)
     ax.axhline(100, color="#555555", linestyle=":", linewidth=0.9)
-    ax.set_title("Movement, % of the patient's target (dotted line: the target)", pad=14)
+    ax.set_title("Each rep's peak movement, % of the patient's target (dotted line: the target)", pad=14)
     ax.set_ylabel("%", rotation=0, ha="right", va="center")
 
 

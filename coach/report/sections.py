@@ -273,7 +273,7 @@ def voided_section(data: ReportData) -> str:
 
 def glossary_section(data: ReportData) -> str:
     """Each figure the report shows: its name, its unit and how it is computed (`progress.FIGURES`)."""
-    figures = {**FIGURES, **progress.REPORT_FIGURES}
+    figures = {**FIGURES, **progress.REP_FIGURES, **progress.REPORT_FIGURES}
     return ("<section id='glossary'><h2>Glossary</h2><p class='note'>Every figure here has the same name, "
             "unit and definition in sessions.csv, the workbook, FHIR and the review's queries.</p>"
             + table(["figure", "unit", "how it is computed"],
