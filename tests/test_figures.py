@@ -194,8 +194,9 @@ def test_the_report_ends_with_a_glossary_of_every_figure(page):
 
 
 def test_a_voided_session_is_listed_with_its_reason_outside_every_figure(patient, page):
-    folder, ids = patient
+    _, ids = patient
     voided = section(page, "voided")
+    assert f'<tr id="voided-{ids[2]}"' in voided
     [listed] = table_rows(voided)
     when = FIRST + timedelta(days=8)
     assert listed == {"date": f"{when.day} {when:%b %Y}", "start": f"{when:%H:%M}", "kind": "home",
