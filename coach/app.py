@@ -393,10 +393,32 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
     if record_video:
         source = Recording(source, record_video)
     shots_dir = Path(shots) if shots else None
-    session, _ = coach_session(source, plan, store=store, patient=patient, tracker=tracker, shots_dir=shots_dir,
-                               shots=DEMO_SHOTS, every_shot=shots_dir / EVERY_SCREEN if headless and shots_dir else None,
-                               **_pacing(camera is not None), **options)
-    return session
+    pacing = _pacing(camera is not None)
+    session, stats = coach_session(source, plan, store=store, patient=patient, tracker=tracker, shots_dir=shots_dir,
+                                   shots=DEMO_SHOTS,
+                                   every_shot=shots_dir / EVERY_SCREEN if headless and shots_dir else None,
+                                   **pacing, **options)
+    return session, (None if camera is not None else nothing_analysed(stats, pacing["welcome_s"]))
+
+
+# The screens before the first rep, as said when a recording ends on one of them.
+BEFORE_REPS = {"welcome": "the welcome", "calibrate": "the calibration", "instruct": "the instructions",
+               "countdown": "the countdown"}
+
+
+def nothing_analysed(stats: LoopStats, welcome_s: float | None) -> str | None:
+    """Why a recording gave no rep, when it ended before the exercises began (else None)."""
+    keys = [key.split("-", 1)[0] for _, key in stats.screens]
+    if not keys or any(k not in BEFORE_REPS and k not in ("summary", "progress") for k in keys):
+        return None
+    last = next((k for k in reversed(keys) if k in BEFORE_REPS), "welcome")
+    ended = next((t for t, key in stats.screens if key.startswith("summary")), stats.t)   # the summary follows the end
+    from coach.core.calibrator import CALIBRATE_S
+    from coach.core.session import INSTRUCT_S
+
+    return (f"Nothing was analysed: the recording ended after {ended:.1f} s, during {BEFORE_REPS[last]} (a "
+            f"recording first shows the welcome for {welcome_s or 0:g} s, then {CALIBRATE_S:g} s of calibration "
+            f"and {INSTRUCT_S:g} s of instructions); give a longer one.")
 
 
 def _pacing(live: bool) -> dict:

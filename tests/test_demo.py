@@ -21,6 +21,12 @@ def test_demo_headless_shows_banner_meters_and_sounds_the_alert(tmp_path):
         assert (shots / f"{name}.png").stat().st_size > 5000
     # Every screen change is saved too, in order.
     every = sorted(p.name for p in (shots / "screens").glob("*.png"))
+    # What it says it saved is what is on disk: the screens, and the key ones again by name (issue 19).
+    import re
+    said = re.search(r"Saved (\d+) screens, one per change, in (\S+)/, and (\d+) of them again by name", r.stdout)
+    assert said, r.stdout
+    assert (int(said.group(1)), said.group(2)) == (len(every), str(shots / "screens"))
+    assert int(said.group(3)) == len(list(shots.glob("*.png")))
     keys = [n[4:-4] for n in every]
     assert keys[:4] == ["welcome", "calibrate", "instruct", "countdown"] and keys[-1] == "summary"
     # The alert shows only while moving or holding: never right after a rest or a relax screen's start.

@@ -102,9 +102,11 @@ def test_files_plain_names_and_owner_only(patient, exported):
     assert {"raw-sessions.csv", "raw-reps.csv", "raw-samples.csv", "raw-rep_evenness.csv"} <= set(names)
     assert all((folder / "csv" / n).stat().st_mode & 0o777 == 0o600 for n in names)
     assert list(exported[0]) == ["date", "time", "kind", "status", "exercise", "exercise id", "reps planned",
-                                 "reps done", "clean reps", "clean-rep rate (%)", "peak co-movement (%)",
-                                 "co-movement left (%)", "co-movement right (%)", "movement left (%)",
-                                 "movement right (%)", "evenness (%)", "target (%)"]
+                                 "reps done", "clean reps", "clean-rep rate (%)", "typical co-movement (%)",
+                                 "largest co-movement (%)", "typical co-movement, left (%)",
+                                 "typical co-movement, right (%)", "typical movement, left (%)",
+                                 "typical movement, right (%)", "typical movement (%)", "evenness (%)",
+                                 "mean hold (s)", "hold steadiness (%)", "target (%)"]
     for row in exported:
         for cell in row.values():
             assert not UUID.search(cell) and "{" not in cell and "[" not in cell, row
@@ -142,8 +144,8 @@ def test_counts_match_sql(patient, exported):
     assert {r["target (%)"] for r in exported if r["exercise id"] == PLANNED[0]} == {"8.2"}   # 8.25 % -> 8.2
 
 
-PLOTTED = {"clean-rep rate (%)": "rate", "peak co-movement (%)": "co", "movement left (%)": "amp_first",
-           "movement right (%)": "amp_second"}
+PLOTTED = {"clean-rep rate (%)": "rate", "typical co-movement (%)": "co", "typical movement, left (%)": "amp_first",
+           "typical movement, right (%)": "amp_second"}
 
 
 def plotted_cell(plot: dict, key: str) -> str:
@@ -169,18 +171,24 @@ def test_figures_match_the_report_data(patient, exported):
             assert near(row["evenness (%)"], progress.mean_evenness(point.reps))
 
 
-def test_co_movement_per_side_is_the_mean_of_the_logged_peaks(patient, exported):
-    """Each side's co-movement: the mean over complete reps of |reps.synkinesis_left/right|. By SQL."""
+def test_co_movement_per_side_is_the_median_of_the_logged_peaks(patient, exported):
+    """Each side's typical co-movement: the median over complete reps of |reps.synkinesis_left/right|.
+    The reps' values by SQL, their median by `statistics.median`."""
+    import statistics
+
     folder, _ = patient
-    sql = q(folder / "coach.db", """SELECT s.id, st.exercise, avg(abs(r.synkinesis_left)), avg(abs(r.synkinesis_right))
+    sql = q(folder / "coach.db", """SELECT s.id, st.exercise, abs(r.synkinesis_left), abs(r.synkinesis_right)
                    FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session_id
-                   WHERE r.complete AND s.voided IS NULL GROUP BY s.id, st.exercise ORDER BY s.started, st.exercise""")
+                   WHERE r.complete AND s.voided IS NULL ORDER BY s.started, st.exercise""")
+    by_key: dict = {}
+    for sid, ex, left, right in sql:
+        by_key.setdefault((sid, ex), []).append((left, right))
     rows = sorted(((r["date"], r["time"], r["exercise id"]), r) for r in exported if r["reps done"] != "0")
-    assert len(rows) == len(sql) > 0
-    by_key = {(sid, ex): (left, right) for sid, ex, left, right in sql}
-    assert sorted((round(100 * left, 1), round(100 * right, 1)) for left, right in by_key.values()) == \
-        sorted((float(r["co-movement left (%)"]), float(r["co-movement right (%)"])) for _, r in rows)
-    assert any(float(r["co-movement left (%)"]) > float(r["co-movement right (%)"]) for _, r in rows)
+    assert len(rows) == len(by_key) > 0
+    assert sorted((round(100 * statistics.median(v[0] for v in vs), 1),
+                   round(100 * statistics.median(v[1] for v in vs), 1)) for vs in by_key.values()) == \
+        sorted((float(r["typical co-movement, left (%)"]), float(r["typical co-movement, right (%)"])) for _, r in rows)
+    assert any(float(r["typical co-movement, left (%)"]) > float(r["typical co-movement, right (%)"]) for _, r in rows)
 
 
 def test_evenness_uses_the_logged_ratio(patient, exported):
@@ -205,6 +213,7 @@ def report_session_list(folder) -> tuple[list[str], list[list[str]]]:
     with Store.open(folder / "coach.db", readonly=True) as store:
         page = build_report(store, CODE, today=TODAY)
     section = page[page.index("<section id='sessions'>"):]
+    section = section[:section.index("</section>")]
     names = [htmlmod.unescape(h) for h in re.findall(r"<th>(.*?)</th>", section)][6:]
     return names, [[htmlmod.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
                    for tr in re.findall(r'<tr id="session-\d+"[^>]*>(.*?)</tr>', section)]

@@ -95,12 +95,14 @@ def test_one_observation_per_shown_session_and_exercise(patient, bundle):
     assert [o["effectiveDateTime"] for o in obs] == sorted(o["effectiveDateTime"] for o in obs)
 
 
-CODES = {"reps-done": "done", "clean-rep-rate": "clean_rate", "peak-co-movement": "co_movement",
-         "co-movement-left": "co_movement_left", "co-movement-right": "co_movement_right",
-         "movement-left": "movement_left", "movement-right": "movement_right", "evenness": "evenness",
-         "target": "target"}
-PLOTTED = {"clean-rep-rate": "rate", "peak-co-movement": "co", "movement-left": "amp_first",
-           "movement-right": "amp_second"}
+CODES = {"reps-done": "done", "clean-reps": "clean", "clean-rep-rate": "clean_rate",
+         "typical-co-movement": "typical_co_movement", "largest-co-movement": "largest_co_movement",
+         "typical-co-movement-left": "co_movement_left", "typical-co-movement-right": "co_movement_right",
+         "typical-movement-left": "movement_left", "typical-movement-right": "movement_right",
+         "typical-movement": "typical_movement", "evenness": "evenness", "mean-hold": "mean_hold",
+         "hold-steadiness": "steadiness", "target": "target"}
+PLOTTED = {"clean-rep-rate": "rate", "typical-co-movement": "co", "typical-movement-left": "amp_first",
+           "typical-movement-right": "amp_second"}
 
 
 def report_figures(folder):
@@ -116,8 +118,8 @@ def report_figures(folder):
 
 
 def expected_quantity(code: str, value) -> dict:
-    unit = ("reps", "{reps}") if code == "reps-done" else ("%", "%")
-    value = value if code == "reps-done" else summary.percent(value)
+    unit = {"reps-done": ("reps", "{reps}"), "clean-reps": ("reps", "{reps}"), "mean-hold": ("s", "s")}.get(code, ("%", "%"))
+    value = value if unit[1] == "{reps}" else round(value, 1) if unit[1] == "s" else summary.percent(value)
     return {"value": value, "unit": unit[0], "system": fhir.UCUM, "code": unit[1]}
 
 

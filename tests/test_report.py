@@ -111,10 +111,12 @@ def test_toxin_before_after_windows_match_sql(built):
     d = date.fromisoformat(day)
 
     def window(ex, lo, hi):
-        return q(store, f"""SELECT count(*), 1.0 * sum(NOT r.synkinesis) / count(*), avg(abs(r.synkinesis_peak))
+        rows = q(store, f"""SELECT r.synkinesis, abs(r.synkinesis_peak)
                            {REPS} AND st.exercise = ? AND substr(s.started, 1, 10) >= ?
                            AND substr(s.started, 1, 10) < ?""",
-                 [ex, (d + timedelta(days=lo)).isoformat(), (d + timedelta(days=hi)).isoformat()])[0]
+                 [ex, (d + timedelta(days=lo)).isoformat(), (d + timedelta(days=hi)).isoformat()])
+        # The typical co-movement: the median of the reps' peak co-movements.
+        return len(rows), sum(not syn for syn, _ in rows) / len(rows), statistics.median(co for _, co in rows)
 
     for ex in EXERCISES:
         c = cells(page, f"toxin-{day}-{ex}")
@@ -132,11 +134,12 @@ def test_latest_session_detail_matches_sql(built):
     [(sid, status)] = q(store, f"SELECT id, status FROM sessions WHERE patient_id = {PID} "
                                "ORDER BY started DESC LIMIT 1")
     assert "Latest session" in page and status in page
-    for set_id, ex, planned, n, done in q(store, """SELECT st.id, st.exercise, st.planned_reps, count(r.id),
-                                                   sum(r.complete) FROM sets st LEFT JOIN reps r ON r.set_id = st.id
-                                                   WHERE st.session_id = ? GROUP BY st.id""", [sid]):
-        c = cells(page, f"set-{set_id}")
-        assert (c[0], int(c[1]), int(c[2]), int(c[3])) == (NAMES[ex], planned, n, done)
+    for ex, planned, done, clean in q(store, """SELECT st.exercise, st.planned_reps, sum(r.complete),
+                                               sum(r.complete AND NOT r.synkinesis) FROM sets st
+                                               LEFT JOIN reps r ON r.set_id = st.id
+                                               WHERE st.session_id = ? GROUP BY st.id""", [sid]):
+        c = cells(page, f"latest-{ex}")
+        assert (c[0], int(c[1]), int(c[2]), int(c[3])) == (NAMES[ex], planned, done, clean)
 
 
 def test_session_list_has_every_session(built):
@@ -198,8 +201,8 @@ def test_trend_plot_units_interrupted_and_treatment_windows(data):
     fig = trend_figure(data, "brow-lift", data.series()["brow-lift"])
     strip, rate, co, amp = fig.axes
     assert rate.get_title("left").endswith("% of complete reps")
-    assert co.get_title("left").startswith("Peak co-movement: mouth-corner pull, % of mouth width")
-    assert amp.get_title("left") == "Movement: brow height, each side, % of neutral brow height"
+    assert co.get_title("left").startswith("Typical co-movement: mouth-corner pull, % of mouth width")
+    assert amp.get_title("left") == "Typical movement: brow height, each side, % of neutral brow height"
     assert [ax.get_ylabel() for ax in (rate, co, amp)] == ["%", "%", "%"] and amp.get_xlabel() == "date"
     _, texts = drawn_texts(fig)
     words = [t.get_text() for t in texts]
@@ -255,11 +258,11 @@ def test_amplitude_in_mm_when_every_session_has_an_iris_calibration(tmp_path):
         data = gather(store, "P3", TODAY, LIBRARY)
         fig = trend_figure(data, "brow-lift", data.series()["brow-lift"])
         amp = fig.axes[-1]
-        assert amp.get_title("left") == "Movement: brow height, each side, mm (from the iris calibration)"
+        assert amp.get_title("left") == "Typical movement: brow height, each side, mm (from the iris calibration)"
         assert amp.get_ylabel() == "mm"
         base = Baseline.from_dict(_iris_baseline(60.0))
         reps = [r for r in data.reps if r["session_id"] == data.sessions[0]["id"] and r["complete"]]
-        want = np.mean([abs(to_mm(r["peak_right"], "brow_height", base)) for r in reps])   # affected: right
+        want = np.median([abs(to_mm(r["peak_right"], "brow_height", base)) for r in reps])   # affected: right
         first = [line for line in amp.lines if line.get_marker() == "o"][0]
         assert first.get_ydata()[0] == pytest.approx(want)
         # One session without the iris scale: back to % for the whole plot.

@@ -275,7 +275,10 @@ def test_voided_session_is_in_no_list_and_no_figure(rendered, pdf):
     listed = session_list(text)
     assert [r[0] for r in listed] == [str(i) for i in range(1, 18)]
     assert shown not in {r[1] for r in listed}
-    assert shown not in text and shown not in pdf.text
+    # Only the list of voided sessions, after every figure, names it, with its reason (issue 19).
+    figures, voided = text.split("Voided sessions", 1)
+    assert shown not in figures and shown not in pdf.text.split("Voided sessions", 1)[0]
+    assert shown in voided and VOID_REASON in voided and voided.index("Glossary") > voided.index(VOID_REASON)
     [(with_voided,)] = q(store, f"SELECT count(DISTINCT s.id) FROM sets st JOIN sessions s ON s.id = st.session_id "
                                 f"WHERE s.patient_id = {PID} AND st.exercise = 'brow-lift'")
     assert (with_voided, table_rows(text, ["Brow lift"])["Brow lift"][1]) == (18, "17")
@@ -331,7 +334,7 @@ def test_units_on_the_axes(pdf):
                  "commissure excursion, each side, % of mouth width",
                  "upper lip elevation, each side, % of mouth width"):
         assert what in text
-    assert text.count("Movement, % of the patient's target") == 1
+    assert text.count("Each rep's peak movement, % of the patient's target") == 1
     assert len(re.findall(r"^\s+date\s*$", text, re.M)) == 4                  # the trend plots' x axis
     assert not re.search(r"\b\d{4}-[A-Z][a-z]{2}\b", text)                    # no "2026-Nov" offset label
 

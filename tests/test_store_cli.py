@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_patient_commands(db):
     assert "P001" in out and "Ann Lee" in out
     out = ok("patient", "show", "P001", "--db", db)
     assert "affected side: left" in out and "plan: none" in out
-    fails("patient", "show", "NOPE", "--db", db, match="No patient with code NOPE.")
+    fails("patient", "show", "NOPE", "--db", db, match="No patient with code NOPE; add one with `coach patient add NOPE`")
 
 
 def test_db_from_environment(tmp_path):
@@ -124,7 +125,7 @@ def test_sessions_report_export(history, tmp_path):
     with open(folder / "raw-samples.csv", newline="") as f:
         assert "level" in next(csv.reader(f))
     conn.close()
-    fails("report", "NOPE", "--db", history, match="No patient with code NOPE.")
+    fails("report", "NOPE", "--db", history, match="No patient with code NOPE; add one with `coach patient add NOPE`")
 
 
 def test_sessions_figures_come_from_progress(history):
@@ -186,8 +187,16 @@ def test_canned_queries_run_on_a_real_db(history):
     counts = conn.execute(CANNED_QUERIES["synkinesis_counts"]["sql"], {"patient": ""}).fetchall()
     assert sum(r[2] for r in counts) == complete
     assert sum(r[3] for r in counts) == conn.execute("SELECT count(*) FROM reps WHERE complete AND synkinesis").fetchone()[0]
-    # No rates in SQL: the synkinesis-free rate is defined once, in coach.core.progress (the report shows it).
-    assert not any("rate" in q["sql"].lower() or "/" in q["sql"] for q in CANNED_QUERIES.values())
+    # A query that computes a figure names it as coach.core.progress.FIGURES does (tests/test_figures.py
+    # checks the values equal sessions.csv's); the others only count.
+    from coach.core.progress import FIGURES, REP_FIGURES
+
+    names = {f.column for f in (*FIGURES.values(), *REP_FIGURES.values())}
+    for name, q in CANNED_QUERIES.items():
+        computed = re.findall(r'AS "([^"]+)"', q["sql"])
+        assert set(computed) <= names, (name, computed)
+        if "/" in q["sql"] or "rate" in q["sql"].lower():
+            assert "clean-rep rate (%)" in computed, name
     assert "report" in CANNED_QUERIES["synkinesis_counts"]["description"]
     conn.close()
 

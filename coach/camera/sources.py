@@ -107,7 +107,7 @@ class CameraSource(_Closing):
         cap = self._open()
         if cap is None:
             raise InputError(f"No camera found at index {index}; connect a webcam or close other apps "
-                             "using it, or practise with a video file instead.")
+                             "using it, or practise with a video file instead: coach run --video FILE.")
         self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) or size[0],
                      int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) or size[1])
         got = cap.get(cv2.CAP_PROP_FPS)

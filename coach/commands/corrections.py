@@ -48,6 +48,14 @@ def what_changed(row: dict) -> str:
     return f"{table}{which} {row['field']}"
 
 
+def change_words(row: dict) -> str:
+    """Old → new in words. A removal's new value is the time it was removed (the "when" column says
+    it already): "listed → removed"."""
+    if row["field"] == "removed":
+        return "listed → removed" if row["new"] else "removed → listed"
+    return f"{shorten(row['old']) or '(empty)'} → {shorten(row['new']) or '(empty)'}"
+
+
 @click.command()
 @click.argument("code")
 @read_db_option
@@ -58,8 +66,7 @@ def audit(code, db):
     if not rows:
         click.echo(f"No corrections recorded for {code}.")
         return
-    echo_table([[short_time(r["at"]), r["actor"], r["command"], what_changed(r),
-                 f"{shorten(r['old']) or '(empty)'} → {shorten(r['new']) or '(empty)'}"] for r in rows],
+    echo_table([[short_time(r["at"]), r["actor"], r["command"], what_changed(r), change_words(r)] for r in rows],
                ["when", "who", "command", "what", "old → new"])
 
 

@@ -20,7 +20,8 @@ def _summary(session) -> None:
 
 @click.command()
 @click.option("--camera", type=str, default=None, help="Camera index or device (default 0).")
-@click.option("--video", type=click.Path(dir_okay=False, exists=True), help="Play a video file instead.")
+@click.option("--video", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="Play a video file instead (to practise without a camera).")
 @click.option("--replay", type=click.Path(dir_okay=False, exists=True), help="Replay a landmark stream (.npz).")
 @click.option("--fast", is_flag=True, help="Video/replay as fast as possible instead of real time.")
 @click.option("--mirrored-camera", is_flag=True,
@@ -51,12 +52,14 @@ def run(camera, video, replay, fast, mirrored_camera, plan_ids, patient, affecte
     from coach.app import live_session
     from coach.commands.analysis import exercise_library
 
-    session = live_session(exercise_library(extra), camera=camera, video=video, replay=replay, fast=fast,
+    session, why = live_session(exercise_library(extra), camera=camera, video=video, replay=replay, fast=fast,
                            mirrored=mirrored_camera, plan_ids=plan_ids, patient=patient, db=db, log=not no_log,
                            model=model, record_video=record_video, headless=headless, shots=shots, view=view,
                            fullscreen=fullscreen, mute=mute, volume=volume, voice=voice, text_size=text_size,
                            affected_side=affected_side, save_landmarks=save_landmarks)
     _summary(session)
+    if why:
+        click.echo(why)
 
 
 @click.command()
@@ -84,7 +87,17 @@ def demo(headless, shots, view, db, no_log, mute, voice, text_size):
                               log=not no_log, mute=mute, voice=voice or None, text_size=text_size)
     _summary(session)
     if headless:
-        click.echo(f"{len(stats.screenshots)} screens and the captured audio are in {Path(shots)}/")
+        click.echo(saved_words(stats.screenshots, Path(shots)))
+
+
+def saved_words(paths, shots: Path) -> str:
+    """What a headless demo saved: every screen change, numbered, and the key screens again by name."""
+    from coach.app import EVERY_SCREEN
+
+    every = [p for p in paths if Path(p).parent.name == EVERY_SCREEN]
+    named = len(paths) - len(every)
+    return (f"Saved {len(every)} screens, one per change, in {shots / EVERY_SCREEN}/, and {named} of them again "
+            f"by name (1-welcome.png …) in {shots}/, with the captured audio.")
 
 
 COMMANDS = [run, demo]

@@ -363,13 +363,43 @@ def future_ok(day: str | None) -> bool:
     return True
 
 
-KIND_CHOICE = click.Choice(["botulinum_toxin", "surgery", "other"])
+class TreatmentKind(click.ParamType):
+    """botulinum_toxin, surgery or other; a toxin's product or generic name (Botox, Dysport, Xeomin,
+    Bocouture, Azzalure, Vistabel, Letybo, Daxxify, onabotulinumtoxinA, …) means botulinum_toxin. The
+    name given is kept in ctx.meta["kind_alias"], so the command can say what it was taken as."""
+
+    name = "kind"
+
+    def get_metavar(self, param, *args, **kw) -> str:
+        return "[botulinum_toxin|surgery|other]"
+
+    def convert(self, value, param, ctx):
+        from coach.log.patients import treatment_alias
+        from coach.log.schema import TREATMENT_KINDS
+
+        kind = treatment_alias(str(value))
+        if kind is None:
+            self.fail(f"{value!r} is not a treatment kind: use {', '.join(TREATMENT_KINDS)} (a toxin's product "
+                      "name, such as botox or dysport, means botulinum_toxin).", param, ctx)
+        if kind != value and ctx is not None:
+            ctx.meta["kind_alias"] = (value, kind)
+        return kind
+
+
+KIND_CHOICE = TreatmentKind()
+
+
+def echo_alias() -> None:
+    """"botox" was taken as botulinum_toxin: say so."""
+    given = click.get_current_context().meta.get("kind_alias")
+    if given:
+        click.echo(f"Kind: {given[0]!r} taken as {given[1]}.")
 
 
 @treatment.command("add")
 @click.argument("code")
 @click.option("--date", "day", required=True, help="YYYY-MM-DD.")
-@click.option("--kind", required=True, type=KIND_CHOICE)
+@click.option("--kind", required=True, type=KIND_CHOICE, help="A product name (Botox, Dysport, Xeomin, …) means botulinum_toxin.")
 @click.option("--sites", default="", help="Injection sites or procedure.")
 @click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
 @click.option("--notes", default="")
@@ -382,6 +412,7 @@ def treatment_add(code, day, kind, sites, units, notes, db):
     future = future_ok(day)
     with open_store(db, write=True) as store:
         row = store.add_treatment(code, day, kind, sites, units, notes, allow_future=future)
+    echo_alias()
     click.echo(f"Recorded for {code}: {treatment_line(row)}")
 
 
@@ -402,7 +433,7 @@ def treatment_list(code, db):
 @click.argument("code")
 @click.argument("treatment_id", metavar="ID")
 @click.option("--date", "day", help="YYYY-MM-DD.")
-@click.option("--kind", type=KIND_CHOICE)
+@click.option("--kind", type=KIND_CHOICE, help="A product name (Botox, Dysport, Xeomin, …) means botulinum_toxin.")
 @click.option("--sites", help="Injection sites or procedure.")
 @click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
 @click.option("--notes")
@@ -418,6 +449,7 @@ def treatment_edit(code, treatment_id, day, kind, sites, units, notes, db):
     with open_store(db, write=True) as store:
         changes = store.edit_treatment(code, treatment_id, date=day, kind=kind, sites=sites, units=units,
                                        notes=notes, allow_future=future)
+    echo_alias()
     echo_changes(changes, f"treatment {treatment_id}")
 
 

@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from coach.core.exercises import SUNNYBROOK
 
 # Sunnybrook synkinesis scale per expression: 0 none, 1 mild, 2 moderate, 3 severe
-# (Ross, Fradet & Nedzelski 1996). We *estimate* it from the median |synkinesis
-# peak| (relative change of the watched measure, e.g. 0.25 = eye 25 % narrower)
-# over the complete reps of the latest session with that exercise. Below 10 %
+# (Ross, Fradet & Nedzelski 1996). We *estimate* it from the typical co-movement
+# (`typical_co_movement`: the median |synkinesis peak|, a relative change of the
+# watched measure, e.g. 0.25 = eye 25 % narrower) over the complete reps of the
+# latest session with that exercise. Below 10 %
 # is within healthy faces' 7–9 % motion asymmetry, hence grade 0. An estimate,
 # not a validated mapping.
 SYNKINESIS_GRADE_CUTOFFS = (0.10, 0.20, 0.35)   # |peak| below each -> grade 0, 1, 2; else 3
@@ -54,28 +55,173 @@ def mean(values) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+# ---- the figures people read, each defined once: its name, its unit and how it is computed ----------
+# A rep's movement and co-movement are *peaks* (the largest value during the rep). Over the reps of a
+# session they are summarised two ways, under two names: the "typical" one is the median of the per-rep
+# peaks (what a usual rep did: one wild rep does not move it), the "largest" the maximum (the worst rep).
+# No mean of peaks is shown anywhere. A co-movement is shown as its size, whatever its direction: an eye
+# that narrows by 48 % while smiling shows "48 %" in every table, plot and export (`co_movement`).
+@dataclass(frozen=True)
+class Figure:
+    name: str           # what the report, sessions.csv, the workbook, FHIR and the review call it
+    unit: str           # "%", "reps", "s", "days", "points" or "grade"
+    of: str             # what a percentage is a share of ("" when it says itself)
+    how: str            # how it is computed, in one or two sentences
+
+    @property
+    def column(self) -> str:
+        """The column's title in sessions.csv, the workbook, the report's tables and the review."""
+        return self.name if self.unit in ("reps", "grade") else f"{self.name} ({self.unit})"
+
+    @property
+    def unit_words(self) -> str:
+        return f"{self.unit} {self.of}".strip()
+
+
+_CO = ("its peak co-movement: the largest unwanted change of a measure the exercise watches (e.g. the "
+       "eye narrowing during a smile) during the rep, as a size whatever its direction")
+FIGURES = {
+    "done": Figure("reps done", "reps", "", "Complete reps: reps the face was tracked through. A rep cut short "
+                   "(the face was lost) says nothing about synkinesis and is left out of every figure below."),
+    "clean": Figure("clean reps", "reps", "", "Complete reps without synkinesis detected."),
+    "clean_rate": Figure("clean-rep rate", "%", "of reps done", "Clean reps divided by reps done."),
+    "typical_co_movement": Figure(
+        "typical co-movement", "%", "of the watched measure's neutral size",
+        f"The median, over the complete reps, of each rep's {_CO}, on the sides the detector judges (the "
+        "affected side when one is recorded, else both)."),
+    "largest_co_movement": Figure(
+        "largest co-movement", "%", "of the watched measure's neutral size",
+        "The largest, over the complete reps, of each rep's peak co-movement (as for typical co-movement)."),
+    "co_movement_left": Figure(
+        "typical co-movement, left", "%", "of the watched measure's neutral size",
+        "Typical co-movement on the patient's anatomical left side alone (measured even when only the "
+        "other side is judged: synkinesis is often on both sides)."),
+    "co_movement_right": Figure(
+        "typical co-movement, right", "%", "of the watched measure's neutral size",
+        "Typical co-movement on the patient's anatomical right side alone."),
+    "movement_left": Figure(
+        "typical movement, left", "%", "of the moving measure's neutral size",
+        "The median, over the complete reps, of the exercise's own movement at its peak on the patient's "
+        "anatomical left side (not the mirrored screen's)."),
+    "movement_right": Figure(
+        "typical movement, right", "%", "of the moving measure's neutral size",
+        "As typical movement, left, on the patient's anatomical right side."),
+    "typical_movement": Figure(
+        "typical movement", "%", "of the patient's target",
+        "The median, over the complete reps, of each rep's peak movement (both sides together) as a share of "
+        "the patient's target for it (100 % = the target reached)."),
+    "evenness": Figure(
+        "evenness", "%", "", "The smaller side's movement as a share of the larger's (100 % = both sides moved "
+        "equally), the mean over the complete reps."),
+    "mean_hold": Figure(
+        "mean hold", "s", "", "The mean, over the complete reps, of the time each rep was held (at 80 % or more of "
+        "its highest level)."),
+    "steadiness": Figure(
+        "hold steadiness", "%", "", "100 % minus the coefficient of variation of the movement while held (its "
+        "standard deviation as a share of its mean), the mean over the complete reps: 100 % is perfectly "
+        "still, 90 % wavers by about a tenth of its size."),
+    "target": Figure(
+        "target", "%", "of the moving measure's neutral size", "The patient's target for the exercise's own "
+        "movement, as logged with the session's last set of the exercise."),
+}
+# Figures of one rep (the latest session's chart and Events table, the review's list of reps).
+REP_FIGURES = {
+    "rep_movement": Figure("peak movement", "%", "of the patient's target", "A rep's largest movement (both sides "
+                           "together), as a share of the patient's target for it."),
+    "rep_co_movement": Figure("peak co-movement", "%", "of the watched measure's neutral size", "The largest "
+                              "unwanted change of a measure the exercise watches during one rep (or one synkinesis "
+                              "event), e.g. the eye narrowing during a smile, as a size whatever its direction."),
+    "rep_steadiness": Figure("rep steadiness", "%", "", "One rep's hold: 100 % minus the coefficient of variation of the "
+                             "movement while held."),
+}
+# Figures of the report's overview and sections (not per session and exercise).
+REPORT_FIGURES = {
+    "adherence": Figure("adherence", "%", "of days prescribed", "Days with at least one session, divided by the "
+                        "days from the first session to the report date (no practice schedule is recorded)."),
+    "trend": Figure("trend", "points", "", "The clean-rep rate of full sessions over the last 4 weeks minus that "
+                    "of the 4 weeks before; “steady” when the change is under 10 points."),
+    "sunnybrook": Figure("estimated Sunnybrook synkinesis grade", "grade", "", "From the typical co-movement of "
+                         "the latest session with the expression: 0 below 10 %, 1 below 20 %, 2 below 35 %, else "
+                         "3. An estimate, not a validated mapping."),
+}
+
+
+def co_movement(value: float | None) -> float | None:
+    """The size of a co-movement (a relative change of a watched measure), whatever its direction."""
+    return None if value is None else abs(value)
+
+
+def typical(values) -> float | None:
+    """The typical value of per-rep peaks: their median (None: no values)."""
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def largest(values) -> float | None:
+    """The largest of per-rep peaks (None: no values)."""
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def co_movements(reps) -> list[float]:
+    """The size of each complete rep's peak co-movement (reps without one left out)."""
+    return [v for r in complete_reps(reps) if (v := co_movement(_get(r, "synkinesis_peak"))) is not None]
+
+
+def typical_co_movement(reps) -> float | None:
+    return typical(co_movements(reps))
+
+
+def largest_co_movement(reps) -> float | None:
+    return largest(co_movements(reps))
+
+
+def _side(r, s: str, prefix: str = "peak"):
+    if isinstance(r, dict):
+        return r.get(f"{prefix}_{s}")
+    return ((r.peak_by_side if prefix == "peak" else r.synkinesis_by_side) or {}).get(s)
+
+
+def typical_side(reps, side: str, prefix: str = "peak") -> float | None:
+    """The median over the complete reps of one side's |peak| ("peak") or |co-movement| ("synkinesis")."""
+    return typical(co_movement(_side(r, side, prefix)) for r in complete_reps(reps))
+
+
+def mean_steadiness(reps) -> float | None:
+    return mean(_get(r, "hold_steadiness") for r in complete_reps(reps))
+
+
 def rep_stats(reps, affected: str | None = None) -> dict:
-    """Summary of a group of reps: counts, the synkinesis-free rate, mean co-movement and amplitudes."""
+    """Summary of a group of reps: counts, the synkinesis-free rate, typical and largest co-movement,
+    typical movement per side (`first`: the affected side when given, else left), hold and steadiness."""
     done = complete_reps(reps)
     first, second = (affected, "right" if affected == "left" else "left") if affected else ("left", "right")
-
-    def side(r, s, prefix="peak"):
-        if isinstance(r, dict):
-            return r.get(f"{prefix}_{s}")
-        return ((r.peak_by_side if prefix == "peak" else r.synkinesis_by_side) or {}).get(s)
-
     return {
         "n": len(done),
         "free": synkinesis_free(done),
         "free_rate": synkinesis_free_rate(done),
-        "co_move": mean(abs(_get(r, "synkinesis_peak")) for r in done if _get(r, "synkinesis_peak") is not None),
-        "amp_first": mean(abs(v) for r in done if (v := side(r, first)) is not None),
-        "amp_second": mean(abs(v) for r in done if (v := side(r, second)) is not None),
-        "co_first": mean(abs(v) for r in done if (v := side(r, first, "synkinesis")) is not None),
-        "co_second": mean(abs(v) for r in done if (v := side(r, second, "synkinesis")) is not None),
-        "mean_peak": mean(_get(r, "peak") for r in done),
+        "typical_co_movement": typical_co_movement(done),
+        "largest_co_movement": largest_co_movement(done),
+        "amp_first": typical_side(done, first),
+        "amp_second": typical_side(done, second),
+        "co_first": typical_side(done, first, "synkinesis"),
+        "co_second": typical_side(done, second, "synkinesis"),
+        "typical_movement": typical(_get(r, "peak") for r in done),
         "mean_hold_s": mean(_get(r, "hold_s") for r in done),
+        "steadiness": mean_steadiness(done),
     }
+
+
+def exercise_figures(reps) -> dict:
+    """The FIGURES of one exercise in one session (all but `target`), from its rep rows; sides are the
+    patient's anatomical left and right."""
+    st = rep_stats(reps)
+    return {"done": st["n"], "clean": st["free"], "clean_rate": st["free_rate"],
+            "typical_co_movement": st["typical_co_movement"], "largest_co_movement": st["largest_co_movement"],
+            "co_movement_left": st["co_first"], "co_movement_right": st["co_second"],
+            "movement_left": st["amp_first"], "movement_right": st["amp_second"],
+            "typical_movement": st["typical_movement"], "evenness": mean_evenness(reps),
+            "mean_hold": st["mean_hold_s"], "steadiness": st["steadiness"]}
 
 
 def by_exercise(reps) -> dict[str, list]:
@@ -100,12 +246,13 @@ def session_figures(sessions: list[dict], reps: list[dict]) -> list[dict]:
 
 
 def exercise_summary(reps) -> dict[str, dict]:
-    """Per exercise of one session: reps, complete, synkinesis-free (count and rate), mean peak and hold."""
+    """Per exercise of one session: reps, complete, synkinesis-free (count and rate), typical movement and
+    mean hold."""
     out = {}
     for ex, rs in by_exercise(reps).items():
         st = rep_stats(rs)
         out[ex] = {"reps": len(rs), "complete": st["n"], "synkinesis_free": st["free"],
-                   "synkinesis_free_rate": st["free_rate"], "mean_peak": st["mean_peak"],
+                   "synkinesis_free_rate": st["free_rate"], "typical_movement": st["typical_movement"],
                    "mean_hold_s": st["mean_hold_s"]}
     return out
 
@@ -144,9 +291,9 @@ def sunnybrook_estimates(series: dict, library: dict) -> list[dict]:
             rows.append({"exercise": ex, "label": label, "grade": None})
             continue
         started, done = latest
-        median = statistics.median(abs(r["synkinesis_peak"]) for r in done)
-        rows.append({"exercise": ex, "label": label, "grade": synkinesis_grade(median),
-                     "median": median, "n": len(done), "date": started[:10]})
+        typical_co = typical_co_movement(done)
+        rows.append({"exercise": ex, "label": label, "grade": synkinesis_grade(typical_co),
+                     "typical_co_movement": typical_co, "n": len(done), "date": started[:10]})
     return rows
 
 

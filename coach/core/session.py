@@ -338,7 +338,9 @@ class Session:
     def _all_done(self) -> bool:
         return all(len(tl.reps) >= tl.exercise.reps for tl in self.tallies)
 
-    def _finish(self, t: float, records: list, status: str) -> str:
+    def _finish(self, t: float, records: list, status: str) -> str | None:
+        """End the session with `status`; the "Session done" cue (a green star, "All done. Well done!")
+        only for a completed one: a session ended early is titled "Session ended", with no praise."""
         self._end_detector(records)
         if self.ex_i < len(self.plan):          # (after the last exercise, _next_exercise ended its set)
             records.append(self._set_ended(t))
@@ -346,7 +348,7 @@ class Session:
         self.ex_i = min(self.ex_i, len(self.plan) - 1)
         records.append(Ended(t, status))
         self._go("summary", t)
-        return "session_done"
+        return "session_done" if status == "completed" else None
 
     def _collect(self, happenings: list, records: list, counted: bool = True) -> str | None:
         cue = None

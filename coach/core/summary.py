@@ -12,29 +12,10 @@ The fields of a row (fractions, not percentages; `plain` rounds them for people)
     status          completed, short or interrupted (`progress.session_status`, in the report's words)
     exercise        the exercise's name in the library; exercise_id its id
     planned         reps planned for the exercise in the session's sets (None: no set of it)
-    done            complete reps (a rep cut short by a lost face says nothing about synkinesis)
-    clean           complete reps without synkinesis; clean_rate = clean / done
-    co_movement     peak co-movement: the mean, over the complete reps, of each rep's peak
-                    co-movement |reps.synkinesis_peak| — the largest unwanted movement of a
-                    watched measure during the rep, as a share of that measure's neutral size
-                    (eye opening, or mouth width for mouth-corner pulls), over the sides the
-                    detector watches (only the affected side when one is recorded, else both).
-                    It is the point the report's "Peak co-movement" plot draws for the session
-                    (`progress.rep_stats` "co_move").
-    co_movement_left,   the same per anatomical side, on both sides even when only the affected
-    co_movement_right   side is judged (synkinesis is often bilateral): the mean over the complete
-                    reps of |reps.synkinesis_left| and |reps.synkinesis_right|. Empty for reps
-                    logged before coach kept them (schema step m007).
-    movement_left,  the per-side figure the report plots ("Movement: …, each side"): the mean,
-    movement_right  over the complete reps, of |reps.peak_left| and |reps.peak_right|, the
-                    exercise's prime movement at its peak as a share of its neutral size, on the
-                    patient's anatomical left and right (not the mirrored screen's). The report
-                    draws the affected side first; here the sides are always left, then right.
-    evenness        the smaller side's movement over the larger's, averaged over the complete
-                    reps (`progress.mean_evenness`; from the logged `rep_evenness` amplitude ratio
-                    when there is one, as on the patient's summary screen), 1 = equal
-    target          the patient's target for the prime movement (a share of its neutral size)
-                    logged with the session's last set of the exercise (`sets.target`)
+    the figures     every key of `progress.FIGURES` (done, clean, clean_rate, typical_co_movement,
+                    largest_co_movement, …, target), computed by `progress.exercise_figures`;
+                    their names, units and definitions are there, once. `target` is the target
+                    logged with the session's last set of the exercise (`sets.target`).
 """
 from __future__ import annotations
 
@@ -47,18 +28,17 @@ from coach.core.progress import local_dt
 # How the report and the exports word a session's status (`progress.session_status`).
 STATUS_WORDS = {"completed": "completed", "short": "short", "interrupted": "interrupted",
                 "in-progress": "in progress"}
-# Field -> plain column name, in the order sessions.csv and the workbook show them.
+# Field -> plain column name, in the order sessions.csv and the workbook show them. The figures'
+# columns are named by `progress.FIGURES` ("typical co-movement (%)", …).
 COLUMNS = {
     "date": "date", "time": "time", "kind": "kind", "status": "status", "exercise": "exercise",
-    "exercise_id": "exercise id", "planned": "reps planned", "done": "reps done", "clean": "clean reps",
-    "clean_rate": "clean-rep rate (%)", "co_movement": "peak co-movement (%)",
-    "co_movement_left": "co-movement left (%)", "co_movement_right": "co-movement right (%)",
-    "movement_left": "movement left (%)", "movement_right": "movement right (%)",
-    "evenness": "evenness (%)", "target": "target (%)",
+    "exercise_id": "exercise id", "planned": "reps planned",
+    **{key: fig.column for key, fig in progress.FIGURES.items()},
 }
-PERCENT_FIELDS = ("clean_rate", "co_movement", "co_movement_left", "co_movement_right", "movement_left", "movement_right", "evenness", "target")
+PERCENT_FIELDS = tuple(key for key, fig in progress.FIGURES.items() if fig.unit == "%")
+SECONDS_FIELDS = tuple(key for key, fig in progress.FIGURES.items() if fig.unit == "s")
 # One decimal of a percentage: finer than the report's whole percentages (so they round to them),
-# coarser than the measurement's own noise.
+# coarser than the measurement's own noise. Seconds to a tenth too.
 PERCENT_DECIMALS = 1
 # The `rep_evenness` columns a rep row takes on (`coach.log.store.Store.add_rep` writes them with the rep).
 EVENNESS_FIELDS = ("onset_lag_ms", "late_side", "amplitude_ratio", "smoothness")
@@ -72,15 +52,10 @@ def with_evenness(reps: list[dict], evenness_rows: list[dict]) -> list[dict]:
 
 
 def exercise_figures(sets: list[dict], reps: list[dict]) -> dict:
-    """The figures of one exercise in one session, from its sets and rep rows (see the module)."""
-    stats = progress.rep_stats(reps)          # no affected side: first = left, second = right
+    """The figures of one exercise in one session, from its sets and rep rows (see `progress.FIGURES`)."""
     targets = [s["target"] for s in sets if s.get("target") is not None]
     return {"planned": sum(s["planned_reps"] or 0 for s in sets) if sets else None,
-            "done": stats["n"], "clean": stats["free"], "clean_rate": stats["free_rate"],
-            "co_movement": stats["co_move"], "co_movement_left": stats["co_first"],
-            "co_movement_right": stats["co_second"], "movement_left": stats["amp_first"],
-            "movement_right": stats["amp_second"], "evenness": progress.mean_evenness(reps),
-            "target": targets[-1] if targets else None}
+            **progress.exercise_figures(reps), "target": targets[-1] if targets else None}
 
 
 def _default_name(exercise: str) -> str:
@@ -115,6 +90,15 @@ def percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, PERCENT_DECIMALS)
 
 
+def plain_value(key: str, value):
+    """A field's value as people read it: percentages and seconds rounded to PERCENT_DECIMALS."""
+    if key in PERCENT_FIELDS:
+        return percent(value)
+    if key in SECONDS_FIELDS and value is not None:
+        return round(value, PERCENT_DECIMALS)
+    return value
+
+
 def plain(row: dict) -> dict:
     """A row as people read it: {column name: value}, percentages rounded, no ids."""
-    return {title: percent(row[key]) if key in PERCENT_FIELDS else row[key] for key, title in COLUMNS.items()}
+    return {title: plain_value(key, row[key]) for key, title in COLUMNS.items()}

@@ -47,6 +47,28 @@ def checked_side(side: str | None) -> str | None:
     return side
 
 
+# Names people use for a botulinum toxin injection: the product names (EU, UK and US) and their
+# generic names, with "botox" for any of them. Matched without case, spaces or hyphens.
+TOXIN_NAMES = ("botox", "botulinum", "toxin", "bont", "bonta", "btx", "dysport", "xeomin", "bocouture", "azzalure",
+               "vistabel", "letybo", "daxxify", "jeuveau", "nuceiva", "alluzience", "relfydess",
+               "onabotulinumtoxina", "abobotulinumtoxina", "incobotulinumtoxina", "letibotulinumtoxina",
+               "daxibotulinumtoxina", "prabotulinumtoxina", "relabotulinumtoxina")
+TREATMENT_ALIASES = {name: "botulinum_toxin" for name in TOXIN_NAMES} | {"operation": "surgery"}
+
+
+def _plain_word(value: str) -> str:
+    return "".join(ch for ch in value.lower() if ch.isalnum())
+
+
+def treatment_alias(value: str) -> str | None:
+    """The treatment kind `value` names (a kind, a product or generic name), or None."""
+    word = _plain_word(value)
+    for kind in TREATMENT_KINDS:
+        if word == _plain_word(kind):
+            return kind
+    return TREATMENT_ALIASES.get(word)
+
+
 def treatment_kind(kind: str) -> str:
     if kind not in TREATMENT_KINDS:
         raise CoachError(f"Treatment kind must be one of {', '.join(TREATMENT_KINDS)}, not {kind!r}.")

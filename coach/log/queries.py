@@ -19,7 +19,7 @@ from coach.log.schema import SAMPLE_BASE_COLUMNS
 
 # What `last_session_summary` reports for an exercise whose sets hold no reps.
 NO_REPS = {"reps": 0, "complete": 0, "synkinesis_free": 0, "synkinesis_free_rate": None,
-           "mean_peak": None, "mean_hold_s": None}
+           "typical_movement": None, "mean_hold_s": None}
 
 
 class StoreQueries:
@@ -50,7 +50,8 @@ class StoreQueries:
     def get_patient(self, code: str) -> dict:
         row = self._patient_row(code)
         if row is None:
-            raise CoachError(f"No patient with code {code}.")
+            raise CoachError(f"No patient with code {code}; add one with `coach patient add {code}` "
+                             "(with --name and --affected-side if you like).")
         return row
 
     @friendly

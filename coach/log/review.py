@@ -1,7 +1,7 @@
 """Reading the session log outside coach: Datasette (`coach review`).
 
-No figures are computed here: rates and trends are defined once, in
-`coach.core.progress`, and shown by the report. The canned queries only count.
+Figures are defined once, in `coach.core.progress`; the canned queries that show some
+compute the same definitions in SQL, under the same names (checked by tests/test_figures.py).
 
 Health records, served carefully (`serve`)
     * Requests whose Host header is not a loopback name are refused when serving on
@@ -27,6 +27,7 @@ import urllib.parse
 from pathlib import Path
 
 from coach.core.files import write_atomic
+from coach.core.progress import FIGURES, REP_FIGURES
 from coach.errors import CoachError
 from coach.log.schema import DESCRIPTIONS
 from coach.log.store import open_store
@@ -39,8 +40,10 @@ LOGIN_LOCK_S = 30.0        # … this long, doubling up to …
 LOGIN_LOCK_MAX_S = 900.0
 
 # Queries a therapist wants in Datasette (`coach review`), the common questions first; `:patient`
-# may be left empty where it says so. Voided sessions are left out, as everywhere. No rates here:
-# they are defined once, in `coach.core.progress`, and shown by the report and sessions.csv.
+# may be left empty where it says so. Voided sessions are left out, as everywhere. The figures a query
+# shows are those of `coach.core.progress.FIGURES`, under their names, computed the same way (the
+# typical co-movement is the median in SQL); tests/test_figures.py checks they equal sessions.csv's.
+_F, _R = FIGURES, REP_FIGURES
 COUNTED = "s.voided IS NULL AND s.status != 'in-progress'"
 CANNED_QUERIES = {
     "sessions_this_week": {
@@ -65,16 +68,31 @@ HAVING last_session IS NULL OR last_session < date('now', 'localtime', '-7 days'
 ORDER BY last_session IS NOT NULL, last_session""",
     },
     "co_movement_trend": {
-        "title": "Co-movement trend for a patient",
-        "description": "Per session and exercise, oldest first: complete reps, reps with synkinesis and the "
-                       "largest co-movement (% of neutral). Enter the patient's code.",
-        "sql": f"""SELECT substr(s.started, 1, 10) AS day, st.exercise, s.status,
-  count(*) AS complete_reps, sum(r.synkinesis) AS reps_with_synkinesis,
-  round(100 * max(abs(r.synkinesis_peak)), 1) AS largest_co_movement_pct
-FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session_id
-  JOIN patients p ON p.id = s.patient_id
-WHERE r.complete AND p.code = :patient AND {COUNTED}
-GROUP BY s.id, st.exercise ORDER BY s.started, st.exercise""",
+        "title": "Figures per session for a patient",
+        "description": "Per session and exercise, oldest first: reps done, clean reps, the clean-rep rate, and "
+                       "the typical (median) and largest co-movement of the reps' peaks, named and computed as "
+                       "in the report and sessions.csv (see the report's glossary). Enter the patient's code.",
+        "sql": f"""WITH done AS (
+  SELECT s.id AS session_id, s.started, st.exercise, s.status, r.synkinesis,
+    abs(r.synkinesis_peak) AS co
+  FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session_id
+    JOIN patients p ON p.id = s.patient_id
+  WHERE r.complete AND p.code = :patient AND {COUNTED}),
+ranked AS (
+  SELECT session_id, exercise, co,
+    row_number() OVER (PARTITION BY session_id, exercise ORDER BY co) AS k,
+    count(*) OVER (PARTITION BY session_id, exercise) AS n
+  FROM done WHERE co IS NOT NULL),
+typical AS (
+  SELECT session_id, exercise, avg(co) AS co FROM ranked WHERE k IN ((n + 1) / 2, (n + 2) / 2)
+  GROUP BY session_id, exercise)
+SELECT substr(d.started, 1, 10) AS day, substr(d.started, 12, 5) AS time, d.exercise, d.status,
+  count(*) AS "{_F["done"].column}", sum(NOT d.synkinesis) AS "{_F["clean"].column}",
+  round(100 * (CAST(sum(NOT d.synkinesis) AS REAL) / count(*)), 1) AS "{_F["clean_rate"].column}",
+  round(100 * t.co, 1) AS "{_F["typical_co_movement"].column}",
+  round(100 * max(d.co), 1) AS "{_F["largest_co_movement"].column}"
+FROM done d LEFT JOIN typical t ON t.session_id = d.session_id AND t.exercise = d.exercise
+GROUP BY d.session_id, d.exercise ORDER BY d.started, d.exercise""",
     },
     "sessions_per_week": {
         "title": "Sessions per week",
@@ -102,8 +120,9 @@ GROUP BY p.code, st.exercise ORDER BY p.code, st.exercise""",
     "latest_session_reps": {
         "title": "Reps of a patient's latest session",
         "description": "Every rep of the most recent session of the given patient code.",
-        "sql": """SELECT st.exercise, r.idx, r.peak, r.peak_left, r.peak_right, r.hold_s, r.hold_steadiness,
-  r.synkinesis_peak, r.synkinesis, r.complete
+        "sql": f"""SELECT st.exercise, r.idx, round(100 * r.peak, 1) AS "{_R["rep_movement"].column}", r.peak_left,
+  r.peak_right, r.hold_s, round(100 * r.hold_steadiness, 1) AS "{_R["rep_steadiness"].column}",
+  round(100 * abs(r.synkinesis_peak), 1) AS "{_R["rep_co_movement"].column}", r.synkinesis, r.complete
 FROM reps r JOIN sets st ON st.id = r.set_id
 WHERE r.session_id = (SELECT s.id FROM sessions s JOIN patients p ON p.id = s.patient_id
                       WHERE p.code = :patient AND s.voided IS NULL ORDER BY s.started DESC LIMIT 1)

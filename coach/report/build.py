@@ -3,8 +3,9 @@
 `build_report(store, code) -> str`. The page opens on a one-screen overview
 (adherence, the clean-rep rate and evenness per exercise with the trend's
 direction, the latest treatment's before/after effect), then the trends per
-exercise, the Sunnybrook estimate, the treatments in detail, the latest session
-and the list of sessions.
+exercise, the Sunnybrook estimate, the treatments in detail, the latest session,
+the list of sessions, the voided sessions (with their reasons, in no figure) and a glossary
+of the figures (`coach.core.progress.FIGURES`).
 
 Every figure comes from `coach.core.progress`, computed from the rows that
 `coach.report.data.gather` reads (which also decides which sessions are shown).
@@ -23,8 +24,8 @@ from coach.core.progress import local_dt
 from coach.report.data import ReportData, gather
 from coach.report.html import CSS, day, esc, opt, pct, points, row, table
 from coach.report.plots import calendar_plot, svg
-from coach.report.sections import (latest_section, plan_section, sessions_section, sunnybrook_section,
-                                   toxin_section, trends_section)
+from coach.report.sections import (glossary_section, latest_section, plan_section, sessions_section,
+                                   sunnybrook_section, toxin_section, trends_section, voided_section)
 
 __all__ = ["build_report", "CSS"]
 
@@ -41,10 +42,11 @@ def build_report(store, code: str, today: date | None = None, library: dict | No
     data = gather(store, code, today, library)
     out = [_head(data, code)]
     if not data.sessions:
-        out += [plan_section(data), "<p>No sessions recorded yet.</p></body></html>"]
+        out += [plan_section(data), "<p>No sessions recorded yet.</p>", voided_section(data),
+                glossary_section(data), "</body></html>"]
         return "".join(out)
     sections = [overview_section, plan_section, trends_section, sunnybrook_section, toxin_section,
-                lambda d: latest_section(store, d), sessions_section]
+                lambda d: latest_section(store, d), sessions_section, voided_section, glossary_section]
     if progress is not None:
         progress.total = len(sections)
     for section in sections:

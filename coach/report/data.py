@@ -65,6 +65,7 @@ class ReportData:
     plan: list[dict] | None
     library: dict
     baselines: dict[str, Baseline | None] = field(default_factory=dict)   # session id -> last calibration
+    voided: list[dict] = field(default_factory=list)    # voided sessions (with `voided`: the reason), oldest first
 
     @property
     def affected(self) -> str | None:
@@ -131,6 +132,11 @@ def _baseline(calibrations: list[dict]) -> Baseline | None:
     return base if math.isfinite(base.mm_per_iod) and base.mm_per_iod > 0 else None
 
 
+def voided_sessions(store, code: str) -> list[dict]:
+    """The patient's voided sessions, oldest first: listed in the report with their reason, in no figure."""
+    return [s for s in store.session_rows(code, include_voided=True) if s.get("voided")]
+
+
 def evenness_rows(store, code: str) -> list[dict]:
     """The logged evenness and timing of the patient's reps (none in a log without `rep_evenness`)."""
     if "rep_evenness" not in store.db.table_names():
@@ -153,4 +159,5 @@ def gather(store, code: str, today: date, library: dict) -> ReportData:
     sessions = [{**s, "state": progress.session_status(s["status"], [st["planned_reps"] for st in sets[s["id"]]],
                                                         by_session.get(s["id"], []))} for s in sessions]
     return ReportData(patient, today, sessions, sets, reps, store.list_treatments(code), store.get_plan(code),
-                      library, {s["id"]: _baseline(store.calibrations(s["id"])) for s in sessions})
+                      library, {s["id"]: _baseline(store.calibrations(s["id"])) for s in sessions},
+                      voided_sessions(store, code))

@@ -14,7 +14,8 @@ entries' references at the stored one. The output is deterministic: entries are 
 their `fullUrl`s are uuid5s of their identifiers, so the same data gives the same file.
 
 The figures have no LOINC codes (they are this program's own measures), so they are coded in a
-local CodeSystem, `CODE_SYSTEM`, with the codes in `CODES`. Units are UCUM: `%` and `{reps}`.
+local CodeSystem, `CODE_SYSTEM`, with the codes in `CODES`, named after `coach.core.progress.FIGURES`.
+Units are UCUM: `%`, `s` and `{reps}`.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from coach import __version__
-from coach.core import summary
+from coach.core import progress, summary
 from coach.errors import CoachError
 
 # Clearly local identifier systems (URNs, not web addresses nobody owns). A clinic names its own
@@ -43,23 +44,23 @@ ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:coach")
 
 SESSION_CODE = "exercise-session"
 PERCENT = ("%", "%")                  # (unit shown, UCUM code)
-REPS = ("reps", "{reps}")
-# The local CodeSystem: code -> (display, summary field or None, unit). Components in this order.
+UNITS = {"%": PERCENT, "reps": ("reps", "{reps}"), "s": ("s", "s")}
+
+
+def code_of(figure: progress.Figure) -> str:
+    """A figure's code: its one name, hyphenated ("typical co-movement, left" -> typical-co-movement-left)."""
+    return re.sub(r"[^a-z0-9]+", "-", figure.name.lower()).strip("-")
+
+
+def _display(figure: progress.Figure) -> str:
+    return f"{figure.name[0].upper()}{figure.name[1:]}" + (f" ({figure.unit_words})" if figure.of else "")
+
+
+# The local CodeSystem: code -> (display, summary field or None, unit). Components in this order; the
+# figures' names, units and definitions are `coach.core.progress.FIGURES`.
 CODES = {
     SESSION_CODE: ("Facial retraining exercise in one session", None, None),
-    "reps-done": ("Complete reps", "done", REPS),
-    "clean-rep-rate": ("Clean-rep rate: complete reps without synkinesis", "clean_rate", PERCENT),
-    "peak-co-movement": ("Peak co-movement, mean over complete reps (% of the watched measure's neutral size)",
-                         "co_movement", PERCENT),
-    "co-movement-left": ("Peak co-movement, patient's left side (% of the watched measure's neutral size)",
-                         "co_movement_left", PERCENT),
-    "co-movement-right": ("Peak co-movement, patient's right side (% of the watched measure's neutral size)",
-                          "co_movement_right", PERCENT),
-    "movement-left": ("Movement, patient's left side (% of the measure's neutral size)", "movement_left", PERCENT),
-    "movement-right": ("Movement, patient's right side (% of the measure's neutral size)", "movement_right",
-                       PERCENT),
-    "evenness": ("Evenness: the smaller side's movement as a share of the larger's", "evenness", PERCENT),
-    "target": ("The patient's target movement (% of the measure's neutral size)", "target", PERCENT),
+    **{code_of(fig): (_display(fig), key, UNITS[fig.unit]) for key, fig in progress.FIGURES.items()},
 }
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
@@ -111,7 +112,7 @@ def components(row: dict) -> list[dict]:
         value = row.get(field) if field else None
         if value is None or not math.isfinite(value):
             continue
-        value = summary.percent(value) if unit == PERCENT else value
+        value = summary.plain_value(field, value)
         out.append({"code": _coding(CODE_SYSTEM, code, display),
                     "valueQuantity": {"value": value, "unit": unit[0], "system": UCUM, "code": unit[1]}})
     return out

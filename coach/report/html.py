@@ -30,6 +30,7 @@ svg.plot { display: block; width: 6.5in; max-width: 100%; height: auto; margin: 
 figure, table, svg, .card { break-inside: avoid; } figure { margin: 0 0 10pt; }
 table.long { break-inside: auto; } table.long td { white-space: nowrap; }
 td.trend { white-space: nowrap; } table.long tr { break-inside: avoid; }
+table.figures th, table.figures td { padding: 2pt 3pt; }
 figcaption { font-size: 8.5pt; color: #444; }
 @media print { body { margin: 0; padding: 0; max-width: none; } h2, h3 { break-after: avoid; }
   .pagebreak { break-before: page; } }
@@ -71,7 +72,7 @@ def table(headers: list[str], rows: list[str], cls: str = "") -> str:
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-_NUMBER = re.compile(r"^[+−-]?(\d+(\.\d*)?|\.\d+)( ?%| mm| min)?$|^–$|^\d+/\d+$")
+_NUMBER = re.compile(r"^[+−-]?(\d+(\.\d*)?|\.\d+)( ?%| mm| min| s)?$|^–$|^\d+/\d+$")
 
 
 def row(cells: list, row_id: str | None = None, cls: str = "") -> str:

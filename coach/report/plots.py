@@ -152,18 +152,34 @@ def _calendar_span(first: date, today: date, max_weeks: int = 53) -> tuple[date,
     return start, (today - start).days // 7 + 1
 
 
-def _month_ticks(start: date, n_weeks: int) -> tuple[list[float], list[str]]:
-    ticks, labels, month = [], [], None
+MONTH_CHAR_IN = 0.6 * 8 / 72        # a month label's width per character at 8 pt (DejaVu Sans, about)
+
+
+def _month_ticks(start: date, n_weeks: int, first: date | None = None, last: date | None = None,
+                 week_in: float = 0.2) -> tuple[list[float], list[str]]:
+    """A label over the week column that holds the 1st of each month shown (and over the first column,
+    for the month it starts in); the year on the first label and on January's. `week_in`: a column's
+    width in inches. A first month too short for its label loses its year, then, if still too short,
+    its label."""
+    first = first or start
+    last = last or start + timedelta(weeks=n_weeks, days=-1)
+    marks: list[tuple[float, date]] = []
     for w in range(n_weeks):
-        day = start + timedelta(weeks=w)
-        if day.month != month:
-            month = day.month
-            if ticks and w + 0.45 - ticks[-1] < 3:   # a partial first month: its label would collide
-                ticks.pop()
-                labels.pop()
-            ticks.append(w + 0.45)
-            labels.append(day.strftime("%b %Y") if not labels or day.month == 1 else day.strftime("%b"))
-    return ticks, labels
+        shown = [d for d in (start + timedelta(weeks=w, days=i) for i in range(7)) if first <= d <= last]
+        day = shown[0] if shown and not marks else next((d for d in shown if d.day == 1), None)
+        if day is not None:
+            marks.append((w + 0.45, day))
+
+    def room(label: str) -> float:             # columns a label needs
+        return len(label) * MONTH_CHAR_IN / week_in + 0.4
+
+    labels = [d.strftime("%b %Y") if i == 0 or d.month == 1 else d.strftime("%b") for i, (_, d) in enumerate(marks)]
+    if len(marks) > 1 and marks[1][0] - marks[0][0] < room(labels[0]):
+        labels[0] = marks[0][1].strftime("%b")
+        labels[1] = marks[1][1].strftime("%b %Y")
+        if marks[1][0] - marks[0][0] < room(labels[0]):
+            marks, labels = marks[1:], labels[1:]
+    return [x for x, _ in marks], labels
 
 
 def _square(ax, x: float, y: float, cls: str, treatment: str | None = None) -> None:
@@ -196,7 +212,7 @@ def calendar_plot(day_classes: dict[date, str], first: date, today: date, treatm
     ax.set_xlim(-0.2, n_weeks)
     ax.set_ylim(-0.2, 7)
     ax.set_yticks([6.43 - d for d in (0, 2, 4, 6)], ["Mon", "Wed", "Fri", "Sun"])
-    ax.set_xticks(*_month_ticks(start, n_weeks))
+    ax.set_xticks(*_month_ticks(start, n_weeks, first, today, size))
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     for spine in ax.spines.values():
@@ -268,7 +284,7 @@ def _amplitude_panel(ax, rows: list[dict], title: str, unit: str, sides: tuple[s
 
 @styled
 def exercise_plot(title: str, rows: list[dict], treatments: list[dict], labels: dict) -> Figure:
-    """Three panels over time: clean-rep rate, peak co-movement, movement per side; above them,
+    """Three panels over time: clean-rep rate, typical co-movement, typical movement per side; above them,
     when there are treatments, a strip naming them and their windows.
 
     `rows`: one per session (or week) {"when", "full", "rate", "co", "amp_first", "amp_second"}, in
@@ -314,7 +330,7 @@ def _movement_bars(ax, reps: list[dict], xs: list[int]) -> None:
     ax.bar(xs, [100 * (r["peak"] or 0) for r in reps], width=0.7, color=["white" if c else "#4575b4" for c in cut],
            edgecolor="#4575b4", hatch=["-----" if c else "" for c in cut], linewidth=0.8)
     ax.axhline(100, color="#555555", linestyle=":", linewidth=0.9)
-    ax.set_title("Movement, % of the patient's target (dotted line: the target)", pad=14)
+    ax.set_title("Each rep's peak movement, % of the patient's target (dotted line: the target)", pad=14)
     ax.set_ylabel("%", rotation=0, ha="right", va="center")
 
 

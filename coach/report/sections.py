@@ -9,8 +9,8 @@ from collections import defaultdict
 from datetime import timedelta
 
 from coach.core import progress
-from coach.core.progress import GRADE_LABELS, SYNKINESIS_GRADE_CUTOFFS, local_dt
-from coach.core.summary import STATUS_WORDS, session_rows
+from coach.core.progress import FIGURES, GRADE_LABELS, SYNKINESIS_GRADE_CUTOFFS, local_dt
+from coach.core.summary import COLUMNS, STATUS_WORDS, plain_value, session_rows
 from coach.report.data import Point, ReportData, unit_of
 from coach.report.html import day, esc, fmt, opt, pct, row, table
 from coach.report.plots import exercise_plot, latest_plot, svg
@@ -61,10 +61,11 @@ def weekly(points: list[Point]) -> list[Point]:
 def _co_title(data: ReportData, ex: str) -> str:
     watches = data.watch_measures(ex)
     units = {unit_of(m) for m, _ in watches}
+    name = FIGURES["typical_co_movement"].name.capitalize()
     if len(units) == 1:
         label = " / ".join(lbl for _, lbl in watches)
-        return f"Peak co-movement: {label.lower()}, {units.pop()} (dotted: grade cut-offs)"
-    return "Peak co-movement, % of the watched measure's neutral size (dotted: grade cut-offs)"
+        return f"{name}: {label.lower()}, {units.pop()} (dotted: grade cut-offs)"
+    return f"{name}, % of the watched measure's neutral size (dotted: grade cut-offs)"
 
 
 def _trend_rows(data: ReportData, ex: str, points: list[Point]) -> tuple[list[dict], dict]:
@@ -77,11 +78,12 @@ def _trend_rows(data: ReportData, ex: str, points: list[Point]) -> tuple[list[di
         st = progress.rep_stats(p.reps, data.affected)
         amp = progress.rep_stats(data.mm_reps(p.reps, ex), data.affected) if in_mm else \
             {k: _pct100(st[k]) for k in ("amp_first", "amp_second")}
-        rows.append({"when": p.when, "full": p.full, "rate": _pct100(st["free_rate"]), "co": _pct100(st["co_move"]),
+        rows.append({"when": p.when, "full": p.full, "rate": _pct100(st["free_rate"]),
+                     "co": _pct100(st["typical_co_movement"]),
                      "amp_first": amp["amp_first"], "amp_second": amp["amp_second"]})
     what = (measure or "movement").replace("_", " ")
-    amp_title = (f"Movement: {what}, each side, mm (from the iris calibration)" if in_mm
-                 else f"Movement: {what}, each side, {unit_of(measure)}")
+    amp_title = (f"Typical movement: {what}, each side, mm (from the iris calibration)" if in_mm
+                 else f"Typical movement: {what}, each side, {unit_of(measure)}")
     return rows, {"co_title": _co_title(data, ex), "amp_title": amp_title, "amp_unit": "mm" if in_mm else "%",
                   "sides": data.side_words}
 
@@ -99,8 +101,8 @@ def trends_section(data: ReportData) -> str:
     series = data.series()
     out = ["<section id='trends'><h2>Trends per exercise</h2><p class='note'>One point per session "
            "(per week when there are more than 40). Filled points joined by a line: full sessions; hollow "
-           "points: interrupted or short sessions, left out of the line. Rates and means count complete reps "
-           "only. Shaded: the 2 weeks before a toxin injection and weeks 2–6 after it.</p>"]
+           "points: interrupted or short sessions, left out of the line. Rates and typical values count "
+           "complete reps only (see the glossary). Shaded: the 2 weeks before a toxin injection and weeks 2–6 after it.</p>"]
     for i, ex in enumerate(data.exercises()):
         out.append(f"<figure id='trend-{esc(ex)}'>"
                    + svg(trend_figure(data, ex, series[ex]), f"trend{i}", f"{data.name(ex)}: trends")
@@ -118,11 +120,13 @@ def sunnybrook_section(data: ReportData) -> str:
     out = ["<section id='sunnybrook'><h2>Sunnybrook synkinesis: estimate</h2>"
            "<p class='estimate'>Estimate, not a diagnosis: computed from camera measurements, "
            "to be confirmed by a clinician's Sunnybrook assessment.</p>"
-           f"<p class='note'>Median peak co-movement of the latest session with the expression; grade 0 below "
+           f"<p class='note'>Typical co-movement (the median of the reps' peaks) of the latest session with the "
+           f"expression; grade 0 below "
            f"{100 * cuts[0]:g} %, 1 below {100 * cuts[1]:g} %, 2 below {100 * cuts[2]:g} %, else 3.</p>"]
     if done:
-        out.append(table(["expression", "estimated grade", "median peak co-movement", "reps", "session"], [
-            row([g["label"], f"{g['grade']} ({GRADE_LABELS[g['grade']]})", pct(g["median"]), g["n"], day(g["date"])],
+        out.append(table(["expression", "estimated grade", FIGURES["typical_co_movement"].column, "reps", "session"], [
+            row([g["label"], f"{g['grade']} ({GRADE_LABELS[g['grade']]})", pct(g["typical_co_movement"]), g["n"],
+                 day(g["date"])],
                 f"grade-{g['exercise']}") for g in done]))
     if missing:
         out.append(f"<p id='sunnybrook-missing'>Not practised, so not estimated: {esc(', '.join(missing))}.</p>")
@@ -136,7 +140,8 @@ def toxin_section(data: ReportData) -> str:
         return ""
     return ("<section><h2>Botulinum toxin: before and after</h2><p class='note'>The 2 weeks before each "
             "injection against weeks 2–6 after it (full effect, before it wears off). Complete reps of all "
-            "sessions in the window. Co-movement in % of its measure's neutral size.</p>"
+            "sessions in the window. Typical co-movement: the median of the reps' peak co-movements, in % of its "
+            "measure's neutral size.</p>"
             + "".join(_toxin_block(data, block) for block in blocks) + "</section>")
 
 
@@ -146,10 +151,10 @@ def _toxin_block(data: ReportData, block: dict) -> str:
     heading = f"<h3>{day(t['date'])}{opt(': ', t['sites'])}{units}</h3>"
     if not block["exercises"]:
         return heading + "<p class='note'>No sessions in either window.</p>"
-    return heading + table(["exercise", "reps before", "clean before", "co-movement before",
-                            "reps after", "clean after", "co-movement after"], [
-        row([data.name(ex), b["n"], pct(b["free_rate"]), pct(b["co_move"]), a["n"], pct(a["free_rate"]),
-             pct(a["co_move"])], f"toxin-{t['date']}-{ex}")
+    return heading + table(["exercise", "reps before", "clean before", "typical co-movement before",
+                            "reps after", "clean after", "typical co-movement after"], [
+        row([data.name(ex), b["n"], pct(b["free_rate"]), pct(b["typical_co_movement"]), a["n"], pct(a["free_rate"]),
+             pct(a["typical_co_movement"])], f"toxin-{t['date']}-{ex}")
         for ex, b, a in block["exercises"]])
 
 
@@ -162,18 +167,29 @@ def latest_figure(data: ReportData, session: dict):
     order = {s["id"]: i for i, s in enumerate(data.sets[session["id"]])}
     ordered = sorted(reps, key=lambda r: (order.get(r["set_id"], 99), r["idx"]))
     names = {ex: data.name(ex) for ex in {r["exercise"] for r in reps}}
-    co_title = "Peak co-movement, % of the watched measure's neutral size (eye opening or mouth width)"
+    co_title = "Each rep's peak co-movement, % of the watched measure's neutral size"
     return latest_plot(ordered, names, co_title)
+
+
+LATEST_FIGURES = ("planned", "done", "clean", "clean_rate", "typical_movement", "typical_co_movement",
+                  "largest_co_movement", "mean_hold", "steadiness")
+
+
+def figure_cell(key: str, value) -> str:
+    """A figure as the report prints it: the value sessions.csv holds (its unit is in the column's title)."""
+    value = plain_value(key, value)
+    return "–" if value is None else str(value)
 
 
 def latest_section(store, data: ReportData) -> str:
     session = data.sessions[-1]
-    sets = data.sets[session["id"]]
     reps = [r for r in data.reps if r["session_id"] == session["id"]]
-    rows = [_set_row(data, s, [r for r in reps if r["set_id"] == s["id"]]) for s in sets]
+    rows = [row([c["exercise"], *(figure_cell(k, c[k]) for k in LATEST_FIGURES)], f"latest-{c['exercise_id']}")
+            for c in session_rows([session], data.sets, reps, data.name)]
+    headers = ["exercise", COLUMNS["planned"], *(FIGURES[k].column for k in LATEST_FIGURES[1:])]
     out = [_latest_heading(session, reps),
-           table(["exercise", "planned", "reps", "complete", "clean", "mean movement (% of target)",
-                  "mean hold (s)", "steadiness"], rows) if rows else "<p>No exercise sets.</p>"]
+           table(headers, rows, "figures") + "<p class='note'>Per exercise, the figures of sessions.csv: see the glossary "
+           "at the end.</p>" if rows else "<p>No exercise sets.</p>"]
     fig = latest_figure(data, session)
     if fig is not None:
         out.append(svg(fig, "latest", "reps of the latest session"))
@@ -192,19 +208,13 @@ def _latest_heading(session: dict, reps: list[dict]) -> str:
             f"coach {esc(session['app_version'])}{opt(' · model ', session['model_version'])}</p>")
 
 
-def _set_row(data: ReportData, s: dict, rs: list[dict]) -> str:
-    st = progress.rep_stats(rs)
-    steadiness = progress.mean(r["hold_steadiness"] for r in progress.complete_reps(rs))
-    return row([data.name(s["exercise"]), s["planned_reps"] if s["planned_reps"] is not None else "–",
-                len(rs), st["n"], pct(st["free_rate"]), pct(st["mean_peak"]),
-                fmt(st["mean_hold_s"], ".1f"), fmt(steadiness, ".2f")], f"set-{s['id']}")
-
-
 def _events_table(data: ReportData, events: list[dict]) -> str:
-    return "<h3>Events</h3>" + table(["kind", "exercise", "side", "measure", "from (s)", "to (s)", "peak"], [
+    """The session's events; a synkinesis event's peak is shown as its size, as in the chart above."""
+    return "<h3>Events</h3>" + table(["kind", "exercise", "side", "measure", "from (s)", "to (s)",
+                                      "peak co-movement"], [
         row([e["kind"].replace("_", " "), data.name(e["exercise"]) if e["exercise"] else "", e["side"] or "",
              (e["measure"] or "").replace("_", " "), fmt(e["start_s"], ".1f"), fmt(e["end_s"], ".1f"),
-             "–" if e["peak"] is None else f"{100 * e['peak']:+.0f} %".replace("-", "−")]) for e in events])
+             pct(progress.co_movement(e["peak"]))]) for e in events])
 
 
 # ---- the session list ---------------------------------------------------------------------
@@ -245,3 +255,27 @@ def sessions_section(data: ReportData) -> str:
             "trend lines.</p>"
             + table(["#", "date", "start", "kind", "duration", "status"] + [data.name(ex) for ex in exercises],
                     rows, "long") + "</section>")
+
+
+# ---- voided sessions and the glossary ------------------------------------------------------
+def voided_section(data: ReportData) -> str:
+    """The voided sessions with their reasons: kept in the log, left out of every figure above."""
+    if not data.voided:
+        return ""
+    rows = []
+    for s in data.voided:
+        started = local_dt(s["started"])
+        rows.append(row([day(started.date()), f"{started:%H:%M}", s["kind"], s["voided"]], f"voided-{s['id']}"))
+    return ("<section id='voided'><h2>Voided sessions</h2><p class='note'>Kept in the log but left out of every "
+            "figure, table and plot of this report (and of sessions.csv, the workbook and FHIR).</p>"
+            + table(["date", "start", "kind", "reason"], rows) + "</section>")
+
+
+def glossary_section(data: ReportData) -> str:
+    """Each figure the report shows: its name, its unit and how it is computed (`progress.FIGURES`)."""
+    figures = {**FIGURES, **progress.REP_FIGURES, **progress.REPORT_FIGURES}
+    return ("<section id='glossary'><h2>Glossary</h2><p class='note'>Every figure here has the same name, "
+            "unit and definition in sessions.csv, the workbook, FHIR and the review's queries.</p>"
+            + table(["figure", "unit", "how it is computed"],
+                    [row([f.name, f.unit_words, f.how], f"glossary-{key}") for key, f in figures.items()])
+            + "</section>")

@@ -161,34 +161,61 @@ def _summary(r, surf, view) -> None:
     r.draw_buttons(surf, view.buttons, pygame.Rect(r.MARGIN, r.h - 196, r.w - 2 * r.MARGIN, 112), view)
 
 
-COLUMNS = (0.25, 0.11, 0.18, 0.14, 0.13, 0.19)     # the table's column widths (fractions)
+COLUMNS = (0.25, 0.11, 0.18, 0.14, 0.13, 0.19)     # how spare width is shared among the columns (fractions)
+CELL_PAD = 20           # a cell's room either side of its words
+HEAD_SHRINK = 0.8       # a column heading may be drawn this much smaller, so the cells need not be
+
+
+def _column_widths(t, area_w: int, header, rows) -> tuple[list[int], int]:
+    """(column widths, cell size): each column as wide as its widest cell at BODY (its heading may wrap
+    to two lines, and shrink to HEAD_SHRINK), the spare width shared as COLUMNS says. When the cells do not fit at BODY, every cell
+    is drawn one size smaller, together: no name is drawn smaller than the others."""
+    size, least = BODY, int(BODY * t.MIN_FIT)
+    while True:
+        need = []
+        for ci, word in enumerate(header):
+            cells = [row[ci] for row in rows if ci < len(row)]
+            head = HEAD_SHRINK * max((t.width(w, SMALL) for w in str(word).split()), default=0)
+            need.append(int(max([head] + [t.width(str(c), size) for c in cells])) + CELL_PAD)
+        if sum(need) <= area_w or size <= least:
+            break
+        size -= 2
+    if sum(need) > area_w:          # a very long name even so: its column takes what is left
+        need[0] = max(area_w - sum(need[1:]), area_w // 4)
+    spare = max(0, area_w - sum(need))
+    fracs = COLUMNS[:len(header)]
+    return [n + int(spare * f / sum(fracs)) for n, f in zip(need, fracs)], size
 
 
 def _table(r, surf, area, header, rows) -> None:
     t = r.text
+    widths, size = _column_widths(t, area.w, header, rows)
     xs, x = [], area.x
-    for frac in COLUMNS[:len(header)]:
-        xs.append((x, int(area.w * frac)))
-        x += int(area.w * frac)
+    for w in widths:
+        xs.append((x, w))
+        x += w
     head_h = 2 * t.line_h(SMALL) + 8
     for (x, w), word in zip(xs, header):
         t.block(surf, word, SMALL, MUTED, pygame.Rect(x + 8, area.y, w - 16, head_h), max_lines=2,
                 align="left" if x == area.x else "center", shrink=True)
-    step = max(t.line_h(BODY) + 18, min(72, (area.h - head_h) // max(1, len(rows))))
+    step = max(t.line_h(size) + 18, min(72, (area.h - head_h) // max(1, len(rows))))
     y = area.y + head_h + 4
     for i, row in enumerate(rows):
         rect = pygame.Rect(area.x, y, area.w, step - 6)
         pygame.draw.rect(surf, PANEL if i % 2 == 0 else BG, rect, border_radius=10)
         for ci, ((x, w), cell) in enumerate(zip(xs, row)):
-            size = t.fit(cell, BODY, w - 20, 1)
             if ci == 0:
-                t.blit(surf, cell, size, TEXT, (x + 12, rect.centery), "midleft")
+                fit = size if t.width(cell, size) <= w - 20 else t.fit(cell, size, w - 20, 1)
+                t.blit(surf, cell, fit, TEXT, (x + 12, rect.centery), "midleft")
             else:
                 t.blit(surf, cell, size, TEXT, (x + w // 2, rect.centery), "center")
         y += step
 
 
 # ---- "Your progress": the last 14 days, and per exercise simple bars -----------------------------------
+NAME_W, NUMBERS_W = 0.24, 0.15      # the names' and the latest numbers' shares of the width; the days between
+
+
 def _progress(r, surf, view) -> None:
     t, p = r.text, view.progress
     y = t.blit(surf, view.title or "Your progress", TITLE, TEXT, (r.w // 2, 16), "midtop").bottom + 4
@@ -197,9 +224,16 @@ def _progress(r, surf, view) -> None:
              + (f" {p['streak']} days in a row so far." if p["streak"] > 1 else
                 " You practised today." if p["streak"] == 1 and days and days[-1][1] else ""))
     y = t.block(surf, words, BODY, TEXT, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 90), max_lines=2)
-    y = _days(r, surf, pygame.Rect(r.MARGIN * 3, y + 10, r.w - r.MARGIN * 6, 70), days) + 14
+    area = pygame.Rect(r.MARGIN * 3, 0, r.w - r.MARGIN * 6, 0)
+    name_w, numbers_w = int(area.w * NAME_W), int(area.w * NUMBERS_W)
+    chart_x, chart_w = area.x + name_w, area.w - name_w - numbers_w     # the days' squares and bars share it
     exercises = p["exercises"][-3:]
-    legend = "Bars, one per day: green, reps without co-movement; blue, how even your two sides were."
+    y = _days(r, surf, pygame.Rect(chart_x + 8, y + 10, chart_w - 16, 70), days)
+    if exercises:
+        t.blit(surf, "latest", SMALL, MUTED, (area.right, y - t.line_h(SMALL)), "topright")
+    y += 14
+    legend = ("Bars, one per day: green, reps without co-movement; blue, how even your two sides were. "
+              "Numbers: your latest day.")
     y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
     bottom = r.h - 196
     if not exercises:
@@ -207,17 +241,23 @@ def _progress(r, surf, view) -> None:
                 pygame.Rect(r.MARGIN, y + 20, r.w - 2 * r.MARGIN, 80))
     row_h = (bottom - y - 8) // max(1, len(exercises))
     for i, ex in enumerate(exercises):
-        _exercise_bars(r, surf, pygame.Rect(r.MARGIN * 3, y + 8 + i * row_h, r.w - r.MARGIN * 6, row_h - 8), ex)
+        row = pygame.Rect(area.x, y + 8 + i * row_h, area.w, row_h - 8)
+        _exercise_bars(r, surf, row, ex, name_w, numbers_w)
     r.draw_buttons(surf, view.buttons, pygame.Rect(r.MARGIN, r.h - 190, r.w - 2 * r.MARGIN, 108), view)
+
+
+def day_centres(x: int, w: int, n: int) -> list[int]:
+    """The centre x of each of `n` days across `w` pixels from `x`: the squares and the bars share them."""
+    step = w / max(1, n)
+    return [int(x + (i + 0.5) * step) for i in range(n)]
 
 
 def _days(r, surf, rect, days) -> int:
     """One square per day: filled when practised, a ring when not (shape, not just colour)."""
     n = max(1, len(days))
-    step = rect.w // n
-    size = min(step - 10, 40)
-    for i, (day, done) in enumerate(days):
-        box = pygame.Rect(rect.x + i * step + (step - size) // 2, rect.y, size, size)
+    size = min(int(rect.w / n) - 10, 40)
+    for cx, (day, done) in zip(day_centres(rect.x, rect.w, n), days):
+        box = pygame.Rect(cx - size // 2, rect.y, size, size)
         if done:
             pygame.draw.rect(surf, GREEN, box, border_radius=8)
         else:
@@ -234,24 +274,36 @@ def _day_word(first: date, today: date) -> str:
     return f"{weeks} weeks ago" if weeks >= 2 else "a week ago" if weeks == 1 else f"{(today - first).days} days ago"
 
 
-def _exercise_bars(r, surf, rect, ex) -> None:
+def _percent(value) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _exercise_bars(r, surf, rect, ex, name_w: int, numbers_w: int) -> None:
+    """The exercise's name, its bars under the days' squares, and its latest day's numbers (green: without
+    co-movement, blue: sides even), each beside a square of its bar's colour."""
     t = r.text
-    name_w = int(rect.w * 0.26)
     t.block(surf, ex["name"], BODY, TEXT, pygame.Rect(rect.x, rect.y, name_w - 12, rect.h), align="left",
             max_lines=2, valign="center", shrink=True)
-    chart = pygame.Rect(rect.x + name_w, rect.y + 4, rect.w - name_w, rect.h - 8)
+    chart = pygame.Rect(rect.x + name_w, rect.y + 4, rect.w - name_w - numbers_w, rect.h - 8)
     pygame.draw.rect(surf, PANEL, chart, border_radius=10)
     pygame.draw.line(surf, MUTED, (chart.x + 8, chart.bottom - 8), (chart.right - 8, chart.bottom - 8), 2)
     n = max(1, len(ex["days"]))
-    step = (chart.w - 16) / n
-    bar_w = max(3, int(step / 2) - 3)
+    bar_w = max(3, int((chart.w - 16) / n / 2) - 4)
     h = chart.h - 20
-    for i, (_, clean, even) in enumerate(ex["days"]):
-        x0 = chart.x + 8 + int(i * step) + 2
-        for j, (value, colour) in enumerate(((clean, GREEN), (even, PRIME))):
+    for cx, (_, clean, even) in zip(day_centres(chart.x + 8, chart.w - 16, n), ex["days"]):
+        for x0, value, colour in ((cx - bar_w - 1, clean, GREEN), (cx + 1, even, PRIME)):
             if value is None:
                 continue
             bh = max(3, int(h * max(0.0, min(1.0, value))))
-            pygame.draw.rect(surf, colour, (x0 + j * (bar_w + 2), chart.bottom - 8 - bh, bar_w, bh))
+            pygame.draw.rect(surf, colour, (x0, chart.bottom - 8 - bh, bar_w, bh))
     if not any(c is not None or e is not None for _, c, e in ex["days"]):
         pygame.draw.rect(surf, TRACK, chart, 2, border_radius=10)
+    latest = next(((c, e) for _, c, e in reversed(ex["days"]) if c is not None or e is not None), None)
+    if latest is None:
+        return
+    step = min(rect.h // 2, t.line_h(SMALL))
+    top = rect.centery - step
+    for i, (value, colour) in enumerate(zip(latest, (GREEN, PRIME))):
+        cy = top + i * step + step // 2
+        words = t.blit(surf, _percent(value), SMALL, colour, (rect.right, cy), "midright")
+        pygame.draw.rect(surf, colour, (words.x - 24, cy - 7, 14, 14))

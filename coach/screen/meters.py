@@ -20,6 +20,9 @@ from coach.screen.palette import (ALERT, BAND, BAR_MAX, BEHIND, BG, BODY, EDGE, 
                               REACHED, SMALL, TEXT, TRACK, WATCH)
 
 LEGEND_H = 44
+LEGEND_SYMBOL_W = 74        # a legend's symbol and the space after it, before its word
+RANGE_INSET = 6             # the range zone stays clear of the bar's outline: its neighbours are the track
+                            # and the fill's edge, each at least 3:1 from it (palette.NON_TEXT_PAIRS)
 
 
 def short_label(m: Meter) -> str:
@@ -96,18 +99,18 @@ def _legend(r, surf, area, meters, band) -> None:
     size, gap = SMALL, 28
     while True:
         widths = [r.text.width(word, size) for _, word in items]
-        total = sum(62 + w for w in widths) + gap * (len(items) - 1)
+        total = sum(LEGEND_SYMBOL_W + w for w in widths) + gap * (len(items) - 1)
         if total <= area.w or size <= 20:
             break
         size, gap = size - 2, max(12, gap - 4)
     x, y = area.centerx - total // 2, area.bottom - 18
     for (kind, word), w in zip(items, widths):
         if kind == "range":
-            pygame.draw.rect(surf, BAND, (x + 8, y - 12, 40, 24), border_radius=4)
-        else:
-            level_line(surf, pygame.Rect(x + 12, y, 28, 0), y, kind == "limit", MUTED, halo=None)
-        r.text.blit(surf, word, size, MUTED, (x + 62, y), "midleft")
-        x += 62 + w + gap
+            pygame.draw.rect(surf, BAND, (x + 8, y - 12, 44, 24), border_radius=4)
+        else:       # the goal's arrowheads reach 10 px beyond the line's ends (x + 2 … x + 62)
+            level_line(surf, pygame.Rect(x + 14, y, 24, 0), y, kind == "limit", MUTED, halo=None)
+        r.text.blit(surf, word, size, MUTED, (x + LEGEND_SYMBOL_W, y), "midleft")
+        x += LEGEND_SYMBOL_W + w + gap
 
 
 def _level_y(bar: pygame.Rect, level: float) -> int:
@@ -126,8 +129,9 @@ def _look(m: Meter, value: float, band) -> tuple:
 def _bar(r, surf, bar: pygame.Rect, m: Meter, band, behind: bool = False) -> None:
     pygame.draw.rect(surf, TRACK, bar, border_radius=8)
     if m.kind == "prime" and band:       # the patient's range: a lighter zone of the track
-        top, bottom = _level_y(bar, band[1]), _level_y(bar, band[0])
-        pygame.draw.rect(surf, BAND, (bar.x + 2, top, bar.w - 4, bottom - top))
+        top = max(_level_y(bar, band[1]), bar.y + RANGE_INSET)
+        bottom = min(_level_y(bar, band[0]), bar.bottom - RANGE_INSET)
+        pygame.draw.rect(surf, BAND, (bar.x + RANGE_INSET, top, bar.w - 2 * RANGE_INSET, bottom - top))
     value = max(0.0, float(m.value)) if math.isfinite(m.value) else 0.0
     fill_h = int(round(min(value, BAR_MAX) / BAR_MAX * bar.h))
     colour, line, dashed, icon = _look(m, value, band)

@@ -14,7 +14,7 @@ YELLOW, BLUE, VERMILLION, PURPLE = (240, 228, 66), (0, 114, 178), (213, 94, 0), 
 BG, PANEL = (18, 24, 32), (32, 41, 52)
 TEXT, MUTED, INK = (242, 242, 236), (176, 186, 196), (0, 0, 0)
 TRACK = (44, 56, 70)                 # empty part of a bar (decorative; the outline is MUTED)
-BAND = (74, 94, 116)                 # the patient's range on a prime bar's track (decorative, named in the legend)
+BAND = (120, 138, 158)               # the patient's range on a prime bar's track (named in the legend)
 MESH_FILL, MESH_LINE, MESH_FEATURE = (34, 46, 60), (60, 78, 96), (196, 210, 220)
 
 PRIME, REACHED, WATCH, ALERT = SKY, GREEN, PURPLE, VERMILLION
@@ -42,6 +42,9 @@ NON_TEXT_PAIRS = {
     "watch fill / edge": (WATCH, EDGE), "alert fill / edge": (ALERT, EDGE), "goal line / halo": (TEXT, EDGE),
     "halo / prime fill": (EDGE, PRIME), "halo / reached fill": (EDGE, REACHED), "edge / outline": (EDGE, MUTED),
     "goal line / background": (TEXT, BG), "outline / background": (MUTED, BG),
+    # The range zone touches the track above and below it, the fill's edge and the goal line's halo (it is
+    # inset from the bar's outline), and in the legend the background.
+    "range / track": (BAND, TRACK), "range / edge": (BAND, EDGE), "range / legend background": (BAND, BG),
 }
 
 TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px at the normal text size; nothing smaller than 28
