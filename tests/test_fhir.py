@@ -194,16 +194,16 @@ def strict_json(text: str):
 
 
 def test_figures_that_are_not_finite_numbers_are_left_out_and_the_file_is_json(tmp_path):
-    """A damaged rep (an infinite peak on one side) makes some of its session's figures infinite or NaN:
-    those are left out of its Observation, its other figures and every other session's are sent."""
+    """Damaged reps (infinite peaks on one side, in every rep of one session, so that even its typical
+    figures, medians, are infinite or NaN): those figures are left out of its Observation, its other
+    figures and every other session's are sent."""
     import math
     import sqlite3
 
     ids = build_patient(tmp_path / "coach.db")
     conn = sqlite3.connect(tmp_path / "coach.db")
     with conn:
-        conn.execute("UPDATE reps SET peak_left = ?, synkinesis_left = ? WHERE rowid = "
-                     "(SELECT min(rowid) FROM reps WHERE session_id = ? AND complete)",
+        conn.execute("UPDATE reps SET peak_left = ?, synkinesis_left = ? WHERE session_id = ? AND complete",
                      [float("inf"), float("-inf"), ids["all"][0]])
     conn.close()
     rows, _ = report_figures(tmp_path)
