@@ -237,8 +237,9 @@ def detect_rise(points: list[tuple[date, float]], injection: date, today: date,
         run.append(i)
         level, ref = sum(after[j][1] for j in run) / len(run), sum(base) / len(base)
         if s > params.h and level - ref >= params.min_rise:
+            since = [v for _, v in after[run[0]:]]        # the level since the rise began, up to today
             return {**out, "state": "risen", "plateau": ref, "since": after[run[0]][0], "flagged": d,
-                    "recent": level}
+                    "recent": sum(since) / len(since)}
     return {**out, "state": "steady", "plateau": sum(base) / len(base)}
 
 
@@ -317,6 +318,19 @@ def care_status(*, today: date, treatments: list[dict], reps: list[dict], sessio
     status = {"review": review, "practice": practice, "rises": rises, "today": today}
     status["lines"] = due_lines(status, care)
     return status
+
+
+def status_from_rows(*, today: date, patient: dict, treatments: list[dict], reps: list[dict],
+                     sessions: list[dict], plan, library: dict | None = None, lapsed_days: int = LAPSED_DAYS,
+                     soon_days: int = REVIEW_SOON_DAYS) -> dict:
+    """`care_status` of one patient's rows as the store gives them (sessions: the non-voided ones;
+    plan: its items)."""
+    created = patient.get("created")
+    return care_status(today=today, treatments=treatments, reps=reps,
+                       session_days=[progress.local_dt(s["started"]).date() for s in sessions],
+                       care=plan_care(plan), library=library,
+                       created=progress.local_dt(created).date() if created else None,
+                       lapsed_days=lapsed_days, soon_days=soon_days)
 
 
 def due_lines(status: dict, care: dict | None = None) -> list[str]:

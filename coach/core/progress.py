@@ -186,6 +186,8 @@ class History:
 
     reps: list = field(default_factory=list)
     today: date = field(default_factory=date.today)
+    note: tuple = ()                  # the welcome screen's gentle lines (coach.core.care.patient_note)
+    timeline: dict | None = None      # the latest injection's cycle for "Your progress" (coach.core.care.timeline)
 
 
 def rep_row(rep, exercise: str, started: str) -> dict:

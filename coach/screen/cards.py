@@ -56,9 +56,10 @@ def _plain(r, surf, view) -> None:
     card = _card_rect(r)
     pygame.draw.rect(surf, PANEL, card, border_radius=24)
     inner = card.inflate(-96, -48)
-    icon = CARD_ICONS.get(view.screen)
+    icon = CARD_ICONS.get(view.screen) if not view.extra.get("care") else None   # the note takes the icon's room
     title = view.title or DEFAULT_TITLES.get(view.screen, view.screen.replace("_", " ").capitalize())
     notice = view.extra.get("notice", "")          # the safety notice: never cut off
+    care = view.extra.get("care", ())              # the welcome's gentle note: review date, days practised
     countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) else None
     rows = view.summary if view.screen == "summary" else ()
     t = r.text
@@ -69,6 +70,8 @@ def _plain(r, surf, view) -> None:
     y = t.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2) + 12
     if view.text:
         y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300), max_lines=4)
+    if care:
+        y = _care_note(r, surf, pygame.Rect(inner.x, y + 12, inner.w, 0), care)
     if notice:
         box = pygame.Rect(inner.x, y + 16, inner.w, t.height(notice, SMALL, inner.w - 40, 4) + 24)
         pygame.draw.rect(surf, ORANGE, box, width=3, border_radius=12)
@@ -89,9 +92,25 @@ def _plain_height(r, view, inner, icon, title, notice, countdown, rows) -> int:
     t = r.text
     return sum([84 if icon else 0, t.height(title, TITLE, inner.w, 2) + 12,
                 t.height(view.text, BODY, inner.w, 4) if view.text else 0,
+                _care_height(r, view.extra.get("care", ()), inner.w),
                 t.height(notice, SMALL, inner.w - 40, 4) + 40 if notice else 0,
                 t.line_h(TITLE + 20) + 24 if countdown is not None else 0,
                 min(len(rows), 6) * 46 + 16 if rows else 0, 124 if view.buttons else 0])
+
+
+def _care_height(r, lines, width: int) -> int:
+    return sum(r.text.height(line, SMALL, width - 40, 2) for line in lines) + 36 if lines else 0
+
+
+def _care_note(r, surf, rect, lines) -> int:
+    """The welcome's note (when the review is due, how many days were practised): plain lines in a
+    calm box, drawn like information, not like a warning."""
+    box = pygame.Rect(rect.x, rect.y, rect.w, _care_height(r, lines, rect.w) - 12)
+    pygame.draw.rect(surf, SKY, box, width=2, border_radius=12)
+    y = box.y + 12
+    for line in lines:
+        y = r.text.block(surf, line, SMALL, TEXT, pygame.Rect(box.x + 20, y, box.w - 40, 200), max_lines=2)
+    return box.bottom + 4
 
 
 def _rows(r, surf, rect, rows) -> int:
@@ -205,6 +224,9 @@ def _progress(r, surf, view) -> None:
     if not exercises:
         t.block(surf, "Your bars appear here after your first session.", BODY, MUTED,
                 pygame.Rect(r.MARGIN, y + 20, r.w - 2 * r.MARGIN, 80))
+    if p.get("timeline"):
+        bottom -= TIMELINE_H
+        _timeline(r, surf, pygame.Rect(r.MARGIN * 3, bottom + 6, r.w - r.MARGIN * 6, TIMELINE_H - 12), p["timeline"])
     row_h = (bottom - y - 8) // max(1, len(exercises))
     for i, ex in enumerate(exercises):
         _exercise_bars(r, surf, pygame.Rect(r.MARGIN * 3, y + 8 + i * row_h, r.w - r.MARGIN * 6, row_h - 8), ex)
@@ -255,3 +277,39 @@ def _exercise_bars(r, surf, rect, ex) -> None:
             pygame.draw.rect(surf, colour, (x0 + j * (bar_w + 2), chart.bottom - 8 - bh, bar_w, bh))
     if not any(c is not None or e is not None for _, c, e in ex["days"]):
         pygame.draw.rect(surf, TRACK, chart, 2, border_radius=10)
+
+
+# ---- "Your progress": the latest injection's cycle, in plain words ------------------------------------
+TIMELINE_H = 112
+
+
+def _timeline(r, surf, rect, tl) -> None:
+    """A line from the injection to about six months on: the injection, the full effect and the
+    wearing-off marked in words, and where today is (a filled dot)."""
+    t = r.text
+    label_w = int(rect.w * 0.18)
+    t.block(surf, "Your injection", SMALL, TEXT, pygame.Rect(rect.x, rect.y, label_w - 8, rect.h), align="left",
+            max_lines=2, valign="center", shrink=True)
+    line = pygame.Rect(rect.x + label_w + 10, rect.y + rect.h // 2 - 12, rect.w - label_w - 20, 4)
+    pygame.draw.rect(surf, TRACK, line, border_radius=2)
+    end = max(1.0, float(tl["end_week"]))
+
+    def x_of(week: float) -> int:
+        return line.x + int(line.w * max(0.0, min(1.0, week / end)))
+
+    pygame.draw.rect(surf, PRIME, (line.x, line.y, x_of(tl["week"]) - line.x, line.h), border_radius=2)
+    marks = tl["marks"]
+    room = (line.w - 24 * (len(marks) - 1)) // max(1, len(marks))
+    size = min(t.fit(words, SMALL, room, 1) for _, words in marks)
+    right_edge = line.x - 24
+    for i, (week, words) in enumerate(marks):          # each label under its mark, pushed right of the last one
+        x = x_of(week)
+        pygame.draw.line(surf, MUTED, (x, line.y - 12), (x, line.bottom + 12), 3)
+        w = t.width(words, size)
+        left = x - w // 2 if 0 < i < len(marks) - 1 else x if i == 0 else x - w
+        left = min(max(left, right_edge + 24), line.right - w)
+        right_edge = t.blit(surf, words, size, TEXT, (left, line.bottom + 16), "topleft").right
+    today = x_of(tl["week"])
+    pygame.draw.circle(surf, PRIME, (today, line.centery), 11)
+    week_words = f"Today: week {int(tl['week'])}" if tl["week"] >= 1 else "Today"
+    t.blit(surf, week_words, SMALL, PRIME, (min(max(today, line.x + 60), line.right - 60), line.y - 16), "midbottom")
