@@ -147,7 +147,7 @@ def write(store, patients: list[dict]) -> None:
                 db["sessions"].insert({"id": s["id"], "patient_id": pid, "started": started,
                                        "ended": ended if s["status"] == "completed" else None,
                                        "status": s["status"], "source": "simulated", "kind": "home",
-                                       "updated": ended})
+                                       "updated": ended if s["status"] == "completed" else started})
                 for j, (ex, rs) in enumerate(by_session.get(s["id"], {}).items()):
                     set_id = f"{s['id']}-{ex}"
                     db["sets"].insert({"id": set_id, "session_id": s["id"], "exercise": ex,

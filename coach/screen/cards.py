@@ -219,14 +219,22 @@ def _progress(r, surf, view) -> None:
     y = _days(r, surf, pygame.Rect(r.MARGIN * 3, y + 10, r.w - r.MARGIN * 6, 70), days) + 14
     exercises = p["exercises"][-3:]
     legend = "Bars, one per day: green, reps without co-movement; blue, how even your two sides were."
-    y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
     bottom = r.h - 196
-    if not exercises:
+    timeline_h = _timeline_height(r) if p.get("timeline") else 0
+    if timeline_h and bottom - timeline_h - y - t.height(legend, SMALL, r.w - r.MARGIN * 6, 2) - 8 \
+            < t.line_h(BODY) + 16:
+        exercises = []                  # large text: the injection's timeline instead of the bars
+    else:
+        y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
+    if not exercises and not timeline_h:
         t.block(surf, "Your bars appear here after your first session.", BODY, MUTED,
                 pygame.Rect(r.MARGIN, y + 20, r.w - 2 * r.MARGIN, 80))
     if p.get("timeline"):
-        bottom -= TIMELINE_H
-        _timeline(r, surf, pygame.Rect(r.MARGIN * 3, bottom + 6, r.w - r.MARGIN * 6, TIMELINE_H - 12), p["timeline"])
+        height = _timeline_height(r)
+        bottom -= height
+        _timeline(r, surf, pygame.Rect(r.MARGIN * 3, bottom + 4, r.w - r.MARGIN * 6, height - 8), p["timeline"])
+        fit = max(0, (bottom - y - 8) // (t.line_h(BODY) + 4))      # the timeline leaves room for fewer rows
+        exercises = exercises[len(exercises) - fit:] if fit else []
     row_h = (bottom - y - 8) // max(1, len(exercises))
     for i, ex in enumerate(exercises):
         _exercise_bars(r, surf, pygame.Rect(r.MARGIN * 3, y + 8 + i * row_h, r.w - r.MARGIN * 6, row_h - 8), ex)
@@ -280,36 +288,41 @@ def _exercise_bars(r, surf, rect, ex) -> None:
 
 
 # ---- "Your progress": the latest injection's cycle, in plain words ------------------------------------
-TIMELINE_H = 112
+def _timeline_height(r) -> int:
+    """Today's label above the line, then the marks' words in two rows below it."""
+    return 3 * r.text.line_h(SMALL) + 44
 
 
 def _timeline(r, surf, rect, tl) -> None:
     """A line from the injection to about six months on: the injection, the full effect and the
-    wearing-off marked in words, and where today is (a filled dot)."""
+    wearing-off marked in words (alternating between two rows, so none overlap), and where today is."""
     t = r.text
+    label_h = t.line_h(SMALL)
     label_w = int(rect.w * 0.18)
-    t.block(surf, "Your injection", SMALL, TEXT, pygame.Rect(rect.x, rect.y, label_w - 8, rect.h), align="left",
-            max_lines=2, valign="center", shrink=True)
-    line = pygame.Rect(rect.x + label_w + 10, rect.y + rect.h // 2 - 12, rect.w - label_w - 20, 4)
+    line = pygame.Rect(rect.x + label_w + 10, rect.y + label_h + 12, rect.w - label_w - 20, 4)
+    t.block(surf, "Your injection", SMALL, TEXT, pygame.Rect(rect.x, line.y - label_h, label_w - 8, 2 * label_h + 4),
+            align="left", max_lines=2, valign="center", shrink=True)
     pygame.draw.rect(surf, TRACK, line, border_radius=2)
     end = max(1.0, float(tl["end_week"]))
 
     def x_of(week: float) -> int:
         return line.x + int(line.w * max(0.0, min(1.0, week / end)))
 
-    pygame.draw.rect(surf, PRIME, (line.x, line.y, x_of(tl["week"]) - line.x, line.h), border_radius=2)
-    marks = tl["marks"]
-    room = (line.w - 24 * (len(marks) - 1)) // max(1, len(marks))
-    size = min(t.fit(words, SMALL, room, 1) for _, words in marks)
-    right_edge = line.x - 24
-    for i, (week, words) in enumerate(marks):          # each label under its mark, pushed right of the last one
-        x = x_of(week)
-        pygame.draw.line(surf, MUTED, (x, line.y - 12), (x, line.bottom + 12), 3)
-        w = t.width(words, size)
-        left = x - w // 2 if 0 < i < len(marks) - 1 else x if i == 0 else x - w
-        left = min(max(left, right_edge + 24), line.right - w)
-        right_edge = t.blit(surf, words, size, TEXT, (left, line.bottom + 16), "topleft").right
     today = x_of(tl["week"])
+    pygame.draw.rect(surf, PRIME, (line.x, line.y, today - line.x, line.h), border_radius=2)
+    marks = tl["marks"]
+    size = min(t.fit(words, SMALL, line.w // 2 - 24, 1) for _, words in marks)   # two fit in a row
+    right_edge = [line.x - 24, line.x - 24]
+    for i, (week, words) in enumerate(marks):
+        row = i % 2
+        x = x_of(week)
+        pygame.draw.line(surf, MUTED, (x, line.y - 10), (x, line.bottom + 10 + row * label_h), 3)
+        w = t.width(words, size)
+        left = x if i == 0 else x - w if i == len(marks) - 1 else x - w // 2
+        left = min(max(left, right_edge[row] + 24), line.right - w)
+        right_edge[row] = t.blit(surf, words, size, TEXT, (left, line.bottom + 12 + row * label_h), "topleft").right
     pygame.draw.circle(surf, PRIME, (today, line.centery), 11)
     week_words = f"Today: week {int(tl['week'])}" if tl["week"] >= 1 else "Today"
-    t.blit(surf, week_words, SMALL, PRIME, (min(max(today, line.x + 60), line.right - 60), line.y - 16), "midbottom")
+    half = t.width(week_words, SMALL) // 2 + 4
+    t.blit(surf, week_words, SMALL, PRIME, (min(max(today, line.x + half), line.right - half), line.y - 14),
+           "midbottom")
