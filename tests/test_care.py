@@ -377,3 +377,16 @@ def test_the_welcome_note_is_gentle_and_the_progress_screen_shows_the_injection(
                     assert {"Injection 6 Jan", "Today: week 10"} <= set(texts)
     finally:
         display.close()
+
+
+def test_an_injection_is_watched_for_six_months_only():
+    reps = [{"exercise": "gentle-smile", "session_started": f"{INJ + timedelta(days=d)}T18:00:00", "complete": 1,
+             "synkinesis_peak": 0.1, "synkinesis": 0, "peak": 1.0, "hold_s": 3.0, "session_status": "completed"}
+            for d in (20, 50) for _ in range(3)]
+    treatments = [{"id": "t1", "date": INJ.isoformat(), "kind": "botulinum_toxin"}]
+    within = care.care_status(today=INJ + timedelta(days=100), treatments=treatments, reps=reps, session_days=[])
+    assert [r["state"] for _, r in within["rises"]] == ["too_few"]
+    later = care.care_status(today=INJ + timedelta(days=care.WATCH_DAYS + 1), treatments=treatments, reps=reps,
+                             session_days=[])
+    assert later["rises"] == [] and not any("not enough practice" in line for line in later["lines"])
+    assert later["lines"][0].startswith("Review overdue since 25 Dec")        # 12 weeks after 2 Oct

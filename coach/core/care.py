@@ -296,8 +296,8 @@ def care_status(*, today: date, treatments: list[dict], reps: list[dict], sessio
     shots = injections(treatments, today)
     last = shots[-1] if shots else None
     rises = []
-    if last is not None:
-        inj = date.fromisoformat(last["date"])
+    if last is not None and (today - date.fromisoformat(last["date"])).days <= WATCH_DAYS:
+        inj = date.fromisoformat(last["date"])           # watched for six months after the injection
         for ex, pts in progress.co_movement_points(reps).items():
             rises.append((watched(ex, library), detect_rise(pts, inj, today, params)))
     review = None
