@@ -371,8 +371,10 @@ def test_the_welcome_note_is_gentle_and_the_progress_screen_shows_the_injection(
                 for i, (a, ta) in enumerate(drawn):
                     assert screen.contains(a), (size, view.screen, ta)
                     assert not any(a.colliderect(b) for b, _ in drawn[i + 1:]), (size, view.screen, ta)
-                if view is welcome:
+                if view is welcome:                  # the note gives way to the safety notice, never the reverse
+                    assert "stroke." in " ".join(texts)
                     assert "Your clinic review is due around 28 Apr." in " ".join(texts)
+                    assert ("of the last 7 days." in " ".join(texts)) == (size != "largest")   # given way
                 else:
                     assert {"Injection 6 Jan", "Today: week 10"} <= set(texts)
     finally:

@@ -14,6 +14,7 @@ from coach.core import care
 from coach.errors import CoachError
 
 PRODID = "-//coach//care calendar//EN"
+SEQUENCE_EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def _icalendar():
@@ -33,10 +34,13 @@ def build(events: list[dict], stamp: datetime | None = None) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "Face exercises and clinic")
     stamp = stamp or datetime.now(timezone.utc).replace(microsecond=0)
+    # A newer file must win over an older one in the patient's calendar: the revision is the minute it was made.
+    sequence = int((stamp - SEQUENCE_EPOCH).total_seconds() // 60)
     for e in events:
         ev = ical.Event()
         ev.add("uid", e["uid"])
         ev.add("dtstamp", stamp)
+        ev.add("sequence", sequence)
         ev.add("summary", e["summary"])
         ev.add("description", e["description"])
         ev.add("categories", [f"coach-{e['kind']}"])

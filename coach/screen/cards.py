@@ -56,14 +56,18 @@ def _plain(r, surf, view) -> None:
     card = _card_rect(r)
     pygame.draw.rect(surf, PANEL, card, border_radius=24)
     inner = card.inflate(-96, -48)
-    icon = CARD_ICONS.get(view.screen) if not view.extra.get("care") else None   # the note takes the icon's room
+    icon = CARD_ICONS.get(view.screen)
     title = view.title or DEFAULT_TITLES.get(view.screen, view.screen.replace("_", " ").capitalize())
     notice = view.extra.get("notice", "")          # the safety notice: never cut off
-    care = view.extra.get("care", ())              # the welcome's gentle note: review date, days practised
+    care = list(view.extra.get("care", ()))        # the welcome's gentle note: review date, days practised
     countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) else None
     rows = view.summary if view.screen == "summary" else ()
     t = r.text
-    y = inner.y + max(0, (inner.h - _plain_height(r, view, inner, icon, title, notice, countdown, rows)) // 2)
+    if care and _plain_height(r, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
+        icon = None                                # the note takes the icon's room …
+    while care and _plain_height(r, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
+        care.pop()                                 # … and gives way, line by line, to the safety notice
+    y = inner.y + max(0, (inner.h - _plain_height(r, view, inner, icon, title, notice, countdown, rows, care)) // 2)
     if icon:
         r._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
         y += 84
@@ -87,30 +91,28 @@ def _plain(r, surf, view) -> None:
                        view)
 
 
-def _plain_height(r, view, inner, icon, title, notice, countdown, rows) -> int:
+def _plain_height(r, view, inner, icon, title, notice, countdown, rows, care=()) -> int:
     """The height of a plain card's parts, so the block can be centred."""
     t = r.text
     return sum([84 if icon else 0, t.height(title, TITLE, inner.w, 2) + 12,
                 t.height(view.text, BODY, inner.w, 4) if view.text else 0,
-                _care_height(r, view.extra.get("care", ()), inner.w),
+                _care_height(r, care, inner.w),
                 t.height(notice, SMALL, inner.w - 40, 4) + 40 if notice else 0,
                 t.line_h(TITLE + 20) + 24 if countdown is not None else 0,
                 min(len(rows), 6) * 46 + 16 if rows else 0, 124 if view.buttons else 0])
 
 
 def _care_height(r, lines, width: int) -> int:
-    return sum(r.text.height(line, SMALL, width - 40, 2) for line in lines) + 36 if lines else 0
+    return sum(r.text.height(line, SMALL, width - 40, 2) for line in lines) + 16 if lines else 0
 
 
 def _care_note(r, surf, rect, lines) -> int:
-    """The welcome's note (when the review is due, how many days were practised): plain lines in a
-    calm box, drawn like information, not like a warning."""
-    box = pygame.Rect(rect.x, rect.y, rect.w, _care_height(r, lines, rect.w) - 12)
-    pygame.draw.rect(surf, SKY, box, width=2, border_radius=12)
-    y = box.y + 12
+    """The welcome's note (when the review is due, how many days were practised): plain lines, drawn
+    like information, not like a warning."""
+    y = rect.y
     for line in lines:
-        y = r.text.block(surf, line, SMALL, TEXT, pygame.Rect(box.x + 20, y, box.w - 40, 200), max_lines=2)
-    return box.bottom + 4
+        y = r.text.block(surf, line, SMALL, TEXT, pygame.Rect(rect.x + 20, y, rect.w - 40, 200), max_lines=2)
+    return y + 4
 
 
 def _rows(r, surf, rect, rows) -> int:
