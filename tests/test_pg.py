@@ -125,7 +125,7 @@ def test_a_password_in_the_url_is_refused_in_one_sentence(capsys, tmp_path, url)
 
 def test_urls_are_for_the_readers_only(capsys, tmp_path):
     code, out, err = coach(capsys, "patient", "add", "P1", "--db", "postgresql://coach@clinic/coach")
-    assert code == 2 and "coach sessions, report, export and audit" in err and err.count("\n") == 1
+    assert code == 2 and "coach sessions, report, export, audit, due and calendar" in err and err.count("\n") == 1
     assert not any(tmp_path.iterdir()) and not os.path.exists("postgresql:")
     with pytest.raises(CoachError, match="postgresql:// URL"):
         pg.parse("mysql://clinic/coach")

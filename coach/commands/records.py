@@ -277,8 +277,9 @@ def plan_item(ex_id: str, settings: dict, thresholds: dict, library) -> dict:
 
 @plan.command("set", cls=OrderedCommand)
 @click.argument("code")
-@click.option("--exercise", "exercises", multiple=True, required=True,
-              help="Exercise id; repeat for more, each followed by its own options.")
+@click.option("--exercise", "exercises", multiple=True,
+              help="Exercise id; repeat for more, each followed by its own options. Without any, the "
+                   "current plan's exercises are kept (to change only --review-weeks or --practice).")
 @click.option("--reps", multiple=True, type=click.IntRange(1), help="Reps.")
 @click.option("--hold", multiple=True, type=click.FloatRange(0), help="Hold seconds.")
 @click.option("--rest", multiple=True, type=click.FloatRange(0), help="Rest seconds.")
@@ -287,9 +288,15 @@ def plan_item(ex_id: str, settings: dict, thresholds: dict, library) -> dict:
 @click.option("--target", "targets", multiple=True, type=float, metavar="FRACTION",
               help="The patient's target for the prime movement, e.g. 0.08 = 8 % of mouth width; "
                    "without it the target is learned from the patient's reps.")
+@click.option("--review-weeks", type=click.IntRange(1, 52), default=None, metavar="N",
+              help="The clinic review comes N weeks after the last botulinum toxin injection (default 12; "
+                   "sooner when the effect is seen wearing off). Kept when a new plan leaves it out.")
+@click.option("--practice", default=None, metavar="\"DAYS HH:MM\"",
+              help="When the patient practises, e.g. \"Mon-Fri 18:00\" or \"daily 19:00\", for `coach "
+                   "calendar`. Kept when a new plan leaves it out.")
 @db_option
 @click.pass_context
-def plan_set(ctx, code, exercises, reps, hold, rest, thresholds, targets, db):
+def plan_set(ctx, code, exercises, reps, hold, rest, thresholds, targets, review_weeks, practice, db):
     """Give patient CODE a new plan; the order of the options matters.
 
     --reps, --hold, --rest, --target and --threshold given after an --exercise apply to that
@@ -301,17 +308,49 @@ def plan_set(ctx, code, exercises, reps, hold, rest, thresholds, targets, db):
             --exercise gentle-eye-closure --reps 5
 
     gives the smile 8 reps held 4 s and the eye closure 5 reps held 3 s.
+    `coach plan set P017 --review-weeks 10 --practice "Mon-Fri 18:00"` keeps the exercises.
     """
+    from coach.core.care import CareError, care_settings, plan_care
+
     common, chosen, specs = plan_scopes(ctx.meta[ORDER_KEY])
+    if not chosen and (common or specs):
+        raise CoachError("--reps, --hold, --rest, --target and --threshold need an --exercise.", exit_code=2)
+    if not chosen and review_weeks is None and practice is None:
+        raise CoachError("Say which exercises (--exercise ID), or what to change (--review-weeks, --practice).",
+                         exit_code=2)
+    try:
+        given = care_settings({"review_weeks": review_weeks, "practice": practice})
+    except CareError as exc:
+        raise CoachError(str(exc), exit_code=2) from None
     ids = [ex_id for ex_id, _ in chosen]
     th = parse_thresholds(specs, ids)
     library = exercise_library()
     items = [plan_item(ex_id, {**common, **own}, th[i], library) for i, (ex_id, own) in enumerate(chosen)]
     with open_store(db, write=True) as store:
+        current = store.get_plan(code)
+        if not items and not current:
+            raise CoachError(f"{code} has no plan yet; give its exercises with --exercise ID.", exit_code=2)
+        items = [{k: v for k, v in item.items() if k != "care"} for item in (items or current)]
+        care = {**plan_care(current), **given}
+        if care:
+            items[0] = {**items[0], "care": care}
         saved = store.set_plan(code, items)
     click.echo(f"Plan for {code}:")
     for item in saved["items"]:
         click.echo(f"  {plan_line(item)}")
+    echo_care(saved["items"])
+
+
+def echo_care(items, indent: str = "  ") -> None:
+    """The plan's review interval and practice times, in words."""
+    from coach.core.care import REVIEW_WEEKS, parse_practice, plan_care
+
+    care = plan_care(items)
+    weeks = care.get("review_weeks")
+    click.echo(f"{indent}review: {weeks or REVIEW_WEEKS} weeks after the last botulinum toxin injection"
+               + ("" if weeks else " (the default)"))
+    if care.get("practice"):
+        click.echo(f"{indent}practice: {parse_practice(care['practice']).words()}")
 
 
 @plan.command("show")
@@ -326,6 +365,7 @@ def plan_show(code, db):
         return
     for item in items:
         click.echo(plan_line(item))
+    echo_care(items, indent="")
 
 
 # ---- treatment -------------------------------------------------------------

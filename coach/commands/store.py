@@ -45,7 +45,7 @@ def local_db(db):
 
     if db is not None and str(db).lower().startswith(tuple(u.rstrip("/") for u in URL_SCHEMES)):
         raise CoachError("This command works on a local database file; a postgresql:// URL is for "
-                         "coach sessions, report, export and audit (and coach sync --to or --from).", exit_code=2)
+                         "coach sessions, report, export, audit, due and calendar (and coach sync --to or --from).", exit_code=2)
     return db
 
 

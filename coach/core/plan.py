@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from coach.core.care import CareError, care_settings
 from coach.core.exercises import MAX_REPS, MAX_SECONDS, Exercise, ExerciseError, check_amount
 
 DEFAULT_PLAN_REPS = 3
@@ -33,6 +34,8 @@ class PlanItem:
     rest_s: float | None = None
     thresholds: dict = field(default_factory=dict)   # {measure: level} per-patient overrides
     target: float | None = None       # the therapist's target; None: learned from the patient's reps
+    care: dict | None = None          # the plan's care settings ({review_weeks, practice}: coach.core.care),
+                                      # carried by its first item (the plan is stored as a list of items)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -66,8 +69,12 @@ def parse_item(item: dict) -> PlanItem:
         target = None if item.get("target") is None else check_amount(item["target"], exercise, "target")
     except ExerciseError as exc:
         raise PlanError(f"Bad {exc.field.split(' ')[0]} for {exercise}: {exc.reason}.") from None
+    try:
+        care = care_settings(item.get("care")) or None
+    except CareError as exc:
+        raise PlanError(str(exc)) from None
     return PlanItem(exercise, _number(item, "reps", int, 1, MAX_REPS), _number(item, "hold_s", float, 0.5, MAX_SECONDS),
-                    _number(item, "rest_s", float, 0.0, MAX_SECONDS), thresholds, target)
+                    _number(item, "rest_s", float, 0.0, MAX_SECONDS), thresholds, target, care)
 
 
 def parse_items(items) -> list[PlanItem]:

@@ -333,6 +333,8 @@ class History:
 
     reps: list = field(default_factory=list)
     today: date = field(default_factory=date.today)
+    note: tuple = ()                  # the welcome screen's gentle lines (coach.core.care.patient_note)
+    timeline: dict | None = None      # the latest injection's cycle for "Your progress" (coach.core.care.timeline)
 
 
 def rep_row(rep, exercise: str, started: str) -> dict:
@@ -496,3 +498,21 @@ def toxin_effect(reps: list[dict], day: date, affected: str | None = None) -> di
     """All exercises together: `rep_stats` of the reps in the before and after windows of an injection."""
     return {name: rep_stats([r for r in reps if lo <= local_dt(r["session_started"]).date() < hi], affected)
             for name, (lo, hi) in toxin_window_days(day).items()}
+
+
+# ---- the care calendar: the per-session figure the wearing-off test watches --------------------------
+CO_MOVEMENT_MIN_REPS = 2         # a session counts for the wearing-off test with at least this many complete reps
+
+
+def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -> dict[str, list[tuple[date, float]]]:
+    """exercise -> [(day, peak co-movement)] per session in time order: the session's mean |synkinesis
+    peak| over its complete reps (`rep_stats` "co_move", the report's co-movement trend point). Sessions
+    still running, or with fewer than `min_reps` complete reps with a co-movement peak, are left out."""
+    out: dict[str, list[tuple[date, float]]] = {}
+    for ex, points in per_session(reps).items():
+        for started, rs in points:
+            done = [r for r in complete_reps(rs) if _get(r, "synkinesis_peak") is not None
+                    and (r.get("session_status") if isinstance(r, dict) else None) != "in-progress"]
+            if len(done) >= min_reps:
+                out.setdefault(ex, []).append((local_dt(started).date(), rep_stats(done)["co_move"]))
+    return out

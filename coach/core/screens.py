@@ -73,9 +73,10 @@ def _fixed_view(s, t: float, common: dict) -> FeedbackView | None:
     state = s.state
     if state == "welcome":
         buttons = (START, PROGRESS) if s.history is not None else (START,)
+        note = {"care": s.history.note} if s.history is not None and s.history.note else {}
         return FeedbackView("welcome", "Welcome to your face exercises",
                             "Sit facing the camera, in good light. Press Start when you are ready.",
-                            extra={"notice": SAFETY_NOTICE}, buttons=buttons, **common)
+                            extra={"notice": SAFETY_NOTICE, **note}, buttons=buttons, **common)
     if state == "calibrate":
         hint = s.calibrator.hint
         return FeedbackView("calibrate", "Getting to know your face",
@@ -215,4 +216,5 @@ def _overview(s) -> dict:
     started = history.today.isoformat() + "T12:00:00"
     today = [rep_row(r, tl.exercise.id, started) for tl in s.tallies for r in tl.reps]
     names = {ex.id: ex.name for ex in s.plan}
-    return progress_overview(list(history.reps) + today, history.today, names)
+    overview = progress_overview(list(history.reps) + today, history.today, names)
+    return {**overview, "timeline": history.timeline} if history.timeline else overview

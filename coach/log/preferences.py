@@ -113,5 +113,13 @@ def history(store, code: str | None, today: date | None = None) -> History | Non
     if store is None:
         return None
     rows = store.rep_rows(code) if code else store.rep_rows()
-    return History(rows, today or store.clock().date())
+    today = today or store.clock().date()
+    if not code:
+        return History(rows, today)
+    from coach.core import care
+
+    treatments = store.list_treatments(code)
+    status = care.status_from_rows(today=today, patient=store.get_patient(code), treatments=treatments, reps=rows,
+                                   sessions=store.session_rows(code), plan=store.get_plan(code))
+    return History(rows, today, tuple(care.patient_note(status)), care.timeline(treatments, today))
 

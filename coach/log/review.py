@@ -117,6 +117,34 @@ FROM reps r JOIN sets st ON st.id = r.set_id JOIN sessions s ON s.id = r.session
 WHERE r.complete AND s.voided IS NULL AND (:patient = '' OR p.code = :patient)
 GROUP BY p.code, st.exercise ORDER BY p.code, st.exercise""",
     },
+    "care_due": {
+        "title": "Reviews due and practice lapsed",
+        "description": "Patients whose review is due within 14 days or overdue (12 weeks after the last "
+                       "botulinum toxin injection, or the plan's review_weeks), or with no session for 7 days. "
+                       "`coach due` says the same and more: a review brought forward when co-movement is seen "
+                       "rising again after an injection, and that rise itself (a CUSUM test on the per-session "
+                       "figures, not computed in SQL).",
+        "sql": f"""WITH injected AS (
+  SELECT patient_id, max(date) AS day FROM treatments
+  WHERE kind = 'botulinum_toxin' AND removed IS NULL AND date <= date('now', 'localtime') GROUP BY patient_id),
+plan AS (
+  SELECT pl.patient_id, json_extract(pl.items, '$[0].care.review_weeks') AS review_weeks FROM plans pl
+  WHERE pl.rowid = (SELECT p2.rowid FROM plans p2 WHERE p2.patient_id = pl.patient_id
+                    ORDER BY p2.created DESC, p2.rowid DESC LIMIT 1)),
+practised AS (
+  SELECT s.patient_id, max(substr(s.started, 1, 10)) AS day FROM sessions s WHERE s.voided IS NULL
+  GROUP BY s.patient_id)
+SELECT p.code AS patient, p.display_name AS name, i.day AS last_injection,
+  date(i.day, '+' || (7 * coalesce(pl.review_weeks, 12)) || ' days') AS review_due,
+  pr.day AS last_session,
+  CAST(julianday(date('now', 'localtime')) - julianday(coalesce(pr.day, substr(p.created, 1, 10))) AS INTEGER)
+    AS days_without_practice
+FROM patients p LEFT JOIN injected i ON i.patient_id = p.id LEFT JOIN plan pl ON pl.patient_id = p.id
+  LEFT JOIN practised pr ON pr.patient_id = p.id
+WHERE date(i.day, '+' || (7 * coalesce(pl.review_weeks, 12)) || ' days') <= date('now', 'localtime', '+14 days')
+   OR coalesce(pr.day, substr(p.created, 1, 10)) <= date('now', 'localtime', '-7 days')
+ORDER BY review_due IS NULL, review_due, last_session""",
+    },
     "latest_session_reps": {
         "title": "Reps of a patient's latest session",
         "description": "Every rep of the most recent session of the given patient code.",

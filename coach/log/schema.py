@@ -298,6 +298,9 @@ def m007_co_movement_by_side(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE reps ADD COLUMN synkinesis_{side} REAL")
 
 
+DESCRIPTIONS["plans"]["columns"]["items"] += ("; the first item may carry the plan's care settings, "
+                                               "care: {review_weeks, practice} (coach plan set --review-weeks, "
+                                               "--practice)")
 DESCRIPTIONS["reps"]["columns"].update({
     f"synkinesis_{side}": f"Largest unwanted co-movement during the rep on the patient's {side} side "
                           "(relative change; logged on both sides even when one is judged)"

@@ -23,6 +23,7 @@ from coach.core.exercises import load_library
 from coach.core.progress import local_dt
 from coach.report.data import ReportData, gather
 from coach.report.html import CSS, day, esc, opt, pct, points, row, table
+from coach.report.care import due_section
 from coach.report.plots import calendar_plot, svg
 from coach.report.sections import (glossary_section, latest_section, plan_section, sessions_section,
                                    sunnybrook_section, toxin_section, trends_section, voided_section)
@@ -40,7 +41,7 @@ def build_report(store, code: str, today: date | None = None, library: dict | No
     if library is None:
         library = load_library()[0]
     data = gather(store, code, today, library)
-    out = [_head(data, code)]
+    out = [_head(data, code), due_section(data)]             # opens with what is due (as `coach due` says)
     if not data.sessions:
         out += [plan_section(data), "<p>No sessions recorded yet.</p>", voided_section(data),
                 glossary_section(data), "</body></html>"]

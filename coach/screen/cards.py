@@ -59,16 +59,23 @@ def _plain(r, surf, view) -> None:
     icon = CARD_ICONS.get(view.screen)
     title = view.title or DEFAULT_TITLES.get(view.screen, view.screen.replace("_", " ").capitalize())
     notice = view.extra.get("notice", "")          # the safety notice: never cut off
+    care = list(view.extra.get("care", ()))        # the welcome's gentle note: review date, days practised
     countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) else None
     rows = view.summary if view.screen == "summary" else ()
     t = r.text
-    y = inner.y + max(0, (inner.h - _plain_height(r, view, inner, icon, title, notice, countdown, rows)) // 2)
+    if care and _plain_height(r, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
+        icon = None                                # the note takes the icon's room …
+    while care and _plain_height(r, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
+        care.pop()                                 # … and gives way, line by line, to the safety notice
+    y = inner.y + max(0, (inner.h - _plain_height(r, view, inner, icon, title, notice, countdown, rows, care)) // 2)
     if icon:
         r._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
         y += 84
     y = t.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2) + 12
     if view.text:
         y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300), max_lines=4)
+    if care:
+        y = _care_note(r, surf, pygame.Rect(inner.x, y + 12, inner.w, 0), care)
     if notice:
         box = pygame.Rect(inner.x, y + 16, inner.w, t.height(notice, SMALL, inner.w - 40, 4) + 24)
         pygame.draw.rect(surf, ORANGE, box, width=3, border_radius=12)
@@ -84,14 +91,28 @@ def _plain(r, surf, view) -> None:
                        view)
 
 
-def _plain_height(r, view, inner, icon, title, notice, countdown, rows) -> int:
+def _plain_height(r, view, inner, icon, title, notice, countdown, rows, care=()) -> int:
     """The height of a plain card's parts, so the block can be centred."""
     t = r.text
     return sum([84 if icon else 0, t.height(title, TITLE, inner.w, 2) + 12,
                 t.height(view.text, BODY, inner.w, 4) if view.text else 0,
+                _care_height(r, care, inner.w),
                 t.height(notice, SMALL, inner.w - 40, 4) + 40 if notice else 0,
                 t.line_h(TITLE + 20) + 24 if countdown is not None else 0,
                 min(len(rows), 6) * 46 + 16 if rows else 0, 124 if view.buttons else 0])
+
+
+def _care_height(r, lines, width: int) -> int:
+    return sum(r.text.height(line, SMALL, width - 40, 2) for line in lines) + 16 if lines else 0
+
+
+def _care_note(r, surf, rect, lines) -> int:
+    """The welcome's note (when the review is due, how many days were practised): plain lines, drawn
+    like information, not like a warning."""
+    y = rect.y
+    for line in lines:
+        y = r.text.block(surf, line, SMALL, TEXT, pygame.Rect(rect.x + 20, y, rect.w - 40, 200), max_lines=2)
+    return y + 4
 
 
 def _rows(r, surf, rect, rows) -> int:
@@ -229,16 +250,28 @@ def _progress(r, surf, view) -> None:
     chart_x, chart_w = area.x + name_w, area.w - name_w - numbers_w     # the days' squares and bars share it
     exercises = p["exercises"][-3:]
     y = _days(r, surf, pygame.Rect(chart_x + 8, y + 10, chart_w - 16, 70), days)
-    if exercises:
-        t.blit(surf, "latest", SMALL, MUTED, (area.right, y - t.line_h(SMALL)), "topright")
+    latest_at = (area.right, y - t.line_h(SMALL))        # over the rows' numbers, if rows are shown
     y += 14
     legend = ("Bars, one per day: green, reps without co-movement; blue, how even your two sides were. "
               "Numbers: your latest day.")
-    y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
     bottom = r.h - 196
-    if not exercises:
+    timeline_h = _timeline_height(r) if p.get("timeline") else 0
+    if timeline_h and bottom - timeline_h - y - t.height(legend, SMALL, r.w - r.MARGIN * 6, 2) - 8 \
+            < t.line_h(BODY) + 16:
+        exercises = []                  # large text: the injection's timeline instead of the bars
+    else:
+        y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
+    if not exercises and not timeline_h:
         t.block(surf, "Your bars appear here after your first session.", BODY, MUTED,
                 pygame.Rect(r.MARGIN, y + 20, r.w - 2 * r.MARGIN, 80))
+    if p.get("timeline"):
+        height = _timeline_height(r)
+        bottom -= height
+        _timeline(r, surf, pygame.Rect(r.MARGIN * 3, bottom + 4, r.w - r.MARGIN * 6, height - 8), p["timeline"])
+        fit = max(0, (bottom - y - 8) // (t.line_h(BODY) + 4))      # the timeline leaves room for fewer rows
+        exercises = exercises[len(exercises) - fit:] if fit else []
+    if exercises:
+        t.blit(surf, "latest", SMALL, MUTED, latest_at, "topright")
     row_h = (bottom - y - 8) // max(1, len(exercises))
     for i, ex in enumerate(exercises):
         row = pygame.Rect(area.x, y + 8 + i * row_h, area.w, row_h - 8)
@@ -307,3 +340,44 @@ def _exercise_bars(r, surf, rect, ex, name_w: int, numbers_w: int) -> None:
         cy = top + i * step + step // 2
         words = t.blit(surf, _percent(value), SMALL, colour, (rect.right, cy), "midright")
         pygame.draw.rect(surf, colour, (words.x - 24, cy - 7, 14, 14))
+
+
+# ---- "Your progress": the latest injection's cycle, in plain words ------------------------------------
+def _timeline_height(r) -> int:
+    """Today's label above the line, then the marks' words in two rows below it."""
+    return 3 * r.text.line_h(SMALL) + 44
+
+
+def _timeline(r, surf, rect, tl) -> None:
+    """A line from the injection to about six months on: the injection, the full effect and the
+    wearing-off marked in words (alternating between two rows, so none overlap), and where today is."""
+    t = r.text
+    label_h = t.line_h(SMALL)
+    label_w = int(rect.w * 0.18)
+    line = pygame.Rect(rect.x + label_w + 10, rect.y + label_h + 12, rect.w - label_w - 20, 4)
+    t.block(surf, "Your injection", SMALL, TEXT, pygame.Rect(rect.x, line.y - label_h, label_w - 8, 2 * label_h + 4),
+            align="left", max_lines=2, valign="center", shrink=True)
+    pygame.draw.rect(surf, TRACK, line, border_radius=2)
+    end = max(1.0, float(tl["end_week"]))
+
+    def x_of(week: float) -> int:
+        return line.x + int(line.w * max(0.0, min(1.0, week / end)))
+
+    today = x_of(tl["week"])
+    pygame.draw.rect(surf, PRIME, (line.x, line.y, today - line.x, line.h), border_radius=2)
+    marks = tl["marks"]
+    size = min(t.fit(words, SMALL, line.w // 2 - 24, 1) for _, words in marks)   # two fit in a row
+    right_edge = [line.x - 24, line.x - 24]
+    for i, (week, words) in enumerate(marks):
+        row = i % 2
+        x = x_of(week)
+        pygame.draw.line(surf, MUTED, (x, line.y - 10), (x, line.bottom + 10 + row * label_h), 3)
+        w = t.width(words, size)
+        left = x if i == 0 else x - w if i == len(marks) - 1 else x - w // 2
+        left = min(max(left, right_edge[row] + 24), line.right - w)
+        right_edge[row] = t.blit(surf, words, size, TEXT, (left, line.bottom + 12 + row * label_h), "topleft").right
+    pygame.draw.circle(surf, PRIME, (today, line.centery), 11)
+    week_words = f"Today: week {int(tl['week'])}" if tl["week"] >= 1 else "Today"
+    half = t.width(week_words, SMALL) // 2 + 4
+    t.blit(surf, week_words, SMALL, PRIME, (min(max(today, line.x + half), line.right - half), line.y - 14),
+           "midbottom")
