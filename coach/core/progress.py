@@ -505,8 +505,9 @@ CO_MOVEMENT_MIN_REPS = 2         # a session counts for the wearing-off test wit
 
 
 def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -> dict[str, list[tuple[date, float]]]:
-    """exercise -> [(day, peak co-movement)] per session in time order: the session's mean |synkinesis
-    peak| over its complete reps (`rep_stats` "co_move", the report's co-movement trend point). Sessions
+    """exercise -> [(day, typical co-movement)] per session in time order: the session's typical
+    co-movement (`typical_co_movement`, the median |synkinesis peak| of its complete reps, the report's
+    co-movement trend point). Sessions
     still running, or with fewer than `min_reps` complete reps with a co-movement peak, are left out."""
     out: dict[str, list[tuple[date, float]]] = {}
     for ex, points in per_session(reps).items():
@@ -514,5 +515,5 @@ def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -
             done = [r for r in complete_reps(rs) if _get(r, "synkinesis_peak") is not None
                     and (r.get("session_status") if isinstance(r, dict) else None) != "in-progress"]
             if len(done) >= min_reps:
-                out.setdefault(ex, []).append((local_dt(started).date(), rep_stats(done)["co_move"]))
+                out.setdefault(ex, []).append((local_dt(started).date(), typical_co_movement(done)))
     return out
