@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coach.core.face import SIDES
+from coach.core.feedback import PromptKind, Side
 from coach.core.progress import TARGET_BAND
 
 LITTLE_S = 4.0        # move phase this long with no rep under way: "try a little more"
@@ -48,9 +49,9 @@ def match_text(side: str) -> str:
 
 @dataclass(frozen=True)
 class Prompt:
-    kind: str                 # "more" | "less" | "even"
+    kind: PromptKind
     text: str
-    side: str = ""            # "even": the side that is behind
+    side: Side = ""           # "even": the side that is behind
 
 
 class Prompter:

@@ -11,12 +11,12 @@ The screens guide; the detector counts. A rep counts when the detector sees a
 whole rise–hold–return, whatever screen is showing, so a patient who moves at
 their own pace is not penalised (starting the movement on the instructions
 screen counts as being ready). `records` tell the shell what to log. The views
-are composed in `coach.core.screens`; amount and evenness in `coach.core.coaching`.
+are composed in `coach.core.screens` from the session's `moment()`; amount and evenness in
+`coach.core.coaching`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
+from dataclasses import dataclass, replace
 
 from coach.core import screens as views
 from coach.core.calibration import Baseline, relative
@@ -27,40 +27,29 @@ from coach.core.detector import Detector, OFF_LEVEL
 from coach.core.events import (Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded,
                                SynkinesisStarted)
 from coach.core.exercises import Exercise
-from coach.core.feedback import FeedbackView
+from coach.core.face import SIDES
+from coach.core.feedback import Cue, FeedbackView, Meter
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
-from coach.core.progress import synkinesis_free
+from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Moment, PauseReason,
+                               Place, SetSoFar, State, Status)
 from coach.core.quality import PROMPTS, QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
-COUNTDOWN_S = 3.0         # 3, 2, 1 into the first rep of an exercise
 HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
                           # says the patient is holding (`Detector.holding`, the logged hold time's definition)
-EXERCISE_STATES = ("instruct", "countdown", "move", "hold", "relax", "rest")
-ALERT_STATES = ("move", "hold")   # the Careful banner, its sound and the prompts: only while moving
 ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
 SAFETY_NOTICE = views.SAFETY_NOTICE
+__all__ = ["COUNTDOWN_S", "ExerciseTally", "SAFETY_NOTICE", "Session", "StepResult"]
 
 
 @dataclass(frozen=True)
 class StepResult:
     view: FeedbackView
     records: tuple = ()     # typed session records (coach.core.events), in the order they happened
-
-
-@dataclass
-class ExerciseTally:
-    exercise: Exercise
-    reps: list = field(default_factory=list)
-    events: list = field(default_factory=list)
-
-    @property
-    def clean_reps(self) -> int:
-        return synkinesis_free(self.reps)
 
 
 class Session:
@@ -460,9 +449,58 @@ class Session:
             return "move"
         return None
 
-    # ---- the view -------------------------------------------------------------------
-    def _view(self, t: float, cue: str | None) -> FeedbackView:
-        view = views.compose(self, t, cue)
+    # ---- the moment and its view ----------------------------------------------------------
+    def moment(self, t: float | None = None) -> Moment:
+        """The session now (at `t`, else at the last step), as the screens see it."""
+        t = self._last_t if t is None else t
+        ex, state = self.exercise, self.state
+        countdown, hold_fraction = self._countdown_at(t)
+        demo_points, demo_phase = None, ""
+        if state == "instruct" and self.demo is not None:
+            shown = self._elapsed(t)
+            demo_points, demo_phase = self.demo.points(shown), self.demo.phase(shown)
+        prompter = self.prompter
+        return Moment(
+            t=t, state=state, status=self.status, pause_reason=self._pause_reason, exercise=ex,
+            place=Place(self.ex_i + 1, len(self.plan), len(self.tally.reps), ex.reps), ticks=self._ticks,
+            countdown_s=countdown, hold_fraction=hold_fraction, banner=self.banner, meters=self._meters(),
+            prompt=prompter.prompt if prompter is not None else None, pose_hint=self._pose_hint,
+            calibrate_hint=self.calibrator.hint, points=self._points, demo_points=demo_points,
+            demo_phase=demo_phase, sets=tuple(SetSoFar(tl.exercise, tuple(tl.reps)) for tl in self.tallies),
+            reached=self.ex_i, previous=dict(self.previous), history=self.history)
+
+    def _countdown_at(self, t: float) -> tuple[float | None, float | None]:
+        """The number on the screen (seconds left) and the hold ring's fraction, in this state."""
+        state = self.state
+        if state == "calibrate":
+            return (None if self.calibrator.hint else self.calibrator.left(t)), None
+        if state == "hold":
+            left = max(0.0, self._hold_left)
+            return left, 1.0 - left / self.exercise.hold_s
+        if state == "rest":
+            return max(0.0, self.exercise.rest_s - self._elapsed(t)), None
+        if state == "countdown":
+            return max(0.0, COUNTDOWN_S - self._elapsed(t)), None
+        return None, None
+
+    def _meters(self) -> tuple[Meter, ...]:
+        det = self.detector
+        if det is None:
+            return ()
+        ex = self.exercise
+        # Labels name the movement; the display shows each side under its bar.
+        out = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0) for i, side in enumerate(SIDES)]
+        active = set(det.active_synkinesis) if self.banner else set()
+        for wi, w in enumerate(ex.watches):
+            for i, side in enumerate(SIDES):
+                # The bar shows how near this side is to an alert (compared with the other
+                # side, as the detector judges it); full at twice that, so the line is mid-bar.
+                out.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
+                                 (w.measure, side) in active))
+        return tuple(out)
+
+    def _view(self, t: float, cue: Cue | None) -> FeedbackView:
+        view = views.compose(self.moment(t), cue)
         if self._settings_due:
             self._settings_due = False
             view = replace(view, settings=dict(self.prefs))
@@ -471,10 +509,10 @@ class Session:
     def summary_rows(self) -> tuple[tuple[str, str], ...]:
         """Per exercise, in words: reps done, reps free of co-movement, evenness, the best rep, change since
         last time."""
-        return views.summary_rows(self)
+        return views.summary_rows(self.moment())
 
     def summary_table(self) -> tuple[tuple[str, ...], ...]:
-        return views.summary_table(self)
+        return views.summary_table(self.moment())
 
 
 def _once(actions) -> list[str]:

@@ -1,17 +1,20 @@
 """The screens around the exercises, drawn as cards: welcome, instructions (with the animated
 demonstration), pause, stop, the summary (a table of every exercise) and "Your progress".
 
-Each card lays out its parts top to bottom and centres the whole block; the
-renderer (coach.screen.render) records every text and touch target drawn.
+Each card lays out its parts top to bottom and centres the whole block on a `Canvas`
+(coach.screen.widgets), which records every text and touch target drawn.
 """
 from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import pygame
 
+from coach.core.feedback import FeedbackView
 from coach.screen.palette import (BG, BODY, GREEN, HEADING, MUTED, ORANGE, PANEL, PRIME, SKY, SMALL, TEXT, TITLE, TRACK)
+from coach.screen.widgets import HINTS, Canvas
 
 CARD_ICONS = {"paused": "pause", "camera_lost": "camera", "confirm_quit": "question",
               "summary": "star", "welcome": "play", "progress": "star"}
@@ -20,40 +23,34 @@ DEFAULT_TITLES = {
     "paused": "Paused", "camera_lost": "Can't see the camera", "summary": "Well done",
     "confirm_quit": "Stop the session?", "progress": "Your progress", "countdown": "Get ready",
 }
-PRIMARY = ("ready", "done", "yes", "resume", "back")     # drawn as the main (filled) button
 DEMO_WORDS = {"move": "Slowly…", "hold": "Hold", "relax": "Relax", "rest": "Rest"}
 TABLE_ROWS = 6          # exercises per summary page; more turn pages by themselves
 PAGE_S = 6.0
 
 
-def draw_card(r, surf, view) -> None:
+def draw_card(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
     if view.screen == "instruct":
-        _instruct(r, surf, view)
+        _instruct(c, surf, view)
     elif view.screen == "summary" and view.table:
-        _summary(r, surf, view)
+        _summary(c, surf, view)
     elif view.screen == "progress" and view.progress is not None:
-        _progress(r, surf, view)
+        _progress(c, surf, view)
     else:
-        _plain(r, surf, view)
-    hints = view.extra.get("hints", _hints())       # the kiosk has no keys to advertise
+        _plain(c, surf, view)
+    hints = view.extra.get("hints", HINTS)       # the kiosk has no keys to advertise
     if hints:
-        r.text.blit(surf, hints, SMALL, MUTED, (r.w // 2, r.h - 12), "midbottom")
+        c.text.blit(surf, hints, SMALL, MUTED, (c.w // 2, c.h - 12), "midbottom")
 
 
-def _hints() -> str:
-    from coach.screen.render import HINTS
-    return HINTS
-
-
-def _card_rect(r) -> pygame.Rect:
-    card = pygame.Rect(0, 0, r.w - 120, r.h - 96)
-    card.midtop = (r.w // 2, 32)
+def _card_rect(c: Canvas) -> pygame.Rect:
+    card = pygame.Rect(0, 0, c.w - 120, c.h - 96)
+    card.midtop = (c.w // 2, 32)
     return card
 
 
 # ---- a plain card: icon, title, words, the safety notice, a countdown and the buttons -------------------
-def _plain(r, surf, view) -> None:
-    card = _card_rect(r)
+def _plain(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    card = _card_rect(c)
     pygame.draw.rect(surf, PANEL, card, border_radius=24)
     inner = card.inflate(-96, -48)
     icon = CARD_ICONS.get(view.screen)
@@ -61,10 +58,10 @@ def _plain(r, surf, view) -> None:
     notice = view.extra.get("notice", "")          # the safety notice: never cut off
     countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) else None
     rows = view.summary if view.screen == "summary" else ()
-    t = r.text
-    y = inner.y + max(0, (inner.h - _plain_height(r, view, inner, icon, title, notice, countdown, rows)) // 2)
+    t = c.text
+    y = inner.y + max(0, (inner.h - _plain_height(c, view, inner, icon, title, notice, countdown, rows)) // 2)
     if icon:
-        r._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
+        c.icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
         y += 84
     y = t.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2) + 12
     if view.text:
@@ -78,15 +75,16 @@ def _plain(r, surf, view) -> None:
                       "midtop")
         y = rect.bottom + 8
     if rows:
-        y = _rows(r, surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 140), rows)
+        y = _rows(c, surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 140), rows)
     if view.buttons:
-        r.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, min(y + 12, inner.bottom - 112), inner.w, 112),
+        c.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, min(y + 12, inner.bottom - 112), inner.w, 112),
                        view)
 
 
-def _plain_height(r, view, inner, icon, title, notice, countdown, rows) -> int:
+def _plain_height(c: Canvas, view: FeedbackView, inner: pygame.Rect, icon: str | None, title: str, notice: str,
+                  countdown: float | None, rows: tuple[tuple[str, str], ...]) -> int:
     """The height of a plain card's parts, so the block can be centred."""
-    t = r.text
+    t = c.text
     return sum([84 if icon else 0, t.height(title, TITLE, inner.w, 2) + 12,
                 t.height(view.text, BODY, inner.w, 4) if view.text else 0,
                 t.height(notice, SMALL, inner.w - 40, 4) + 40 if notice else 0,
@@ -94,7 +92,7 @@ def _plain_height(r, view, inner, icon, title, notice, countdown, rows) -> int:
                 min(len(rows), 6) * 46 + 16 if rows else 0, 124 if view.buttons else 0])
 
 
-def _rows(r, surf, rect, rows) -> int:
+def _rows(c: Canvas, surf: pygame.Surface, rect: pygame.Rect, rows: tuple[tuple[str, str], ...]) -> int:
     step = 46
     fit = max(1, rect.h // step)
     if len(rows) > fit:
@@ -103,17 +101,17 @@ def _rows(r, surf, rect, rows) -> int:
         row = pygame.Rect(rect.x, rect.y + i * step, rect.w, step)
         if i % 2 == 0:
             pygame.draw.rect(surf, BG, row, border_radius=10)
-        vw = r.text.width(str(value), SMALL)
-        r.text.blit(surf, str(value), SMALL, TEXT, (row.right - 16, row.centery), "midright")
-        size = r.text.fit(str(label), SMALL, row.w - vw - 56, 1)
-        r.text.blit(surf, str(label), size, TEXT, (row.x + 16, row.centery), "midleft")
+        vw = c.text.width(str(value), SMALL)
+        c.text.blit(surf, str(value), SMALL, TEXT, (row.right - 16, row.centery), "midright")
+        size = c.text.fit(str(label), SMALL, row.w - vw - 56, 1)
+        c.text.blit(surf, str(label), size, TEXT, (row.x + 16, row.centery), "midleft")
     return rect.y + len(rows) * step
 
 
 # ---- the instructions: words and Ready on the left, the demonstration on the right ---------------------
-def _instruct(r, surf, view) -> None:
-    t = r.text
-    left = pygame.Rect(r.MARGIN, 24, r.w // 2 - r.MARGIN, r.h - 72)
+def _instruct(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    t = c.text
+    left = pygame.Rect(c.MARGIN, 24, c.w // 2 - c.MARGIN, c.h - 72)
     pygame.draw.rect(surf, PANEL, left, border_radius=24)
     inner = left.inflate(-64, -40)
     y = inner.y
@@ -127,14 +125,14 @@ def _instruct(r, surf, view) -> None:
     while size > 24 and t.height(view.text, size, inner.w) > room:
         size -= 2
     t.block(surf, view.text, size, TEXT, pygame.Rect(inner.x, y, inner.w, room), align="left")
-    r.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, inner.bottom - 112, inner.w, 112), view)
+    c.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, inner.bottom - 112, inner.w, 112), view)
     top = 24 + t.line_h(SMALL) + 4                  # below the sound note's line
-    right = pygame.Rect(left.right + r.MARGIN, top, r.w - left.right - 2 * r.MARGIN, r.h - 48 - top)
+    right = pygame.Rect(left.right + c.MARGIN, top, c.w - left.right - 2 * c.MARGIN, c.h - 48 - top)
     caption = view.extra.get("caption", "")
     face_box = right.inflate(0, -2 * t.line_h(BODY) - 16)
     face_box.y = right.y
     if view.points is not None:
-        r._avatar(surf, view, face_box, steady=True)
+        c.face(surf, view, face_box, steady=True)
     if caption:
         t.block(surf, caption, BODY, TEXT, pygame.Rect(right.x, face_box.bottom + 4, right.w, t.line_h(BODY)),
                 shrink=True, max_lines=1)
@@ -144,28 +142,29 @@ def _instruct(r, surf, view) -> None:
 
 
 # ---- the summary: every exercise of the session in one table ------------------------------------------
-def _summary(r, surf, view) -> None:
-    t = r.text
-    y = t.blit(surf, view.title, TITLE, TEXT, (r.w // 2, 20), "midtop").bottom + 4
+def _summary(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    t = c.text
+    y = t.blit(surf, view.title, TITLE, TEXT, (c.w // 2, 20), "midtop").bottom + 4
     if view.text:
-        y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(r.MARGIN * 4, y, r.w - r.MARGIN * 8, 100),
+        y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(c.MARGIN * 4, y, c.w - c.MARGIN * 8, 100),
                     max_lines=2)
     header, rows = view.table[0], view.table[1:]
     pages = max(1, math.ceil(len(rows) / TABLE_ROWS))
     page = int(view.t // PAGE_S) % pages if pages > 1 else 0
     rows = rows[page * TABLE_ROWS:(page + 1) * TABLE_ROWS]
-    area = pygame.Rect(r.MARGIN, y + 12, r.w - 2 * r.MARGIN, r.h - y - 12 - 220)
-    _table(r, surf, area, header, rows)
+    area = pygame.Rect(c.MARGIN, y + 12, c.w - 2 * c.MARGIN, c.h - y - 12 - 220)
+    _table(c, surf, area, header, rows)
     if pages > 1:
         t.blit(surf, f"Page {page + 1} of {pages}", SMALL, MUTED, (area.right, area.bottom + 2), "topright")
-    r.draw_buttons(surf, view.buttons, pygame.Rect(r.MARGIN, r.h - 196, r.w - 2 * r.MARGIN, 112), view)
+    c.draw_buttons(surf, view.buttons, pygame.Rect(c.MARGIN, c.h - 196, c.w - 2 * c.MARGIN, 112), view)
 
 
 COLUMNS = (0.25, 0.11, 0.18, 0.14, 0.13, 0.19)     # the table's column widths (fractions)
 
 
-def _table(r, surf, area, header, rows) -> None:
-    t = r.text
+def _table(c: Canvas, surf: pygame.Surface, area: pygame.Rect, header: tuple[str, ...],
+           rows: tuple[tuple[str, ...], ...]) -> None:
+    t = c.text
     xs, x = [], area.x
     for frac in COLUMNS[:len(header)]:
         xs.append((x, int(area.w * frac)))
@@ -189,29 +188,29 @@ def _table(r, surf, area, header, rows) -> None:
 
 
 # ---- "Your progress": the last 14 days, and per exercise simple bars -----------------------------------
-def _progress(r, surf, view) -> None:
-    t, p = r.text, view.progress
-    y = t.blit(surf, view.title or "Your progress", TITLE, TEXT, (r.w // 2, 16), "midtop").bottom + 4
+def _progress(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    t, p = c.text, view.progress
+    y = t.blit(surf, view.title or "Your progress", TITLE, TEXT, (c.w // 2, 16), "midtop").bottom + 4
     days = p["days"]
     words = (f"You practised on {p['practised']} of the last {len(days)} days."
              + (f" {p['streak']} days in a row so far." if p["streak"] > 1 else
                 " You practised today." if p["streak"] == 1 and days and days[-1][1] else ""))
-    y = t.block(surf, words, BODY, TEXT, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 90), max_lines=2)
-    y = _days(r, surf, pygame.Rect(r.MARGIN * 3, y + 10, r.w - r.MARGIN * 6, 70), days) + 14
+    y = t.block(surf, words, BODY, TEXT, pygame.Rect(c.MARGIN * 3, y, c.w - c.MARGIN * 6, 90), max_lines=2)
+    y = _days(c, surf, pygame.Rect(c.MARGIN * 3, y + 10, c.w - c.MARGIN * 6, 70), days) + 14
     exercises = p["exercises"][-3:]
     legend = "Bars, one per day: green, reps without co-movement; blue, how even your two sides were."
-    y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
-    bottom = r.h - 196
+    y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(c.MARGIN * 3, y, c.w - c.MARGIN * 6, 80), max_lines=2)
+    bottom = c.h - 196
     if not exercises:
         t.block(surf, "Your bars appear here after your first session.", BODY, MUTED,
-                pygame.Rect(r.MARGIN, y + 20, r.w - 2 * r.MARGIN, 80))
+                pygame.Rect(c.MARGIN, y + 20, c.w - 2 * c.MARGIN, 80))
     row_h = (bottom - y - 8) // max(1, len(exercises))
     for i, ex in enumerate(exercises):
-        _exercise_bars(r, surf, pygame.Rect(r.MARGIN * 3, y + 8 + i * row_h, r.w - r.MARGIN * 6, row_h - 8), ex)
-    r.draw_buttons(surf, view.buttons, pygame.Rect(r.MARGIN, r.h - 190, r.w - 2 * r.MARGIN, 108), view)
+        _exercise_bars(c, surf, pygame.Rect(c.MARGIN * 3, y + 8 + i * row_h, c.w - c.MARGIN * 6, row_h - 8), ex)
+    c.draw_buttons(surf, view.buttons, pygame.Rect(c.MARGIN, c.h - 190, c.w - 2 * c.MARGIN, 108), view)
 
 
-def _days(r, surf, rect, days) -> int:
+def _days(c: Canvas, surf: pygame.Surface, rect: pygame.Rect, days: list[tuple[date, bool]]) -> int:
     """One square per day: filled when practised, a ring when not (shape, not just colour)."""
     n = max(1, len(days))
     step = rect.w // n
@@ -224,9 +223,9 @@ def _days(r, surf, rect, days) -> int:
             pygame.draw.rect(surf, MUTED, box, 2, border_radius=8)
     y = rect.y + size + 4
     if days:
-        r.text.blit(surf, _day_word(days[0][0], days[-1][0]), SMALL, MUTED, (rect.x, y))
-        r.text.blit(surf, "today", SMALL, MUTED, (rect.right, y), "topright")
-    return y + r.text.line_h(SMALL)
+        c.text.blit(surf, _day_word(days[0][0], days[-1][0]), SMALL, MUTED, (rect.x, y))
+        c.text.blit(surf, "today", SMALL, MUTED, (rect.right, y), "topright")
+    return y + c.text.line_h(SMALL)
 
 
 def _day_word(first: date, today: date) -> str:
@@ -234,8 +233,8 @@ def _day_word(first: date, today: date) -> str:
     return f"{weeks} weeks ago" if weeks >= 2 else "a week ago" if weeks == 1 else f"{(today - first).days} days ago"
 
 
-def _exercise_bars(r, surf, rect, ex) -> None:
-    t = r.text
+def _exercise_bars(c: Canvas, surf: pygame.Surface, rect: pygame.Rect, ex: dict[str, Any]) -> None:
+    t = c.text
     name_w = int(rect.w * 0.26)
     t.block(surf, ex["name"], BODY, TEXT, pygame.Rect(rect.x, rect.y, name_w - 12, rect.h), align="left",
             max_lines=2, valign="center", shrink=True)
