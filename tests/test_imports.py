@@ -132,3 +132,10 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_import_cycle_in_coach():
     found = cycles(graph())
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_the_screens_know_neither_the_session_nor_the_renderer():
+    edges = graph()
+    assert "coach.core.session" not in edges["coach.core.screens"]       # they draw from a Moment
+    assert "coach.screen.render" not in edges["coach.screen.cards"]       # cards draw with widgets
+    assert "coach.screen.widgets" in edges["coach.screen.cards"] and "coach.screen.widgets" in edges["coach.screen.render"]

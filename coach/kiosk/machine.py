@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from coach.core.feedback import FeedbackView
 from coach.core.session import StepResult
-from coach.errors import CoachError
+from coach.errors import CoachError, NoPatient
 from coach.screen import keypad
 from coach.log import preferences
 from coach.kiosk.access import CHECK_LABELS, AccessState, state_path
@@ -233,10 +233,10 @@ class Kiosk:
             try:
                 self.store.get_patient(typed)
                 check = self.store.patient_check(typed)
-            except CoachError as exc:
-                if not str(exc).startswith("No patient"):
-                    return self._fail(str(exc))
+            except NoPatient:
                 return self._wrong(UNKNOWN_CODE, t)
+            except CoachError as exc:
+                return self._fail(str(exc))
             if check is not None:
                 self.checking, self.message = {"code": typed, **check}, ""
                 return None
@@ -272,10 +272,10 @@ class Kiosk:
 
         try:
             patient = self.store.get_patient(code)
+        except NoPatient:
+            self.message = UNKNOWN_CODE
+            return None
         except CoachError as exc:
-            if str(exc).startswith("No patient"):
-                self.message = UNKNOWN_CODE
-                return
             return self._fail(str(exc))
         try:
             plan = self._plan(code)

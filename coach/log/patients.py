@@ -12,7 +12,7 @@ import uuid
 from datetime import date as Date, datetime
 
 from coach.core.plan import PlanError, parse_items
-from coach.errors import CoachError
+from coach.errors import CoachError, PatientExists
 from coach.log.file import friendly
 from coach.log.schema import AFFECTED_SIDES, CHECK_KINDS, TREATMENT_KINDS
 
@@ -95,7 +95,7 @@ class PatientWrites:
         row["updated"] = row["created"]
         with self._tx():
             if self._patient_row(code):
-                raise CoachError(f"A patient with code {code} already exists.")
+                raise PatientExists(code)
             self.db["patients"].insert(row)
         return row
 

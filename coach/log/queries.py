@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from coach.core import progress
-from coach.errors import CoachError
+from coach.errors import CoachError, NoPatient
 from coach.log.file import HOST, friendly, lock_dir, lock_is_free
 from coach.log.schema import SAMPLE_BASE_COLUMNS
 
@@ -50,7 +50,7 @@ class StoreQueries:
     def get_patient(self, code: str) -> dict:
         row = self._patient_row(code)
         if row is None:
-            raise CoachError(f"No patient with code {code}.")
+            raise NoPatient(code)
         return row
 
     @friendly

@@ -28,6 +28,7 @@ from coach.core.calibration import REL
 from coach.core.events import Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded
 from coach.core.face import SIDES
 from coach.errors import CoachError
+from coach.log.file import is_locked
 from coach.log.patients import new_id
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,9 @@ def database_failure(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or isinstance(getattr(exc, "__cause__", None), sqlite3.Error)
 
 
-def lock_failure(exc: BaseException) -> bool:
-    text = str(getattr(exc, "__cause__", None) or exc).lower()
-    return "locked" in text or "busy" in text
+def lock_failure(exc: BaseException | None) -> bool:
+    """The database was locked by another connection (`LogLocked`, or SQLite's own busy or locked code)."""
+    return exc is not None and is_locked(exc)
 
 
 class SessionLog:

@@ -59,7 +59,8 @@ import sqlite_utils
 from coach import __version__
 from coach.errors import CoachError
 from coach.log.file import (HOST, PRIVATE_DIR, check_file, connect_readonly, data_dir, default_db_path, friendly,
-                             lock_dir, private_database, private_folder, sql_error, tighten, try_lock)
+                             is_locked, lock_dir, private_database, private_folder, sql_error, tighten,
+                             try_lock)
 from coach.log.corrections import Corrections
 from coach.log.patients import PatientWrites, iso, new_id
 from coach.log.queries import StoreQueries
@@ -231,7 +232,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
                                     "WHERE id = ? AND status = 'in-progress'", [iso(self._now()), sid])
                 lock_path.unlink(missing_ok=True)
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
+                if not is_locked(exc):
                     raise
                 return  # someone is writing right now; the next open will recover it
             finally:
