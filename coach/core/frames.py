@@ -15,7 +15,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -126,7 +126,3 @@ def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame
         else:
             frames.append(LandmarkFrame(float(t[i]), info.width, info.height, None, {}, None, i))
     return info, frames
-
-
-def iter_stream(path: str | os.PathLike) -> Iterator[LandmarkFrame]:
-    return iter(load_stream(path)[1])

@@ -29,7 +29,7 @@ from coach.screen.drawing import Text
 from coach.screen.meters import draw_meters
 from coach.screen.palette import (BANNER, BG, BODY, CUE_LOOKS, GREEN, HEADING, INK, LANDMARK, MUTED, PROMPT, SKY,
                                   SMALL, TEXT, TEXT_SIZES, TITLE, TRACK, TextSize)
-from coach.screen.widgets import Canvas, Pixels, Point, draw_highlights, landmarks_xy
+from coach.screen.widgets import Canvas, Pixels, draw_highlights, landmarks_xy
 
 View = Literal["mirror", "mesh", "meters"]   # the exercise screens' three looks: camera, avatar, bars alone
 
