@@ -7,7 +7,10 @@ tracker's caller swaps sides (`swap_sides`) — mirroring is for display only.
 """
 from __future__ import annotations
 
-SIDES = ("left", "right")  # column order of every per-side array in the core
+from typing import Literal
+
+Side = Literal["left", "right"]     # the patient's anatomical side
+SIDES: tuple[Side, Side] = ("left", "right")  # column order of every per-side array in the core
 
 # Eyelid pairs are (upper, lower) points on the same vertical through the fissure.
 EYE_OUTER = {"left": 263, "right": 33}

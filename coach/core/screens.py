@@ -108,7 +108,7 @@ def _pause_view(m: Moment, state: State, common: dict[str, Any]) -> FeedbackView
 
 def _exercise_view(m: Moment, common: dict[str, Any]) -> FeedbackView:
     ex, state, p = m.exercise, m.state, m.place
-    place = dict(exercise_no=p.exercise_no, exercises_total=p.exercises_total, rep=p.rep, reps_total=p.reps_total)
+    place: dict[str, Any] = dict(exercise_no=p.exercise_no, exercises_total=p.exercises_total, rep=p.rep, reps_total=p.reps_total)
     if state == "instruct":
         return _instruct_view(m, common, place)
     texts = {"countdown": f"Get ready. {movement_text(ex)}", "move": movement_text(ex), "hold": "Hold it gently…",
@@ -123,7 +123,7 @@ def _exercise_view(m: Moment, common: dict[str, Any]) -> FeedbackView:
                         **place, **common)
 
 
-def _instruct_view(m: Moment, common: dict[str, Any], place: dict[str, int]) -> FeedbackView:
+def _instruct_view(m: Moment, common: dict[str, Any], place: dict[str, Any]) -> FeedbackView:
     ex = m.exercise
     extra: dict[str, Any] = {}
     if m.demo_points is not None:

@@ -16,7 +16,9 @@ are composed in `coach.core.screens` from the session's `moment()`; amount and e
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from coach.core import screens as views
 from coach.core.calibration import Baseline, relative
@@ -25,14 +27,15 @@ from coach.core.coaching import Prompter, SideTrace, rep_evenness
 from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector, OFF_LEVEL
 from coach.core.events import (Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded,
-                               SynkinesisStarted)
+                               SynkinesisStarted, Happening, Record)
 from coach.core.exercises import Exercise
 from coach.core.face import SIDES
-from coach.core.feedback import Cue, FeedbackView, Meter
+from coach.core.feedback import Cue, FeedbackView, Meter, Points
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
-from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Moment, PauseReason,
-                               Place, SetSoFar, State, Status)
+from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Highlight, Moment,
+                               PauseReason, Place, SetSoFar, State, Status)
+from coach.core.progress import History
 from coach.core.quality import PROMPTS, QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
@@ -49,13 +52,14 @@ __all__ = ["COUNTDOWN_S", "ExerciseTally", "SAFETY_NOTICE", "Session", "StepResu
 @dataclass(frozen=True)
 class StepResult:
     view: FeedbackView
-    records: tuple = ()     # typed session records (coach.core.events), in the order they happened
+    records: tuple[Record, ...] = ()     # typed session records (coach.core.events), in the order they happened
 
 
 class Session:
-    def __init__(self, plan: list[Exercise], affected_side: str | None = None, previous: dict | None = None,
-                 welcome_s: float | None = None, targets: dict | None = None, *, ready_s: float | None = None,
-                 history=None, prefs: dict | None = None):
+    def __init__(self, plan: list[Exercise], affected_side: str | None = None,
+                 previous: Mapping[str, float] | None = None, welcome_s: float | None = None,
+                 targets: Mapping[str, float] | None = None, *, ready_s: float | None = None,
+                 history: History | None = None, prefs: Mapping[str, str] | None = None) -> None:
         """`welcome_s`: move on from the welcome screen by itself after this long (the demo, a
         replay, the kiosk); None waits for the patient. `ready_s` likewise for the instructions.
         `targets`: {exercise_id: target} learned in earlier sessions (a plan's own target wins).
@@ -66,34 +70,34 @@ class Session:
             raise ValueError("a session needs at least one exercise")
         self.plan = plan
         self.affected_side = affected_side
-        self.previous = previous or {}     # {exercise_id: synkinesis-free rate} from the last session
-        self.targets = targets or {}
+        self.previous = dict(previous or {})     # {exercise_id: synkinesis-free rate} from the last session
+        self.targets = dict(targets or {})
         self.welcome_s, self.ready_s = welcome_s, ready_s
         self.history = history
         self.prefs = dict(prefs or {})
         self._settings_due = prefs is not None
         self.gate: QualityGate | None = None
         self._pose_hint = ""
-        self.state = "welcome"
+        self.state: State = "welcome"
         self.tallies = [ExerciseTally(ex) for ex in plan]
         self.ex_i = 0
         self.baseline: Baseline | None = None
         self.detector: Detector | None = None
-        self.status = "in-progress"
+        self.status: Status = "in-progress"
         self._state_t: float | None = None
         self.calibrator = Calibrator()
         self._last_face_t: float | None = None
-        self._paused_from: str | None = None
-        self._pause_reason = ""
+        self._paused_from: State | None = None
+        self._pause_reason: PauseReason = ""
         self._gap_start: float | None = None
         self._hold_left = 0.0
         self._last_t = 0.0
-        self._synk: tuple[str, tuple] | None = None   # the fix to show and where, while co-movement lasts
+        self._synk: tuple[str, Highlight] | None = None   # the fix to show and where, while co-movement lasts
         self._alerted = False                          # its sound has played
         self._hold_tick = 0.0
-        self._points = None          # landmarks for the mirror and mesh views
+        self._points: Points | None = None    # landmarks for the mirror and mesh views
         self._frame_width = 640
-        self._back_to = "welcome"    # where "Your progress" returns
+        self._back_to: State = "welcome"    # where "Your progress" returns
         self._ticks = 0              # countdown seconds sounded
         self._cycle_reps = 0         # reps counted when this move phase began
         self.prompter: Prompter | None = None
@@ -101,6 +105,21 @@ class Session:
         self.demo: Demonstration | None = None
 
     # ---- helpers ------------------------------------------------------------------
+    @property
+    def _det(self) -> Detector:
+        assert self.detector is not None, "no exercise under way"
+        return self.detector
+
+    @property
+    def _prompter(self) -> Prompter:
+        assert self.prompter is not None, "no exercise under way"
+        return self.prompter
+
+    @property
+    def _gate(self) -> QualityGate:
+        assert self.gate is not None, "no exercise under way"
+        return self.gate
+
     @property
     def exercise(self) -> Exercise:
         return self.plan[min(self.ex_i, len(self.plan) - 1)]
@@ -110,11 +129,11 @@ class Session:
         return self.tallies[min(self.ex_i, len(self.tallies) - 1)]
 
     @property
-    def pause_reason(self) -> str:
+    def pause_reason(self) -> PauseReason:
         """Why the session is paused: "user", "face", "camera_lost", or "" when it is not."""
         return self._pause_reason
 
-    def _go(self, state: str, t: float) -> None:
+    def _go(self, state: State, t: float) -> None:
         self.state, self._state_t = state, t
 
     def _elapsed(self, t: float) -> float:
@@ -123,10 +142,10 @@ class Session:
         return t - self._state_t
 
     # ---- the one verb ---------------------------------------------------------------
-    def step(self, frame: LandmarkFrame | None, t: float, actions: tuple | list = (), *,
+    def step(self, frame: LandmarkFrame | None, t: float, actions: Sequence[str] = (), *,
              camera_lost: bool = False, brightness: float | None = None) -> StepResult:
-        records: list = []
-        cue: str | None = None
+        records: list[Record] = []
+        cue: Cue | None = None
         m = self._observe(frame, t)
         for action in _once(actions):
             cue = self._act(action, t, records) or cue
@@ -138,13 +157,13 @@ class Session:
     def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
         self._last_t = t
         m = measure(frame) if frame is not None and frame.has_face else None
-        self._points = frame.points if m is not None else None
-        if m is not None:
+        self._points = frame.points if frame is not None and m is not None else None
+        if frame is not None and m is not None:
             self._last_face_t = t
             self._frame_width = frame.width
         return m
 
-    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list) -> None:
+    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list[Record]) -> None:
         """Camera or face gone: pause, and let nothing in the gap count; resume when they are back."""
         face_gone = m is None and (self._last_face_t is None or t - self._last_face_t > FACE_LOST_S)
         if self.state not in NO_GAP_STATES and (camera_lost or (face_gone and self.state != "calibrate")):
@@ -154,7 +173,7 @@ class Session:
         elif self.state == "paused" and self._pause_reason == "face" and m is not None:
             self._resume(t, records)
 
-    def _advance(self, m: Measures | None, frame, t: float, brightness: float | None, records: list) -> str | None:
+    def _advance(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None, records: list[Record]) -> Cue | None:
         if self.state == "welcome" and self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
             self._go("calibrate", t)
         if self.state == "calibrate":
@@ -165,17 +184,18 @@ class Session:
 
     def end(self, t: float) -> StepResult:
         """The source has ended (a replay or video ran out): close and show the summary."""
-        records: list = []
-        cue = None
+        records: list[Record] = []
+        cue: Cue | None = None
         ended = self.state == "summary" or (self.state == "progress" and self._back_to == "summary")
         if not ended:
             cue = self._finish(t, records, "completed" if self._all_done() else "interrupted")
         return StepResult(self._view(t, cue), tuple(records))
 
     # ---- actions --------------------------------------------------------------------
-    def _act(self, action: str, t: float, records: list) -> str | None:
+    def _act(self, action: str, t: float, records: list[Record]) -> Cue | None:
         if action.startswith("set:"):
-            return self._remember(action[4:])
+            self._remember(action[4:])
+            return None
         if self.state == "confirm_quit":
             return self._answer_quit(action, t, records)
         handler = {"quit": self._ask_quit, "stop": self._ask_quit, "pause": self._toggle_pause,
@@ -189,36 +209,37 @@ class Session:
         if name:
             self.prefs[name] = value
 
-    def _answer_quit(self, action: str, t: float, records: list) -> str | None:
+    def _answer_quit(self, action: str, t: float, records: list[Record]) -> Cue | None:
         if action in ("yes", "quit", "stop", "key:enter"):
             return self._finish(t, records, "completed" if self._all_done() else "interrupted")
         if action in ("no", "pause", "resume", "space", "back"):
             self._go(self._paused_from or "instruct", t)
         return None
 
-    def _ask_quit(self, t: float, records: list) -> None:
+    def _ask_quit(self, t: float, records: list[Record]) -> None:
         if self.state not in ("summary", "progress"):
             self._paused_from = self.state
             self._end_detector(records)
             self.state = "confirm_quit"
 
-    def _toggle_pause(self, t: float, records: list) -> None:
+    def _toggle_pause(self, t: float, records: list[Record]) -> None:
         if self.state == "paused" and self._pause_reason == "user":
             self._resume(t, records)
         elif self.state not in ("welcome", "progress", "summary", "paused", "camera_lost"):
             self._pause(t, "user", records)
 
-    def _resume_user(self, t: float, records: list) -> None:
+    def _resume_user(self, t: float, records: list[Record]) -> None:
         if self.state == "paused" and self._pause_reason == "user":
             self._resume(t, records)
 
-    def _space(self, t: float, records: list) -> str | None:
+    def _space(self, t: float, records: list[Record]) -> Cue | None:
         """Space: Ready on the welcome, progress and instructions screens; elsewhere pause."""
         if self.state in ("welcome", "instruct", "progress"):
             return self._begin(t, records)
-        return self._toggle_pause(t, records)
+        self._toggle_pause(t, records)
+        return None
 
-    def _skip(self, t: float, records: list) -> str | None:
+    def _skip(self, t: float, records: list[Record]) -> Cue | None:
         if self.state == "welcome":
             self._go("calibrate", t)
         elif self.state in ("instruct", "countdown"):
@@ -227,7 +248,7 @@ class Session:
             return self._next_exercise(t, records)
         return None
 
-    def _begin(self, t: float, records: list) -> str | None:
+    def _begin(self, t: float, records: list[Record]) -> Cue | None:
         if self.state == "welcome":
             self._go("calibrate", t)
         elif self.state == "instruct":
@@ -236,23 +257,23 @@ class Session:
             self._back(t, records)
         return None
 
-    def _progress(self, t: float, records: list) -> None:
+    def _progress(self, t: float, records: list[Record]) -> None:
         if self.history is not None and self.state in ("welcome", "summary"):
             self._back_to = self.state
             self._go("progress", t)
 
-    def _back(self, t: float, records: list) -> None:
+    def _back(self, t: float, records: list[Record]) -> None:
         if self.state == "progress":
             self._go(self._back_to, t)
 
-    def _pause(self, t: float, reason: str, records: list) -> None:
+    def _pause(self, t: float, reason: Literal["user", "face", "camera_lost"], records: list[Record]) -> None:
         self._end_detector(records)
         self._paused_from = self.state if self.state not in ("paused", "camera_lost") else self._paused_from
         self._pause_reason = reason
         self._gap_start = self._last_face_t if reason == "face" and self._last_face_t is not None else t
         self.state = "camera_lost" if reason == "camera_lost" else "paused"
 
-    def _resume(self, t: float, records: list) -> None:
+    def _resume(self, t: float, records: list[Record]) -> None:
         if self._pause_reason in ("face", "camera_lost") and self._gap_start is not None:
             records.append(Gap("face_lost" if self._pause_reason == "face" else "camera_lost",
                                self.exercise.id, self._gap_start, t))
@@ -265,14 +286,14 @@ class Session:
         elif self.state == "move":
             self._start_move(t)
 
-    def _end_detector(self, records: list) -> None:
+    def _end_detector(self, records: list[Record]) -> None:
         """Close anything under way; a rep cut off by a pause or quit does not count."""
         if self.detector is not None:
             self._collect(self.detector.update(None, self._last_t), records, counted=False)
 
     # ---- calibration ----------------------------------------------------------------
-    def _calibrate(self, m: Measures | None, frame, t: float, brightness: float | None,
-                   records: list) -> str | None:
+    def _calibrate(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None,
+                   records: list[Record]) -> Cue | None:
         baseline = self.calibrator.add(m, frame, t, brightness, self._frame_width)
         if baseline is None:
             return None
@@ -281,8 +302,9 @@ class Session:
         return self._start_exercise(t, records)
 
     # ---- exercises ------------------------------------------------------------------
-    def _start_exercise(self, t: float, records: list) -> str | None:
+    def _start_exercise(self, t: float, records: list[Record]) -> Cue | None:
         ex = self.exercise
+        assert self.baseline is not None             # calibration comes first
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
         self.gate = QualityGate(self.baseline.pose)
@@ -295,12 +317,12 @@ class Session:
         self._go("instruct", t)
         return None
 
-    def _countdown(self, t: float) -> str:
+    def _countdown(self, t: float) -> Cue:
         self._go("countdown", t)
         self._ticks = 1
         return "countdown"
 
-    def _start_reps(self, t: float) -> str:
+    def _start_reps(self, t: float) -> Cue:
         self._go("move", t)
         self._start_move(t)
         return "start"
@@ -310,7 +332,7 @@ class Session:
         if self.prompter is not None:
             self.prompter.new_phase()
 
-    def _next_exercise(self, t: float, records: list) -> str | None:
+    def _next_exercise(self, t: float, records: list[Record]) -> Cue | None:
         self._end_detector(records)
         records.append(self._set_ended(t))
         self.ex_i += 1
@@ -327,7 +349,7 @@ class Session:
     def _all_done(self) -> bool:
         return all(len(tl.reps) >= tl.exercise.reps for tl in self.tallies)
 
-    def _finish(self, t: float, records: list, status: str) -> str:
+    def _finish(self, t: float, records: list[Record], status: Literal["completed", "interrupted"]) -> Cue:
         self._end_detector(records)
         if self.ex_i < len(self.plan):          # (after the last exercise, _next_exercise ended its set)
             records.append(self._set_ended(t))
@@ -337,8 +359,8 @@ class Session:
         self._go("summary", t)
         return "session_done"
 
-    def _collect(self, happenings: list, records: list, counted: bool = True) -> str | None:
-        cue = None
+    def _collect(self, happenings: Sequence[Happening], records: list[Record], counted: bool = True) -> Cue | None:
+        cue: Cue | None = None
         ex_id = self.exercise.id
         for h in happenings:
             if isinstance(h, RepEnded):
@@ -359,7 +381,7 @@ class Session:
             self._synk = None
         return cue
 
-    def _alert(self) -> str | None:
+    def _alert(self) -> Cue | None:
         """The alert sounds once, when its banner first shows (a rest or a relax is no time for one)."""
         if self.banner is not None and not self._alerted:
             self._alerted = True
@@ -371,78 +393,80 @@ class Session:
         return next((w.correction for w in self.exercise.watches if w.measure == h.measure), h.message)
 
     @property
-    def banner(self) -> tuple[str, tuple] | None:
+    def banner(self) -> tuple[str, Highlight] | None:
         """The alert to show now: only during the move and hold phases."""
         return self._synk if self.state in ALERT_STATES else None
 
-    def _exercise_step(self, m: Measures | None, t: float, records: list) -> str | None:
+    def _exercise_step(self, m: Measures | None, t: float, records: list[Record]) -> Cue | None:
         cue = self._feed(m, t, records) if m is not None and self.baseline is not None else None
-        level = self.detector.level if m is not None else 0.0
+        level = self._det.level if m is not None else 0.0
         phase = {"instruct": self._instruct_phase, "countdown": self._countdown_phase, "move": self._move_phase,
                  "hold": self._hold_phase, "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
         cue = phase(level, t) or cue
         cue = cue or self._alert()       # a phase change's cue first; the alert then sounds next frame
-        if self.prompter.update(t, self.state, self._elapsed(t), level, self.detector.side_levels,
-                                self.detector.in_rep) and self.banner is None:
+        if self._prompter.update(t, self.state, self._elapsed(t), level, self._det.side_levels,
+                                self._det.in_rep) and self.banner is None:
             cue = cue or "nudge"
         self._hold_tick = t
-        if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self.detector.in_rep:
+        if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self._det.in_rep:
             cue = self._next_exercise(t, records) or cue
         return cue
 
-    def _feed(self, m: Measures, t: float, records: list) -> str | None:
+    def _feed(self, m: Measures, t: float, records: list[Record]) -> Cue | None:
         """One frame to the detector: judged only when pose and tracking allow; the move and
         hold phases say what the patient is trying to do."""
+        assert self.baseline is not None
         rel = relative(m, self.baseline)
-        reason = self.gate.check(m)
+        reason = self._gate.check(m)
         intent = self.state in ALERT_STATES
-        happenings = self.detector.update(rel, t, judged=reason is None, intent=intent)
-        self.trace.add(t, self.detector.side_levels)
+        happenings = self._det.update(rel, t, judged=reason is None, intent=intent)
+        self.trace.add(t, self._det.side_levels)
         cue = self._collect(happenings, records)
         self._pose_hint = PROMPTS.get(reason, "") if reason else ""
-        records.append(Sample(t, self.exercise.id, rel))
+        if rel is not None:
+            records.append(Sample(t, self.exercise.id, rel))
         return cue
 
-    def _instruct_phase(self, level: float, t: float) -> str | None:
-        if self.detector.in_rep:                 # already moving: the patient is ready
+    def _instruct_phase(self, level: float, t: float) -> Cue | None:
+        if self._det.in_rep:                 # already moving: the patient is ready
             return self._start_reps(t)
         if self.ready_s is not None and self._elapsed(t) >= self.ready_s:
             return self._countdown(t)
         return None
 
-    def _countdown_phase(self, level: float, t: float) -> str | None:
-        if self.detector.in_rep or self._elapsed(t) >= COUNTDOWN_S:
+    def _countdown_phase(self, level: float, t: float) -> Cue | None:
+        if self._det.in_rep or self._elapsed(t) >= COUNTDOWN_S:
             return self._start_reps(t)
         if self._elapsed(t) >= self._ticks:
             self._ticks += 1
             return "countdown"
         return None
 
-    def _move_phase(self, level: float, t: float) -> str | None:
+    def _move_phase(self, level: float, t: float) -> Cue | None:
         ex = self.exercise
-        if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self.detector.in_rep):
+        if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self._det.in_rep):
             self._go("hold", t)
             self._hold_left = ex.hold_s
             return "hold"
         return None
 
-    def _hold_phase(self, level: float, t: float) -> str | None:
+    def _hold_phase(self, level: float, t: float) -> Cue | None:
         # The countdown runs while the patient is holding, as the logged hold time counts it.
-        if self.detector.holding:
+        if self._det.holding:
             self._hold_left -= t - self._hold_tick
         if self._hold_left <= 0:
             self._go("relax", t)
             return "relax"
         return None
 
-    def _relax_phase(self, level: float, t: float) -> str | None:
-        if (level < OFF_LEVEL and not self.detector.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
+    def _relax_phase(self, level: float, t: float) -> Cue | None:
+        if (level < OFF_LEVEL and not self._det.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
             self._go("rest", t)
             # A rep counted in this cycle has sounded (or now sounds) "rep done"; otherwise say "rest".
             return None if len(self.tally.reps) > self._cycle_reps else "rest"
         return None
 
-    def _rest_phase(self, level: float, t: float) -> str | None:
+    def _rest_phase(self, level: float, t: float) -> Cue | None:
         if self._elapsed(t) >= self.exercise.rest_s and len(self.tally.reps) < self.exercise.reps:
             self._go("move", t)
             self._start_move(t)
@@ -515,9 +539,10 @@ class Session:
         return views.summary_table(self.moment())
 
 
-def _once(actions) -> list[str]:
+def _once(actions: Iterable[str]) -> list[str]:
     """Enter arrives as two actions ("key:enter" and "yes"): keep the first of them."""
-    out, entered = [], False
+    out: list[str] = []
+    entered = False
     for a in actions:
         if a in ENTER:
             if entered:
