@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from coach.core.frames import LandmarkFrame
+from coach.core.progress import History
 from coach.core.session import INSTRUCT_S, Session, StepResult
 from coach.screen.headless import headless_env
 from coach.log.preferences import log_evenness
@@ -293,7 +294,7 @@ def _patient_context(store, patient: str | None, affected_side: str | None) -> t
             store.learned_targets(patient))
 
 
-def _carried_over(store, patient: str | None, settings: dict) -> tuple[dict | None, object]:
+def _carried_over(store, patient: str | None, settings: dict) -> tuple[dict | None, History | None]:
     """(the display settings for this session, the history for "Your progress"). Settings given
     for this session (None: not given) win over the remembered ones, and are remembered too."""
     from coach.log import preferences
@@ -335,7 +336,7 @@ def coach_session(source, plan, *, store=None, view=None, fullscreen=False, mute
     session = Session(plan, affected_side, previous, welcome_s=welcome_s, targets=targets, ready_s=ready_s,
                       history=history, prefs=prefs)
     stats = LoopStats()
-    frames = [] if save_landmarks else None
+    frames: list[LandmarkFrame] | None = [] if save_landmarks else None
     try:
         if display is None:
             from coach.screen.display import PygameDisplay
@@ -392,7 +393,7 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
         close_all(tracker, store)
         raise
     if record_video:
-        source = Recording(source, record_video)
+        source = Recording(source, record_video)  # type: ignore[assignment]   # a Source too, recording what it reads
     shots_dir = Path(shots) if shots else None
     session, _ = coach_session(source, plan, store=store, patient=patient, tracker=tracker, shots_dir=shots_dir,
                                shots=DEMO_SHOTS, every_shot=shots_dir / EVERY_SCREEN if headless and shots_dir else None,

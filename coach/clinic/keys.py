@@ -251,7 +251,10 @@ def invite(code: str, new: bool = False) -> dict:
     if made:
         entry = {"secret": encode(secrets.token_bytes(SECRET_BYTES)), "created": _now()}
         _save(path, {**invites, code: entry})
-    return {"code": code, "token": join_token(public_key, code, decode(entry["secret"])),
+    assert isinstance(entry, dict)
+    secret = decode(entry["secret"])
+    assert secret is not None                     # (made above, or checked)
+    return {"code": code, "token": join_token(public_key, code, secret),
             "created": entry.get("created", ""), "made": made}
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from coach.core.feedback import FeedbackView
 from coach.core.session import StepResult
@@ -34,6 +35,10 @@ from coach.screen import keypad
 from coach.log import preferences
 from coach.kiosk.access import CHECK_LABELS, AccessState, state_path
 from coach.kiosk.config import PIN_DIGITS, KioskConfig, verify_pin
+
+if TYPE_CHECKING:       # imported where they are used: a kiosk at rest needs neither
+    from coach.core.session import Session
+    from coach.log.recorder import SessionLog
 
 KEYPAD_SCREENS = ("kiosk_welcome", "kiosk_pin")
 UNKNOWN_CODE = "We don't recognise that code. Please check it or ask staff."
@@ -70,15 +75,15 @@ class Kiosk:
         self.store = store
         self.config = config
         self.library = library if library is not None else load_library()[0]
-        self.size = tuple(size)
+        self.size = (int(size[0]), int(size[1]))
         self.source_name = source_name
         self.model_version = model_version
         self.state = "welcome"
         self.t = 0.0
         self.entry = ""
         self.message = ""
-        self.session = None
-        self.log = None
+        self.session: Session | None = None
+        self.log: SessionLog | None = None
         self.visit: Visit | None = None
         self.visits: list[Visit] = []
         self.summary_since: float | None = None
@@ -309,20 +314,23 @@ class Kiosk:
 
     # -- the visit --
     def _drive_session(self, frame, t, acts, camera_lost, brightness) -> FeedbackView | None:
+        session, log = self.session, self.log
+        assert session is not None and log is not None, "no visit under way"
         try:
-            result = self.session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
-            self.log.write(result.records)
-            preferences.log_evenness(self.log, result.records)
+            result = session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
+            log.write(result.records)
+            preferences.log_evenness(log, result.records)
         except CoachError as exc:
             self._fail(str(exc))
             return None
         self._tally()
-        if self.session.state == "summary" and self.log is not None and self.log.ended:
-            self.visit.status = self.session.status
+        if session.state == "summary" and log.ended and self.visit is not None:
+            self.visit.status = session.status
         return result.view
 
     def _session_step(self, frame, t, acts, camera_lost, brightness) -> FeedbackView:
         s = self.session
+        assert s is not None, "no visit under way"
         session_acts = []
         for a in acts:
             if a == "tap":
@@ -377,6 +385,7 @@ class Kiosk:
             self.state = "welcome"
         if s is None:
             return
+        assert log is not None                    # (a visit has both)
         try:
             if s.state != "summary":
                 log.write(s.end(t).records)

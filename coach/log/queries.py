@@ -15,6 +15,7 @@ import json
 from coach.core import progress
 from coach.errors import CoachError, NoPatient
 from coach.log.file import HOST, friendly, lock_dir, lock_is_free
+from coach.log.parts import StoreParts
 from coach.log.schema import SAMPLE_BASE_COLUMNS
 
 # What `last_session_summary` reports for an exercise whose sets hold no reps.
@@ -22,7 +23,7 @@ NO_REPS = {"reps": 0, "complete": 0, "synkinesis_free": 0, "synkinesis_free_rate
            "mean_peak": None, "mean_hold_s": None}
 
 
-class StoreQueries:
+class StoreQueries(StoreParts):
     """Read-only queries of the session log (mixed into `Store`).
 
     A read-only store shows an `in-progress` session whose process is gone (its lock is

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -52,7 +53,7 @@ SHARED_TABLES = (
 SHARED_STATUSES = ("completed", "interrupted")   # a session still running is not shared
 
 # Table and column descriptions, in Datasette's metadata shape (`coach review` uses them).
-DESCRIPTIONS = {
+DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "patients": {"description": "People using the coach. `code` is what the therapist types.", "columns": {
         "id": "UUID", "code": "Short unique patient code", "display_name": "Name shown on screen",
         "affected_side": "Patient's anatomical side with the palsy: left, right or empty",

@@ -317,13 +317,13 @@ class Store(Corrections, PatientWrites, StoreQueries):
         row["updated"] = row["started"]
         try:
             with self._tx():
-                self.db["sessions"].insert(row)
+                self.db.table("sessions").insert(row)
         except BaseException:
             os.close(fd)
             (folder / f"{sid}.lock").unlink(missing_ok=True)
             raise
         self._locks[sid] = fd
-        self._started[sid] = datetime.fromisoformat(row["started"])
+        self._started[sid] = datetime.fromisoformat(str(row["started"]))
         return sid
 
     def _require_running(self, session_id: str) -> None:
@@ -334,7 +334,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
         """Insert one row in its own transaction, with the buffered samples."""
         with self._tx():
             self._flush_samples()
-            self.db[table].insert(row)
+            self.db.table(table).insert(row)
         return row["id"]
 
     @friendly
@@ -441,7 +441,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
             keys = sorted({k for *_, values in rows for k in values})
             self._ensure_sample_columns(keys)
             # Keys that clean up to the same column (SQLite names ignore case): the first wins.
-            by_column = {}
+            by_column: dict[str, str] = {}
             for k in keys:
                 by_column.setdefault(self._sample_columns[k].lower(), k)
             keys = list(by_column.values())

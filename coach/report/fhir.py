@@ -106,7 +106,7 @@ def components(row: dict) -> list[dict]:
     out = []
     for code, (display, field, unit) in CODES.items():
         value = row.get(field) if field else None
-        if value is None:
+        if value is None or unit is None:
             continue
         value = summary.percent(value) if unit == PERCENT else value
         out.append({"code": _coding(CODE_SYSTEM, code, display),

@@ -190,6 +190,7 @@ def _table(c: Canvas, surf: pygame.Surface, area: pygame.Rect, header: tuple[str
 # ---- "Your progress": the last 14 days, and per exercise simple bars -----------------------------------
 def _progress(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
     t, p = c.text, view.progress
+    assert p is not None                       # (drawn only with a progress overview)
     y = t.blit(surf, view.title or "Your progress", TITLE, TEXT, (c.w // 2, 16), "midtop").bottom + 4
     days = p["days"]
     words = (f"You practised on {p['practised']} of the last {len(days)} days."

@@ -11,6 +11,7 @@ from typing import Literal
 
 Colour = tuple[int, int, int]
 TextSize = Literal["normal", "large", "largest"]
+View = Literal["mirror", "mesh", "meters"]   # the exercise screens' three looks: camera, avatar, bars alone
 
 # --- palette --------------------------------------------------------------------------
 # Okabe–Ito signal colours on a dark, calm slate (easy on the eyes next to a webcam image).

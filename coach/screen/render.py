@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 
-from typing import Literal
-
 import numpy as np
 import numpy.typing as npt
 import pygame
@@ -28,10 +26,8 @@ from coach.screen import cards
 from coach.screen.drawing import Text
 from coach.screen.meters import draw_meters
 from coach.screen.palette import (BANNER, BG, BODY, CUE_LOOKS, GREEN, HEADING, INK, LANDMARK, MUTED, PROMPT, SKY,
-                                  SMALL, TEXT, TEXT_SIZES, TITLE, TRACK, TextSize)
+                                  SMALL, TEXT, TEXT_SIZES, TITLE, TRACK, TextSize, View)
 from coach.screen.widgets import Canvas, Pixels, draw_highlights, landmarks_xy
-
-View = Literal["mirror", "mesh", "meters"]   # the exercise screens' three looks: camera, avatar, bars alone
 
 EXERCISE_SCREENS = ("calibrate", "countdown", "move", "hold", "relax", "rest")   # face + meters layout
 RING_WORDS = {"hold": "Hold", "rest": "Rest", "calibrate": "Keep still", "relax": "Relax", "countdown": "Ready"}
@@ -181,7 +177,7 @@ class Renderer(Canvas):
         dst.center = box.center
         self.image_rect = dst
         frame = np.ascontiguousarray(frame_rgb[..., :3], dtype=np.uint8)
-        img = pygame.image.frombuffer(frame, (fw, fh), "RGB")
+        img = pygame.image.frombuffer(frame, (fw, fh), "RGB")  # type: ignore[arg-type]   # any buffer will do
         # Mirrored for display only: the patient expects a mirror; the core never sees it.
         # smoothscale (~5 ms at 720p) rather than scale (~1 ms): a blocky face is hard to read.
         img = pygame.transform.flip(pygame.transform.smoothscale(img, (dw, dh)), True, False)
