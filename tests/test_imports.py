@@ -138,4 +138,5 @@ def test_the_screens_know_neither_the_session_nor_the_renderer():
     edges = graph()
     assert "coach.core.session" not in edges["coach.core.screens"]       # they draw from a Moment
     assert "coach.screen.render" not in edges["coach.screen.cards"]       # cards draw with widgets
-    assert "coach.screen.widgets" in edges["coach.screen.cards"] and "coach.screen.widgets" in edges["coach.screen.render"]
+    assert "coach.screen.widgets" in edges["coach.screen.cards"]
+    assert "coach.screen.widgets" in edges["coach.screen.render"]

@@ -87,7 +87,8 @@ def fit_baseline(measures: Sequence[Measures]) -> Baseline:
     spread = np.median(np.abs(calm - values), axis=0)
     iris = float(np.median(values[_IRIS]))
     iod_px = float(np.median([face[i].iod_px for i in keep]))
-    yaw, pitch, roll = (float(np.median([getattr(face[i], k) for i in keep])) for k in ("yaw_deg", "pitch_deg", "roll_deg"))
+    yaw, pitch, roll = (float(np.median([getattr(face[i], k) for i in keep]))
+                        for k in ("yaw_deg", "pitch_deg", "roll_deg"))
     base = Baseline(values, spread, len(face), mm_per_iod(iris), iod_px, pose=(yaw, pitch, roll))
     # The jitter of each relative measure over the calm frames (MAD scaled to an SD).
     rel = np.stack([r for i in keep if (r := relative(face[i], base)) is not None])

@@ -188,7 +188,8 @@ class Demonstration:
         return (self._calm_points + self.level(t) * self.size * self._unit).astype(np.float32)
 
 
-def performed(calm: LandmarkFrame, exercise: Exercise, starts: Iterable[float], seconds: float, *, fps: float = 30.0, size: float = 1.0,
+def performed(calm: LandmarkFrame, exercise: Exercise, starts: Iterable[float], seconds: float, *,
+              fps: float = 30.0, size: float = 1.0,
               sides: tuple[float, float] = (1.0, 1.0), lag_s: float = 0.0, rise_s: float | None = None,
               hold_s: float | None = None) -> list[LandmarkFrame]:
     """A patient performing the exercise on the calm face, frame by frame (for tests, screenshots and

@@ -146,7 +146,8 @@ class Detector:
         self.gate = float(max(MOVE_FLOOR, MOVE_NOISE_K * noise[self._prime_i].max()))
         self._watch_noise = [ABS_NOISE_K * noise[i] for i in self._watch_i]
         learned = start_target is not None and not prime.fixed
-        self.learner = TargetLearner(start_target if start_target is not None and learned else prime.target, prime.target, prime.fixed,
+        start = start_target if start_target is not None and learned else prime.target
+        self.learner = TargetLearner(start, prime.target, prime.fixed,
                                      "previous" if learned else "exercise")
         self._history: list[np.ndarray] = []
         self._rep: _RepState | None = None

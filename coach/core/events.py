@@ -32,7 +32,8 @@ class Rep:
     peak_s: float
     end_s: float              # back below the release level (or the clip/face ended)
     peak: float               # peak movement level, 1.0 = the exercise's target
-    peak_by_side: dict[str, float] = field(default_factory=dict)   # {"left": rel change, "right": ...} of the prime measure
+    peak_by_side: dict[str, float] = field(default_factory=dict)   # {"left": rel change, "right": ...} of the
+                                                                  # prime measure
     time_to_peak_s: float = 0.0
     hold_s: float = 0.0       # time spent at ≥ HOLD_FRACTION of the peak
     hold_steadiness: float = 0.0  # 1 − coefficient of variation of the level during the hold (1 = rock steady)

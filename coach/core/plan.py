@@ -88,7 +88,8 @@ def resolve_item(library: dict[str, Exercise], item: PlanItem) -> Exercise:
         raise PlanError(f"Bad threshold for {item.exercise}: {exc.reason}.") from None
 
 
-def resolve_plan(library: dict[str, Exercise], items: Sequence[PlanItem | dict[str, Any]] | None = None) -> list[Exercise]:
+def resolve_plan(library: dict[str, Exercise],
+                 items: Sequence[PlanItem | dict[str, Any]] | None = None) -> list[Exercise]:
     """The exercises to run: `items` (dicts or PlanItems), or the default plan when there are none."""
     if not items:
         items = [PlanItem(ex_id, reps=DEFAULT_PLAN_REPS) for ex_id in DEFAULT_PLAN]

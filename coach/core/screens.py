@@ -108,7 +108,8 @@ def _pause_view(m: Moment, state: State, common: dict[str, Any]) -> FeedbackView
 
 def _exercise_view(m: Moment, common: dict[str, Any]) -> FeedbackView:
     ex, state, p = m.exercise, m.state, m.place
-    place: dict[str, Any] = dict(exercise_no=p.exercise_no, exercises_total=p.exercises_total, rep=p.rep, reps_total=p.reps_total)
+    place: dict[str, Any] = dict(exercise_no=p.exercise_no, exercises_total=p.exercises_total, rep=p.rep,
+                                 reps_total=p.reps_total)
     if state == "instruct":
         return _instruct_view(m, common, place)
     texts = {"countdown": f"Get ready. {movement_text(ex)}", "move": movement_text(ex), "hold": "Hold it gently…",

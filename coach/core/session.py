@@ -173,7 +173,8 @@ class Session:
         elif self.state == "paused" and self._pause_reason == "face" and m is not None:
             self._resume(t, records)
 
-    def _advance(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None, records: list[Record]) -> Cue | None:
+    def _advance(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None,
+                 records: list[Record]) -> Cue | None:
         if self.state == "welcome" and self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
             self._go("calibrate", t)
         if self.state == "calibrate":

@@ -88,7 +88,8 @@ class SessionLog:
         self._retry_at = 0.0
         self._delay = RETRY_FIRST_S
         self._last_error: BaseException | None = None
-        self._write: dict[type, Callable[[Any], None]] = {Sample: self._sample, RepEnded: self._rep, SynkinesisEnded: self._synkinesis,
+        self._write: dict[type, Callable[[Any], None]] = {
+                       Sample: self._sample, RepEnded: self._rep, SynkinesisEnded: self._synkinesis,
                        Gap: self._gap, Calibrated: self._calibrated, SetStarted: self._set_started,
                        SetEnded: self._set_ended, Ended: self._ended}
 

@@ -50,7 +50,8 @@ CALENDAR_CLASSES = (("two", "2+ sessions completed", "#1a7f3c", "#1a7f3c", ""),
                     ("one", "1 session completed", "#a6d96a", "#7fb24a", ""),
                     ("partial", "interrupted or short only", "#fdd0a2", "#b35806", "////"),
                     ("none", "no session", "#ffffff", "#bdbdbd", ""))
-SIDE_STYLES: tuple[tuple[str, str, Literal["-", "--"]], ...] = (("#d95f02", "o", "-"), ("#1b7e9e", "s", "--"))       # colour, marker, line per side
+# colour, marker, line per side
+SIDE_STYLES: tuple[tuple[str, str, Literal["-", "--"]], ...] = (("#d95f02", "o", "-"), ("#1b7e9e", "s", "--"))
 FULL_LABEL, PARTIAL_LABEL = "full session", "interrupted or short (not in the line)"
 
 

@@ -51,7 +51,8 @@ NON_TEXT_PAIRS = {
 }
 
 TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px at the normal text size; nothing smaller than 28
-TEXT_SIZES: dict[TextSize, float] = {"normal": 1.0, "large": 1.15, "largest": 1.3}   # the patient's text size, in three steps
+# the patient's text size, in three steps
+TEXT_SIZES: dict[TextSize, float] = {"normal": 1.0, "large": 1.15, "largest": 1.3}
 BAR_MAX = 1.2                                    # a bar spans 0..1.2; the goal is 1.0
 
 # cue -> (word, icon, colour): the visual twin of every sound.

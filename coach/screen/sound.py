@@ -49,7 +49,8 @@ def voice_file(phrase: str) -> str:
 class Sounds:
     """Plays named cues and phrases. `available` is False (and `problem` says why) without a device."""
 
-    def __init__(self, folder: str | os.PathLike[str] | None = None, *, mute: bool = False, volume: float = 0.8) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | None = None, *, mute: bool = False,
+                 volume: float = 0.8) -> None:
         self.muted = bool(mute)
         self.volume = _clamp(volume)
         self.available = False

@@ -14,7 +14,7 @@ import pygame
 
 from coach.core import face
 from coach.core.feedback import Button, FeedbackView
-from coach.screen.drawing import Text, draw_icon
+from coach.screen.drawing import Point, Text, draw_icon
 from coach.screen.mesh_paths import MeshPaths
 from coach.screen.palette import (BG, BODY, HEADING, HIGHLIGHT, INK, MESH_FEATURE, MESH_FILL, MESH_LINE, MUTED,
                                   PANEL, SKY, SMALL, TEXT, Colour)
@@ -23,7 +23,6 @@ HINTS = "P pause   S skip   V view   M sound   O voice   T text size   Q stop"  
 PRIMARY = ("ready", "done", "yes", "resume", "back")     # drawn as the main (filled) button
 BUTTON_ICONS = {"pause": "pause", "stop": "stop", "resume": "play"}
 
-Point = tuple[float, float]
 Pixels = npt.NDArray[np.float32]          # (n, 2) screen positions of landmarks
 
 
@@ -55,7 +54,7 @@ class Canvas:
             self.buttons.append((rect, b.action))
             x += bw + gap
 
-    def icon(self, surf: pygame.Surface, kind: str, c: Point, r: float, on: Colour = BG,
+    def icon(self, surf: pygame.Surface, kind: str, c: Point, r: int, on: Colour = BG,
              ink: Colour | None = None) -> None:
         """Small shapes, so meaning never rests on colour alone."""
         draw_icon(surf, self.text, kind, c, r, on, ink)
