@@ -71,7 +71,7 @@ class Visit:
 class Kiosk:
     """States: welcome | session | pin | error. `step(...)` → a StepResult with the view to draw."""
 
-    def __init__(self, store: Store, config: KioskConfig, library: dict[str, Exercise] | None = None,
+    def __init__(self, store: Store | None, config: KioskConfig, library: dict[str, Exercise] | None = None,
                  size: tuple[int, int] = (1280, 720), source_name: str = "kiosk",
                  store_error: str | None = None, model_version: str = "", after_end_s: float = AFTER_END_S,
                  access: AccessState | None = None):
@@ -173,6 +173,11 @@ class Kiosk:
         return self._error_view()
 
     @property
+    def _db(self) -> Store:
+        assert self.store is not None, "no session log"    # (without one the kiosk shows only its error)
+        return self.store
+
+    @property
     def at_rest(self) -> bool:
         """Nothing under way: the welcome screen, empty (or a staff message showing)."""
         return (self.state == "welcome" and not self.entry and self.session is None) or self.state == "error"
@@ -243,8 +248,8 @@ class Kiosk:
         check, self.checking = self.checking, None
         if check is None:
             try:
-                self.store.get_patient(typed)
-                check = self.store.patient_check(typed)
+                self._db.get_patient(typed)
+                check = self._db.patient_check(typed)
             except NoPatient:
                 return self._wrong(UNKNOWN_CODE, t)
             except CoachError as exc:
@@ -284,7 +289,7 @@ class Kiosk:
         from coach.core.session import Session
 
         try:
-            patient = self.store.get_patient(code)
+            patient = self._db.get_patient(code)
         except NoPatient:
             self.message = UNKNOWN_CODE
             return None
@@ -294,7 +299,7 @@ class Kiosk:
             plan = self._plan(code)
             self.session = Session(plan, affected_side=patient.get("affected_side"),
                                    previous=previous_rates(self.store, code),
-                                   welcome_s=self.config.intro_s, targets=self.store.learned_targets(code),
+                                   welcome_s=self.config.intro_s, targets=self._db.learned_targets(code),
                                    prefs=preferences.for_visit(self.store, code),
                                    history=preferences.history(self.store, code))
             self.log = SessionLog(self.store, code, self.source_name, kind="kiosk",
@@ -315,7 +320,7 @@ class Kiosk:
         from coach.core.plan import PlanError, resolve_plan
 
         try:
-            return resolve_plan(self.library, self.store.get_plan(code) or self.config.default_plan)
+            return resolve_plan(self.library, self._db.get_plan(code) or self.config.default_plan)
         except PlanError as exc:
             raise CoachError(f"Patient {code}'s plan cannot run here: {exc} Check it with "
                              f"`coach plan show {code}`.") from None
