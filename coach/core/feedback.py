@@ -15,6 +15,11 @@ Points = npt.NDArray[np.floating[Any]]     # landmarks, (478, 3) normalised to t
 Side = Literal["left", "right", ""]        # the patient's anatomical side ("": neither)
 PromptKind = Literal["more", "less", "even"]   # try a little more | gentler | match the sides
 MeterKind = Literal["prime", "watch"]      # toward the target | co-movement, with its threshold
+# The screens: the session's own (one per state of `Session`), and the kiosk's keypads and error.
+SessionScreen = Literal["welcome", "calibrate", "instruct", "countdown", "move", "hold", "relax", "rest", "paused",
+                        "camera_lost", "confirm_quit", "summary", "progress"]
+KioskScreen = Literal["kiosk_welcome", "kiosk_pin", "kiosk_error"]
+Screen = SessionScreen | KioskScreen
 Cue = Literal["countdown", "start", "move", "hold", "relax", "rest", "rep_done", "nudge", "synkinesis",
               "exercise_done", "session_done"]
 
@@ -42,8 +47,7 @@ class Button:
 
 @dataclass(frozen=True)
 class FeedbackView:
-    screen: str                       # welcome|progress|calibrate|instruct|countdown|move|hold|relax|rest|
-                                      # paused|camera_lost|summary|confirm_quit (and the kiosk's own screens)
+    screen: Screen
     title: str = ""                   # large heading, e.g. the exercise name
     text: str = ""                    # plain-words instruction or hint
     meters: tuple[Meter, ...] = ()

@@ -14,11 +14,10 @@ from typing import Literal
 from coach.core.coaching import Prompt
 from coach.core.events import Rep, Synkinesis
 from coach.core.exercises import Exercise
-from coach.core.feedback import Meter, Points
+from coach.core.feedback import Meter, Points, SessionScreen
 from coach.core.progress import History, synkinesis_free
 
-State = Literal["welcome", "calibrate", "instruct", "countdown", "move", "hold", "relax", "rest", "paused",
-                "camera_lost", "confirm_quit", "summary", "progress"]
+State = SessionScreen       # the session's state names its screen
 PauseReason = Literal["", "user", "face", "camera_lost"]      # "": not paused
 Status = Literal["in-progress", "completed", "interrupted"]
 Highlight = tuple[tuple[str, str], ...]                        # (region, side) pairs to ring on the face

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from coach.core.feedback import FeedbackView
+from coach.core.feedback import FeedbackView, KioskScreen
 from coach.core.session import StepResult
 from coach.errors import CoachError, NoPatient
 from coach.screen import keypad
@@ -277,7 +277,7 @@ class Kiosk:
             return self._session_step(None, t, [], self.camera_lost, None)
         return self._error_view()
 
-    def _keypad_view(self, screen: str, title: str, text: str, entry: str, mask: bool, message: str, tone: str,
+    def _keypad_view(self, screen: KioskScreen, title: str, text: str, entry: str, mask: bool, message: str, tone: str,
                      cancel: bool, locked: bool, t: float) -> FeedbackView:
         variant = "message" if message else ""
         return FeedbackView(screen, title, text, t=t,

@@ -31,6 +31,7 @@ from coach.core.face import SIDES
 from coach.errors import CoachError
 from coach.log.file import is_locked
 from coach.log.patients import new_id
+from coach.log.schema import SessionKind
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class SessionLog:
     `lost`: how many records (and samples) that is; `status`: how the session ended in the
     database (None while it runs)."""
 
-    def __init__(self, store, patient_code: str | None, source_name: str, kind: str, model_version: str = "",
+    def __init__(self, store, patient_code: str | None, source_name: str, kind: SessionKind, model_version: str = "",
                  clock=time.monotonic):
         self.store = store
         self.clock = clock

@@ -64,7 +64,8 @@ from coach.log.file import (HOST, PRIVATE_DIR, check_file, connect_readonly, dat
 from coach.log.corrections import Corrections
 from coach.log.patients import PatientWrites, iso, new_id
 from coach.log.queries import StoreQueries
-from coach.log.schema import EVENT_KINDS, SESSION_KINDS, check_version, migrations, sample_column
+from coach.log.schema import (EVENT_KINDS, SESSION_KINDS, EventKind, SessionKind, check_version, migrations,
+                              sample_column)
 
 BUSY_TIMEOUT_MS = 5000
 # Samples are for plots and re-analysis, not decisions: ~10 Hz is plenty. The
@@ -295,7 +296,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
 
     # ---- recording a session ------------------------------------------------
     @friendly
-    def start_session(self, patient_code: str | None = None, source: str = "", kind: str = "home",
+    def start_session(self, patient_code: str | None = None, source: str = "", kind: SessionKind = "home",
                       app_version: str = "", model_version: str = "") -> str:
         if kind not in SESSION_KINDS:
             raise CoachError(f"Session kind must be one of {', '.join(SESSION_KINDS)}, not {kind!r}.")
@@ -388,7 +389,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
         return self._insert("reps", row)
 
     @friendly
-    def add_event(self, session_id: str, set_id: str | None, kind: str, side: str | None = None,
+    def add_event(self, session_id: str, set_id: str | None, kind: EventKind, side: str | None = None,
                   measure: str | None = None, start_s: float | None = None,
                   end_s: float | None = None, peak: float | None = None) -> str:
         self._require_running(session_id)
