@@ -15,7 +15,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
