@@ -26,8 +26,8 @@ from coach.core.calibrator import Calibrator
 from coach.core.coaching import Prompter, SideTrace, rep_evenness
 from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector, OFF_LEVEL
-from coach.core.events import (Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded,
-                               SynkinesisStarted, Happening, Record)
+from coach.core.events import (Calibrated, Ended, Gap, Happening, Record, RepEnded, Sample, SetEnded, SetStarted,
+                               SynkinesisEnded, SynkinesisStarted)
 from coach.core.exercises import Exercise
 from coach.core.face import SIDES
 from coach.core.feedback import Cue, FeedbackView, Meter, Points
@@ -46,7 +46,8 @@ ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
 SAFETY_NOTICE = views.SAFETY_NOTICE
-__all__ = ["COUNTDOWN_S", "ExerciseTally", "SAFETY_NOTICE", "Session", "StepResult"]
+__all__ = ["COUNTDOWN_S", "FACE_LOST_S", "HOLD_START", "INSTRUCT_S", "ExerciseTally", "SAFETY_NOTICE", "Session",
+           "StepResult"]
 
 
 @dataclass(frozen=True)
