@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coach.core.exercises import MAX_REPS, MAX_SECONDS, Exercise, ExerciseError, check_amount
@@ -78,7 +78,7 @@ def parse_items(items: object) -> list[PlanItem]:
     return [item if isinstance(item, PlanItem) else parse_item(item) for item in items]
 
 
-def resolve_item(library: dict[str, Exercise], item: PlanItem) -> Exercise:
+def resolve_item(library: Mapping[str, Exercise], item: PlanItem) -> Exercise:
     ex = library.get(item.exercise)
     if ex is None:
         raise PlanError(f"Unknown exercise {item.exercise!r}; known: {', '.join(sorted(library))}.")
@@ -88,7 +88,7 @@ def resolve_item(library: dict[str, Exercise], item: PlanItem) -> Exercise:
         raise PlanError(f"Bad threshold for {item.exercise}: {exc.reason}.") from None
 
 
-def resolve_plan(library: dict[str, Exercise],
+def resolve_plan(library: Mapping[str, Exercise],
                  items: Sequence[PlanItem | dict[str, Any]] | None = None) -> list[Exercise]:
     """The exercises to run: `items` (dicts or PlanItems), or the default plan when there are none."""
     if not items:
