@@ -75,7 +75,7 @@ def track_video(path: str | os.PathLike, model: str | None = None, tracker=None,
                 from coach.camera.model import resolve
 
                 model = str(resolve(model))  # once: two trackers must not both download it
-                half = _SecondHalf(path, source.frames_expected // 2, model, extras, tick)
+                half = _SecondHalf(path, (source.frames_expected or 0) // 2, model, extras, tick)
             try:
                 _track(decoded, tracker, model, extras, half, emit)
             finally:

@@ -26,12 +26,21 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from coach.core.files import private_folder
+from coach.core.exercises import Exercise
+from coach.core.feedback import FeedbackView
 from coach.core.frames import LandmarkFrame
+from coach.core.moment import State
+from coach.core.progress import History
 from coach.core.session import INSTRUCT_S, Session, StepResult
 from coach.screen.headless import headless_env
+
+if TYPE_CHECKING:         # imported where used: the store and the log load SQLite
+    from coach.log.recorder import SessionLog
+    from coach.log.store import Store
 
 SUMMARY_S = 4.0          # after a replay or video (nobody may be watching), the summary stays up this long;
                          # with a camera it stays until the patient closes it
@@ -74,7 +83,7 @@ def read_frame(item, tracker) -> tuple:
     return None, None, None, None
 
 
-def screen_key(view) -> str:
+def screen_key(view: FeedbackView) -> str:
     """What a screenshot is named after: the screen (or "synkinesis"), with its variant if any."""
     variant = (view.extra or {}).get("variant")
     key = "synkinesis" if view.banner else view.screen
@@ -218,25 +227,25 @@ class HomeDriver:
     when that is a number (a replay: nobody may be there), and closes the log `completed` or
     `interrupted` when the loop ends."""
 
-    def __init__(self, session: Session, log=None, summary_s: float | None = SUMMARY_S):
+    def __init__(self, session: Session, log: SessionLog | None = None, summary_s: float | None = SUMMARY_S) -> None:
         self.session, self.log, self.summary_s = session, log, summary_s
         self.finished = False
         self._summary_since: float | None = None
 
-    def step(self, frame, t: float, actions=(), *, camera_lost: bool = False,
+    def step(self, frame: LandmarkFrame | None, t: float, actions: Sequence[str] = (), *, camera_lost: bool = False,
              brightness: float | None = None) -> StepResult:
         before = self.session.state
         result = self.session.step(frame, t, actions, camera_lost=camera_lost, brightness=brightness)
         return self._after(result, t, actions, before)
 
-    def end(self, t: float, actions=()) -> StepResult:
+    def end(self, t: float, actions: Sequence[str] = ()) -> StepResult:
         """The recording or video has ended: the session closes and shows its summary."""
         before = self.session.state
         if actions and before in ("summary", "progress"):
             self.session.step(None, t, actions)          # "Your progress" and back: nothing to log
         return self._after(self.session.end(t), t, actions, before)
 
-    def _after(self, result: StepResult, t: float, actions, before: str) -> StepResult:
+    def _after(self, result: StepResult, t: float, actions: Sequence[str], before: State) -> StepResult:
         if self.log is not None:
             self.log.write(result.records)          # each rep with its evenness, in one transaction
             if self.log.saving:       # records wait for the database: the screen says "saving…"
@@ -265,7 +274,8 @@ def close_all(*edges) -> None:
             edge.close()
 
 
-def build_plan(library, plan_ids: str | None, store, patient: str | None):
+def build_plan(library: Mapping[str, Exercise], plan_ids: str | None, store: Store | None,
+               patient: str | None) -> list[Exercise]:
     """--plan ids, else the patient's prescription, else the default plan."""
     from coach.core.plan import PlanError, resolve_plan
     from coach.errors import InputError
@@ -281,7 +291,8 @@ def build_plan(library, plan_ids: str | None, store, patient: str | None):
         raise InputError(f"{'The plan of ' + patient + ': ' if patient and not plan_ids else ''}{exc}") from None
 
 
-def _patient_context(store, patient: str | None, affected_side: str | None) -> tuple:
+def _patient_context(store: Store | None, patient: str | None,
+                     affected_side: str | None) -> tuple[str | None, dict[str, float] | None, dict[str, float] | None]:
     """(affected side, last session's rates, learned targets) of a logged patient."""
     if store is None or not patient:
         return affected_side, None, None
@@ -292,7 +303,8 @@ def _patient_context(store, patient: str | None, affected_side: str | None) -> t
             store.learned_targets(patient))
 
 
-def _carried_over(store, patient: str | None, settings: dict) -> tuple[dict | None, object]:
+def _carried_over(store: Store | None, patient: str | None,
+                  settings: dict[str, str | None]) -> tuple[dict[str, str] | None, History | None]:
     """(the display settings for this session, the history for "Your progress"). Settings given
     for this session (None: not given) win over the remembered ones, and are remembered too."""
     from coach.log import preferences
@@ -303,9 +315,10 @@ def _carried_over(store, patient: str | None, settings: dict) -> tuple[dict | No
     return {**preferences.load(store, patient), **given}, preferences.history(store, patient)
 
 
-def _given(view, mute, volume, voice, text_size) -> dict:
+def _given(view: str | None, mute: bool | None, volume: float | None, voice: bool | None,
+           text_size: str | None) -> dict[str, Any]:
     """Display settings given for a session, as preferences store them (None: not given)."""
-    def on_off(flag, on="on", off="off"):
+    def on_off(flag: bool | None, on: str = "on", off: str = "off") -> str | None:
         return None if flag is None else (on if flag else off)
     return {"view": view, "sound": on_off(mute, "off", "on"), "voice": on_off(voice), "volume": volume,
             "text_size": text_size}
@@ -334,7 +347,7 @@ def coach_session(source, plan, *, store=None, view=None, fullscreen=False, mute
     session = Session(plan, affected_side, previous, welcome_s=welcome_s, targets=targets, ready_s=ready_s,
                       history=history, prefs=prefs)
     stats = LoopStats()
-    frames = [] if save_landmarks else None
+    frames: list[LandmarkFrame] | None = [] if save_landmarks else None
     try:
         if display is None:
             from coach.screen.display import PygameDisplay
@@ -391,7 +404,7 @@ def live_session(library, *, camera=None, video=None, replay=None, fast=False, m
         close_all(tracker, store)
         raise
     if record_video:
-        source = Recording(source, record_video)
+        source = Recording(source, record_video)  # type: ignore[assignment]   # a Source too, recording what it reads
     shots_dir = Path(shots) if shots else None
     pacing = _pacing(camera is not None)
     session, stats = coach_session(source, plan, store=store, patient=patient, tracker=tracker, shots_dir=shots_dir,

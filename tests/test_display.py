@@ -66,7 +66,7 @@ def mask(img, colour, tol=6) -> np.ndarray:
 
 # --- accessibility --------------------------------------------------------------------
 def test_palette_pairs_have_at_least_4_5_to_1_contrast():
-    from coach.screen.render import CONTRAST_PAIRS, contrast_ratio
+    from coach.screen.palette import CONTRAST_PAIRS, contrast_ratio
     assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
     assert contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
     low = {name: round(contrast_ratio(fg, bg), 2) for name, (fg, bg) in CONTRAST_PAIRS.items()
@@ -75,17 +75,17 @@ def test_palette_pairs_have_at_least_4_5_to_1_contrast():
 
 
 def test_text_is_large_and_cached(display):
-    from coach.screen import render
-    assert min(render.TITLE, render.HEADING) >= 40 and render.TITLE >= 48 and render.SMALL >= 28
+    from coach.screen import palette
+    assert min(palette.TITLE, palette.HEADING) >= 40 and palette.TITLE >= 48 and palette.SMALL >= 28
     text = display.renderer.text
     # The default font really is that size (Font(None, n) would shrink it to 0.69 n).
-    assert text.font(render.SMALL).get_height() >= render.SMALL
-    a = text.render("Rep 2 of 5", render.BODY, render.TEXT)
-    assert text.render("Rep 2 of 5", render.BODY, render.TEXT) is a
+    assert text.font(palette.SMALL).get_height() >= palette.SMALL
+    a = text.render("Rep 2 of 5", palette.BODY, palette.TEXT)
+    assert text.render("Rep 2 of 5", palette.BODY, palette.TEXT) is a
 
 
 def test_every_cue_has_a_visual_twin_with_a_word():
-    from coach.screen.render import CUE_LOOKS
+    from coach.screen.palette import CUE_LOOKS
     assert set(CUES) <= set(CUE_LOOKS)
     assert all(word and icon for word, icon, _ in CUE_LOOKS.values())
 
@@ -93,7 +93,7 @@ def test_every_cue_has_a_visual_twin_with_a_word():
 # --- banner ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["mirror", "mesh", "meters"])
 def test_banner_is_drawn_only_when_set(display, tmp_path, mode):
-    from coach.screen.render import BANNER
+    from coach.screen.palette import BANNER
     display.set_view(mode)
     frame = np.full((360, 640, 3), 90, np.uint8)
     display.draw(exercise_view(banner="Keep your left eye open", highlight=(("eye", "left"),)), frame)
@@ -113,7 +113,7 @@ def test_banner_is_drawn_only_when_set(display, tmp_path, mode):
 
 @pytest.mark.parametrize("mode", ["mirror", "mesh"])
 def test_highlight_outlines_the_region_on_the_patients_side(display, tmp_path, mode):
-    from coach.screen.render import HIGHLIGHT
+    from coach.screen.palette import HIGHLIGHT
     display.set_view(mode)
     frame = np.full((360, 640, 3), 90, np.uint8)
     display.draw(exercise_view(meters=(), highlight=(("eye", "left"),)), frame)
@@ -135,7 +135,7 @@ def test_highlight_outlines_the_region_on_the_patients_side(display, tmp_path, m
 # --- meters ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["mirror", "mesh", "meters"])
 def test_meters_fill_to_their_values(display, tmp_path, mode):
-    from coach.screen.render import ALERT, BAR_MAX, PRIME, TEXT, TRACK, WATCH
+    from coach.screen.palette import ALERT, BAR_MAX, PRIME, TEXT, TRACK, WATCH
     display.set_view(mode)
     display.draw(exercise_view(), np.zeros((360, 640, 3), np.uint8))
     bars = display.renderer.bars
@@ -156,7 +156,7 @@ def test_meters_fill_to_their_values(display, tmp_path, mode):
 
 
 def test_goal_line_sits_at_one(display, tmp_path):
-    from coach.screen.render import BAR_MAX, TEXT
+    from coach.screen.palette import BAR_MAX, TEXT
     display.set_view("meters")
     display.draw(exercise_view(meters=(Meter("Smile", "", "prime", 0.1),)))
     (m, bar), = display.renderer.bars
@@ -167,7 +167,7 @@ def test_goal_line_sits_at_one(display, tmp_path):
 
 
 def test_short_labels_drop_the_side_word():
-    from coach.screen.render import _short_label
+    from coach.screen.meters import short_label as _short_label
     assert _short_label(Meter("Smile – left", "left", "prime", 0.5)) == "Smile"
     assert _short_label(Meter("Eye closing - right", "right", "watch", 0.5)) == "Eye closing"
     assert _short_label(Meter("Smile", "", "prime", 0.5)) == "Smile"
@@ -182,8 +182,8 @@ class TestMirror:
         r = display.renderer
         if mode == "mirror":
             return r.image_rect.x + (1 - points[:, 0]) * r.image_rect.w
-        cx, _, s = r._fit
-        return r.face_rect.centerx + ((1 - points[:, 0]) * r.frame_size[0] - cx) * s
+        cx, _, s = r.avatar.fit
+        return r.face_rect.centerx + ((1 - points[:, 0]) * r.avatar.frame_size[0] - cx) * s
 
     def test_frame_is_shown_mirrored(self, display, tmp_path):
         display.set_view("mirror")
@@ -199,7 +199,7 @@ class TestMirror:
         assert abs(xs.mean() - expect) < 3
 
     def test_landmarks_are_mirrored_with_the_frame(self, display, tmp_path):
-        from coach.screen.render import LANDMARK
+        from coach.screen.palette import LANDMARK
         display.set_view("mirror")
         pts = face_points().copy()
         display.draw(exercise_view(meters=()), np.zeros((480, 640, 3), np.uint8))
@@ -216,7 +216,7 @@ class TestMirror:
         assert xs[face.MOUTH_CORNER["left"]] < xs[face.MOUTH_CORNER["right"]]
 
     def test_mesh_view_centres_the_avatar_and_shows_no_camera(self, display, tmp_path):
-        from coach.screen.render import MESH_FEATURE
+        from coach.screen.palette import MESH_FEATURE
         display.set_view("mesh")
         frame = np.full((480, 640, 3), (255, 0, 255), np.uint8)
         pts = face_points().copy()
@@ -233,7 +233,7 @@ class TestMirror:
         assert ys.max() - ys.min() > 0.6 * box.h
 
     def test_meters_view_shows_no_face(self, display, tmp_path):
-        from coach.screen.render import MESH_FEATURE
+        from coach.screen.palette import MESH_FEATURE
         display.set_view("meters")
         display.draw(exercise_view(), np.full((480, 640, 3), (255, 0, 255), np.uint8))
         img = shot(display, tmp_path)
@@ -251,7 +251,7 @@ SCREENS = ("welcome", "calibrate", "instruct", "countdown", "move", "hold", "rel
 @pytest.mark.parametrize("screen", SCREENS)
 def test_every_screen_draws_in_every_view(display, tmp_path, screen):
     from coach.screen.display import VIEWS
-    from coach.screen.render import BG
+    from coach.screen.palette import BG
     view = FeedbackView(screen, title="" if screen != "kiosk_pin" else "Enter your code",
                         text="Some words for the patient, long enough to need wrapping across the width "
                              "of the screen at a readable size.",
@@ -317,7 +317,7 @@ def test_view_mute_and_fullscreen_keys_apply_themselves(display):
 
 def test_cue_flash_shows_even_when_muted_then_fades(tmp_path):
     from coach.screen.display import FLASH_S, PygameDisplay
-    from coach.screen.render import ORANGE
+    from coach.screen.palette import ORANGE
     now = [100.0]
     d = PygameDisplay(mute=True, clock=lambda: now[0])
     try:

@@ -369,7 +369,7 @@ def test_a_patient_without_a_plan_gets_the_default_plan(store, config):
 
 def test_a_camera_that_is_not_there_yet_reads_as_lost_and_is_retried():
     from coach.errors import InputError
-    from coach.kiosk import RetryingCamera
+    from coach.camera.webcam import RetryingCamera
     tries = []
 
     def factory():

@@ -103,3 +103,25 @@ def test_a_set_never_counts_more_reps_than_planned(library):
     session, display = run(frames, [two])
     assert len(session.tallies[0].reps) == 2
     assert all("3 of 2" not in value for _, value in display.views[-1].summary)
+
+
+def test_the_moment_is_a_frozen_snapshot_for_the_screens(smile3):
+    """`Session.moment()` hands the screens a copy of the session now: later steps leave it as it was."""
+    from dataclasses import FrozenInstanceError
+
+    from coach.core.moment import Place
+
+    session = Session([smile3], welcome_s=1.0)
+    first = {}
+    for frame in session_stream(36, rep_starts=(10, 17, 24)):
+        session.step(frame, frame.t)
+        first.setdefault(session.moment().state, session.moment())
+    instruct, hold, end = first["instruct"], first["hold"], session.moment()
+    assert instruct.sets[0].reps == () and len(session.tallies[0].reps) == 3     # taken before any rep
+    assert end.state == "summary" and end.status == "completed" and len(end.sets[0].reps) == 3
+    assert hold.place == Place(exercise_no=1, exercises_total=1, rep=0, reps_total=3)
+    assert 0 < hold.countdown_s <= smile3.hold_s and 0 <= hold.hold_fraction < 1
+    assert [(m.kind, m.side) for m in hold.meters[:2]] == [("prime", "left"), ("prime", "right")]
+    assert hold.points is not None and instruct.demo_points is not None and instruct.demo_phase
+    with pytest.raises(FrozenInstanceError):
+        hold.state = "rest"  # type: ignore[misc]

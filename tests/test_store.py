@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from coach.core import progress
-from coach.errors import CoachError
+from coach.errors import CoachError, LogLocked, LogReadOnly, NoPatient
 from coach.log import schema
 from coach.log import store as store_mod
 from coach.log.queries import NO_REPS
@@ -281,8 +281,9 @@ def test_patients_plans_treatments(db):
         store.add_patient("P1", "Ann", "left")
         with pytest.raises(CoachError, match="already exists"):
             store.add_patient("P1")
-        with pytest.raises(CoachError, match="No patient with code NOPE."):
+        with pytest.raises(NoPatient, match="No patient with code NOPE.") as caught:
             store.get_patient("NOPE")
+        assert caught.value.code == "NOPE" and isinstance(caught.value, CoachError)
         with pytest.raises(CoachError, match="left or right"):
             store.add_patient("P2", affected_side="both")
         assert store.get_plan("P1") is None
@@ -441,7 +442,7 @@ def test_readonly_store_refuses_writes_clearly(db):
     Store.open(db).close()
     with Store.open(db, readonly=True) as store:
         assert store.list_patients() == []
-        with pytest.raises(CoachError, match="read-only"):
+        with pytest.raises(LogReadOnly, match="read-only"):
             store.add_patient("P1")
 
 
@@ -452,7 +453,7 @@ def test_locked_database_gives_clear_error(db, monkeypatch):
     blocker.execute("BEGIN IMMEDIATE")
     try:
         with Store.open(db) as store:
-            with pytest.raises(CoachError, match="locked by another program"):
+            with pytest.raises(LogLocked, match="locked by another program"):    # told by its class
                 store.add_patient("P1")
     finally:
         blocker.execute("ROLLBACK")

@@ -102,6 +102,8 @@ def resolve(explicit: str | os.PathLike | None = None) -> Path:
     if place is None:
         looked = "; ".join(p.describe() for p in places)
         raise ModelMissing(f"The face model is not installed (looked in {looked}); {HOW_TO_INSTALL}.")
+    if place.path is None:
+        raise ModelMissing(f"The face model is not installed ({place.describe()}); {HOW_TO_INSTALL}.")
     verify(place.path)          # raises with the reason: no such file, or the wrong file
     return place.path
 

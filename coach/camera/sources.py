@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Self
 
 import cv2
 import numpy as np
@@ -64,7 +64,10 @@ class Source(Protocol):
 
 
 class _Closing:
-    def __enter__(self):
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -59,7 +59,7 @@ def _import_deferring(module: str) -> None:
     for name, stub in stand_ins.items():
         sys.modules[name] = stub
     if "matplotlib.pyplot" in stand_ins and "matplotlib" in stand_ins:
-        stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]  # `import matplotlib.pyplot as plt`
+        setattr(stand_ins["matplotlib"], "pyplot", stand_ins["matplotlib.pyplot"])  # `import matplotlib.pyplot as plt`
     try:
         importlib.import_module(module)
     finally:

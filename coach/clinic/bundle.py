@@ -380,6 +380,7 @@ def check_maker(path: Path, opened: Opened, conn: sqlite3.Connection) -> bool:
     secret = clinic_keys.invite_secret(code)
     if secret is None or not clinic_keys.signed_by(secret, opened.manifest_bytes, opened.signature):
         raise not_invited(path, code)
+    assert isinstance(code, str)                  # (a code this clinic invited)
     if [p["code"] for p in opened.batch["patients"]] != [code] or not _only_theirs(conn, opened.batch, code):
         raise not_theirs(path, code)
     return True

@@ -154,11 +154,6 @@ def clinic_public_key() -> str:
     return str(load_identity().to_public())
 
 
-def clinic_name() -> str:
-    info = _read_json(key_dir() / CLINIC_FILE) or {}
-    return str(info.get("name") or "clinic")
-
-
 def join_clinic(key_or_token: str, name: str | None = None) -> dict:
     """Remember the clinic this computer shares with, from its public key or from a join token
     (`invite`), which also names the one patient shared and the secret that signs their bundles.
@@ -256,7 +251,10 @@ def invite(code: str, new: bool = False) -> dict:
     if made:
         entry = {"secret": encode(secrets.token_bytes(SECRET_BYTES)), "created": _now()}
         _save(path, {**invites, code: entry})
-    return {"code": code, "token": join_token(public_key, code, decode(entry["secret"])),
+    assert isinstance(entry, dict)
+    secret = decode(entry["secret"])
+    assert secret is not None                     # (made above, or checked)
+    return {"code": code, "token": join_token(public_key, code, secret),
             "created": entry.get("created", ""), "made": made}
 
 

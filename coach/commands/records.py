@@ -236,7 +236,7 @@ def parse_thresholds(specs: list[tuple[int | None, str]], exercises: list[str]) 
         if target:
             positions = [i for i, ex in enumerate(exercises) if ex == target]
         else:
-            positions = range(len(exercises)) if position is None else [position]
+            positions = list(range(len(exercises))) if position is None else [position]
         for i in positions:
             out[i][measure] = number
     return out

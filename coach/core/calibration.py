@@ -17,7 +17,7 @@ Relative measures (`REL`), per side:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class Baseline:
     noise: np.ndarray = field(default_factory=lambda: np.zeros((len(REL), 2)))
     pose: tuple[float, float, float] = (0.0, 0.0, 0.0)   # neutral yaw, pitch, roll (degrees)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"measures": {name: {"left": float(self.values[i, 0]), "right": float(self.values[i, 1])}
                              for i, name in enumerate(MEASURES)},
                 "n_frames": self.n_frames, "mm_per_iod": self.mm_per_iod, "iod_px": self.iod_px,
@@ -62,7 +62,7 @@ class Baseline:
                 "pose": [round(float(a), 2) for a in self.pose]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Baseline":
+    def from_dict(cls, d: dict[str, Any]) -> "Baseline":
         vals = np.array([[d["measures"][n]["left"], d["measures"][n]["right"]] for n in MEASURES])
         noise_d = d.get("noise") or {}
         noise = np.array([[noise_d.get(n, {}).get("left", 0.0), noise_d.get(n, {}).get("right", 0.0)] for n in REL])
@@ -77,7 +77,7 @@ def fit_baseline(measures: Sequence[Measures]) -> Baseline:
     if len(face) < MIN_BASELINE_FRAMES:
         raise CalibrationError(f"only {len(face)} frames with a face in the neutral period "
                                f"(need {MIN_BASELINE_FRAMES})")
-    stack = np.stack([m.values for m in face])                  # (n, M, 2)
+    stack = np.stack([m.values for m in face if m.values is not None])   # (n, M, 2)
     med = np.median(stack, axis=0)
     mad = np.median(np.abs(stack - med), axis=0) + 1e-6
     score = np.median(np.abs(stack - med) / mad, axis=(1, 2))  # how un-neutral each frame is
@@ -87,19 +87,20 @@ def fit_baseline(measures: Sequence[Measures]) -> Baseline:
     spread = np.median(np.abs(calm - values), axis=0)
     iris = float(np.median(values[_IRIS]))
     iod_px = float(np.median([face[i].iod_px for i in keep]))
-    pose = tuple(float(np.median([getattr(face[i], k) for i in keep])) for k in ("yaw_deg", "pitch_deg", "roll_deg"))
-    base = Baseline(values, spread, len(face), mm_per_iod(iris), iod_px, pose=pose)
+    yaw, pitch, roll = (float(np.median([getattr(face[i], k) for i in keep]))
+                        for k in ("yaw_deg", "pitch_deg", "roll_deg"))
+    base = Baseline(values, spread, len(face), mm_per_iod(iris), iod_px, pose=(yaw, pitch, roll))
     # The jitter of each relative measure over the calm frames (MAD scaled to an SD).
-    rel = np.stack([relative(face[i], base) for i in keep])
+    rel = np.stack([r for i in keep if (r := relative(face[i], base)) is not None])
     noise = MAD_TO_SD * np.median(np.abs(rel - np.median(rel, axis=0)), axis=0)
     return replace(base, noise=noise)
 
 
 def relative(m: Measures, b: Baseline) -> np.ndarray | None:
     """(len(REL), 2) changes from the baseline; None when the frame has no face."""
-    if not m.face:
-        return None
     v, base = m.values, b.values
+    if not m.face or v is None:
+        return None
     mw = base[_MW, 0]
     out = np.empty((len(REL), 2))
     out[0] = v[_EYE] / base[_EYE] - 1.0
@@ -118,7 +119,7 @@ def relative(m: Measures, b: Baseline) -> np.ndarray | None:
 def to_mm(rel_value: float, measure: str, b: Baseline) -> float:
     """A relative change in millimetres, for the measures where that is meaningful."""
     if measure in ("commissure_excursion", "commissure_elevation", "upper_lip_elevation", "mouth_open"):
-        return rel_value * b.values[_MW, 0] * b.mm_per_iod
+        return float(rel_value * b.values[_MW, 0] * b.mm_per_iod)
     if measure == "eye_opening":
         return rel_value * float(np.mean(b.values[_EYE])) * b.mm_per_iod
     if measure == "brow_height":

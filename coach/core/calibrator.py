@@ -27,7 +27,7 @@ class Calibrator:
         self.since: float | None = None          # when the current still stretch began
         self.calm: LandmarkFrame | None = None   # the calm face (median of the calibration frames)
         self._measures: list[Measures] = []
-        self._frames: list[LandmarkFrame] = []
+        self._frames: list[LandmarkFrame | None] = []
 
     def restart(self, t: float | None = None, hint: str = "") -> None:
         self.hint, self.since, self._measures, self._frames = hint, t, [], []
@@ -36,12 +36,13 @@ class Calibrator:
         """Seconds of stillness still needed."""
         return max(0.0, CALIBRATE_S - (t - self.since)) if self.since is not None else CALIBRATE_S
 
-    def add(self, m: Measures | None, frame, t: float, brightness: float | None,
+    def add(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None,
             frame_width: int) -> Baseline | None:
         hint = self._placement(m, brightness, frame_width)
         if hint:
             self.restart(t, hint)
             return None
+        assert m is not None                     # (no face is a hint)
         self.hint = ""
         if self.since is None:
             self.since = t
@@ -49,7 +50,7 @@ class Calibrator:
         self._frames.append(frame)
         if t - self.since < CALIBRATE_S:
             return None
-        eyes = np.array([c.values[0] for c in self._measures])
+        eyes = np.array([c.values[0] for c in self._measures if c.values is not None])
         if np.ptp(eyes, axis=0).max() > STILL_SPREAD * 3:
             # Someone blinked hard or talked: try again quietly rather than baseline on it.
             self.restart(t, STILL_HINT)
@@ -75,10 +76,10 @@ class Calibrator:
         return ""
 
 
-def _calm_face(frames: list) -> LandmarkFrame | None:
+def _calm_face(frames: list[LandmarkFrame | None]) -> LandmarkFrame | None:
     """The calm face of calibration (the median of its frames), for the demonstration."""
-    frames = [f for f in frames if f is not None and f.has_face]
-    if not frames:
+    seen = [f for f in frames if f is not None and f.points is not None]
+    if not seen:
         return None
-    pts = np.median(np.stack([f.points for f in frames]), axis=0).astype(np.float32)
-    return LandmarkFrame(frames[-1].t, frames[-1].width, frames[-1].height, pts)
+    pts = np.median(np.stack([f.points for f in seen if f.points is not None]), axis=0).astype(np.float32)
+    return LandmarkFrame(seen[-1].t, seen[-1].width, seen[-1].height, pts)

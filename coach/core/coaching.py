@@ -20,12 +20,18 @@ affected side's amplitude relative to the other's, and the smoothness of the ris
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from coach.core.face import SIDES
+from coach.core.feedback import PromptKind, Side
 from coach.core.progress import TARGET_BAND
+
+Levels = Sequence[float] | npt.NDArray[np.floating[Any]]   # (left, right)
 
 LITTLE_S = 4.0        # move phase this long with no rep under way: "try a little more"
 MUCH_S = 0.4          # above the band this long: "gentler"
@@ -48,9 +54,9 @@ def match_text(side: str) -> str:
 
 @dataclass(frozen=True)
 class Prompt:
-    kind: str                 # "more" | "less" | "even"
+    kind: PromptKind
     text: str
-    side: str = ""            # "even": the side that is behind
+    side: Side = ""           # "even": the side that is behind
 
 
 class Prompter:
@@ -69,7 +75,8 @@ class Prompter:
         self._said.clear()
         self._above = self._uneven = None
 
-    def update(self, t: float, state: str, moving_for: float, level: float, side_levels, in_rep: bool) -> bool:
+    def update(self, t: float, state: str, moving_for: float, level: float, side_levels: Levels,
+               in_rep: bool) -> bool:
         """The prompt for this frame (in `self.prompt`); True when a new one should sound its cue."""
         wanted = self._wanted(t, state, moving_for, level, side_levels, in_rep)
         if wanted is None:
@@ -85,7 +92,8 @@ class Prompter:
             return True
         return False
 
-    def _wanted(self, t, state, moving_for, level, side_levels, in_rep) -> Prompt | None:
+    def _wanted(self, t: float, state: str, moving_for: float, level: float, side_levels: Levels,
+                in_rep: bool) -> Prompt | None:
         if state not in ("move", "hold"):
             self._above = self._uneven = None
             return None
@@ -94,14 +102,14 @@ class Prompter:
             return Prompt("less", GENTLER if self.gentle else SMALLER)
         behind = lagging_side(side_levels)
         self._uneven = (self._uneven if self._uneven is not None else t) if behind else None
-        if behind and t - self._uneven >= EVEN_S:
+        if behind and self._uneven is not None and t - self._uneven >= EVEN_S:
             return Prompt("even", match_text(behind), behind)
         if state == "move" and moving_for >= LITTLE_S and not in_rep:
             return Prompt("more", MORE)
         return None
 
 
-def lagging_side(side_levels) -> str:
+def lagging_side(side_levels: Levels) -> Side:
     """The side that is behind, when the sides diverge during a movement ("" when they match)."""
     levels = np.nan_to_num(np.asarray(side_levels, float), nan=0.0)
     hi = float(levels.max())
@@ -117,7 +125,7 @@ class SideTrace:
     def __init__(self) -> None:
         self._frames: deque[tuple[float, float, float]] = deque()
 
-    def add(self, t: float, side_levels) -> None:
+    def add(self, t: float, side_levels: Levels) -> None:
         left, right = (float(v) for v in side_levels)
         self._frames.append((t, left, right))
         while self._frames and t - self._frames[0][0] > TRACE_S:
@@ -133,11 +141,11 @@ class SideTrace:
 
 
 def rep_evenness(trace: SideTrace, start_s: float, peak_s: float, end_s: float,
-                 affected: str | None = None) -> dict:
+                 affected: str | None = None) -> dict[str, Any]:
     """A finished rep's evenness and timing: onset_lag_ms, late_side, amplitude_ratio, smoothness
     (each None, or "" for the side, when the rep's frames cannot tell)."""
     rows = trace.window(start_s, end_s)
-    out = {"onset_lag_ms": None, "late_side": "", "amplitude_ratio": None, "smoothness": None}
+    out: dict[str, Any] = {"onset_lag_ms": None, "late_side": "", "amplitude_ratio": None, "smoothness": None}
     if len(rows) < 3:
         return out
     t, levels = rows[:, 0], np.clip(np.nan_to_num(rows[:, 1:]), 0.0, None)

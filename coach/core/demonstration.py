@@ -16,12 +16,13 @@ so that the coach's own measure of the animated face (`measures.measure` →
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
 from coach.core import face
-from coach.core.calibration import REL_INDEX, MIN_BASELINE_FRAMES, fit_baseline, relative
-from coach.core.exercises import Prime
+from coach.core.calibration import REL_INDEX, MIN_BASELINE_FRAMES, Baseline, fit_baseline, relative
+from coach.core.exercises import Exercise, Prime
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import measure
 
@@ -116,12 +117,14 @@ def displacement(p: np.ndarray, moves: dict[int, np.ndarray], sigma: float) -> n
     background = math.exp(-2.0)            # as if a still point sat 2 sigma away
     out = (w @ vec) / (w.sum(axis=1, keepdims=True) + background)
     out[idx] = vec
-    return out
+    return np.asarray(out, dtype=np.float64)
 
 
-def _prime_change(points: np.ndarray, frame: LandmarkFrame, prime: Prime, baseline) -> float:
+def _prime_change(points: np.ndarray, frame: LandmarkFrame, prime: Prime, baseline: Baseline) -> float:
     m = measure(LandmarkFrame(0.0, frame.width, frame.height, points.astype(np.float32)))
     rel = relative(m, baseline)
+    if rel is None:
+        return float("nan")
     return float(np.mean(prime.direction * rel[REL_INDEX[prime.measure]]))
 
 
@@ -130,7 +133,10 @@ class Demonstration:
 
     def __init__(self, calm: LandmarkFrame, prime: Prime, amount: float, move_s: float = 2.0,
                  hold_s: float = DEMO_HOLD_S, relax_s: float = 2.0):
+        if calm.points is None:
+            raise ValueError("a demonstration needs a face")
         self.calm = calm
+        self._calm_points: np.ndarray = calm.points
         self.amount = float(amount)
         self.move_s, self.hold_s, self.relax_s = float(move_s), min(float(hold_s), DEMO_HOLD_S), float(relax_s)
         self.cycle_s = self.move_s + self.hold_s + self.relax_s + DEMO_REST_S
@@ -142,11 +148,11 @@ class Demonstration:
         scale = np.array([calm.width, calm.height], float)
         self._unit = np.zeros((len(px), 3))
         self._unit[:, :2] = unit / scale
-        base_pts = calm.points.astype(np.float64)
+        base_pts = self._calm_points.astype(np.float64)
         baseline = fit_baseline([measure(calm)] * MIN_BASELINE_FRAMES)
         self.size = self._solve(base_pts, calm, prime, baseline)
 
-    def _solve(self, base: np.ndarray, calm: LandmarkFrame, prime: Prime, baseline) -> float:
+    def _solve(self, base: np.ndarray, calm: LandmarkFrame, prime: Prime, baseline: Baseline) -> float:
         """The multiple of the unit displacement whose measured change is the target (two secant steps)."""
         size = 1.0
         for _ in range(3):
@@ -179,10 +185,11 @@ class Demonstration:
         return "rest"
 
     def points(self, t: float) -> np.ndarray:
-        return (self.calm.points + self.level(t) * self.size * self._unit).astype(np.float32)
+        return (self._calm_points + self.level(t) * self.size * self._unit).astype(np.float32)
 
 
-def performed(calm: LandmarkFrame, exercise, starts, seconds: float, *, fps: float = 30.0, size: float = 1.0,
+def performed(calm: LandmarkFrame, exercise: Exercise, starts: Iterable[float], seconds: float, *,
+              fps: float = 30.0, size: float = 1.0,
               sides: tuple[float, float] = (1.0, 1.0), lag_s: float = 0.0, rise_s: float | None = None,
               hold_s: float | None = None) -> list[LandmarkFrame]:
     """A patient performing the exercise on the calm face, frame by frame (for tests, screenshots and
@@ -195,16 +202,18 @@ def performed(calm: LandmarkFrame, exercise, starts, seconds: float, *, fps: flo
                          relax_s=exercise.relax_s)
     hold = exercise.hold_s + 1.0 if hold_s is None else hold_s
     rise = demo.move_s
-    mid = float(calm.points[face.NASION, 0])
+    calm_points = demo._calm_points
+    starts = list(starts)
+    mid = float(calm_points[face.NASION, 0])
     # The patient's left is the image's right: a smooth step across the midline.
-    left_w = 1.0 / (1.0 + np.exp(-(calm.points[:, 0] - mid) / 0.01))
+    left_w = 1.0 / (1.0 + np.exp(-(calm_points[:, 0] - mid) / 0.01))
     frames = []
     for i in range(int(seconds * fps)):
         t = i / fps
         k = [max((_envelope(t - s - (lag_s if side else 0.0), rise, hold, exercise.relax_s) for s in starts),
                  default=0.0) for side in (0, 1)]
         weight = left_w * sides[0] * k[0] + (1 - left_w) * sides[1] * k[1]
-        pts = calm.points + (weight[:, None] * demo.size * demo._unit)
+        pts = calm_points + (weight[:, None] * demo.size * demo._unit)
         frames.append(LandmarkFrame(t, calm.width, calm.height, pts.astype(np.float32), index=i))
     return frames
 

@@ -34,11 +34,12 @@ SynkinesisEnded). The steps, each named below:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from coach.core.calibration import REL_INDEX
-from coach.core.events import (Rep, RepEnded, RepStarted, Synkinesis, SynkinesisEnded,
+from coach.core.events import (Happening, Rep, RepEnded, RepStarted, Synkinesis, SynkinesisEnded,
                                SynkinesisStarted)
 from coach.core.exercises import Exercise, Watch
 from coach.core.face import SIDES
@@ -118,10 +119,10 @@ class _RepState:
     below_since: float | None = None
     peak: float = 0.0
     peak_t: float = 0.0
-    peak_by_side: dict = field(default_factory=dict)
-    levels: list = field(default_factory=list)    # (t, level)
+    peak_by_side: dict[str, Any] = field(default_factory=dict)
+    levels: list[tuple[float, float]] = field(default_factory=list)    # (t, level)
     synk_peak: float = 0.0
-    synk_by_side: list = field(default_factory=lambda: [0.0, 0.0])   # both sides, even when one is judged
+    synk_by_side: list[float] = field(default_factory=lambda: [0.0, 0.0])   # both sides, even when one is judged
     synk: bool = False
 
 
@@ -145,7 +146,8 @@ class Detector:
         self.gate = float(max(MOVE_FLOOR, MOVE_NOISE_K * noise[self._prime_i].max()))
         self._watch_noise = [ABS_NOISE_K * noise[i] for i in self._watch_i]
         learned = start_target is not None and not prime.fixed
-        self.learner = TargetLearner(start_target if learned else prime.target, prime.target, prime.fixed,
+        start = start_target if start_target is not None and learned else prime.target
+        self.learner = TargetLearner(start, prime.target, prime.fixed,
                                      "previous" if learned else "exercise")
         self._history: list[np.ndarray] = []
         self._rep: _RepState | None = None
@@ -174,12 +176,12 @@ class Detector:
         return self.learner.target
 
     # ---- the one verb -------------------------------------------------------------
-    def update(self, rel: np.ndarray | None, t: float, *, judged: bool = True, intent: bool = False) -> list:
+    def update(self, rel: np.ndarray | None, t: float, *, judged: bool = True, intent: bool = False) -> list[Happening]:
         """`judged`: False when head pose or tracking quality rule the frame out for
         co-movement; `intent`: the live coach is asking for the movement now."""
         if rel is None:
             return self._face_lost()
-        out: list = []
+        out: list[Happening] = []
         if self._after_gap:  # onsets are never back-dated across a gap
             self._after_gap = False
             self._quiet_t = t
@@ -206,7 +208,7 @@ class Detector:
         self._last_t = t
         return out
 
-    def finish(self) -> list:
+    def finish(self) -> list[Happening]:
         """End of the clip or session: close whatever is open, as incomplete."""
         if self._last_t is None:
             return []
@@ -235,7 +237,7 @@ class Detector:
         return self._moving or self._rep is not None
 
     # ---- 2. reps --------------------------------------------------------------------
-    def _update_rep(self, r: np.ndarray, t: float, out: list) -> None:
+    def _update_rep(self, r: np.ndarray, t: float, out: list[Happening]) -> None:
         level, rep = self.level, self._rep
         if rep is None:
             if not (self._moving and level >= ON_LEVEL):
@@ -261,7 +263,7 @@ class Detector:
             rep.confirmed = True
             out.append(RepStarted(rep.onset))
 
-    def _end_rep(self, end_t: float, complete: bool) -> list:
+    def _end_rep(self, end_t: float, complete: bool) -> list[Happening]:
         rep, out = self._rep, []
         self._rep = None
         out.extend(self._end_watches(end_t))
@@ -284,7 +286,7 @@ class Detector:
         return out
 
     # ---- 3. co-movement ---------------------------------------------------------------
-    def _update_watches(self, r: np.ndarray, t: float, intent: bool, out: list) -> None:
+    def _update_watches(self, r: np.ndarray, t: float, intent: bool, out: list[Happening]) -> None:
         judging = self.moving or intent
         blink = self._blink(r, self._history[-1], t)
         for wi, w in enumerate(self.exercise.watches):
@@ -310,7 +312,7 @@ class Detector:
                 or (self._blink_end is not None and t - self._blink_end < BLINK_RECOVERY_S))
 
     def _update_side(self, wi: int, w: Watch, si: int, a: float, a_other: float, floor: float, judging: bool,
-                     frozen: bool, t: float, out: list) -> None:
+                     frozen: bool, t: float, out: list[Happening]) -> None:
         st = self._watch[wi][si]
         if not _meets(a, a_other, floor, w, SYNK_ONSET):
             st.quiet_t = t
@@ -331,7 +333,7 @@ class Detector:
         elif t - st.pending_since >= SYNK_MIN_S:
             out.append(self._confirm(st, w, si, t))
 
-    def _keep_or_end(self, wi: int, si: int, st: _SideWatch, held: bool, judging: bool, t: float) -> list:
+    def _keep_or_end(self, wi: int, si: int, st: _SideWatch, held: bool, judging: bool, t: float) -> list[Happening]:
         """An event goes on while held; a short dip (SYNK_GAP_S) does not end it, the movement ending does."""
         if held:
             st.last_true_t = t
@@ -351,7 +353,7 @@ class Detector:
             self._rep.synk = True
         return SynkinesisStarted(SIDES[si], w.measure, round(st.start_s, 3), t, w.message, w.region)
 
-    def _end_side(self, wi: int, si: int, end_t: float) -> list:
+    def _end_side(self, wi: int, si: int, end_t: float) -> list[Happening]:
         st, w = self._watch[wi][si], self.exercise.watches[wi]
         if not st.active:
             st.pending_since = None
@@ -364,7 +366,7 @@ class Detector:
         self.events.append(ev)
         return [SynkinesisEnded(ev)]
 
-    def _end_watches(self, end_t: float) -> list:
+    def _end_watches(self, end_t: float) -> list[Happening]:
         out = []
         for wi in range(len(self._watch)):
             for si in self._sides:
@@ -378,7 +380,7 @@ class Detector:
                 st.quiet_t = t
 
     # ---- 5. gaps --------------------------------------------------------------------
-    def _face_lost(self) -> list:
+    def _face_lost(self) -> list[Happening]:
         """Nothing spans a gap: close everything at the last frame that had a face."""
         self._history.clear()
         self._after_gap = True
@@ -387,7 +389,7 @@ class Detector:
             return []
         return self._close_all(self._last_t, complete=False)
 
-    def _close_all(self, t: float, complete: bool) -> list:
+    def _close_all(self, t: float, complete: bool) -> list[Happening]:
         out = []
         if self._rep is not None:
             out.extend(self._end_rep(t, complete))

@@ -14,6 +14,13 @@ session has stamped them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from coach.core.calibration import Baseline
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,8 @@ class Rep:
     peak_s: float
     end_s: float              # back below the release level (or the clip/face ended)
     peak: float               # peak movement level, 1.0 = the exercise's target
-    peak_by_side: dict = field(default_factory=dict)   # {"left": rel change, "right": ...} of the prime measure
+    peak_by_side: dict[str, float] = field(default_factory=dict)   # {"left": rel change, "right": ...} of the
+                                                                  # prime measure
     time_to_peak_s: float = 0.0
     hold_s: float = 0.0       # time spent at ≥ HOLD_FRACTION of the peak
     hold_steadiness: float = 0.0  # 1 − coefficient of variation of the level during the hold (1 = rock steady)
@@ -41,9 +49,9 @@ class Rep:
     smoothness: float | None = None      # of the rise: net rise / total up-and-down travel (1 = one smooth rise)
     # synkinesis_peak per anatomical side, on both sides even when only the affected one is judged
     # (synkinesis is often bilateral: Renne 2025 found eyes narrowing on both sides in a pucker).
-    synkinesis_by_side: dict = field(default_factory=dict)
+    synkinesis_by_side: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -60,7 +68,7 @@ class Synkinesis:
     kind: str = ""            # "oral-ocular" | "ocular-oral" | ...
     message: str = ""         # the exercise's corrective message
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -97,7 +105,7 @@ class SynkinesisEnded:
 @dataclass(frozen=True)
 class Calibrated:
     t: float
-    baseline: object          # calibration.Baseline
+    baseline: Baseline
 
 
 @dataclass(frozen=True)
@@ -119,14 +127,14 @@ class SetEnded:
 class Sample:
     t: float
     exercise: str
-    values: object            # (len(REL), 2) relative measures
+    values: npt.NDArray[np.floating[Any]]   # (len(REL), 2) relative measures
 
 
 @dataclass(frozen=True)
 class Gap:
     """The face or the camera was lost from start_s to end_s: nothing in between counts."""
 
-    kind: str                 # "face_lost" | "camera_lost"
+    kind: Literal["face_lost", "camera_lost"]
     exercise: str
     start_s: float
     end_s: float
@@ -135,4 +143,8 @@ class Gap:
 @dataclass(frozen=True)
 class Ended:
     t: float
-    status: str               # "completed" | "interrupted"
+    status: Literal["completed", "interrupted"]
+
+
+Happening = RepStarted | RepEnded | SynkinesisStarted | SynkinesisEnded     # what `Detector.update` returns
+Record = Calibrated | SetStarted | SetEnded | Sample | Gap | Ended | RepEnded | SynkinesisEnded   # what the log writes

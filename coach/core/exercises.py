@@ -27,7 +27,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from coach.core.calibration import REL
 
@@ -94,7 +94,7 @@ class Exercise:
     instructions: tuple[str, ...]
     prime: Prime
     watches: tuple[Watch, ...]
-    reps: int = REP_DEFAULTS["count"]
+    reps: int = int(REP_DEFAULTS["count"])
     hold_s: float = REP_DEFAULTS["hold_s"]
     rest_s: float = REP_DEFAULTS["rest_s"]
     move_s: float = REP_DEFAULTS["move_s"]
@@ -102,7 +102,7 @@ class Exercise:
     sunnybrook: str | None = None
     path: str = ""
     replaces: str | None = None   # a therapist's file that replaces the shipped exercise of this id
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
     gentle: bool = True           # small movements at about a quarter of one's strength (retraining);
                                   # false for a deliberately big movement (an open-mouth smile)
 
@@ -111,7 +111,7 @@ class Exercise:
         """The prime movement closes the eyes: the patient relies on sound alone."""
         return self.prime.measure == "eye_opening" and self.prime.direction < 0
 
-    def with_overrides(self, thresholds: dict | None = None, reps: int | None = None,
+    def with_overrides(self, thresholds: dict[str, Any] | None = None, reps: int | None = None,
                        hold_s: float | None = None, rest_s: float | None = None,
                        target: float | None = None) -> "Exercise":
         """A patient's plan: the same exercise with their own reps, hold, thresholds and target.
@@ -135,7 +135,7 @@ class Exercise:
                        rest_s=self.rest_s if rest_s is None else float(rest_s))
 
 
-def _get(d: dict, key: str, kind, path: str, where: str, default=...):
+def _get(d: dict[str, Any], key: str, kind: type, path: str, where: str, default: Any = ...) -> Any:
     if key not in d:
         if default is ...:
             raise ExerciseError(path, where + key, "is missing")
@@ -154,12 +154,12 @@ def _positive(value: float, path: str, name: str) -> float:
     return value
 
 
-def check_amount(value, path: str, name: str) -> float:
+def check_amount(given: object, path: str, name: str) -> float:
     """A threshold, target or norm: a finite relative change in (0, MAX_AMOUNT]."""
     try:
-        value = float(value)
+        value = float(given)  # type: ignore[arg-type]   # anything: what float() refuses is reported
     except (TypeError, ValueError):
-        raise ExerciseError(path, name, f"must be a number, not {value!r}") from None
+        raise ExerciseError(path, name, f"must be a number, not {given!r}") from None
     if not math.isfinite(value) or not 0 < value <= MAX_AMOUNT:
         raise ExerciseError(path, name, f"must be a finite number above 0 and at most {MAX_AMOUNT:g} "
                                         f"(a fraction: 0.08 = 8 %), not {value:g}")
@@ -172,7 +172,7 @@ def _with_level(w: Watch, level: float) -> Watch:
                    limit=level if w.absolute_test else w.limit)
 
 
-def _measure(d: dict, path: str, where: str) -> tuple[str, float]:
+def _measure(d: dict[str, Any], path: str, where: str) -> tuple[str, float]:
     measure = _get(d, "measure", str, path, where)
     if measure not in REL:
         raise ExerciseError(path, where + "measure", f"unknown measure {measure!r} (known: {', '.join(REL)})")
@@ -194,7 +194,7 @@ MAX_SECONDS = 120.0        # likewise for a hold, a rest or a phase
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
-def _check_keys(d: dict, path: str, where: str, kind: str) -> None:
+def _check_keys(d: dict[str, Any], path: str, where: str, kind: str) -> None:
     """Unknown fields are mistakes (a typo silently ignored would switch a setting off)."""
     for key in d:
         if key not in KEYS[kind]:
@@ -203,7 +203,7 @@ def _check_keys(d: dict, path: str, where: str, kind: str) -> None:
             raise ExerciseError(path, where + str(key), f"unknown field '{key}'{hint}")
 
 
-def _parse_prime(data: dict, path: str) -> Prime:
+def _parse_prime(data: dict[str, Any], path: str) -> Prime:
     p = _get(data, "prime", dict, path, "")
     _check_keys(p, path, "prime.", "prime.")
     measure, direction = _measure(p, path, "prime.")
@@ -211,7 +211,7 @@ def _parse_prime(data: dict, path: str) -> Prime:
                  _get(p, "label", str, path, "prime.", measure.replace("_", " ")))
 
 
-def _parse_rule(w: dict, path: str, where: str) -> dict:
+def _parse_rule(w: dict[str, Any], path: str, where: str) -> dict[str, Any]:
     rule = _get(w, "rule", str, path, where, "side")
     if rule not in RULES:
         raise ExerciseError(path, where + "rule", f"must be one of {', '.join(RULES)}")
@@ -227,7 +227,7 @@ def _parse_rule(w: dict, path: str, where: str) -> dict:
     return {"rule": rule, "limit": limit, "norm": norm, "source": _get(w, "source", str, path, where, "")}
 
 
-def _parse_watch(w, i: int, path: str) -> Watch:
+def _parse_watch(w: object, i: int, path: str) -> Watch:
     where = f"watch[{i}]."
     if not isinstance(w, dict):
         raise ExerciseError(path, f"watch[{i}]", "must be a table")
@@ -241,17 +241,19 @@ def _parse_watch(w, i: int, path: str) -> Watch:
         raise ExerciseError(path, where + "min_ratio", "must be from 1 to 10")
     for k in ("threshold", "min_difference"):
         check_amount(nums[k], path, where + k)
+    rule = _parse_rule(w, path, where)
     return Watch(wm, wd, _text(w, "message", path, where), _get(w, "label", str, path, where, wm),
-                 region, _get(w, "kind", str, path, where, ""), **nums, **_parse_rule(w, path, where),
+                 region, _get(w, "kind", str, path, where, ""), nums["threshold"], nums["min_difference"],
+                 nums["min_ratio"], rule["rule"], rule["limit"], rule["norm"], rule["source"],
                  fix=_text(w, "fix", path, where, ""))
 
 
 MAX_MESSAGE = 90          # a message must fit the alert banner in two lines, and be quick to hear
 
 
-def _text(w: dict, key: str, path: str, where: str, default=...) -> str:
+def _text(w: dict[str, Any], key: str, path: str, where: str, default: str | Any = ...) -> str:
     """A message for the patient: plain, non-empty words, short enough for the banner."""
-    value = _get(w, key, str, path, where, default).strip()
+    value = str(_get(w, key, str, path, where, default)).strip()
     if key in w and not value:
         raise ExerciseError(path, where + key, "must not be empty")
     if len(value) > MAX_MESSAGE:
@@ -260,7 +262,7 @@ def _text(w: dict, key: str, path: str, where: str, default=...) -> str:
     return value
 
 
-def _parse_reps(data: dict, path: str) -> dict:
+def _parse_reps(data: dict[str, Any], path: str) -> dict[str, Any]:
     reps = _get(data, "reps", dict, path, "", {})
     _check_keys(reps, path, "reps.", "reps.")
     count = _get(reps, "count", int, path, "reps.", REP_DEFAULTS["count"])
@@ -274,7 +276,7 @@ def _parse_reps(data: dict, path: str) -> dict:
     return out
 
 
-def parse_exercise(data: dict, path: str) -> Exercise:
+def parse_exercise(data: dict[str, Any], path: str) -> Exercise:
     _check_keys(data, path, "", "")
     ex_id = _get(data, "id", str, path, "")
     if not _ID.fullmatch(ex_id):

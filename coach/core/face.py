@@ -7,7 +7,10 @@ tracker's caller swaps sides (`swap_sides`) — mirroring is for display only.
 """
 from __future__ import annotations
 
-SIDES = ("left", "right")  # column order of every per-side array in the core
+from typing import Literal
+
+Side = Literal["left", "right"]     # the patient's anatomical side
+SIDES: tuple[Side, Side] = ("left", "right")  # column order of every per-side array in the core
 
 # Eyelid pairs are (upper, lower) points on the same vertical through the fissure.
 EYE_OUTER = {"left": 263, "right": 33}
@@ -16,11 +19,11 @@ EYE_LIDS = {
     "left": ((387, 373), (386, 374), (385, 380)),
     "right": ((160, 144), (159, 145), (158, 153)),
 }
-EYE_CONTOUR = {
+EYE_CONTOUR: dict[str, tuple[int, ...]] = {
     "left": (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
     "right": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
 }
-BROW = {  # upper edge of the brow, lateral to medial
+BROW: dict[str, tuple[int, ...]] = {  # upper edge of the brow, lateral to medial
     "left": (300, 293, 334, 296, 336),
     "right": (70, 63, 105, 66, 107),
 }
@@ -46,7 +49,7 @@ MEASURED_POINTS = tuple(sorted(
     | {INNER_LIP_TOP, INNER_LIP_BOTTOM, UPPER_LIP_MID, LOWER_LIP_MID}))
 
 # Which facial region a measure belongs to (the view highlights it on an alert).
-REGION_POINTS = {
+REGION_POINTS: dict[str, dict[str, tuple[int, ...]]] = {
     "eye": EYE_CONTOUR,
     "brow": BROW,
     "mouth": {"left": (291, 269, 270, 409, 375, 321), "right": (61, 39, 40, 185, 146, 91)},

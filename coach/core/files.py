@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 PRIVATE_DIR = 0o700
 
@@ -33,7 +33,7 @@ def private_folder(folder: str | os.PathLike) -> None:
         os.chmod(d, PRIVATE_DIR)
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[str], object]) -> None:
+def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object]) -> None:
     """Call write(tmp_path), then rename the temp file over `path`.
 
     The file is private (0600, as mkstemp makes it): everything coach writes is
@@ -53,7 +53,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[str], object]) -> Non
             os.unlink(tmp)
 
 
-def write_json(path: str | os.PathLike, data: dict) -> None:
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)
@@ -61,11 +61,11 @@ def write_json(path: str | os.PathLike, data: dict) -> None:
     write_atomic(path, write)
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
+def write_text(path: str | os.PathLike[str], text: str) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = False) -> None:
+def write_bytes(path: str | os.PathLike[str], data: bytes, durable: bool = False) -> None:
     """`durable`: on disk (fsync) before the rename, for files whose loss costs more than a rewrite
     (a clinic's private key; a bundle the ledger will count as sent)."""
     def write(tmp: str) -> None:

@@ -15,7 +15,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class StreamInfo:
     blendshape_names: tuple[str, ...] = ()
 
 
-def save_stream(path: str | os.PathLike, frames: Iterable[LandmarkFrame], info: StreamInfo) -> int:
+def save_stream(path: str | os.PathLike[str], frames: Iterable[LandmarkFrame], info: StreamInfo) -> int:
     """Write frames atomically, so a crash never leaves half a file."""
     frames = list(frames)
     n = len(frames)
@@ -101,7 +101,7 @@ def _why(exc: Exception) -> str:
     return "damaged, or not a landmark stream"
 
 
-def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame]]:
+def load_stream(path: str | os.PathLike[str]) -> tuple[StreamInfo, list[LandmarkFrame]]:
     """Read a stream written by `save_stream`. Raises StreamError with a plain reason."""
     try:
         with np.load(os.fspath(path), allow_pickle=False) as z:
@@ -126,7 +126,3 @@ def load_stream(path: str | os.PathLike) -> tuple[StreamInfo, list[LandmarkFrame
         else:
             frames.append(LandmarkFrame(float(t[i]), info.width, info.height, None, {}, None, i))
     return info, frames
-
-
-def iter_stream(path: str | os.PathLike) -> Iterator[LandmarkFrame]:
-    return iter(load_stream(path)[1])

@@ -24,6 +24,7 @@ Measures (raw, scale-free, IOD units):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,9 +64,10 @@ class Measures:
     margin: float = 1.0                # least distance of any landmark inside the frame edge (fraction of
                                        # the frame; < 0: part of the face is outside the picture)
     origin: tuple[float, float] = (0.0, 0.0)  # head-frame origin in pixels (for head speed)
-    blendshapes: dict | None = None
+    blendshapes: dict[str, Any] | None = None
 
     def get(self, name: str, side: str) -> float:
+        assert self.values is not None, "a frame without a face has no measures"
         return float(self.values[INDEX[name], face.SIDES.index(side)])
 
 

@@ -8,7 +8,7 @@ order. Frames the gate rules out are counted, with the reason, in `judgement`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from coach.core.calibration import Baseline, CalibrationError, fit_baseline, relative
 from coach.core.detector import Detector
@@ -33,10 +33,10 @@ class Analysis:
     synkinesis: list[Synkinesis] = field(default_factory=list)
     duration_s: float = 0.0
     first_face_s: float | None = None               # when a face was first seen (the baseline starts there)
-    target: dict = field(default_factory=dict)      # the prime movement's target: start, end, how it was set
-    judgement: dict = field(default_factory=dict)   # {"judged": n, "unjudged": {reason: n}, "spans": [...]}
+    target: dict[str, Any] = field(default_factory=dict)      # the prime movement's target: start, end, how it was set
+    judgement: dict[str, Any] = field(default_factory=dict)   # {"judged": n, "unjudged": {reason: n}, "spans": [...]}
 
-    def to_json(self, clip: str, fps: float) -> dict:
+    def to_json(self, clip: str, fps: float) -> dict[str, Any]:
         """The stable JSON of `coach analyze` (documented in the README)."""
         return {"clip": clip, "fps": round(fps, 3), "frames": self.frames, "face_frames": self.face_frames,
                 "exercise": self.exercise,
@@ -111,7 +111,7 @@ class _Run:
         self.detector = Detector(exercise, affected_side, noise=baseline.noise, start_target=start_target)
         self.judged = 0
         self.unjudged: dict[str, int] = {}
-        self.spans: list[list] = []      # [start_s, end_s, reason] of consecutive unjudged frames
+        self.spans: list[list[Any]] = []      # [start_s, end_s, reason] of consecutive unjudged frames
         self._open = False
 
     def feed(self, measures: Iterable[Measures]) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from coach.core.care import CareError, care_settings
 from coach.core.exercises import MAX_REPS, MAX_SECONDS, Exercise, ExerciseError, check_amount
@@ -32,16 +34,16 @@ class PlanItem:
     reps: int | None = None           # None: the exercise file's
     hold_s: float | None = None
     rest_s: float | None = None
-    thresholds: dict = field(default_factory=dict)   # {measure: level} per-patient overrides
+    thresholds: dict[str, Any] = field(default_factory=dict)   # {measure: level} per-patient overrides
     target: float | None = None       # the therapist's target; None: learned from the patient's reps
     care: dict | None = None          # the plan's care settings ({review_weeks, practice}: coach.core.care),
                                       # carried by its first item (the plan is stored as a list of items)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def _number(item: dict, key: str, kind, lo: float, hi: float):
+def _number(item: dict[str, Any], key: str, kind: type[int] | type[float], lo: float, hi: float) -> Any:
     value = item.get(key)
     if value is None:
         return None
@@ -56,7 +58,7 @@ def _number(item: dict, key: str, kind, lo: float, hi: float):
     return value
 
 
-def parse_item(item: dict) -> PlanItem:
+def parse_item(item: dict[str, Any]) -> PlanItem:
     """One item as stored or typed: checked, with every number finite and in range."""
     if not isinstance(item, dict):
         raise PlanError(f"A plan item must be a table of settings, not {item!r}.")
@@ -77,13 +79,13 @@ def parse_item(item: dict) -> PlanItem:
                     _number(item, "rest_s", float, 0.0, MAX_SECONDS), thresholds, target, care)
 
 
-def parse_items(items) -> list[PlanItem]:
+def parse_items(items: object) -> list[PlanItem]:
     if not isinstance(items, (list, tuple)) or not items:
         raise PlanError("A plan needs at least one exercise.")
     return [item if isinstance(item, PlanItem) else parse_item(item) for item in items]
 
 
-def resolve_item(library: dict[str, Exercise], item: PlanItem) -> Exercise:
+def resolve_item(library: Mapping[str, Exercise], item: PlanItem) -> Exercise:
     ex = library.get(item.exercise)
     if ex is None:
         raise PlanError(f"Unknown exercise {item.exercise!r}; known: {', '.join(sorted(library))}.")
@@ -93,7 +95,8 @@ def resolve_item(library: dict[str, Exercise], item: PlanItem) -> Exercise:
         raise PlanError(f"Bad threshold for {item.exercise}: {exc.reason}.") from None
 
 
-def resolve_plan(library: dict[str, Exercise], items=None) -> list[Exercise]:
+def resolve_plan(library: Mapping[str, Exercise],
+                 items: Sequence[PlanItem | dict[str, Any]] | None = None) -> list[Exercise]:
     """The exercises to run: `items` (dicts or PlanItems), or the default plan when there are none."""
     if not items:
         items = [PlanItem(ex_id, reps=DEFAULT_PLAN_REPS) for ex_id in DEFAULT_PLAN]

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
-from coach.core.exercises import SUNNYBROOK
+from coach.core.events import Rep
+from coach.core.exercises import SUNNYBROOK, Exercise
+
+Row = dict[str, Any]                 # a row of the store (a rep, a session, a treatment …)
+RepLike = Rep | Row                  # a rep of the session under way, or a logged rep row
+R = TypeVar("R", bound=RepLike)
 
 # Sunnybrook synkinesis scale per expression: 0 none, 1 mild, 2 moderate, 3 severe
 # (Ross, Fradet & Nedzelski 1996). We *estimate* it from the typical co-movement
@@ -31,28 +38,28 @@ TOXIN_BEFORE_DAYS = (-14, 0)     # [date − 14 d, date)
 TOXIN_AFTER_DAYS = (14, 42)      # [date + 14 d, date + 42 d)
 
 
-def _get(rep, name: str):
+def _get(rep: RepLike, name: str) -> Any:
     return rep[name] if isinstance(rep, dict) else getattr(rep, name)
 
 
-def complete_reps(reps) -> list:
+def complete_reps(reps: Iterable[R]) -> list[R]:
     return [r for r in reps if _get(r, "complete")]
 
 
-def synkinesis_free(reps) -> int:
+def synkinesis_free(reps: Iterable[RepLike]) -> int:
     """Complete reps without detected synkinesis."""
     return sum(1 for r in complete_reps(reps) if not _get(r, "synkinesis"))
 
 
-def synkinesis_free_rate(reps) -> float | None:
+def synkinesis_free_rate(reps: Iterable[RepLike]) -> float | None:
     """The synkinesis-free rate: complete reps without synkinesis over complete reps."""
     done = complete_reps(reps)
     return synkinesis_free(done) / len(done) if done else None
 
 
-def mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
+def mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 # ---- the figures people read, each defined once: its name, its unit and how it is computed ----------
@@ -226,15 +233,15 @@ def exercise_figures(reps) -> dict:
 
 def by_exercise(reps) -> dict[str, list]:
     """Rep rows grouped by exercise, in first-seen order."""
-    out: dict[str, list] = {}
+    out: dict[str, list[Row]] = {}
     for r in reps:
         out.setdefault(r["exercise"] or "?", []).append(r)
     return out
 
 
-def session_figures(sessions: list[dict], reps: list[dict]) -> list[dict]:
+def session_figures(sessions: list[Row], reps: list[Row]) -> list[Row]:
     """Each session row with its rep counts and synkinesis-free rate (for `coach sessions`)."""
-    by_session: dict[str, list] = defaultdict(list)
+    by_session: dict[str, list[Row]] = defaultdict(list)
     for r in reps:
         by_session[r["session_id"]].append(r)
     out = []
@@ -262,9 +269,9 @@ def local_dt(iso: str) -> datetime:
     return datetime.fromisoformat(iso).replace(tzinfo=None)
 
 
-def per_session(reps: list[dict]) -> dict[str, list[tuple[str, list[dict]]]]:
+def per_session(reps: list[Row]) -> dict[str, list[tuple[str, list[Row]]]]:
     """exercise -> [(session_started, reps)] in time order."""
-    out: dict[str, dict[str, list]] = defaultdict(dict)
+    out: dict[str, dict[str, list[Row]]] = defaultdict(dict)
     for r in reps:
         out[r["exercise"] or "?"].setdefault(r["session_started"], []).append(r)
     return {ex: sorted(by_s.items()) for ex, by_s in out.items()}
@@ -274,15 +281,16 @@ def synkinesis_grade(abs_peak: float) -> int:
     return sum(abs_peak >= cut for cut in SYNKINESIS_GRADE_CUTOFFS)
 
 
-def sunnybrook_expressions(library: dict) -> dict[str, str]:
+def sunnybrook_expressions(library: Mapping[str, Exercise]) -> dict[str, str]:
     """{exercise id: name} of the exercises that stand for one of Sunnybrook's five expressions."""
     practised = [ex for ex in library.values() if ex.sunnybrook]
     return {ex.id: ex.name for ex in sorted(practised, key=lambda ex: (SUNNYBROOK.index(ex.sunnybrook), ex.id))}
 
 
-def sunnybrook_estimates(series: dict, library: dict) -> list[dict]:
+def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
+                         library: Mapping[str, Exercise]) -> list[Row]:
     """Per Sunnybrook expression, the estimated grade from its latest session (None: not practised)."""
-    rows = []
+    rows: list[Row] = []
     for ex, label in sunnybrook_expressions(library).items():
         latest = next(((started, [r for r in rs if r["complete"] and r["synkinesis_peak"] is not None])
                        for started, rs in reversed(series.get(ex, []))
@@ -297,9 +305,10 @@ def sunnybrook_estimates(series: dict, library: dict) -> list[dict]:
     return rows
 
 
-def toxin_windows(reps: list[dict], treatments: list[dict], affected: str | None,
-                  order: list[str] = ()) -> list[dict]:
+def toxin_windows(reps: list[Row], treatments: list[Row], affected: str | None,
+                  order: Iterable[str] = ()) -> list[Row]:
     """For each botulinum toxin injection: per exercise, rep figures before and after it."""
+    order = list(order)
     rows = []
     for t in treatments:
         if t["kind"] != "botulinum_toxin":
@@ -331,13 +340,13 @@ class History:
     """What the "Your progress" screen is drawn from: the patient's logged rep rows (with `exercise` and
     `session_started`) and today's date (the patient's own calendar)."""
 
-    reps: list = field(default_factory=list)
+    reps: list[Row] = field(default_factory=list)
     today: date = field(default_factory=date.today)
     note: tuple = ()                  # the welcome screen's gentle lines (coach.core.care.patient_note)
     timeline: dict | None = None      # the latest injection's cycle for "Your progress" (coach.core.care.timeline)
 
 
-def rep_row(rep, exercise: str, started: str) -> dict:
+def rep_row(rep: Rep, exercise: str, started: str) -> Row:
     """A `Rep` of the session under way as a rep row, so today's reps join the logged ones."""
     by_side = rep.peak_by_side or {}
     return {"exercise": exercise, "session_started": started, "complete": rep.complete,
@@ -346,60 +355,61 @@ def rep_row(rep, exercise: str, started: str) -> dict:
             "onset_lag_ms": rep.onset_lag_ms, "synkinesis_peak": rep.synkinesis_peak}
 
 
-def evenness(rep) -> float | None:
+def evenness(rep: RepLike) -> float | None:
     """How evenly the two sides moved in a rep: the smaller side's peak over the larger's (1 = equal).
 
     From the rep's amplitude ratio when it was measured, else from the per-side peaks."""
     ratio = _field(rep, "amplitude_ratio")
     if ratio is not None and ratio > 0:
-        return min(ratio, 1 / ratio)
+        return min(float(ratio), 1 / float(ratio))
     if isinstance(rep, dict):
         sides = (rep.get("peak_left"), rep.get("peak_right"))
     else:
         by_side = rep.peak_by_side or {}
         sides = (by_side.get("left"), by_side.get("right"))
-    if any(v is None for v in sides):
+    a, b = sides
+    if a is None or b is None:
         return None
-    lo, hi = sorted(abs(float(v)) for v in sides)
+    lo, hi = sorted((abs(float(a)), abs(float(b))))
     return lo / hi if hi > 0 else None
 
 
-def _field(rep, name: str):
+def _field(rep: RepLike, name: str) -> Any:
     return rep.get(name) if isinstance(rep, dict) else getattr(rep, name, None)
 
 
-def mean_evenness(reps) -> float | None:
+def mean_evenness(reps: Iterable[RepLike]) -> float | None:
     """Mean evenness of the complete reps."""
     return mean(evenness(r) for r in complete_reps(reps))
 
 
-def mean_onset_lag_ms(reps) -> float | None:
+def mean_onset_lag_ms(reps: Iterable[RepLike]) -> float | None:
     """Mean time between the two sides starting to move, over the complete reps."""
     return mean(_field(r, "onset_lag_ms") for r in complete_reps(reps))
 
 
-def in_band(rep, band: tuple[float, float] = TARGET_BAND) -> bool:
+def in_band(rep: RepLike, band: tuple[float, float] = TARGET_BAND) -> bool:
     peak = _get(rep, "peak")
     return peak is not None and band[0] <= peak <= band[1]
 
 
-def best_rep(reps, band: tuple[float, float] = TARGET_BAND):
+def best_rep(reps: Iterable[R], band: tuple[float, float] = TARGET_BAND) -> R | None:
     """The most even complete rep without co-movement whose size was within the band (None: no such rep).
     Ties go to the rep whose sides started closest together."""
     good = [r for r in complete_reps(reps) if not _get(r, "synkinesis") and in_band(r, band)
             and evenness(r) is not None]
     if not good:
         return None
-    return max(good, key=lambda r: (round(evenness(r), 3), -(_field(r, "onset_lag_ms") or 0.0)))
+    return max(good, key=lambda r: (round(evenness(r) or 0.0, 3), -(_field(r, "onset_lag_ms") or 0.0)))
 
 
-def practice_days(dates, today: date, days: int = PROGRESS_DAYS) -> list[tuple[date, bool]]:
+def practice_days(dates: Iterable[date], today: date, days: int = PROGRESS_DAYS) -> list[tuple[date, bool]]:
     """The last `days` days up to today, each with whether the patient practised then."""
     done = set(dates)
     return [(d, d in done) for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))]
 
 
-def streak(dates, today: date) -> int:
+def streak(dates: Iterable[date], today: date) -> int:
     """Days in a row with practice, ending today (or yesterday, when today is still to come)."""
     done = set(dates)
     day = today if today in done else today - timedelta(days=1)
@@ -410,8 +420,8 @@ def streak(dates, today: date) -> int:
     return n
 
 
-def progress_overview(reps: list[dict], today: date, names: dict | None = None,
-                      days: int = PROGRESS_DAYS) -> dict:
+def progress_overview(reps: list[Row], today: date, names: Mapping[str, str] | None = None,
+                      days: int = PROGRESS_DAYS) -> dict[str, Any]:
     """The patient's "Your progress" screen, from rep rows (with `exercise` and `session_started`).
 
     {"days": [(date, practised)], "practised": n, "streak": n, "exercises": [{"exercise", "name",
@@ -423,7 +433,7 @@ def progress_overview(reps: list[dict], today: date, names: dict | None = None,
     window = practice_days(dates, today, days)
     exercises = []
     for ex, rs in by_exercise(recent).items():
-        per_day: dict[date, list] = defaultdict(list)
+        per_day: dict[date, list[Row]] = defaultdict(list)
         for r in rs:
             per_day[local_dt(r["session_started"]).date()].append(r)
         exercises.append({"exercise": ex, "name": names.get(ex, ex.replace("-", " ").capitalize()),
@@ -441,7 +451,7 @@ TREND_DAYS = 28                  # the trend compares the last 4 weeks with the 
 TREND_MIN_CHANGE = 0.10          # a change of the clean-rep rate smaller than 10 points is "steady"
 
 
-def session_status(status: str, planned_reps: list[int | None], reps) -> str:
+def session_status(status: str, planned_reps: list[int | None], reps: Iterable[RepLike]) -> str:
     """'completed', 'short' (completed with fewer than SHORT_FRACTION of its planned reps complete),
     'interrupted' or 'in-progress'. `planned_reps`: the planned reps of each of its sets."""
     if status != "completed":
@@ -455,7 +465,7 @@ def in_trend(status: str) -> bool:
     return status == "completed"
 
 
-def adherence(days, first: date | None, today: date) -> dict:
+def adherence(days: Iterable[date], first: date | None, today: date) -> dict[str, Any]:
     """Days practised of days prescribed. No practice schedule is recorded, so "prescribed" is every
     day from the first session (`first`) to `today`, both included."""
     if first is None or first > today:
@@ -471,12 +481,13 @@ def trend_windows(today: date) -> dict[str, tuple[date, date]]:
     return {"recent": recent, "before": (recent[0] - timedelta(days=TREND_DAYS), recent[0] - timedelta(days=1))}
 
 
-def trend(points, today: date) -> dict:
+def trend(points: Iterable[tuple[date, list[Row]]], today: date) -> dict[str, Any]:
     """The clean-rep (synkinesis-free) rate of the last TREND_DAYS against the TREND_DAYS before.
 
     `points`: (day, reps) of the sessions that count in trends. `direction`: "up", "down" or
     "steady" (a change under TREND_MIN_CHANGE), None when either window has no complete rep."""
-    out: dict = {}
+    out: dict[str, Any] = {}
+    points = list(points)
     for name, (lo, hi) in trend_windows(today).items():
         reps = [r for day, rs in points if lo <= day <= hi for r in rs]
         out[name], out[f"n_{name}"] = synkinesis_free_rate(reps), len(complete_reps(reps))
@@ -494,7 +505,7 @@ def toxin_window_days(day: date) -> dict[str, tuple[date, date]]:
             for name, (lo, hi) in (("before", TOXIN_BEFORE_DAYS), ("after", TOXIN_AFTER_DAYS))}
 
 
-def toxin_effect(reps: list[dict], day: date, affected: str | None = None) -> dict:
+def toxin_effect(reps: list[Row], day: date, affected: str | None = None) -> dict[str, Any]:
     """All exercises together: `rep_stats` of the reps in the before and after windows of an injection."""
     return {name: rep_stats([r for r in reps if lo <= local_dt(r["session_started"]).date() < hi], affected)
             for name, (lo, hi) in toxin_window_days(day).items()}

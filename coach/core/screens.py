@@ -1,4 +1,4 @@
-"""What each screen of a session says and offers, as `FeedbackView`s (pure; the Session's views).
+"""What each screen of a session says and offers, as `FeedbackView`s (pure), composed from a `Moment`.
 
 Plain words, the patient's own side, no clinical grades. Every screen of an
 exercise says "Exercise 1 of 3" and "Rep 2 of 5"; every phase change carries a
@@ -7,9 +7,15 @@ sounds/voice/ by scripts/make_voice.py from `phrases()`).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 from coach.core.coaching import GENTLER, MORE, SMALLER, match_text
+from coach.core.exercises import Exercise
 from coach.core.face import SIDES
-from coach.core.feedback import Button, FeedbackView, Meter
+from coach.core.feedback import Button, Cue, FeedbackView
+from coach.core.moment import Moment, SetSoFar, State
 from coach.core.progress import (TARGET_BAND, best_rep, mean_evenness, mean_onset_lag_ms, progress_overview,
                                  rep_row, synkinesis_free, synkinesis_free_rate)
 
@@ -30,7 +36,7 @@ PROGRESS, DONE, BACK = Button("progress", "Your progress", "G"), Button("done", 
     Button("back", "Back", "Enter")
 
 
-def phrases(library: dict) -> list[str]:
+def phrases(library: Mapping[str, Exercise]) -> list[str]:
     """Every phrase the coach may say: the phases, the prompts and each exercise's fixes."""
     out = [*PHASE_PHRASES, MORE, GENTLER, SMALLER, *(match_text(s) for s in SIDES)]
     for ex in library.values():
@@ -38,60 +44,54 @@ def phrases(library: dict) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def movement_text(ex) -> str:
+def movement_text(ex: Exercise) -> str:
     """The instruction that names the movement (the first "slowly …" sentence)."""
     return next((s for s in ex.instructions if "slowly" in s.lower()), ex.instructions[0])
 
 
-def compose(s, t: float, cue: str | None) -> FeedbackView:
-    common = dict(t=t, cue=cue, points=s._points)
-    view = _fixed_view(s, t, common)
+def compose(m: Moment, cue: Cue | None) -> FeedbackView:
+    common: dict[str, Any] = dict(t=m.t, cue=cue, points=m.points)
+    view = _fixed_view(m, common)
     if view is None:
-        view = _exercise_view(s, t, common)
-    say = _spoken(s, cue, view)
-    return view if say is None else _with(view, say=say)
+        view = _exercise_view(m, common)
+    say = _spoken(m, cue, view)
+    return view if say is None else replace(view, say=say)
 
 
-def _with(view: FeedbackView, **changes) -> FeedbackView:
-    from dataclasses import replace
-    return replace(view, **changes)
-
-
-def _spoken(s, cue: str | None, view: FeedbackView) -> str | None:
+def _spoken(m: Moment, cue: Cue | None, view: FeedbackView) -> str | None:
     if cue is None:
         return None
-    eyes = s.exercise.closes_eyes
-    said = {"countdown": GET_READY if s._ticks == 1 else None, "start": BEGIN_EYES if eyes else BEGIN,
+    eyes = m.exercise.closes_eyes
+    said = {"countdown": GET_READY if m.ticks == 1 else None, "start": BEGIN_EYES if eyes else BEGIN,
             "move": BEGIN_EYES if eyes else BEGIN, "hold": HOLD, "relax": OPEN_EYES if eyes else RELAX,
-            "rest": REST, "rep_done": REST if s.state == "rest" else None, "nudge": view.prompt,
+            "rest": REST, "rep_done": REST if m.state == "rest" else None, "nudge": view.prompt,
             "synkinesis": view.banner, "exercise_done": EXERCISE_DONE, "session_done": SESSION_DONE}
     return said.get(cue)
 
 
-def _fixed_view(s, t: float, common: dict) -> FeedbackView | None:
+def _fixed_view(m: Moment, common: dict[str, Any]) -> FeedbackView | None:
     """The screens around the exercises."""
-    state = s.state
+    state = m.state
     if state == "welcome":
-        buttons = (START, PROGRESS) if s.history is not None else (START,)
-        note = {"care": s.history.note} if s.history is not None and s.history.note else {}
+        buttons = (START, PROGRESS) if m.history is not None else (START,)
+        note = {"care": m.history.note} if m.history is not None and m.history.note else {}
         return FeedbackView("welcome", "Welcome to your face exercises",
                             "Sit facing the camera, in good light. Press Start when you are ready.",
                             extra={"notice": SAFETY_NOTICE, **note}, buttons=buttons, **common)
     if state == "calibrate":
-        hint = s.calibrator.hint
         return FeedbackView("calibrate", "Getting to know your face",
-                            hint or "Relax your face and look at the screen. Keep still.",
-                            countdown_s=None if hint else s.calibrator.left(t), buttons=(STOP,), **common)
+                            m.calibrate_hint or "Relax your face and look at the screen. Keep still.",
+                            countdown_s=m.countdown_s, buttons=(STOP,), **common)
     if state == "summary":
-        return FeedbackView("summary", "Well done!" if s.status == "completed" else "Session ended",
-                            "Here is how it went.", summary=summary_rows(s), table=summary_table(s),
-                            buttons=(PROGRESS, DONE) if s.history is not None else (DONE,), **common)
+        return FeedbackView("summary", "Well done!" if m.status == "completed" else "Session ended",
+                            "Here is how it went.", summary=summary_rows(m), table=summary_table(m),
+                            buttons=(PROGRESS, DONE) if m.history is not None else (DONE,), **common)
     if state == "progress":
-        return FeedbackView("progress", "Your progress", "", progress=_overview(s), buttons=(BACK,), **common)
-    return _pause_view(s, state, common)
+        return FeedbackView("progress", "Your progress", "", progress=_overview(m), buttons=(BACK,), **common)
+    return _pause_view(m, state, common)
 
 
-def _pause_view(s, state: str, common: dict) -> FeedbackView | None:
+def _pause_view(m: Moment, state: State, common: dict[str, Any]) -> FeedbackView | None:
     if state == "confirm_quit":
         return FeedbackView(state, "Stop now?", "Your reps so far are kept.",
                             buttons=(Button("yes", "Yes, stop", "Y"), Button("no", "No, go on", "N")), **common)
@@ -99,7 +99,7 @@ def _pause_view(s, state: str, common: dict) -> FeedbackView | None:
         return FeedbackView(state, "Camera lost", "Trying to reconnect… Check the cable or close other apps "
                                                   "using the camera.", buttons=(STOP,), **common)
     if state == "paused":
-        if s.pause_reason == "face":
+        if m.pause_reason == "face":
             return FeedbackView(state, "Paused", "We can't see your face. Face the camera to carry on.",
                                 buttons=(STOP,), **common)
         return FeedbackView(state, "Paused", "Take your time. Carry on when you are ready.",
@@ -107,70 +107,45 @@ def _pause_view(s, state: str, common: dict) -> FeedbackView | None:
     return None
 
 
-def _exercise_view(s, t: float, common: dict) -> FeedbackView:
-    ex, state = s.exercise, s.state
-    place = dict(exercise_no=s.ex_i + 1, exercises_total=len(s.plan), rep=len(s.tally.reps), reps_total=ex.reps)
+def _exercise_view(m: Moment, common: dict[str, Any]) -> FeedbackView:
+    ex, state, p = m.exercise, m.state, m.place
+    place: dict[str, Any] = dict(exercise_no=p.exercise_no, exercises_total=p.exercises_total, rep=p.rep,
+                                 reps_total=p.reps_total)
     if state == "instruct":
-        return _instruct_view(s, t, common, place)
+        return _instruct_view(m, common, place)
     texts = {"countdown": f"Get ready. {movement_text(ex)}", "move": movement_text(ex), "hold": "Hold it gently…",
              "relax": "Now slowly open your eyes." if ex.closes_eyes else "Now slowly relax.", "rest": "Rest."}
-    countdown = hold_fraction = None
-    if state == "hold":
-        countdown = max(0.0, s._hold_left)
-        hold_fraction = 1.0 - countdown / ex.hold_s
-    elif state == "rest":
-        countdown = max(0.0, ex.rest_s - s._elapsed(t))
-    elif state == "countdown":
-        from coach.core.session import COUNTDOWN_S
-        countdown = max(0.0, COUNTDOWN_S - s._elapsed(t))
-    banner, highlight = s.banner if s.banner else (None, ())
-    prompt = s.prompter.prompt if s.prompter is not None and banner is None else None
-    text = s._pose_hint if s._pose_hint and state in ("move", "hold", "relax") else texts[state]
-    return FeedbackView(state, ex.name, text, meters=meters(s), hold_fraction=hold_fraction, countdown_s=countdown,
-                        banner=banner, highlight=highlight, prompt=prompt.text if prompt else None,
-                        prompt_kind=prompt.kind if prompt else "", lagging=prompt.side if prompt else "",
-                        band=TARGET_BAND, buttons=(PAUSE, STOP), **place, **common)
+    banner, highlight = m.banner if m.banner else (None, ())
+    prompt = m.prompt if banner is None else None
+    text = m.pose_hint if m.pose_hint and state in ("move", "hold", "relax") else texts[state]
+    return FeedbackView(state, ex.name, text, meters=m.meters, hold_fraction=m.hold_fraction,
+                        countdown_s=m.countdown_s, banner=banner, highlight=highlight,
+                        prompt=prompt.text if prompt else None, prompt_kind=prompt.kind if prompt else "",
+                        lagging=prompt.side if prompt else "", band=TARGET_BAND, buttons=(PAUSE, STOP),
+                        **place, **common)
 
 
-def _instruct_view(s, t: float, common: dict, place: dict) -> FeedbackView:
-    ex = s.exercise
-    extra = {}
-    if s.demo is not None:
-        shown = s._elapsed(t)
-        common = {**common, "points": s.demo.points(shown)}
-        extra = {"demo": s.demo.phase(shown), "caption": "Watch: this size, this speed."}
+def _instruct_view(m: Moment, common: dict[str, Any], place: dict[str, Any]) -> FeedbackView:
+    ex = m.exercise
+    extra: dict[str, Any] = {}
+    if m.demo_points is not None:
+        common = {**common, "points": m.demo_points}
+        extra = {"demo": m.demo_phase, "caption": "Watch: this size, this speed."}
     else:
         common = {**common, "points": None}
     return FeedbackView("instruct", ex.name, " ".join(ex.instructions), buttons=(READY,), extra=extra,
                         **place, **common)
 
 
-def meters(s) -> tuple[Meter, ...]:
-    det = s.detector
-    if det is None:
-        return ()
-    ex = s.exercise
-    # Labels name the movement; the display shows each side under its bar.
-    out = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0) for i, side in enumerate(SIDES)]
-    active = set(det.active_synkinesis) if s.banner else set()
-    for wi, w in enumerate(ex.watches):
-        for i, side in enumerate(SIDES):
-            # The bar shows how near this side is to an alert (compared with the other
-            # side, as the detector judges it); full at twice that, so the line is mid-bar.
-            out.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
-                             (w.measure, side) in active))
-    return tuple(out)
-
-
 # ---- the summary ------------------------------------------------------------------------------------
-def _reached(s) -> list:
-    return [tl for i, tl in enumerate(s.tallies) if i <= s.ex_i or tl.reps]
+def _reached(m: Moment) -> list[SetSoFar]:
+    return [tl for i, tl in enumerate(m.sets) if i <= m.reached or tl.reps]
 
 
-def summary_rows(s) -> tuple[tuple[str, str], ...]:
+def summary_rows(m: Moment) -> tuple[tuple[str, str], ...]:
     """Per exercise, in words: reps done, reps free of co-movement, evenness, the best rep, since last time."""
     rows = []
-    for tl in _reached(s):
+    for tl in _reached(m):
         n, clean = len(tl.reps), synkinesis_free(tl.reps)
         rows.append((tl.exercise.name, f"{n} of {tl.exercise.reps} reps"))
         rows.append(("   without co-movement", f"{clean} of {n}"))
@@ -183,14 +158,14 @@ def summary_rows(s) -> tuple[tuple[str, str], ...]:
         best = best_rep(tl.reps)
         if best is not None:
             rows.append(("   best rep", f"rep {best.index}: even, gentle, no co-movement"))
-        change = _since_last_time(s, tl)
+        change = _since_last_time(m, tl)
         if change:
             rows.append(("   since last time", f"{change} co-movement-free"))
     return tuple(rows)
 
 
-def _since_last_time(s, tl) -> str:
-    prev = s.previous.get(tl.exercise.id)
+def _since_last_time(m: Moment, tl: SetSoFar) -> str:
+    prev = m.previous.get(tl.exercise.id)
     rate = synkinesis_free_rate(tl.reps)
     if prev is None or rate is None:
         return ""
@@ -198,23 +173,24 @@ def _since_last_time(s, tl) -> str:
     return f"{'+' if change >= 0 else '−'}{abs(change):.0%}"
 
 
-def summary_table(s) -> tuple[tuple[str, ...], ...]:
+def summary_table(m: Moment) -> tuple[tuple[str, ...], ...]:
     """The summary screen's table: a header, then one row per exercise of the session."""
     rows = [("Exercise", "Reps", "Without co-movement", "Sides even", "Best rep", "Since last time")]
-    for tl in s.tallies:
+    for tl in m.sets:
         n = len(tl.reps)
         even = mean_evenness(tl.reps)
         best = best_rep(tl.reps)
         rows.append((tl.exercise.name, f"{n} of {tl.exercise.reps}", f"{synkinesis_free(tl.reps)} of {n}" if n else "–",
                      f"{even:.0%}" if even is not None else "–", f"rep {best.index}" if best else "–",
-                     _since_last_time(s, tl) or "–"))
+                     _since_last_time(m, tl) or "–"))
     return tuple(rows)
 
 
-def _overview(s) -> dict:
-    history = s.history
+def _overview(m: Moment) -> dict[str, Any]:
+    history = m.history
+    assert history is not None          # the progress screen is only offered with a history
     started = history.today.isoformat() + "T12:00:00"
-    today = [rep_row(r, tl.exercise.id, started) for tl in s.tallies for r in tl.reps]
-    names = {ex.id: ex.name for ex in s.plan}
+    today = [rep_row(r, tl.exercise.id, started) for tl in m.sets for r in tl.reps]
+    names = {tl.exercise.id: tl.exercise.name for tl in m.sets}
     overview = progress_overview(list(history.reps) + today, history.today, names)
     return {**overview, "timeline": history.timeline} if history.timeline else overview

@@ -11,12 +11,14 @@ The screens guide; the detector counts. A rep counts when the detector sees a
 whole rise–hold–return, whatever screen is showing, so a patient who moves at
 their own pace is not penalised (starting the movement on the instructions
 screen counts as being ready). `records` tell the shell what to log. The views
-are composed in `coach.core.screens`; amount and evenness in `coach.core.coaching`.
+are composed in `coach.core.screens` from the session's `moment()`; amount and evenness in
+`coach.core.coaching`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from coach.core import screens as views
 from coach.core.calibration import Baseline, relative
@@ -24,49 +26,41 @@ from coach.core.calibrator import Calibrator
 from coach.core.coaching import Prompter, SideTrace, rep_evenness
 from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector, OFF_LEVEL
-from coach.core.events import (Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded,
-                               SynkinesisStarted)
+from coach.core.events import (Calibrated, Ended, Gap, Happening, Record, RepEnded, Sample, SetEnded, SetStarted,
+                               SynkinesisEnded, SynkinesisStarted)
 from coach.core.exercises import Exercise
-from coach.core.feedback import FeedbackView
+from coach.core.face import SIDES
+from coach.core.feedback import Cue, FeedbackView, Meter, Points
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
-from coach.core.progress import synkinesis_free
+from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Highlight, Moment,
+                               PauseReason, Place, SetSoFar, State, Status)
+from coach.core.progress import History
 from coach.core.quality import PROMPTS, QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
-COUNTDOWN_S = 3.0         # 3, 2, 1 into the first rep of an exercise
 HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
                           # says the patient is holding (`Detector.holding`, the logged hold time's definition)
-EXERCISE_STATES = ("instruct", "countdown", "move", "hold", "relax", "rest")
-ALERT_STATES = ("move", "hold")   # the Careful banner, its sound and the prompts: only while moving
 ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
 SAFETY_NOTICE = views.SAFETY_NOTICE
+__all__ = ["COUNTDOWN_S", "FACE_LOST_S", "HOLD_START", "INSTRUCT_S", "ExerciseTally", "SAFETY_NOTICE", "Session",
+           "StepResult"]
 
 
 @dataclass(frozen=True)
 class StepResult:
     view: FeedbackView
-    records: tuple = ()     # typed session records (coach.core.events), in the order they happened
-
-
-@dataclass
-class ExerciseTally:
-    exercise: Exercise
-    reps: list = field(default_factory=list)
-    events: list = field(default_factory=list)
-
-    @property
-    def clean_reps(self) -> int:
-        return synkinesis_free(self.reps)
+    records: tuple[Record, ...] = ()     # typed session records (coach.core.events), in the order they happened
 
 
 class Session:
-    def __init__(self, plan: list[Exercise], affected_side: str | None = None, previous: dict | None = None,
-                 welcome_s: float | None = None, targets: dict | None = None, *, ready_s: float | None = None,
-                 history=None, prefs: dict | None = None):
+    def __init__(self, plan: list[Exercise], affected_side: str | None = None,
+                 previous: Mapping[str, float] | None = None, welcome_s: float | None = None,
+                 targets: Mapping[str, float] | None = None, *, ready_s: float | None = None,
+                 history: History | None = None, prefs: Mapping[str, str] | None = None) -> None:
         """`welcome_s`: move on from the welcome screen by itself after this long (the demo, a
         replay, the kiosk); None waits for the patient. `ready_s` likewise for the instructions.
         `targets`: {exercise_id: target} learned in earlier sessions (a plan's own target wins).
@@ -77,34 +71,34 @@ class Session:
             raise ValueError("a session needs at least one exercise")
         self.plan = plan
         self.affected_side = affected_side
-        self.previous = previous or {}     # {exercise_id: synkinesis-free rate} from the last session
-        self.targets = targets or {}
+        self.previous = dict(previous or {})     # {exercise_id: synkinesis-free rate} from the last session
+        self.targets = dict(targets or {})
         self.welcome_s, self.ready_s = welcome_s, ready_s
         self.history = history
         self.prefs = dict(prefs or {})
         self._settings_due = prefs is not None
         self.gate: QualityGate | None = None
         self._pose_hint = ""
-        self.state = "welcome"
+        self.state: State = "welcome"
         self.tallies = [ExerciseTally(ex) for ex in plan]
         self.ex_i = 0
         self.baseline: Baseline | None = None
         self.detector: Detector | None = None
-        self.status = "in-progress"
+        self.status: Status = "in-progress"
         self._state_t: float | None = None
         self.calibrator = Calibrator()
         self._last_face_t: float | None = None
-        self._paused_from: str | None = None
-        self._pause_reason = ""
+        self._paused_from: State | None = None
+        self._pause_reason: PauseReason = ""
         self._gap_start: float | None = None
         self._hold_left = 0.0
         self._last_t = 0.0
-        self._synk: tuple[str, tuple] | None = None   # the fix to show and where, while co-movement lasts
+        self._synk: tuple[str, Highlight] | None = None   # the fix to show and where, while co-movement lasts
         self._alerted = False                          # its sound has played
         self._hold_tick = 0.0
-        self._points = None          # landmarks for the mirror and mesh views
+        self._points: Points | None = None    # landmarks for the mirror and mesh views
         self._frame_width = 640
-        self._back_to = "welcome"    # where "Your progress" returns
+        self._back_to: State = "welcome"    # where "Your progress" returns
         self._ticks = 0              # countdown seconds sounded
         self._cycle_reps = 0         # reps counted when this move phase began
         self.prompter: Prompter | None = None
@@ -112,6 +106,21 @@ class Session:
         self.demo: Demonstration | None = None
 
     # ---- helpers ------------------------------------------------------------------
+    @property
+    def _det(self) -> Detector:
+        assert self.detector is not None, "no exercise under way"
+        return self.detector
+
+    @property
+    def _prompter(self) -> Prompter:
+        assert self.prompter is not None, "no exercise under way"
+        return self.prompter
+
+    @property
+    def _gate(self) -> QualityGate:
+        assert self.gate is not None, "no exercise under way"
+        return self.gate
+
     @property
     def exercise(self) -> Exercise:
         return self.plan[min(self.ex_i, len(self.plan) - 1)]
@@ -121,11 +130,11 @@ class Session:
         return self.tallies[min(self.ex_i, len(self.tallies) - 1)]
 
     @property
-    def pause_reason(self) -> str:
+    def pause_reason(self) -> PauseReason:
         """Why the session is paused: "user", "face", "camera_lost", or "" when it is not."""
         return self._pause_reason
 
-    def _go(self, state: str, t: float) -> None:
+    def _go(self, state: State, t: float) -> None:
         self.state, self._state_t = state, t
 
     def _elapsed(self, t: float) -> float:
@@ -134,10 +143,10 @@ class Session:
         return t - self._state_t
 
     # ---- the one verb ---------------------------------------------------------------
-    def step(self, frame: LandmarkFrame | None, t: float, actions: tuple | list = (), *,
+    def step(self, frame: LandmarkFrame | None, t: float, actions: Sequence[str] = (), *,
              camera_lost: bool = False, brightness: float | None = None) -> StepResult:
-        records: list = []
-        cue: str | None = None
+        records: list[Record] = []
+        cue: Cue | None = None
         m = self._observe(frame, t)
         for action in _once(actions):
             cue = self._act(action, t, records) or cue
@@ -149,13 +158,13 @@ class Session:
     def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
         self._last_t = t
         m = measure(frame) if frame is not None and frame.has_face else None
-        self._points = frame.points if m is not None else None
-        if m is not None:
+        self._points = frame.points if frame is not None and m is not None else None
+        if frame is not None and m is not None:
             self._last_face_t = t
             self._frame_width = frame.width
         return m
 
-    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list) -> None:
+    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list[Record]) -> None:
         """Camera or face gone: pause, and let nothing in the gap count; resume when they are back."""
         face_gone = m is None and (self._last_face_t is None or t - self._last_face_t > FACE_LOST_S)
         if self.state not in NO_GAP_STATES and (camera_lost or (face_gone and self.state != "calibrate")):
@@ -165,7 +174,8 @@ class Session:
         elif self.state == "paused" and self._pause_reason == "face" and m is not None:
             self._resume(t, records)
 
-    def _advance(self, m: Measures | None, frame, t: float, brightness: float | None, records: list) -> str | None:
+    def _advance(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None,
+                 records: list[Record]) -> Cue | None:
         if self.state == "welcome" and self.welcome_s is not None and self._elapsed(t) >= self.welcome_s:
             self._go("calibrate", t)
         if self.state == "calibrate":
@@ -176,17 +186,18 @@ class Session:
 
     def end(self, t: float) -> StepResult:
         """The source has ended (a replay or video ran out): close and show the summary."""
-        records: list = []
-        cue = None
+        records: list[Record] = []
+        cue: Cue | None = None
         ended = self.state == "summary" or (self.state == "progress" and self._back_to == "summary")
         if not ended:
             cue = self._finish(t, records, "completed" if self._all_done() else "interrupted")
         return StepResult(self._view(t, cue), tuple(records))
 
     # ---- actions --------------------------------------------------------------------
-    def _act(self, action: str, t: float, records: list) -> str | None:
+    def _act(self, action: str, t: float, records: list[Record]) -> Cue | None:
         if action.startswith("set:"):
-            return self._remember(action[4:])
+            self._remember(action[4:])
+            return None
         if self.state == "confirm_quit":
             return self._answer_quit(action, t, records)
         handler = {"quit": self._ask_quit, "stop": self._ask_quit, "pause": self._toggle_pause,
@@ -200,36 +211,37 @@ class Session:
         if name:
             self.prefs[name] = value
 
-    def _answer_quit(self, action: str, t: float, records: list) -> str | None:
+    def _answer_quit(self, action: str, t: float, records: list[Record]) -> Cue | None:
         if action in ("yes", "quit", "stop", "key:enter"):
             return self._finish(t, records, "completed" if self._all_done() else "interrupted")
         if action in ("no", "pause", "resume", "space", "back"):
             self._go(self._paused_from or "instruct", t)
         return None
 
-    def _ask_quit(self, t: float, records: list) -> None:
+    def _ask_quit(self, t: float, records: list[Record]) -> None:
         if self.state not in ("summary", "progress"):
             self._paused_from = self.state
             self._end_detector(records)
             self.state = "confirm_quit"
 
-    def _toggle_pause(self, t: float, records: list) -> None:
+    def _toggle_pause(self, t: float, records: list[Record]) -> None:
         if self.state == "paused" and self._pause_reason == "user":
             self._resume(t, records)
         elif self.state not in ("welcome", "progress", "summary", "paused", "camera_lost"):
             self._pause(t, "user", records)
 
-    def _resume_user(self, t: float, records: list) -> None:
+    def _resume_user(self, t: float, records: list[Record]) -> None:
         if self.state == "paused" and self._pause_reason == "user":
             self._resume(t, records)
 
-    def _space(self, t: float, records: list) -> str | None:
+    def _space(self, t: float, records: list[Record]) -> Cue | None:
         """Space: Ready on the welcome, progress and instructions screens; elsewhere pause."""
         if self.state in ("welcome", "instruct", "progress"):
             return self._begin(t, records)
-        return self._toggle_pause(t, records)
+        self._toggle_pause(t, records)
+        return None
 
-    def _skip(self, t: float, records: list) -> str | None:
+    def _skip(self, t: float, records: list[Record]) -> Cue | None:
         if self.state == "welcome":
             self._go("calibrate", t)
         elif self.state in ("instruct", "countdown"):
@@ -238,7 +250,7 @@ class Session:
             return self._next_exercise(t, records)
         return None
 
-    def _begin(self, t: float, records: list) -> str | None:
+    def _begin(self, t: float, records: list[Record]) -> Cue | None:
         if self.state == "welcome":
             self._go("calibrate", t)
         elif self.state == "instruct":
@@ -247,23 +259,23 @@ class Session:
             self._back(t, records)
         return None
 
-    def _progress(self, t: float, records: list) -> None:
+    def _progress(self, t: float, records: list[Record]) -> None:
         if self.history is not None and self.state in ("welcome", "summary"):
             self._back_to = self.state
             self._go("progress", t)
 
-    def _back(self, t: float, records: list) -> None:
+    def _back(self, t: float, records: list[Record]) -> None:
         if self.state == "progress":
             self._go(self._back_to, t)
 
-    def _pause(self, t: float, reason: str, records: list) -> None:
+    def _pause(self, t: float, reason: Literal["user", "face", "camera_lost"], records: list[Record]) -> None:
         self._end_detector(records)
         self._paused_from = self.state if self.state not in ("paused", "camera_lost") else self._paused_from
         self._pause_reason = reason
         self._gap_start = self._last_face_t if reason == "face" and self._last_face_t is not None else t
         self.state = "camera_lost" if reason == "camera_lost" else "paused"
 
-    def _resume(self, t: float, records: list) -> None:
+    def _resume(self, t: float, records: list[Record]) -> None:
         if self._pause_reason in ("face", "camera_lost") and self._gap_start is not None:
             records.append(Gap("face_lost" if self._pause_reason == "face" else "camera_lost",
                                self.exercise.id, self._gap_start, t))
@@ -276,14 +288,14 @@ class Session:
         elif self.state == "move":
             self._start_move(t)
 
-    def _end_detector(self, records: list) -> None:
+    def _end_detector(self, records: list[Record]) -> None:
         """Close anything under way; a rep cut off by a pause or quit does not count."""
         if self.detector is not None:
             self._collect(self.detector.update(None, self._last_t), records, counted=False)
 
     # ---- calibration ----------------------------------------------------------------
-    def _calibrate(self, m: Measures | None, frame, t: float, brightness: float | None,
-                   records: list) -> str | None:
+    def _calibrate(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None,
+                   records: list[Record]) -> Cue | None:
         baseline = self.calibrator.add(m, frame, t, brightness, self._frame_width)
         if baseline is None:
             return None
@@ -292,8 +304,9 @@ class Session:
         return self._start_exercise(t, records)
 
     # ---- exercises ------------------------------------------------------------------
-    def _start_exercise(self, t: float, records: list) -> str | None:
+    def _start_exercise(self, t: float, records: list[Record]) -> Cue | None:
         ex = self.exercise
+        assert self.baseline is not None             # calibration comes first
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
         self.gate = QualityGate(self.baseline.pose)
@@ -306,12 +319,12 @@ class Session:
         self._go("instruct", t)
         return None
 
-    def _countdown(self, t: float) -> str:
+    def _countdown(self, t: float) -> Cue:
         self._go("countdown", t)
         self._ticks = 1
         return "countdown"
 
-    def _start_reps(self, t: float) -> str:
+    def _start_reps(self, t: float) -> Cue:
         self._go("move", t)
         self._start_move(t)
         return "start"
@@ -321,7 +334,7 @@ class Session:
         if self.prompter is not None:
             self.prompter.new_phase()
 
-    def _next_exercise(self, t: float, records: list) -> str | None:
+    def _next_exercise(self, t: float, records: list[Record]) -> Cue | None:
         self._end_detector(records)
         records.append(self._set_ended(t))
         self.ex_i += 1
@@ -338,7 +351,7 @@ class Session:
     def _all_done(self) -> bool:
         return all(len(tl.reps) >= tl.exercise.reps for tl in self.tallies)
 
-    def _finish(self, t: float, records: list, status: str) -> str | None:
+    def _finish(self, t: float, records: list[Record], status: Literal["completed", "interrupted"]) -> Cue | None:
         """End the session with `status`; the "Session done" cue (a green star, "All done. Well done!")
         only for a completed one: a session ended early is titled "Session ended", with no praise."""
         self._end_detector(records)
@@ -350,8 +363,8 @@ class Session:
         self._go("summary", t)
         return "session_done" if status == "completed" else None
 
-    def _collect(self, happenings: list, records: list, counted: bool = True) -> str | None:
-        cue = None
+    def _collect(self, happenings: Sequence[Happening], records: list[Record], counted: bool = True) -> Cue | None:
+        cue: Cue | None = None
         ex_id = self.exercise.id
         for h in happenings:
             if isinstance(h, RepEnded):
@@ -372,7 +385,7 @@ class Session:
             self._synk = None
         return cue
 
-    def _alert(self) -> str | None:
+    def _alert(self) -> Cue | None:
         """The alert sounds once, when its banner first shows (a rest or a relax is no time for one)."""
         if self.banner is not None and not self._alerted:
             self._alerted = True
@@ -384,87 +397,138 @@ class Session:
         return next((w.correction for w in self.exercise.watches if w.measure == h.measure), h.message)
 
     @property
-    def banner(self) -> tuple[str, tuple] | None:
+    def banner(self) -> tuple[str, Highlight] | None:
         """The alert to show now: only during the move and hold phases."""
         return self._synk if self.state in ALERT_STATES else None
 
-    def _exercise_step(self, m: Measures | None, t: float, records: list) -> str | None:
+    def _exercise_step(self, m: Measures | None, t: float, records: list[Record]) -> Cue | None:
         cue = self._feed(m, t, records) if m is not None and self.baseline is not None else None
-        level = self.detector.level if m is not None else 0.0
+        level = self._det.level if m is not None else 0.0
         phase = {"instruct": self._instruct_phase, "countdown": self._countdown_phase, "move": self._move_phase,
                  "hold": self._hold_phase, "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
         cue = phase(level, t) or cue
         cue = cue or self._alert()       # a phase change's cue first; the alert then sounds next frame
-        if self.prompter.update(t, self.state, self._elapsed(t), level, self.detector.side_levels,
-                                self.detector.in_rep) and self.banner is None:
+        if self._prompter.update(t, self.state, self._elapsed(t), level, self._det.side_levels,
+                                self._det.in_rep) and self.banner is None:
             cue = cue or "nudge"
         self._hold_tick = t
-        if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self.detector.in_rep:
+        if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self._det.in_rep:
             cue = self._next_exercise(t, records) or cue
         return cue
 
-    def _feed(self, m: Measures, t: float, records: list) -> str | None:
+    def _feed(self, m: Measures, t: float, records: list[Record]) -> Cue | None:
         """One frame to the detector: judged only when pose and tracking allow; the move and
         hold phases say what the patient is trying to do."""
+        assert self.baseline is not None
         rel = relative(m, self.baseline)
-        reason = self.gate.check(m)
+        reason = self._gate.check(m)
         intent = self.state in ALERT_STATES
-        happenings = self.detector.update(rel, t, judged=reason is None, intent=intent)
-        self.trace.add(t, self.detector.side_levels)
+        happenings = self._det.update(rel, t, judged=reason is None, intent=intent)
+        self.trace.add(t, self._det.side_levels)
         cue = self._collect(happenings, records)
         self._pose_hint = PROMPTS.get(reason, "") if reason else ""
-        records.append(Sample(t, self.exercise.id, rel))
+        if rel is not None:
+            records.append(Sample(t, self.exercise.id, rel))
         return cue
 
-    def _instruct_phase(self, level: float, t: float) -> str | None:
-        if self.detector.in_rep:                 # already moving: the patient is ready
+    def _instruct_phase(self, level: float, t: float) -> Cue | None:
+        if self._det.in_rep:                 # already moving: the patient is ready
             return self._start_reps(t)
         if self.ready_s is not None and self._elapsed(t) >= self.ready_s:
             return self._countdown(t)
         return None
 
-    def _countdown_phase(self, level: float, t: float) -> str | None:
-        if self.detector.in_rep or self._elapsed(t) >= COUNTDOWN_S:
+    def _countdown_phase(self, level: float, t: float) -> Cue | None:
+        if self._det.in_rep or self._elapsed(t) >= COUNTDOWN_S:
             return self._start_reps(t)
         if self._elapsed(t) >= self._ticks:
             self._ticks += 1
             return "countdown"
         return None
 
-    def _move_phase(self, level: float, t: float) -> str | None:
+    def _move_phase(self, level: float, t: float) -> Cue | None:
         ex = self.exercise
-        if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self.detector.in_rep):
+        if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self._det.in_rep):
             self._go("hold", t)
             self._hold_left = ex.hold_s
             return "hold"
         return None
 
-    def _hold_phase(self, level: float, t: float) -> str | None:
+    def _hold_phase(self, level: float, t: float) -> Cue | None:
         # The countdown runs while the patient is holding, as the logged hold time counts it.
-        if self.detector.holding:
+        if self._det.holding:
             self._hold_left -= t - self._hold_tick
         if self._hold_left <= 0:
             self._go("relax", t)
             return "relax"
         return None
 
-    def _relax_phase(self, level: float, t: float) -> str | None:
-        if (level < OFF_LEVEL and not self.detector.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
+    def _relax_phase(self, level: float, t: float) -> Cue | None:
+        if (level < OFF_LEVEL and not self._det.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
             self._go("rest", t)
             # A rep counted in this cycle has sounded (or now sounds) "rep done"; otherwise say "rest".
             return None if len(self.tally.reps) > self._cycle_reps else "rest"
         return None
 
-    def _rest_phase(self, level: float, t: float) -> str | None:
+    def _rest_phase(self, level: float, t: float) -> Cue | None:
         if self._elapsed(t) >= self.exercise.rest_s and len(self.tally.reps) < self.exercise.reps:
             self._go("move", t)
             self._start_move(t)
             return "move"
         return None
 
-    # ---- the view -------------------------------------------------------------------
-    def _view(self, t: float, cue: str | None) -> FeedbackView:
-        view = views.compose(self, t, cue)
+    # ---- the moment and its view ----------------------------------------------------------
+    def moment(self, t: float | None = None) -> Moment:
+        """The session now (at `t`, else at the last step), as the screens see it."""
+        t = self._last_t if t is None else t
+        ex, state = self.exercise, self.state
+        countdown, hold_fraction = self._countdown_at(t)
+        demo_points, demo_phase = None, ""
+        if state == "instruct" and self.demo is not None:
+            shown = self._elapsed(t)
+            demo_points, demo_phase = self.demo.points(shown), self.demo.phase(shown)
+        prompter = self.prompter
+        return Moment(
+            t=t, state=state, status=self.status, pause_reason=self._pause_reason, exercise=ex,
+            place=Place(self.ex_i + 1, len(self.plan), len(self.tally.reps), ex.reps), ticks=self._ticks,
+            countdown_s=countdown, hold_fraction=hold_fraction, banner=self.banner, meters=self._meters(),
+            prompt=prompter.prompt if prompter is not None else None, pose_hint=self._pose_hint,
+            calibrate_hint=self.calibrator.hint, points=self._points, demo_points=demo_points,
+            demo_phase=demo_phase, sets=tuple(SetSoFar(tl.exercise, tuple(tl.reps)) for tl in self.tallies),
+            reached=self.ex_i, previous=dict(self.previous), history=self.history)
+
+    def _countdown_at(self, t: float) -> tuple[float | None, float | None]:
+        """The number on the screen (seconds left) and the hold ring's fraction, in this state."""
+        state = self.state
+        if state == "calibrate":
+            return (None if self.calibrator.hint else self.calibrator.left(t)), None
+        if state == "hold":
+            left = max(0.0, self._hold_left)
+            return left, 1.0 - left / self.exercise.hold_s
+        if state == "rest":
+            return max(0.0, self.exercise.rest_s - self._elapsed(t)), None
+        if state == "countdown":
+            return max(0.0, COUNTDOWN_S - self._elapsed(t)), None
+        return None, None
+
+    def _meters(self) -> tuple[Meter, ...]:
+        det = self.detector
+        if det is None:
+            return ()
+        ex = self.exercise
+        # Labels name the movement; the display shows each side under its bar.
+        out = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0) for i, side in enumerate(SIDES)]
+        active = set(det.active_synkinesis) if self.banner else set()
+        for wi, w in enumerate(ex.watches):
+            for i, side in enumerate(SIDES):
+                # The bar shows how near this side is to an alert (compared with the other
+                # side, as the detector judges it); full at twice that, so the line is mid-bar.
+                out.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
+                                 (w.measure, side) in active))
+        return tuple(out)
+
+    def _view(self, t: float, cue: Cue | None) -> FeedbackView:
+        view = views.compose(self.moment(t), cue)
         if self._settings_due:
             self._settings_due = False
             view = replace(view, settings=dict(self.prefs))
@@ -473,15 +537,16 @@ class Session:
     def summary_rows(self) -> tuple[tuple[str, str], ...]:
         """Per exercise, in words: reps done, reps free of co-movement, evenness, the best rep, change since
         last time."""
-        return views.summary_rows(self)
+        return views.summary_rows(self.moment())
 
     def summary_table(self) -> tuple[tuple[str, ...], ...]:
-        return views.summary_table(self)
+        return views.summary_table(self.moment())
 
 
-def _once(actions) -> list[str]:
+def _once(actions: Iterable[str]) -> list[str]:
     """Enter arrives as two actions ("key:enter" and "yes"): keep the first of them."""
-    out, entered = [], False
+    out: list[str] = []
+    entered = False
     for a in actions:
         if a in ENTER:
             if entered:

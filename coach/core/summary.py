@@ -20,7 +20,7 @@ The fields of a row (fractions, not percentages; `plain` rounds them for people)
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from typing import Any, Callable
 
 from coach.core import progress
 from coach.core.progress import local_dt
@@ -44,7 +44,7 @@ PERCENT_DECIMALS = 1
 EVENNESS_FIELDS = ("onset_lag_ms", "late_side", "amplitude_ratio", "smoothness")
 
 
-def with_evenness(reps: list[dict], evenness_rows: list[dict]) -> list[dict]:
+def with_evenness(reps: list[dict[str, Any]], evenness_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rep rows with their logged evenness and timing (`rep_evenness`), where there is some."""
     by_rep = {e["rep_id"]: e for e in evenness_rows}
     return [{**r, **{k: by_rep[r["id"]].get(k) for k in EVENNESS_FIELDS}} if r.get("id") in by_rep else r
@@ -62,13 +62,13 @@ def _default_name(exercise: str) -> str:
     return exercise.replace("-", " ").capitalize()
 
 
-def session_rows(sessions: list[dict], sets: dict[str, list[dict]], reps: list[dict],
-                 name: Callable[[str], str] | None = None) -> list[dict]:
+def session_rows(sessions: list[dict[str, Any]], sets: dict[str, list[dict[str, Any]]], reps: list[dict[str, Any]],
+                 name: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """One row per session and exercise, sessions in the given order (oldest first), exercises in
     the order of their sets, then any with reps but no set. `sets`: session id -> its sets;
     `name`: exercise id -> its name. Each row also carries `session_id`, `started` and `state`."""
     name = name or _default_name
-    by_session: dict[str, list[dict]] = defaultdict(list)
+    by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in reps:
         by_session[r["session_id"]].append(r)
     out = []

@@ -65,7 +65,7 @@ def make_clip(src: str | os.PathLike, out: str | os.PathLike, frames: int = 472)
     if not clip:
         raise ValueError(f"{src} has no readable frames")
     h, w = clip[0].shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     period = max(2 * len(clip) - 2, 1)
     for i in range(frames):
         k = i % period
@@ -119,7 +119,8 @@ def _stats(ms: list[float]) -> str:
 def _decode(clip: str, repeat: int) -> tuple[list[float], list]:
     from coach.camera.sources import VideoSource
 
-    decode_ms, frames = [], []
+    decode_ms: list[float] = []
+    frames: list = []
     for _ in range(repeat):
         src = VideoSource(clip, realtime=False)
         frames = []
@@ -133,7 +134,8 @@ def _decode(clip: str, repeat: int) -> tuple[list[float], list]:
 
 
 def _track(tracker, decoded: list, repeat: int) -> tuple[list[float], list]:
-    track_ms, frames = [], []
+    track_ms: list[float] = []
+    frames: list = []
     for _ in range(repeat):
         tracker.new_clip()
         frames = []

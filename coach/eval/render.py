@@ -67,7 +67,7 @@ class Renderer:
         rep = max((rep_envelope(t, a, b) for a, b in c.reps), default=0.0)
         eyes = rep_envelope(t, *c.eye_window) if c.eye_window else rep
         blink = max((blink_envelope(t, a, b) for a, b in c.blinks), default=0.0)
-        out = {}
+        out: dict[str, float] = {}
         for side in face.SIDES:
             closure = 0.97 * rep if c.prime == "closure" else c.eyes.get(side, 0.0) * eyes
             out[side] = 1 - (1 - closure) * (1 - blink)
@@ -207,7 +207,7 @@ def render(clip: Clip, src: Face, out_dir: str | os.PathLike) -> Path:
     r = Renderer(clip, src)
     path = out_dir / f"{clip.name}.mp4"
     tmp = out_dir / f".{clip.name}.part.mp4"
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
     if not writer.isOpened():
         raise RuntimeError("cannot open an mp4v video writer")
     try:

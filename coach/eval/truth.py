@@ -111,7 +111,7 @@ def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judg
         return out
     prime = exercise.prime.direction * rels[:, REL_INDEX[exercise.prime.measure]]
     frames = _Frames(ts, rels, under_way=prime.max(axis=1) >= PRIME_UNDER_WAY,
-                     blink=(-rels[:, REL_INDEX["eye_opening"]] >= BLINK).all(axis=1))
+                     blink=np.asarray((-rels[:, REL_INDEX["eye_opening"]] >= BLINK).all(axis=1)))
     if out.pose_away:
         # Around a turned-away head only the absence of events is judged (see score.py).
         frames.judged = (ts < out.pose_away[0] - POSE_SLACK_S) | (ts > out.pose_away[1] + POSE_SLACK_S)

@@ -23,7 +23,7 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     sub = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 2, int(hi[1] - lo[1]) + 2))
     for x, y in points:
         sub.insert((float(x), float(y)))
-    tris = sub.getTriangleList().reshape(-1, 3, 2)
+    tris = np.asarray(sub.getTriangleList()).reshape(-1, 3, 2)
     # Subdiv2D returns coordinates; map them back to the nearest input point.
     d = ((tris[:, :, None, :] - points[None, None, :, :]) ** 2).sum(-1)
     idx = d.argmin(-1)
@@ -88,8 +88,8 @@ class Warper:
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
         label = np.full((y1 - y0 + 1, x1 - x0 + 1), -1, np.int32)
         pts = np.round((dst[tris] - (x0, y0)) * 16).astype(np.int32)
-        for k, p in enumerate(pts):
-            cv2.fillConvexPoly(label, p, k, lineType=cv2.LINE_8, shift=4)
+        for i, p in enumerate(pts):
+            cv2.fillConvexPoly(label, p, i, lineType=cv2.LINE_8, shift=4)
         inside = label >= 0
         k = label[inside]
         gx = self.grid[0, y0:y1 + 1, x0:x1 + 1][inside]

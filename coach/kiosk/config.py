@@ -104,7 +104,7 @@ class KioskConfig:
         path = Path(path) if path else default_config_path()
         if not path.exists():
             cfg = cls()
-            cfg.loaded_from = path
+            cfg.loaded_from = path  # type: ignore[misc]   # this instance's, not a setting
             return cfg
         try:
             data = json.loads(path.read_text())
@@ -117,7 +117,7 @@ class KioskConfig:
             raise CoachError(f"Unknown kiosk setting(s) in {path}: {', '.join(unknown)}.")
         cfg = cls(**data)
         cfg.validate(f" in {path}")
-        cfg.loaded_from = path
+        cfg.loaded_from = path  # type: ignore[misc]   # this instance's, not a setting
         return cfg
 
     def validate(self, where: str = "") -> None:

@@ -25,15 +25,26 @@ welcome (patient code on a large keypad) → the patient's plan in the live coac
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
-from coach.core.feedback import FeedbackView
+from coach.core.feedback import FeedbackView, KioskScreen
 from coach.core.session import StepResult
-from coach.errors import CoachError
+from coach.errors import CoachError, NoPatient
 from coach.screen import keypad
 from coach.log import preferences
 from coach.kiosk.access import CHECK_LABELS, AccessState, state_path
 from coach.kiosk.config import PIN_DIGITS, KioskConfig, verify_pin
+
+if TYPE_CHECKING:       # imported where they are used: a kiosk at rest needs neither
+    from coach.core.exercises import Exercise
+    from coach.core.frames import LandmarkFrame
+    from coach.core.session import Session
+    from coach.log.recorder import SessionLog
+    from coach.log.store import Store
+
+KioskState = Literal["welcome", "session", "pin", "error"]   # the code keypad, a visit, the staff PIN, out of order
 
 KEYPAD_SCREENS = ("kiosk_welcome", "kiosk_pin")
 UNKNOWN_CODE = "We don't recognise that code. Please check it or ask staff."
@@ -52,7 +63,7 @@ AFTER_END_S = 600.0        # a replay that has run out stops at rest, or after t
 class Visit:
     code: str
     session_id: str | None
-    status: str = "in-progress"
+    status: Literal["in-progress", "completed", "interrupted"] = "in-progress"
     reps: int = 0
     summary: tuple = ()
 
@@ -60,7 +71,7 @@ class Visit:
 class Kiosk:
     """States: welcome | session | pin | error. `step(...)` → a StepResult with the view to draw."""
 
-    def __init__(self, store, config: KioskConfig, library: dict | None = None,
+    def __init__(self, store: Store | None, config: KioskConfig, library: dict[str, Exercise] | None = None,
                  size: tuple[int, int] = (1280, 720), source_name: str = "kiosk",
                  store_error: str | None = None, model_version: str = "", after_end_s: float = AFTER_END_S,
                  access: AccessState | None = None):
@@ -70,15 +81,15 @@ class Kiosk:
         self.store = store
         self.config = config
         self.library = library if library is not None else load_library()[0]
-        self.size = tuple(size)
+        self.size = (int(size[0]), int(size[1]))
         self.source_name = source_name
         self.model_version = model_version
-        self.state = "welcome"
+        self.state: KioskState = "welcome"
         self.t = 0.0
         self.entry = ""
         self.message = ""
-        self.session = None
-        self.log = None
+        self.session: Session | None = None
+        self.log: SessionLog | None = None
         self.visit: Visit | None = None
         self.visits: list[Visit] = []
         self.summary_since: float | None = None
@@ -92,7 +103,7 @@ class Kiosk:
         # staff PIN
         self.pin_entry = ""
         self.pin_message = ""
-        self.pin_return = "welcome"
+        self.pin_return: KioskState = "welcome"
         # wrong codes and PINs (kept across restarts when `access` has a state file)
         self.access = access or AccessState(config, config.loaded_from and state_path(config.loaded_from))
         self.access.load(0.0)
@@ -102,7 +113,7 @@ class Kiosk:
             self._fail(store_error or "No database is open.")
 
     # -- the driver protocol (coach.app.run_loop) --
-    def step(self, frame, t: float, actions=(), *, camera_lost: bool = False,
+    def step(self, frame: LandmarkFrame | None, t: float, actions: Sequence[str] = (), *, camera_lost: bool = False,
              brightness: float | None = None) -> StepResult:
         self.t = t
         self.camera_lost = camera_lost
@@ -117,7 +128,7 @@ class Kiosk:
             view = replace(view, extra={**view.extra, "saving": True})
         return StepResult(view)
 
-    def end(self, t: float, actions=()) -> StepResult:
+    def end(self, t: float, actions: Sequence[str] = ()) -> StepResult:
         """The source has run out (a replay): carry on with no face until at rest."""
         if self.ended_at is None:
             self.ended_at = t
@@ -129,15 +140,15 @@ class Kiosk:
         return self.exit_requested or (self.ended_at is not None and (
             self.at_rest or self.t - self.ended_at > self.after_end_s))
 
-    def _inputs(self, frame, t: float, actions) -> list[str]:
+    def _inputs(self, frame: LandmarkFrame | None, t: float, actions: Sequence[str]) -> list[str]:
         """The actions the kiosk takes (lockdown: no quit, no leaving fullscreen); the admin gesture opens the PIN screen."""
         face = frame is not None and getattr(frame, "has_face", False)
         actions = [a for a in actions if a not in ("quit", "fullscreen")]   # lockdown
         if face or actions:
             self.last_activity = t
         acts = []
-        for a in actions:
-            a = self._admin_gesture(a, t)
+        for given in actions:
+            a = self._admin_gesture(given, t)
             if a == "admin":
                 self._open_pin()
             elif a:
@@ -149,7 +160,8 @@ class Kiosk:
         return self.state == "error" or (self.state == "welcome" and not self.entry and not self.message
                                          and self.checking is None)
 
-    def _screen(self, frame, t: float, acts: list, camera_lost: bool, brightness) -> FeedbackView:
+    def _screen(self, frame: LandmarkFrame | None, t: float, acts: list[str], camera_lost: bool,
+                brightness: float | None) -> FeedbackView:
         if self.state == "welcome":
             return self._welcome(acts, t)
         if self.state == "session":
@@ -161,11 +173,16 @@ class Kiosk:
         return self._error_view()
 
     @property
+    def _db(self) -> Store:
+        assert self.store is not None, "no session log"    # (without one the kiosk shows only its error)
+        return self.store
+
+    @property
     def at_rest(self) -> bool:
         """Nothing under way: the welcome screen, empty (or a staff message showing)."""
         return (self.state == "welcome" and not self.entry and self.session is None) or self.state == "error"
 
-    def close(self, status: str = "interrupted") -> None:
+    def close(self, status: Literal["completed", "interrupted"] = "interrupted") -> None:
         """End a visit still under way (as `interrupted`); the store stays open."""
         self._end_visit(self.t, status)
 
@@ -190,7 +207,7 @@ class Kiosk:
         return "tap"
 
     # -- welcome: the patient code --
-    def _welcome(self, acts, t) -> FeedbackView:
+    def _welcome(self, acts: Sequence[str], t: float) -> FeedbackView:
         if self.camera_lost:
             return FeedbackView("camera_lost", "The camera is not working", ASK_STAFF + " We are trying to "
                                 "reconnect it; this screen will change by itself.", t=t, extra=dict(KIOSK_EXTRA))
@@ -213,7 +230,7 @@ class Kiosk:
                     return self.step_view_after_start(t)
         return self._welcome_view(t)
 
-    def _welcome_view(self, t) -> FeedbackView:
+    def _welcome_view(self, t: float) -> FeedbackView:
         throttle, check = self.access.patient, self.checking
         locked = throttle.locked(t)
         message = f"Too many tries. Please wait {throttle.left_s(t)} s, or ask staff." if locked else self.message
@@ -231,12 +248,12 @@ class Kiosk:
         check, self.checking = self.checking, None
         if check is None:
             try:
-                self.store.get_patient(typed)
-                check = self.store.patient_check(typed)
-            except CoachError as exc:
-                if not str(exc).startswith("No patient"):
-                    return self._fail(str(exc))
+                self._db.get_patient(typed)
+                check = self._db.patient_check(typed)
+            except NoPatient:
                 return self._wrong(UNKNOWN_CODE, t)
+            except CoachError as exc:
+                return self._fail(str(exc))
             if check is not None:
                 self.checking, self.message = {"code": typed, **check}, ""
                 return None
@@ -255,12 +272,13 @@ class Kiosk:
         self.access.patient.fail(t)
         self.access.save(t)
 
-    def step_view_after_start(self, t) -> FeedbackView:
+    def step_view_after_start(self, t: float) -> FeedbackView:
         if self.state == "session":
             return self._session_step(None, t, [], self.camera_lost, None)
         return self._error_view()
 
-    def _keypad_view(self, screen, title, text, entry, mask, message, tone, cancel, locked, t):
+    def _keypad_view(self, screen: KioskScreen, title: str, text: str, entry: str, mask: bool, message: str, tone: str,
+                     cancel: bool, locked: bool, t: float) -> FeedbackView:
         variant = "message" if message else ""
         return FeedbackView(screen, title, text, t=t,
                             extra={"entry": entry, "mask": mask, "message": message, "tone": tone,
@@ -271,17 +289,17 @@ class Kiosk:
         from coach.core.session import Session
 
         try:
-            patient = self.store.get_patient(code)
+            patient = self._db.get_patient(code)
+        except NoPatient:
+            self.message = UNKNOWN_CODE
+            return None
         except CoachError as exc:
-            if str(exc).startswith("No patient"):
-                self.message = UNKNOWN_CODE
-                return
             return self._fail(str(exc))
         try:
             plan = self._plan(code)
             self.session = Session(plan, affected_side=patient.get("affected_side"),
                                    previous=previous_rates(self.store, code),
-                                   welcome_s=self.config.intro_s, targets=self.store.learned_targets(code),
+                                   welcome_s=self.config.intro_s, targets=self._db.learned_targets(code),
                                    prefs=preferences.for_visit(self.store, code),
                                    history=preferences.history(self.store, code))
             self.log = SessionLog(self.store, code, self.source_name, kind="kiosk",
@@ -302,26 +320,31 @@ class Kiosk:
         from coach.core.plan import PlanError, resolve_plan
 
         try:
-            return resolve_plan(self.library, self.store.get_plan(code) or self.config.default_plan)
+            return resolve_plan(self.library, self._db.get_plan(code) or self.config.default_plan)
         except PlanError as exc:
             raise CoachError(f"Patient {code}'s plan cannot run here: {exc} Check it with "
                              f"`coach plan show {code}`.") from None
 
     # -- the visit --
-    def _drive_session(self, frame, t, acts, camera_lost, brightness) -> FeedbackView | None:
+    def _drive_session(self, frame: LandmarkFrame | None, t: float, acts: Sequence[str], camera_lost: bool,
+                       brightness: float | None) -> FeedbackView | None:
+        session, log = self.session, self.log
+        assert session is not None and log is not None, "no visit under way"
         try:
-            result = self.session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
-            self.log.write(result.records)
+            result = session.step(frame, t, acts, camera_lost=camera_lost, brightness=brightness)
+            log.write(result.records)
         except CoachError as exc:
             self._fail(str(exc))
             return None
         self._tally()
-        if self.session.state == "summary" and self.log is not None and self.log.ended:
-            self.visit.status = self.session.status
+        if session.state == "summary" and log.ended and self.visit is not None:
+            self.visit.status = session.status
         return result.view
 
-    def _session_step(self, frame, t, acts, camera_lost, brightness) -> FeedbackView:
+    def _session_step(self, frame: LandmarkFrame | None, t: float, acts: Sequence[str], camera_lost: bool,
+                      brightness: float | None) -> FeedbackView:
         s = self.session
+        assert s is not None, "no visit under way"
         session_acts = []
         for a in acts:
             if a == "tap":
@@ -350,7 +373,7 @@ class Kiosk:
                                 "when it is back.", extra=dict(KIOSK_EXTRA))
         return replace(view, extra={**view.extra, **KIOSK_EXTRA})
 
-    def _summary(self, view: FeedbackView, t: float, acts) -> FeedbackView:
+    def _summary(self, view: FeedbackView, t: float, acts: Sequence[str]) -> FeedbackView:
         """The visit's summary counts down, then the kiosk is ready for the next patient."""
         if self.summary_since is None:
             self.summary_since = t
@@ -368,7 +391,7 @@ class Kiosk:
             self.visit.reps = sum(len(tl.reps) for tl in self.session.tallies)
             self.visit.summary = self.session.summary_rows()
 
-    def _end_visit(self, t: float, status: str = "interrupted") -> None:
+    def _end_visit(self, t: float, status: Literal["completed", "interrupted"] = "interrupted") -> None:
         """Close the visit's log (a visit not finished ends `interrupted`, reps kept)."""
         s, log = self.session, self.log
         self.session, self.log, self.summary_since = None, None, None
@@ -376,6 +399,7 @@ class Kiosk:
             self.state = "welcome"
         if s is None:
             return
+        assert log is not None                    # (a visit has both)
         try:
             if s.state != "summary":
                 log.write(s.end(t).records)
@@ -418,7 +442,7 @@ class Kiosk:
             self._drive_session(None, self.t, ["pause"], self.camera_lost, None)
         self.pin_entry, self.pin_message = "", ""
 
-    def _pin_actions(self, acts, t) -> None:
+    def _pin_actions(self, acts: Sequence[str], t: float) -> None:
         for a in acts:
             if a == "cancel":
                 self._close_pin()
@@ -442,7 +466,7 @@ class Kiosk:
                     self.pin_message = "That PIN is not right. Try again."
                 self.access.save(t)
 
-    def _pin_view(self, t) -> FeedbackView:
+    def _pin_view(self, t: float) -> FeedbackView:
         locked = self.access.pin.locked(t)
         message = self.pin_message
         if locked:

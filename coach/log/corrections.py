@@ -15,6 +15,7 @@ import re
 
 from coach.errors import CoachError
 from coach.log.file import HOST, friendly
+from coach.log.parts import StoreParts
 from coach.log.patients import checked_side, iso, new_id, treatment_date, treatment_kind, treatment_units
 
 MIN_PREFIX = 6                    # shortest id prefix accepted (the lists show 8 characters)
@@ -46,7 +47,7 @@ def _changes(row: dict, new: dict) -> dict:
     return {k: (row[k], v) for k, v in new.items() if v is not None and v != row[k]}
 
 
-class Corrections:
+class Corrections(StoreParts):
     """Audited corrections of patients, treatments and sessions."""
 
     def _audit(self, command: str, patient_id: str | None, table: str, row_id: str,
@@ -54,7 +55,7 @@ class Corrections:
         """One audit row per changed field (inside the caller's transaction)."""
         who = actor()
         for field, (old, new) in changes.items():
-            self.db["audit"].insert({"id": new_id(), "at": at, "actor": who, "command": command,
+            self.db.table("audit").insert({"id": new_id(), "at": at, "actor": who, "command": command,
                                      "patient_id": patient_id, "row_table": table, "row_id": row_id,
                                      "field": field, "old": audit_text(old), "new": audit_text(new)})
 

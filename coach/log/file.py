@@ -29,7 +29,7 @@ import platformdirs
 import sqlite_utils
 
 from coach.core.files import PRIVATE_DIR, private_folder  # noqa: F401  (one helper; imported from here too)
-from coach.errors import CoachError
+from coach.errors import CoachError, DiskFull, LogDamaged, LogError, LogLocked, LogReadOnly
 from coach.log.schema import check_version
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -51,21 +51,39 @@ def default_db_path() -> Path:
     return data_dir() / "coach.db"
 
 
-def sql_error(path: Path, exc: sqlite3.Error) -> CoachError:
-    """One plain sentence for an SQLite failure."""
-    msg = str(exc)
-    low = msg.lower()
-    if "locked" in low or "busy" in low:
-        return CoachError(f"The database {path} is locked by another program; try again in a moment.")
-    if "readonly" in low or "read-only" in low:
-        return CoachError(f"The database {path} is read-only; coach needs write access to it.")
-    if "malformed" in low or "not a database" in low or "disk image" in low:
-        return CoachError(f"The database {path} is damaged ({msg}); it was left unchanged.")
-    if "full" in low:
-        return CoachError(f"The disk holding {path} is full.")
-    if "unable to open" in low:
-        return CoachError(f"Cannot open the database {path}: check the folder exists and is writable.")
-    return CoachError(f"Database error in {path}: {msg}.")
+LOCKED_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+DAMAGED_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code of an error (its extended code's low byte), or None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED), told by SQLite's code or our
+    class, not by the message."""
+    if isinstance(exc, LogLocked):
+        return True
+    cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+    return cause is not None and sqlite_code(cause) in LOCKED_CODES
+
+
+def sql_error(path: Path, exc: sqlite3.Error) -> LogError:
+    """One plain sentence for an SQLite failure, as the class that says what happened (by SQLite's code)."""
+    code = sqlite_code(exc)
+    if code in LOCKED_CODES:
+        return LogLocked(f"The database {path} is locked by another program; try again in a moment.")
+    if code == sqlite3.SQLITE_READONLY:
+        return LogReadOnly(f"The database {path} is read-only; coach needs write access to it.")
+    if code in DAMAGED_CODES:
+        return LogDamaged(f"The database {path} is damaged ({exc}); it was left unchanged.")
+    if code == sqlite3.SQLITE_FULL:
+        return DiskFull(f"The disk holding {path} is full.")
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return LogError(f"Cannot open the database {path}: check the folder exists and is writable.")
+    return LogError(f"Database error in {path}: {exc}.")
 
 
 def friendly(method):

@@ -12,8 +12,9 @@ import uuid
 from datetime import date as Date, datetime
 
 from coach.core.plan import PlanError, parse_items
-from coach.errors import CoachError
+from coach.errors import CoachError, PatientExists
 from coach.log.file import friendly
+from coach.log.parts import StoreParts
 from coach.log.schema import AFFECTED_SIDES, CHECK_KINDS, TREATMENT_KINDS
 
 MAX_UNITS = 10_000.0          # a dose above this is a typo (botulinum toxin doses are hundreds at most)
@@ -105,7 +106,7 @@ def treatment_units(units) -> float | None:
     return value
 
 
-class PatientWrites:
+class PatientWrites(StoreParts):
     """Patients, plans, treatments and second factors: the writes (reads are in `StoreQueries`)."""
 
     @friendly
@@ -117,8 +118,8 @@ class PatientWrites:
         row["updated"] = row["created"]
         with self._tx():
             if self._patient_row(code):
-                raise CoachError(f"A patient with code {code} already exists.")
-            self.db["patients"].insert(row)
+                raise PatientExists(code)
+            self.db.table("patients").insert(row)
         return row
 
     @friendly
@@ -134,7 +135,7 @@ class PatientWrites:
                "items": json.dumps(clean)}
         with self._tx():
             previous = self.get_plan(code)
-            self.db["plans"].insert(row)
+            self.db.table("plans").insert(row)
             if previous is not None and previous != clean:
                 self._audit(command, patient["id"], "plans", row["id"],
                             {"items": (compact_json(previous), compact_json(clean))}, row["created"])
@@ -151,7 +152,7 @@ class PatientWrites:
                "sites": sites or "", "units": treatment_units(units), "notes": notes or "",
                "updated": iso(self._now())}
         with self._tx():
-            self.db["treatments"].insert(row)
+            self.db.table("treatments").insert(row)
         return row
 
     @friendly
@@ -164,5 +165,5 @@ class PatientWrites:
         with self._tx():
             self.db.execute("DELETE FROM patient_checks WHERE patient_id = ?", [patient["id"]])
             if kind is not None:
-                self.db["patient_checks"].insert({"patient_id": patient["id"], "kind": kind, "hash": hashed,
+                self.db.table("patient_checks").insert({"patient_id": patient["id"], "kind": kind, "hash": hashed,
                                                   "created": iso(self._now())})

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 
 from coach.core import progress
-from coach.errors import CoachError
+from coach.errors import CoachError, NoPatient
 from coach.log.file import HOST, friendly, lock_dir, lock_is_free
+from coach.log.parts import StoreParts
 from coach.log.schema import SAMPLE_BASE_COLUMNS
 
 # What `last_session_summary` reports for an exercise whose sets hold no reps.
@@ -22,7 +23,7 @@ NO_REPS = {"reps": 0, "complete": 0, "synkinesis_free": 0, "synkinesis_free_rate
            "typical_movement": None, "mean_hold_s": None}
 
 
-class StoreQueries:
+class StoreQueries(StoreParts):
     """Read-only queries of the session log (mixed into `Store`).
 
     A read-only store shows an `in-progress` session whose process is gone (its lock is
@@ -50,8 +51,7 @@ class StoreQueries:
     def get_patient(self, code: str) -> dict:
         row = self._patient_row(code)
         if row is None:
-            raise CoachError(f"No patient with code {code}; add one with `coach patient add {code}` "
-                             "(with --name and --affected-side if you like).")
+            raise NoPatient(code)
         return row
 
     @friendly

@@ -20,6 +20,7 @@ import logging
 import sqlite3
 import time
 from collections import deque
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,7 +29,9 @@ from coach.core.calibration import REL
 from coach.core.events import Calibrated, Ended, Gap, RepEnded, Sample, SetEnded, SetStarted, SynkinesisEnded
 from coach.core.face import SIDES
 from coach.errors import CoachError
+from coach.log.file import is_locked
 from coach.log.patients import new_id
+from coach.log.schema import SessionKind
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +58,9 @@ def database_failure(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or isinstance(getattr(exc, "__cause__", None), sqlite3.Error)
 
 
-def lock_failure(exc: BaseException) -> bool:
-    text = str(getattr(exc, "__cause__", None) or exc).lower()
-    return "locked" in text or "busy" in text
+def lock_failure(exc: BaseException | None) -> bool:
+    """The database was locked by another connection (`LogLocked`, or SQLite's own busy or locked code)."""
+    return exc is not None and is_locked(exc)
 
 
 class SessionLog:
@@ -68,7 +71,7 @@ class SessionLog:
     `lost`: how many records (and samples) that is; `status`: how the session ended in the
     database (None while it runs)."""
 
-    def __init__(self, store, patient_code: str | None, source_name: str, kind: str, model_version: str = "",
+    def __init__(self, store, patient_code: str | None, source_name: str, kind: SessionKind, model_version: str = "",
                  clock=time.monotonic):
         self.store = store
         self.clock = clock
@@ -86,7 +89,8 @@ class SessionLog:
         self._retry_at = 0.0
         self._delay = RETRY_FIRST_S
         self._last_error: BaseException | None = None
-        self._write = {Sample: self._sample, RepEnded: self._rep, SynkinesisEnded: self._synkinesis,
+        self._write: dict[type, Callable[[Any], None]] = {
+                       Sample: self._sample, RepEnded: self._rep, SynkinesisEnded: self._synkinesis,
                        Gap: self._gap, Calibrated: self._calibrated, SetStarted: self._set_started,
                        SetEnded: self._set_ended, Ended: self._ended}
 

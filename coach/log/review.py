@@ -25,6 +25,7 @@ import time
 import types
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 from coach.core.files import write_atomic
 from coach.core.progress import FIGURES, REP_FIGURES
@@ -187,7 +188,7 @@ def datasette_metadata(path: Path, password: str | None = None) -> dict:
     With a password, only the logged-in therapist (`REVIEW_USER`) sees anything.
     """
     name, questions = path.stem, questions_html(path.stem)
-    tables = {table: {**DESCRIPTIONS.get(table, {}), **TABLE_VIEWS.get(table, {})}
+    tables: dict[str, dict[str, Any]] = {table: {**DESCRIPTIONS.get(table, {}), **TABLE_VIEWS.get(table, {})}
               for table in {*DESCRIPTIONS, *TABLE_VIEWS}}
     for table in HIDDEN:
         tables[table] = {**tables.get(table, {}), "hidden": True}
@@ -365,7 +366,7 @@ def guarded(host: str, landing: str = "", login: bool = False):
         return lambda app: Guard(app, any_host, throttle, landing, login)
 
     plugin = types.ModuleType("coach_review_guard")        # Datasette lists plugins as modules
-    plugin.asgi_wrapper = asgi_wrapper
+    setattr(plugin, "asgi_wrapper", asgi_wrapper)
     pm.register(plugin, name="coach-review-guard")
     try:
         yield throttle

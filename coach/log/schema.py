@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Literal
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -25,9 +26,11 @@ from coach import __version__
 from coach.errors import CoachError
 
 AFFECTED_SIDES = ("left", "right")
+SessionKind = Literal["home", "kiosk", "demo"]
+EventKind = Literal["synkinesis", "face_lost", "camera_lost"]
 SESSION_STATUSES = ("in-progress", "completed", "interrupted")
-SESSION_KINDS = ("home", "kiosk", "demo")
-EVENT_KINDS = ("synkinesis", "face_lost", "camera_lost")
+SESSION_KINDS: tuple[SessionKind, ...] = ("home", "kiosk", "demo")
+EVENT_KINDS: tuple[EventKind, ...] = ("synkinesis", "face_lost", "camera_lost")
 TREATMENT_KINDS = ("botulinum_toxin", "surgery", "other")
 CHECK_KINDS = ("pin", "birth_year")            # a patient's second factor at the kiosk
 FLAGS = (0, 1)                                  # INTEGER booleans: synkinesis, complete
@@ -52,7 +55,7 @@ SHARED_TABLES = (
 SHARED_STATUSES = ("completed", "interrupted")   # a session still running is not shared
 
 # Table and column descriptions, in Datasette's metadata shape (`coach review` uses them).
-DESCRIPTIONS = {
+DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "patients": {"description": "People using the coach. `code` is what the therapist types.", "columns": {
         "id": "UUID", "code": "Short unique patient code", "display_name": "Name shown on screen",
         "affected_side": "Patient's anatomical side with the palsy: left, right or empty",

@@ -60,11 +60,13 @@ from coach import __version__
 from coach.core.summary import EVENNESS_FIELDS
 from coach.errors import CoachError
 from coach.log.file import (HOST, PRIVATE_DIR, check_file, connect_readonly, data_dir, default_db_path, friendly,
-                             lock_dir, private_database, private_folder, sql_error, tighten, try_lock)
+                             is_locked, lock_dir, private_database, private_folder, sql_error, tighten,
+                             try_lock)
 from coach.log.corrections import Corrections
 from coach.log.patients import PatientWrites, iso, new_id
 from coach.log.queries import StoreQueries
-from coach.log.schema import EVENT_KINDS, SESSION_KINDS, check_version, migrations, sample_column
+from coach.log.schema import (EVENT_KINDS, SESSION_KINDS, EventKind, SessionKind, check_version, migrations,
+                              sample_column)
 
 BUSY_TIMEOUT_MS = 5000
 # Samples are for plots and re-analysis, not decisions: ~10 Hz is plenty. The
@@ -232,7 +234,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
                                     "WHERE id = ? AND status = 'in-progress'", [iso(self._now()), sid])
                 lock_path.unlink(missing_ok=True)
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
+                if not is_locked(exc):
                     raise
                 return  # someone is writing right now; the next open will recover it
             finally:
@@ -295,7 +297,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
 
     # ---- recording a session ------------------------------------------------
     @friendly
-    def start_session(self, patient_code: str | None = None, source: str = "", kind: str = "home",
+    def start_session(self, patient_code: str | None = None, source: str = "", kind: SessionKind = "home",
                       app_version: str = "", model_version: str = "") -> str:
         if kind not in SESSION_KINDS:
             raise CoachError(f"Session kind must be one of {', '.join(SESSION_KINDS)}, not {kind!r}.")
@@ -317,13 +319,13 @@ class Store(Corrections, PatientWrites, StoreQueries):
         row["updated"] = row["started"]
         try:
             with self._tx():
-                self.db["sessions"].insert(row)
+                self.db.table("sessions").insert(row)
         except BaseException:
             os.close(fd)
             (folder / f"{sid}.lock").unlink(missing_ok=True)
             raise
         self._locks[sid] = fd
-        self._started[sid] = datetime.fromisoformat(row["started"])
+        self._started[sid] = datetime.fromisoformat(str(row["started"]))
         return sid
 
     def _require_running(self, session_id: str) -> None:
@@ -334,7 +336,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
         """Insert one row in its own transaction, with the buffered samples."""
         with self._tx():
             self._flush_samples()
-            self.db[table].insert(row)
+            self.db.table(table).insert(row)
         return row["id"]
 
     @friendly
@@ -402,7 +404,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
         return row["id"]
 
     @friendly
-    def add_event(self, session_id: str, set_id: str | None, kind: str, side: str | None = None,
+    def add_event(self, session_id: str, set_id: str | None, kind: EventKind, side: str | None = None,
                   measure: str | None = None, start_s: float | None = None,
                   end_s: float | None = None, peak: float | None = None) -> str:
         self._require_running(session_id)
@@ -455,7 +457,7 @@ class Store(Corrections, PatientWrites, StoreQueries):
             keys = sorted({k for *_, values in rows for k in values})
             self._ensure_sample_columns(keys)
             # Keys that clean up to the same column (SQLite names ignore case): the first wins.
-            by_column = {}
+            by_column: dict[str, str] = {}
             for k in keys:
                 by_column.setdefault(self._sample_columns[k].lower(), k)
             keys = list(by_column.values())

@@ -19,20 +19,26 @@ import functools
 import io
 import re
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib
 import matplotlib.dates as mdates
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import Formatter
 
 from coach.core.progress import SYNKINESIS_GRADE_CUTOFFS, toxin_window_days
 
+if TYPE_CHECKING:
+    from matplotlib.typing import LegendLocType, RcKeyType
+
 PRINT_WIDTH_IN = 6.5
 MIN_FONT_PT = 8
-STYLE = {"svg.fonttype": "none", "font.size": 8.5, "axes.titlesize": 8.5, "axes.labelsize": 8.5,
+STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "font.size": 8.5, "axes.titlesize": 8.5, "axes.labelsize": 8.5,
          "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 10.5,
          "font.sans-serif": ["DejaVu Sans", "Verdana", "Arial", "Helvetica", "sans-serif"],
          "hatch.linewidth": 0.8, "axes.titlelocation": "left"}
@@ -44,7 +50,8 @@ CALENDAR_CLASSES = (("two", "2+ sessions completed", "#1a7f3c", "#1a7f3c", ""),
                     ("one", "1 session completed", "#a6d96a", "#7fb24a", ""),
                     ("partial", "interrupted or short only", "#fdd0a2", "#b35806", "////"),
                     ("none", "no session", "#ffffff", "#bdbdbd", ""))
-SIDE_STYLES = (("#d95f02", "o", "-"), ("#1b7e9e", "s", "--"))       # colour, marker, line per side
+# colour, marker, line per side
+SIDE_STYLES: tuple[tuple[str, str, Literal["-", "--"]], ...] = (("#d95f02", "o", "-"), ("#1b7e9e", "s", "--"))
 FULL_LABEL, PARTIAL_LABEL = "full session", "interrupted or short (not in the line)"
 
 
@@ -117,7 +124,7 @@ def treatment_marks(axes, strip, treatments: list[dict]) -> list:
                        (datetime.fromisoformat(t["date"]), 0.75), xycoords=("data", "axes fraction"),
                        xytext=(3, 0), textcoords="offset points", fontsize=8, color=colour,
                        ha="left", va="center", annotation_clip=True)
-    handles = [Line2D([], [], color=TREATMENT_COLOURS.get(k, "#777777"), linestyle="--",
+    handles: list[Artist] = [Line2D([], [], color=TREATMENT_COLOURS.get(k, "#777777"), linestyle="--",
                       label=TREATMENT_NAMES.get(k, k)) for k in sorted(kinds)]
     if "botulinum_toxin" in kinds:
         handles += [Patch(facecolor=c, alpha=0.45, label=label) for c, label in WINDOW_STYLE.values()]
@@ -203,7 +210,7 @@ def calendar_plot(day_classes: dict[date, str], first: date, today: date, treatm
     height = grid_h + 0.3 + (0.15 if beside else 0.7)
     fig = Figure(figsize=(PRINT_WIDTH_IN, height))
     bottom = 0.1 if beside else 0.65
-    ax = fig.add_axes([0.5 / PRINT_WIDTH_IN, bottom / height, grid_w / PRINT_WIDTH_IN, grid_h / height])
+    ax = fig.add_axes((0.5 / PRINT_WIDTH_IN, bottom / height, grid_w / PRINT_WIDTH_IN, grid_h / height))
     for w in range(n_weeks):
         for d in range(7):
             day = start + timedelta(weeks=w, days=d)
@@ -217,6 +224,7 @@ def calendar_plot(day_classes: dict[date, str], first: date, today: date, treatm
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
+    loc: LegendLocType
     if beside:
         anchor, ncol = ((0.5 + grid_w + 0.3) / PRINT_WIDTH_IN, (bottom + grid_h) / height), 1
         loc = "upper left"
@@ -226,9 +234,10 @@ def calendar_plot(day_classes: dict[date, str], first: date, today: date, treatm
     return fig
 
 
-def _calendar_legend(fig: Figure, treat_days: dict, anchor: tuple, ncol: int, loc: str) -> None:
-    handles = [Patch(facecolor=fill, edgecolor=edge, hatch=hatch, label=label)
-               for _, label, fill, edge, hatch in CALENDAR_CLASSES]
+def _calendar_legend(fig: Figure, treat_days: dict, anchor: tuple[float, float], ncol: int,
+                     loc: LegendLocType) -> None:
+    handles: list[Artist] = [Patch(facecolor=fill, edgecolor=edge, hatch=hatch, label=label)
+                             for _, label, fill, edge, hatch in CALENDAR_CLASSES]
     for kind in sorted(set(treat_days.values())):
         handles.append(Patch(facecolor="white", edgecolor=TREATMENT_COLOURS.get(kind, "#777777"), linewidth=1.8,
                              label=f"{TREATMENT_NAMES.get(kind, kind)} day (outlined)"))
@@ -291,7 +300,9 @@ def exercise_plot(title: str, rows: list[dict], treatments: list[dict], labels: 
     the units shown; `labels`: {"co_title", "amp_title", "amp_unit", "sides"}."""
     ratios = [0.36, 1, 1, 1] if treatments else [1, 1, 1]
     fig = Figure(figsize=(PRINT_WIDTH_IN, 4.2 + 0.45 * bool(treatments)), layout="constrained")
-    fig.get_layout_engine().set(h_pad=0.04, hspace=0.02)
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(h_pad=0.04, hspace=0.02)
     *strip, rate, co, amp = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     _rate_panel(rate, rows)

@@ -76,7 +76,7 @@ def _trend_rows(data: ReportData, ex: str, points: list[Point]) -> tuple[list[di
     rows = []
     for p in points:
         st = progress.rep_stats(p.reps, data.affected)
-        amp = progress.rep_stats(data.mm_reps(p.reps, ex), data.affected) if in_mm else \
+        amp = progress.rep_stats(data.mm_reps(p.reps, ex) or [], data.affected) if in_mm else \
             {k: _pct100(st[k]) for k in ("amp_first", "amp_second")}
         rows.append({"when": p.when, "full": p.full, "rate": _pct100(st["free_rate"]),
                      "co": _pct100(st["typical_co_movement"]),

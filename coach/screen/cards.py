@@ -1,17 +1,20 @@
 """The screens around the exercises, drawn as cards: welcome, instructions (with the animated
 demonstration), pause, stop, the summary (a table of every exercise) and "Your progress".
 
-Each card lays out its parts top to bottom and centres the whole block; the
-renderer (coach.screen.render) records every text and touch target drawn.
+Each card lays out its parts top to bottom and centres the whole block on a `Canvas`
+(coach.screen.widgets), which records every text and touch target drawn.
 """
 from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import pygame
 
+from coach.core.feedback import FeedbackView
 from coach.screen.palette import (BG, BODY, GREEN, HEADING, MUTED, ORANGE, PANEL, PRIME, SKY, SMALL, TEXT, TITLE, TRACK)
+from coach.screen.widgets import HINTS, Canvas
 
 CARD_ICONS = {"paused": "pause", "camera_lost": "camera", "confirm_quit": "question",
               "summary": "star", "welcome": "play", "progress": "star"}
@@ -20,40 +23,34 @@ DEFAULT_TITLES = {
     "paused": "Paused", "camera_lost": "Can't see the camera", "summary": "Well done",
     "confirm_quit": "Stop the session?", "progress": "Your progress", "countdown": "Get ready",
 }
-PRIMARY = ("ready", "done", "yes", "resume", "back")     # drawn as the main (filled) button
 DEMO_WORDS = {"move": "Slowly…", "hold": "Hold", "relax": "Relax", "rest": "Rest"}
 TABLE_ROWS = 6          # exercises per summary page; more turn pages by themselves
 PAGE_S = 6.0
 
 
-def draw_card(r, surf, view) -> None:
+def draw_card(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
     if view.screen == "instruct":
-        _instruct(r, surf, view)
+        _instruct(c, surf, view)
     elif view.screen == "summary" and view.table:
-        _summary(r, surf, view)
+        _summary(c, surf, view)
     elif view.screen == "progress" and view.progress is not None:
-        _progress(r, surf, view)
+        _progress(c, surf, view)
     else:
-        _plain(r, surf, view)
-    hints = view.extra.get("hints", _hints())       # the kiosk has no keys to advertise
+        _plain(c, surf, view)
+    hints = view.extra.get("hints", HINTS)       # the kiosk has no keys to advertise
     if hints:
-        r.text.blit(surf, hints, SMALL, MUTED, (r.w // 2, r.h - 12), "midbottom")
+        c.text.blit(surf, hints, SMALL, MUTED, (c.w // 2, c.h - 12), "midbottom")
 
 
-def _hints() -> str:
-    from coach.screen.render import HINTS
-    return HINTS
-
-
-def _card_rect(r) -> pygame.Rect:
-    card = pygame.Rect(0, 0, r.w - 120, r.h - 96)
-    card.midtop = (r.w // 2, 32)
+def _card_rect(c: Canvas) -> pygame.Rect:
+    card = pygame.Rect(0, 0, c.w - 120, c.h - 96)
+    card.midtop = (c.w // 2, 32)
     return card
 
 
 # ---- a plain card: icon, title, words, the safety notice, a countdown and the buttons -------------------
-def _plain(r, surf, view) -> None:
-    card = _card_rect(r)
+def _plain(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    card = _card_rect(c)
     pygame.draw.rect(surf, PANEL, card, border_radius=24)
     inner = card.inflate(-96, -48)
     icon = CARD_ICONS.get(view.screen)
@@ -62,20 +59,20 @@ def _plain(r, surf, view) -> None:
     care = list(view.extra.get("care", ()))        # the welcome's gentle note: review date, days practised
     countdown = view.countdown_s if view.countdown_s is not None and math.isfinite(view.countdown_s) else None
     rows = view.summary if view.screen == "summary" else ()
-    t = r.text
-    if care and _plain_height(r, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
+    t = c.text
+    if care and _plain_height(c, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
         icon = None                                # the note takes the icon's room …
-    while care and _plain_height(r, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
+    while care and _plain_height(c, view, inner, icon, title, notice, countdown, rows, care) > inner.h:
         care.pop()                                 # … and gives way, line by line, to the safety notice
-    y = inner.y + max(0, (inner.h - _plain_height(r, view, inner, icon, title, notice, countdown, rows, care)) // 2)
+    y = inner.y + max(0, (inner.h - _plain_height(c, view, inner, icon, title, notice, countdown, rows, care)) // 2)
     if icon:
-        r._icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
+        c.icon(surf, icon, (inner.centerx, y + 34), 34, on=PANEL)
         y += 84
     y = t.block(surf, title, TITLE, TEXT, pygame.Rect(inner.x, y, inner.w, 200), max_lines=2) + 12
     if view.text:
         y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(inner.x, y, inner.w, 300), max_lines=4)
     if care:
-        y = _care_note(r, surf, pygame.Rect(inner.x, y + 12, inner.w, 0), care)
+        y = _care_note(c, surf, pygame.Rect(inner.x, y + 12, inner.w, 0), care)
     if notice:
         box = pygame.Rect(inner.x, y + 16, inner.w, t.height(notice, SMALL, inner.w - 40, 4) + 24)
         pygame.draw.rect(surf, ORANGE, box, width=3, border_radius=12)
@@ -85,37 +82,37 @@ def _plain(r, surf, view) -> None:
                       "midtop")
         y = rect.bottom + 8
     if rows:
-        y = _rows(r, surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 140), rows)
+        y = _rows(c, surf, pygame.Rect(inner.x + 60, y + 16, inner.w - 120, inner.bottom - y - 140), rows)
     if view.buttons:
-        r.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, min(y + 12, inner.bottom - 112), inner.w, 112),
+        c.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, min(y + 12, inner.bottom - 112), inner.w, 112),
                        view)
 
 
-def _plain_height(r, view, inner, icon, title, notice, countdown, rows, care=()) -> int:
+def _plain_height(c, view, inner, icon, title, notice, countdown, rows, care=()) -> int:
     """The height of a plain card's parts, so the block can be centred."""
-    t = r.text
+    t = c.text
     return sum([84 if icon else 0, t.height(title, TITLE, inner.w, 2) + 12,
                 t.height(view.text, BODY, inner.w, 4) if view.text else 0,
-                _care_height(r, care, inner.w),
+                _care_height(c, care, inner.w),
                 t.height(notice, SMALL, inner.w - 40, 4) + 40 if notice else 0,
                 t.line_h(TITLE + 20) + 24 if countdown is not None else 0,
                 min(len(rows), 6) * 46 + 16 if rows else 0, 124 if view.buttons else 0])
 
 
-def _care_height(r, lines, width: int) -> int:
-    return sum(r.text.height(line, SMALL, width - 40, 2) for line in lines) + 16 if lines else 0
+def _care_height(c, lines, width: int) -> int:
+    return sum(c.text.height(line, SMALL, width - 40, 2) for line in lines) + 16 if lines else 0
 
 
-def _care_note(r, surf, rect, lines) -> int:
+def _care_note(c, surf, rect, lines) -> int:
     """The welcome's note (when the review is due, how many days were practised): plain lines, drawn
     like information, not like a warning."""
     y = rect.y
     for line in lines:
-        y = r.text.block(surf, line, SMALL, TEXT, pygame.Rect(rect.x + 20, y, rect.w - 40, 200), max_lines=2)
+        y = c.text.block(surf, line, SMALL, TEXT, pygame.Rect(rect.x + 20, y, rect.w - 40, 200), max_lines=2)
     return y + 4
 
 
-def _rows(r, surf, rect, rows) -> int:
+def _rows(c, surf, rect, rows) -> int:
     step = 46
     fit = max(1, rect.h // step)
     if len(rows) > fit:
@@ -124,17 +121,17 @@ def _rows(r, surf, rect, rows) -> int:
         row = pygame.Rect(rect.x, rect.y + i * step, rect.w, step)
         if i % 2 == 0:
             pygame.draw.rect(surf, BG, row, border_radius=10)
-        vw = r.text.width(str(value), SMALL)
-        r.text.blit(surf, str(value), SMALL, TEXT, (row.right - 16, row.centery), "midright")
-        size = r.text.fit(str(label), SMALL, row.w - vw - 56, 1)
-        r.text.blit(surf, str(label), size, TEXT, (row.x + 16, row.centery), "midleft")
+        vw = c.text.width(str(value), SMALL)
+        c.text.blit(surf, str(value), SMALL, TEXT, (row.right - 16, row.centery), "midright")
+        size = c.text.fit(str(label), SMALL, row.w - vw - 56, 1)
+        c.text.blit(surf, str(label), size, TEXT, (row.x + 16, row.centery), "midleft")
     return rect.y + len(rows) * step
 
 
 # ---- the instructions: words and Ready on the left, the demonstration on the right ---------------------
-def _instruct(r, surf, view) -> None:
-    t = r.text
-    left = pygame.Rect(r.MARGIN, 24, r.w // 2 - r.MARGIN, r.h - 72)
+def _instruct(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    t = c.text
+    left = pygame.Rect(c.MARGIN, 24, c.w // 2 - c.MARGIN, c.h - 72)
     pygame.draw.rect(surf, PANEL, left, border_radius=24)
     inner = left.inflate(-64, -40)
     y = inner.y
@@ -148,14 +145,14 @@ def _instruct(r, surf, view) -> None:
     while size > 24 and t.height(view.text, size, inner.w) > room:
         size -= 2
     t.block(surf, view.text, size, TEXT, pygame.Rect(inner.x, y, inner.w, room), align="left")
-    r.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, inner.bottom - 112, inner.w, 112), view)
+    c.draw_buttons(surf, view.buttons, pygame.Rect(inner.x, inner.bottom - 112, inner.w, 112), view)
     top = 24 + t.line_h(SMALL) + 4                  # below the sound note's line
-    right = pygame.Rect(left.right + r.MARGIN, top, r.w - left.right - 2 * r.MARGIN, r.h - 48 - top)
+    right = pygame.Rect(left.right + c.MARGIN, top, c.w - left.right - 2 * c.MARGIN, c.h - 48 - top)
     caption = view.extra.get("caption", "")
     face_box = right.inflate(0, -2 * t.line_h(BODY) - 16)
     face_box.y = right.y
     if view.points is not None:
-        r._avatar(surf, view, face_box, steady=True)
+        c.face(surf, view, face_box, steady=True)
     if caption:
         t.block(surf, caption, BODY, TEXT, pygame.Rect(right.x, face_box.bottom + 4, right.w, t.line_h(BODY)),
                 shrink=True, max_lines=1)
@@ -165,21 +162,21 @@ def _instruct(r, surf, view) -> None:
 
 
 # ---- the summary: every exercise of the session in one table ------------------------------------------
-def _summary(r, surf, view) -> None:
-    t = r.text
-    y = t.blit(surf, view.title, TITLE, TEXT, (r.w // 2, 20), "midtop").bottom + 4
+def _summary(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    t = c.text
+    y = t.blit(surf, view.title, TITLE, TEXT, (c.w // 2, 20), "midtop").bottom + 4
     if view.text:
-        y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(r.MARGIN * 4, y, r.w - r.MARGIN * 8, 100),
+        y = t.block(surf, view.text, BODY, TEXT, pygame.Rect(c.MARGIN * 4, y, c.w - c.MARGIN * 8, 100),
                     max_lines=2)
     header, rows = view.table[0], view.table[1:]
     pages = max(1, math.ceil(len(rows) / TABLE_ROWS))
     page = int(view.t // PAGE_S) % pages if pages > 1 else 0
     rows = rows[page * TABLE_ROWS:(page + 1) * TABLE_ROWS]
-    area = pygame.Rect(r.MARGIN, y + 12, r.w - 2 * r.MARGIN, r.h - y - 12 - 220)
-    _table(r, surf, area, header, rows)
+    area = pygame.Rect(c.MARGIN, y + 12, c.w - 2 * c.MARGIN, c.h - y - 12 - 220)
+    _table(c, surf, area, header, rows)
     if pages > 1:
         t.blit(surf, f"Page {page + 1} of {pages}", SMALL, MUTED, (area.right, area.bottom + 2), "topright")
-    r.draw_buttons(surf, view.buttons, pygame.Rect(r.MARGIN, r.h - 196, r.w - 2 * r.MARGIN, 112), view)
+    c.draw_buttons(surf, view.buttons, pygame.Rect(c.MARGIN, c.h - 196, c.w - 2 * c.MARGIN, 112), view)
 
 
 COLUMNS = (0.25, 0.11, 0.18, 0.14, 0.13, 0.19)     # how spare width is shared among the columns (fractions)
@@ -208,8 +205,8 @@ def _column_widths(t, area_w: int, header, rows) -> tuple[list[int], int]:
     return [n + int(spare * f / sum(fracs)) for n, f in zip(need, fracs)], size
 
 
-def _table(r, surf, area, header, rows) -> None:
-    t = r.text
+def _table(c, surf, area, header, rows) -> None:
+    t = c.text
     widths, size = _column_widths(t, area.w, header, rows)
     xs, x = [], area.x
     for w in widths:
@@ -237,37 +234,38 @@ def _table(r, surf, area, header, rows) -> None:
 NAME_W, NUMBERS_W = 0.24, 0.15      # the names' and the latest numbers' shares of the width; the days between
 
 
-def _progress(r, surf, view) -> None:
-    t, p = r.text, view.progress
-    y = t.blit(surf, view.title or "Your progress", TITLE, TEXT, (r.w // 2, 16), "midtop").bottom + 4
+def _progress(c: Canvas, surf: pygame.Surface, view: FeedbackView) -> None:
+    t, p = c.text, view.progress
+    assert p is not None                       # (drawn only with a progress overview)
+    y = t.blit(surf, view.title or "Your progress", TITLE, TEXT, (c.w // 2, 16), "midtop").bottom + 4
     days = p["days"]
     words = (f"You practised on {p['practised']} of the last {len(days)} days."
              + (f" {p['streak']} days in a row so far." if p["streak"] > 1 else
                 " You practised today." if p["streak"] == 1 and days and days[-1][1] else ""))
-    y = t.block(surf, words, BODY, TEXT, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 90), max_lines=2)
-    area = pygame.Rect(r.MARGIN * 3, 0, r.w - r.MARGIN * 6, 0)
+    y = t.block(surf, words, BODY, TEXT, pygame.Rect(c.MARGIN * 3, y, c.w - c.MARGIN * 6, 90), max_lines=2)
+    area = pygame.Rect(c.MARGIN * 3, 0, c.w - c.MARGIN * 6, 0)
     name_w, numbers_w = int(area.w * NAME_W), int(area.w * NUMBERS_W)
     chart_x, chart_w = area.x + name_w, area.w - name_w - numbers_w     # the days' squares and bars share it
     exercises = p["exercises"][-3:]
-    y = _days(r, surf, pygame.Rect(chart_x + 8, y + 10, chart_w - 16, 70), days)
+    y = _days(c, surf, pygame.Rect(chart_x + 8, y + 10, chart_w - 16, 70), days)
     latest_at = (area.right, y - t.line_h(SMALL))        # over the rows' numbers, if rows are shown
     y += 14
     legend = ("Bars, one per day: green, reps without co-movement; blue, how even your two sides were. "
               "Numbers: your latest day.")
-    bottom = r.h - 196
-    timeline_h = _timeline_height(r) if p.get("timeline") else 0
-    if timeline_h and bottom - timeline_h - y - t.height(legend, SMALL, r.w - r.MARGIN * 6, 2) - 8 \
+    bottom = c.h - 196
+    timeline_h = _timeline_height(c) if p.get("timeline") else 0
+    if timeline_h and bottom - timeline_h - y - t.height(legend, SMALL, c.w - c.MARGIN * 6, 2) - 8 \
             < t.line_h(BODY) + 16:
         exercises = []                  # large text: the injection's timeline instead of the bars
     else:
-        y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(r.MARGIN * 3, y, r.w - r.MARGIN * 6, 80), max_lines=2)
+        y = t.block(surf, legend, SMALL, MUTED, pygame.Rect(c.MARGIN * 3, y, c.w - c.MARGIN * 6, 80), max_lines=2)
     if not exercises and not timeline_h:
         t.block(surf, "Your bars appear here after your first session.", BODY, MUTED,
-                pygame.Rect(r.MARGIN, y + 20, r.w - 2 * r.MARGIN, 80))
+                pygame.Rect(c.MARGIN, y + 20, c.w - 2 * c.MARGIN, 80))
     if p.get("timeline"):
-        height = _timeline_height(r)
+        height = _timeline_height(c)
         bottom -= height
-        _timeline(r, surf, pygame.Rect(r.MARGIN * 3, bottom + 4, r.w - r.MARGIN * 6, height - 8), p["timeline"])
+        _timeline(c, surf, pygame.Rect(c.MARGIN * 3, bottom + 4, c.w - c.MARGIN * 6, height - 8), p["timeline"])
         fit = max(0, (bottom - y - 8) // (t.line_h(BODY) + 4))      # the timeline leaves room for fewer rows
         exercises = exercises[len(exercises) - fit:] if fit else []
     if exercises:
@@ -275,8 +273,8 @@ def _progress(r, surf, view) -> None:
     row_h = (bottom - y - 8) // max(1, len(exercises))
     for i, ex in enumerate(exercises):
         row = pygame.Rect(area.x, y + 8 + i * row_h, area.w, row_h - 8)
-        _exercise_bars(r, surf, row, ex, name_w, numbers_w)
-    r.draw_buttons(surf, view.buttons, pygame.Rect(r.MARGIN, r.h - 190, r.w - 2 * r.MARGIN, 108), view)
+        _exercise_bars(c, surf, row, ex, name_w, numbers_w)
+    c.draw_buttons(surf, view.buttons, pygame.Rect(c.MARGIN, c.h - 190, c.w - 2 * c.MARGIN, 108), view)
 
 
 def day_centres(x: int, w: int, n: int) -> list[int]:
@@ -285,7 +283,7 @@ def day_centres(x: int, w: int, n: int) -> list[int]:
     return [int(x + (i + 0.5) * step) for i in range(n)]
 
 
-def _days(r, surf, rect, days) -> int:
+def _days(c, surf, rect, days) -> int:
     """One square per day: filled when practised, a ring when not (shape, not just colour)."""
     n = max(1, len(days))
     size = min(int(rect.w / n) - 10, 40)
@@ -297,9 +295,9 @@ def _days(r, surf, rect, days) -> int:
             pygame.draw.rect(surf, MUTED, box, 2, border_radius=8)
     y = rect.y + size + 4
     if days:
-        r.text.blit(surf, _day_word(days[0][0], days[-1][0]), SMALL, MUTED, (rect.x, y))
-        r.text.blit(surf, "today", SMALL, MUTED, (rect.right, y), "topright")
-    return y + r.text.line_h(SMALL)
+        c.text.blit(surf, _day_word(days[0][0], days[-1][0]), SMALL, MUTED, (rect.x, y))
+        c.text.blit(surf, "today", SMALL, MUTED, (rect.right, y), "topright")
+    return y + c.text.line_h(SMALL)
 
 
 def _day_word(first: date, today: date) -> str:
@@ -311,10 +309,10 @@ def _percent(value) -> str:
     return "–" if value is None else f"{100 * value:.0f}%"
 
 
-def _exercise_bars(r, surf, rect, ex, name_w: int, numbers_w: int) -> None:
+def _exercise_bars(c, surf, rect, ex, name_w: int, numbers_w: int) -> None:
     """The exercise's name, its bars under the days' squares, and its latest day's numbers (green: without
     co-movement, blue: sides even), each beside a square of its bar's colour."""
-    t = r.text
+    t = c.text
     t.block(surf, ex["name"], BODY, TEXT, pygame.Rect(rect.x, rect.y, name_w - 12, rect.h), align="left",
             max_lines=2, valign="center", shrink=True)
     chart = pygame.Rect(rect.x + name_w, rect.y + 4, rect.w - name_w - numbers_w, rect.h - 8)
@@ -343,15 +341,15 @@ def _exercise_bars(r, surf, rect, ex, name_w: int, numbers_w: int) -> None:
 
 
 # ---- "Your progress": the latest injection's cycle, in plain words ------------------------------------
-def _timeline_height(r) -> int:
+def _timeline_height(c) -> int:
     """Today's label above the line, then the marks' words in two rows below it."""
-    return 3 * r.text.line_h(SMALL) + 44
+    return 3 * c.text.line_h(SMALL) + 44
 
 
-def _timeline(r, surf, rect, tl) -> None:
+def _timeline(c, surf, rect, tl) -> None:
     """A line from the injection to about six months on: the injection, the full effect and the
     wearing-off marked in words (alternating between two rows, so none overlap), and where today is."""
-    t = r.text
+    t = c.text
     label_h = t.line_h(SMALL)
     label_w = int(rect.w * 0.18)
     line = pygame.Rect(rect.x + label_w + 10, rect.y + label_h + 12, rect.w - label_w - 20, 4)

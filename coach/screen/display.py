@@ -28,9 +28,10 @@ import numpy as np
 
 from coach.core.feedback import FeedbackView
 from coach.errors import CoachError
+from coach.screen.palette import TextSize, View
 
-VIEWS = ("mirror", "mesh", "meters")
-TEXT_SIZES = ("normal", "large", "largest")
+VIEWS: tuple[View, ...] = ("mirror", "mesh", "meters")
+TEXT_SIZES: tuple[TextSize, ...] = ("normal", "large", "largest")
 FLASH_S = 1.5   # how long a cue's visual twin stays up: long enough to read one word
 
 
@@ -146,16 +147,18 @@ class _Settings:
         return out
 
 
-def _check_view(name: str) -> str:
-    if name not in VIEWS:
-        raise ValueError(f"unknown view {name!r}: choose one of {', '.join(VIEWS)}")
-    return name
+def _check_view(name: str) -> View:
+    for view in VIEWS:
+        if view == name:
+            return view
+    raise ValueError(f"unknown view {name!r}: choose one of {', '.join(VIEWS)}")
 
 
-def _check_text_size(name: str) -> str:
-    if name not in TEXT_SIZES:
-        raise ValueError(f"unknown text size {name!r}: choose one of {', '.join(TEXT_SIZES)}")
-    return name
+def _check_text_size(name: str) -> TextSize:
+    for size in TEXT_SIZES:
+        if size == name:
+            return size
+    raise ValueError(f"unknown text size {name!r}: choose one of {', '.join(TEXT_SIZES)}")
 
 
 class NullDisplay(_Settings):

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Literal
 
 import pygame
 
-from coach.screen.palette import BANNER, BG, GREEN, HEADING, INK, MUTED, ORANGE, SKY, TEXT
+from coach.screen.palette import BANNER, BG, GREEN, HEADING, INK, MUTED, ORANGE, SKY, TEXT, Colour
+
+Point = tuple[float, float]      # a position on the screen, in pixels
 
 
 # --- text -----------------------------------------------------------------------------
@@ -58,7 +61,7 @@ class Text:
                 self._fonts[px] = pygame.font.Font(None, round(px / 0.6875))
         return self._fonts[px]
 
-    def render(self, text: str, size: int, colour) -> pygame.Surface:
+    def render(self, text: str, size: int, colour: Colour) -> pygame.Surface:
         key = (text, size, tuple(colour))
         surf = self._cache.get(key)
         if surf is None:
@@ -100,7 +103,8 @@ class Text:
             size -= 2
         return size
 
-    def blit(self, surf, text, size, colour, pos, anchor="topleft") -> pygame.Rect:
+    def blit(self, surf: pygame.Surface, text: str, size: int, colour: Colour, pos: Point,
+             anchor: str = "topleft") -> pygame.Rect:
         img = self.render(text, size, colour)
         rect = img.get_rect(**{anchor: pos})
         surf.blit(img, rect)
@@ -108,8 +112,9 @@ class Text:
             self.drawn.append((rect.clip(surf.get_rect()) if surf.get_rect().colliderect(rect) else rect, text))
         return rect
 
-    def block(self, surf, text, size, colour, rect: pygame.Rect, align="center",
-              max_lines: int = 99, valign="top", shrink: bool = False) -> int:
+    def block(self, surf: pygame.Surface, text: str, size: int, colour: Colour, rect: pygame.Rect,
+              align: Literal["center", "left"] = "center", max_lines: int = 99,
+              valign: Literal["top", "center"] = "top", shrink: bool = False) -> int:
         """Wrapped text inside rect (shrunk to fit its width and lines if `shrink`); returns the bottom y used."""
         if shrink:
             size = self.fit(text, size, rect.w, max_lines)
@@ -129,7 +134,7 @@ class Text:
         return len(self.wrap(text, size, width)[:max_lines]) * self.line_h(size)
 
 
-def _pieces(para: str, font, width: int) -> list[str]:
+def _pieces(para: str, font: pygame.font.Font, width: int) -> list[str]:
     """The words of a paragraph; a word too wide for a line is split after its hyphens."""
     out = []
     for word in para.split():
@@ -142,7 +147,8 @@ def _pieces(para: str, font, width: int) -> list[str]:
 
 
 # --- icons ----------------------------------------------------------------------------
-def _warn(surf, text, c, r, on, ink):   # a triangle with "!"
+# a triangle with "!"
+def _warn(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     pts = [(x, y - r), (x - r * 1.1, y + r * 0.8), (x + r * 1.1, y + r * 0.8)]
     fill = ink or (INK if on == BANNER else ORANGE)
@@ -154,35 +160,35 @@ def _warn(surf, text, c, r, on, ink):   # a triangle with "!"
     pygame.draw.circle(surf, mark, (x, y + r * 0.5), max(2, r // 9))
 
 
-def _check(surf, text, c, r, on, ink):
+def _check(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     pygame.draw.lines(surf, ink or GREEN, False, [(x - r, y), (x - r * 0.3, y + r * 0.7), (x + r, y - r * 0.7)],
                       max(4, r // 3))
 
 
-def _play(surf, text, c, r, on, ink):
+def _play(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     pygame.draw.polygon(surf, ink or SKY, [(x - r * 0.6, y - r), (x - r * 0.6, y + r), (x + r, y)])
 
 
-def _ring(surf, text, c, r, on, ink):
+def _ring(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     pygame.draw.circle(surf, ink or SKY, c, r, max(4, r // 4))
 
 
-def _star(surf, text, c, r, on, ink):
+def _star(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     pts = [(x + (r if i % 2 == 0 else r * 0.45) * math.sin(i * math.pi / 5),
             y - (r if i % 2 == 0 else r * 0.45) * math.cos(i * math.pi / 5)) for i in range(10)]
     pygame.draw.polygon(surf, ink or GREEN, pts)
 
 
-def _pause(surf, text, c, r, on, ink):
+def _pause(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     for dx in (-r * 0.5, r * 0.5):
         pygame.draw.rect(surf, ink or SKY, (x + dx - r * 0.22, y - r, r * 0.44, 2 * r), border_radius=4)
 
 
-def _camera(surf, text, c, r, on, ink):
+def _camera(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     col = ink or SKY
     pygame.draw.rect(surf, col, (x - r, y - r * 0.6, 2 * r, 1.3 * r), 4, border_radius=6)
@@ -190,13 +196,14 @@ def _camera(surf, text, c, r, on, ink):
     pygame.draw.line(surf, ORANGE, (x - r * 1.2, y + r), (x + r * 1.2, y - r), 6)
 
 
-def _question(surf, text, c, r, on, ink):
+def _question(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     col = ink or SKY
     pygame.draw.circle(surf, col, c, r, 4)
     text.blit(surf, "?", HEADING, col, c, "center")
 
 
-def _mute(surf, text, c, r, on, ink):   # a speaker with a cross
+# a speaker with a cross
+def _mute(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     col = ink or MUTED
     pygame.draw.polygon(surf, col, [(x - r, y - r * 0.4), (x - r * 0.4, y - r * 0.4), (x + r * 0.2, y - r),
@@ -205,22 +212,23 @@ def _mute(surf, text, c, r, on, ink):   # a speaker with a cross
     pygame.draw.line(surf, col, (x + r * 0.6, y + r * 0.6), (x + r * 1.8, y - r * 0.6), 4)
 
 
-def _arrow(surf, c, r, colour, up: bool):
+def _arrow(surf: pygame.Surface, c: Point, r: int, colour: Colour, up: bool) -> None:
     x, y = c
     s = -1 if up else 1
     pygame.draw.polygon(surf, colour, [(x, y + s * r), (x - r, y), (x - r * 0.4, y), (x - r * 0.4, y - s * r),
                                        (x + r * 0.4, y - s * r), (x + r * 0.4, y), (x + r, y)])
 
 
-def _up(surf, text, c, r, on, ink):
+def _up(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     _arrow(surf, c, r, ink or SKY, True)
 
 
-def _down(surf, text, c, r, on, ink):
+def _down(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     _arrow(surf, c, r, ink or SKY, False)
 
 
-def _even(surf, text, c, r, on, ink):   # two equal bars on a beam: "match the sides"
+# two equal bars on a beam: "match the sides"
+def _even(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     col = ink or SKY
     pygame.draw.rect(surf, col, (x - r, y - r * 0.2, 2 * r, max(3, r // 5)))
@@ -229,7 +237,7 @@ def _even(surf, text, c, r, on, ink):   # two equal bars on a beam: "match the s
     pygame.draw.polygon(surf, col, [(x, y), (x - r * 0.4, y + r), (x + r * 0.4, y + r)])
 
 
-def _stop(surf, text, c, r, on, ink):
+def _stop(surf: pygame.Surface, text: Text, c: Point, r: int, on: Colour, ink: Colour | None) -> None:
     x, y = c
     pygame.draw.rect(surf, ink or SKY, (x - r * 0.8, y - r * 0.8, r * 1.6, r * 1.6), border_radius=3)
 
@@ -239,7 +247,8 @@ ICONS = {"warn": _warn, "check": _check, "play": _play, "ring": _ring, "star": _
          "stop": _stop}
 
 
-def draw_icon(surf, text: Text, kind: str, c, r, on=BG, ink=None) -> None:
+def draw_icon(surf: pygame.Surface, text: Text, kind: str, c: Point, r: int, on: Colour = BG,
+              ink: Colour | None = None) -> None:
     """One small shape centred on c with radius r; `on` is the colour beneath, `ink` overrides its colour."""
     draw = ICONS.get(kind)
     if draw is not None:
@@ -247,7 +256,8 @@ def draw_icon(surf, text: Text, kind: str, c, r, on=BG, ink=None) -> None:
 
 
 # --- level lines ------------------------------------------------------------------------
-def level_line(surf, bar, y, dashed, colour=TEXT, halo=INK) -> None:
+def level_line(surf: pygame.Surface, bar: pygame.Rect, y: int, dashed: bool, colour: Colour = TEXT,
+               halo: Colour | None = INK) -> None:
     """A level across a bar: the limit not to cross dashed; the goal to reach solid with notches.
 
     Drawn as a `colour` core in a `halo`, so it stands out (≥ 3:1) from whatever it crosses:

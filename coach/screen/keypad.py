@@ -78,11 +78,12 @@ def draw(display, view) -> None:
     """Paint a keypad screen on a PygameDisplay and make its keys clickable."""
     import pygame
 
-    from coach.screen import render as R
+    from coach.screen import palette as R
+    from coach.screen.drawing import Text
 
     global _text
     if _text is None:
-        _text = R.Text()
+        _text = Text()
     surf = display.screen
     size = surf.get_size()
     extra = view.extra or {}

@@ -30,7 +30,7 @@ def _path_cover(edges) -> list[list[int]]:
         adj.setdefault(b, []).append(a)
     for v in adj.values():
         v.sort()
-    paths = []
+    paths: list[list[int]] = []
     while True:
         # Start at odd-degree points first: a walk from there uses edges up best.
         starts = [p for p in sorted(adj) if len(adj[p]) % 2] or [p for p in sorted(adj) if adj[p]]

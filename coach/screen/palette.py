@@ -7,6 +7,12 @@ CONTRAST_PAIRS.
 """
 from __future__ import annotations
 
+from typing import Literal
+
+Colour = tuple[int, int, int]
+TextSize = Literal["normal", "large", "largest"]
+View = Literal["mirror", "mesh", "meters"]   # the exercise screens' three looks: camera, avatar, bars alone
+
 # --- palette --------------------------------------------------------------------------
 # Okabe–Ito signal colours on a dark, calm slate (easy on the eyes next to a webcam image).
 ORANGE, SKY, GREEN = (230, 159, 0), (86, 180, 233), (0, 158, 115)
@@ -48,7 +54,8 @@ NON_TEXT_PAIRS = {
 }
 
 TITLE, HEADING, BODY, SMALL = 52, 40, 34, 28     # px at the normal text size; nothing smaller than 28
-TEXT_SIZES = {"normal": 1.0, "large": 1.15, "largest": 1.3}   # the patient's text size, in three steps
+# the patient's text size, in three steps
+TEXT_SIZES: dict[TextSize, float] = {"normal": 1.0, "large": 1.15, "largest": 1.3}
 BAR_MAX = 1.2                                    # a bar spans 0..1.2; the goal is 1.0
 
 # cue -> (word, icon, colour): the visual twin of every sound.
@@ -67,9 +74,9 @@ CUE_LOOKS = {
 }
 
 
-def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+def contrast_ratio(a: Colour, b: Colour) -> float:
     """WCAG 2 contrast ratio of two sRGB colours (1..21)."""
-    def lum(c):
+    def lum(c: Colour) -> float:
         ch = [v / 255 for v in c]
         ch = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
         return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]

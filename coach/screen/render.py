@@ -5,9 +5,9 @@ test can render onto a plain Surface. Everything the patient must notice is
 said with a word and a shape as well as a colour (Okabe–Ito palette, contrast
 checked by tests/test_display.py against CONTRAST_PAIRS and NON_TEXT_PAIRS).
 The palette lives in coach.screen.palette, text and icons in coach.screen.drawing, the
-meters in coach.screen.meters, the card screens (instructions, summary, progress) in
-coach.screen.cards, the mesh's polylines in coach.screen.mesh_paths; their public names
-stay importable from here.
+buttons, hints and avatar in coach.screen.widgets, the meters in coach.screen.meters,
+the card screens (instructions, summary, progress) in coach.screen.cards, the mesh's
+polylines in coach.screen.mesh_paths.
 
 Every text drawn is recorded (`self.text.drawn`), and every touch target
 (`self.buttons`: rect and action), so tests check layout and touch on what was drawn.
@@ -17,43 +17,31 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import pygame
 
 from coach.core import face
-from coach.core.feedback import Button, FeedbackView, Meter
+from coach.core.feedback import FeedbackView, Meter
 from coach.screen import cards
-from coach.screen.drawing import Text, draw_icon, level_line
-from coach.screen.mesh_paths import MeshPaths
-from coach.screen.meters import draw_meters, short_label as _short_label
-from coach.screen.palette import (   # all re-exported: other modules use them as render.X
-    ALERT, BANNER, BAR_MAX, BG, BLUE, BODY, CONTRAST_PAIRS, CUE_LOOKS, GREEN, HEADING, HIGHLIGHT, INK,
-    LANDMARK, MESH_FEATURE, MESH_FILL, MESH_LINE, MUTED, NON_TEXT_PAIRS, ORANGE, PANEL, PRIME, PROMPT, PURPLE,
-    REACHED, SKY, SMALL, TEXT, TEXT_SIZES, TITLE, TRACK, VERMILLION, WATCH, YELLOW, contrast_ratio)
-
-__all__ = ["Renderer", "Text", "level_line", "contrast_ratio", "CONTRAST_PAIRS", "NON_TEXT_PAIRS", "CUE_LOOKS",
-           "_short_label", "ALERT", "BANNER", "BAR_MAX", "BG", "BLUE", "BODY", "GREEN", "HEADING", "HIGHLIGHT",
-           "INK", "LANDMARK", "MESH_FEATURE", "MESH_FILL", "MESH_LINE", "MUTED", "ORANGE", "PANEL", "PRIME",
-           "PURPLE", "REACHED", "SKY", "SMALL", "TEXT", "TITLE", "TRACK", "VERMILLION", "WATCH", "YELLOW"]
+from coach.screen.drawing import Text
+from coach.screen.meters import draw_meters
+from coach.screen.palette import (BANNER, BG, BODY, CUE_LOOKS, GREEN, HEADING, INK, LANDMARK, MUTED, PROMPT, SKY,
+                                  SMALL, TEXT, TEXT_SIZES, TITLE, TRACK, TextSize, View)
+from coach.screen.widgets import Canvas, Pixels, draw_highlights, landmarks_xy
 
 EXERCISE_SCREENS = ("calibrate", "countdown", "move", "hold", "relax", "rest")   # face + meters layout
 RING_WORDS = {"hold": "Hold", "rest": "Rest", "calibrate": "Keep still", "relax": "Relax", "countdown": "Ready"}
-HINTS = "P pause   S skip   V view   M sound   O voice   T text size   Q stop"
 PROMPT_ICONS = {"more": "up", "less": "down", "even": "even"}
 
 
-class Renderer:
+class Renderer(Canvas):
     """Draws one FeedbackView per call. Keeps only caches and gentle smoothing state."""
 
-    TOP, BOTTOM, MARGIN, PANEL_W, BUTTONS_W = 104, 124, 24, 470, 400
+    TOP, BOTTOM, PANEL_W, BUTTONS_W = 104, 124, 470, 400
 
-    def __init__(self, size: tuple[int, int], text_size: str = "normal") -> None:
-        self.w, self.h = size
-        self.text = Text(TEXT_SIZES.get(text_size, 1.0))
-        self.mesh = MeshPaths.load()
-        self.frame_size = (640, 480)   # last camera frame size: the aspect of normalised points
-        self._fit: tuple[float, float, float] | None = None  # smoothed avatar centre and scale
-        # What was drawn last, for click targets and tests.
-        self.buttons: list[tuple[pygame.Rect, str]] = []
+    def __init__(self, size: tuple[int, int], text_size: TextSize = "normal") -> None:
+        super().__init__(size, Text(TEXT_SIZES.get(text_size, 1.0)))
+        # What was drawn last, for click targets and tests (and `buttons`, the touch targets).
         self.bars: list[tuple[Meter, pygame.Rect]] = []
         self.banner_rect: pygame.Rect | None = None
         self.prompt_rect: pygame.Rect | None = None
@@ -72,18 +60,18 @@ class Renderer:
         self.words_rect = pygame.Rect(0, self.h - self.BOTTOM, self.w - self.BUTTONS_W - self.MARGIN,
                                       self.BOTTOM)
 
-    def set_text_size(self, name: str) -> None:
+    def set_text_size(self, name: TextSize) -> None:
         self.text.set_scale(TEXT_SIZES.get(name, 1.0))
         self._layout()
 
     # -- entry point --
-    def draw(self, surf: pygame.Surface, view: FeedbackView, frame_rgb, mode: str,
+    def draw(self, surf: pygame.Surface, view: FeedbackView, frame_rgb: npt.NDArray[np.uint8] | None, mode: View,
              flash: str | None = None, sound_note: str = "") -> None:
         self.buttons, self.bars, self.banner_rect, self.image_rect = [], [], None, None
         self.prompt_rect = self.behind_rect = None
         self.text.reset()
         if frame_rgb is not None:
-            self.frame_size = (frame_rgb.shape[1], frame_rgb.shape[0])
+            self.avatar.frame_size = (frame_rgb.shape[1], frame_rgb.shape[0])
         surf.fill(BG)
         right = self.w - self.MARGIN
         exercise = view.screen in EXERCISE_SCREENS
@@ -103,7 +91,8 @@ class Renderer:
             self._flash(surf, flash, mode if exercise else "card")
 
     # -- exercise screens: face (or not) + meters + instruction/banner + Pause and Stop --
-    def _exercise(self, surf, view, frame_rgb, mode, words: bool = True) -> int:
+    def _exercise(self, surf: pygame.Surface, view: FeedbackView, frame_rgb: npt.NDArray[np.uint8] | None,
+                  mode: View, words: bool = True) -> int:
         right = self._top_bar(surf, view)
         ring = view.hold_fraction is not None or (view.countdown_s is not None and
                                                    math.isfinite(view.countdown_s))
@@ -118,7 +107,7 @@ class Renderer:
             if mode == "mirror" and frame_rgb is not None:
                 self._mirror(surf, view, frame_rgb)
             else:
-                self._avatar(surf, view, self.face_rect)
+                self.face(surf, view, self.face_rect)
             draw_meters(self, surf, self.panel_rect, view, big=False, gap=30)
             if ring:
                 r = 62
@@ -130,7 +119,7 @@ class Renderer:
                                                           self.BUTTONS_W, self.BOTTOM), view, small=True)
         return right
 
-    def _words(self, surf, view) -> None:
+    def _words(self, surf: pygame.Surface, view: FeedbackView) -> None:
         """The bottom strip: the instruction, or a coaching prompt (the alert banner covers both)."""
         if view.banner:
             return
@@ -140,17 +129,18 @@ class Renderer:
         elif view.text:
             self.text.block(surf, view.text, BODY, TEXT, box, max_lines=2, valign="center", shrink=True)
 
-    def _prompt(self, surf, view, box) -> None:
+    def _prompt(self, surf: pygame.Surface, view: FeedbackView, box: pygame.Rect) -> None:
         pill = box.inflate(0, -4)
         self.prompt_rect = pill
         pygame.draw.rect(surf, PROMPT, pill, border_radius=20)
-        self._icon(surf, PROMPT_ICONS.get(view.prompt_kind, "question"), (pill.x + 44, pill.centery), 22,
-                   on=PROMPT, ink=INK)
+        self.icon(surf, PROMPT_ICONS.get(view.prompt_kind, "question"), (pill.x + 44, pill.centery), 22,
+                  on=PROMPT, ink=INK)
+        assert view.prompt is not None
         words = pygame.Rect(pill.x + 84, pill.y + 6, pill.w - 104, pill.h - 12)
         self.text.block(surf, view.prompt, BODY, INK, words, align="left", max_lines=2, valign="center",
                         shrink=True)
 
-    def _top_bar(self, surf, view):
+    def _top_bar(self, surf: pygame.Surface, view: FeedbackView) -> int:
         """The exercise's name and "Exercise 1 of 3" on the left; "Rep 2 of 5" with pips on the right."""
         x_right = self.w - self.MARGIN
         if view.reps_total:
@@ -177,46 +167,8 @@ class Renderer:
                            (self.MARGIN, 8 + self.text.line_h(size)))
         return x_right
 
-    # -- touch targets --
-    def draw_buttons(self, surf, buttons: tuple[Button, ...], area: pygame.Rect, view, small=False) -> None:
-        """Buttons side by side, centred in `area`; each registered as a touch target with its action."""
-        if not buttons:
-            return
-        show_keys = view.extra.get("hints", HINTS) != ""          # the kiosk has no keyboard
-        gap = 16
-        bw = min(340, (area.w - gap * (len(buttons) + 1)) // len(buttons))
-        bh = min(area.h - 20, 88 if small else 100)
-        x = area.centerx - (len(buttons) * bw + (len(buttons) - 1) * gap) // 2
-        for i, b in enumerate(buttons):
-            rect = pygame.Rect(x, area.centery - bh // 2, bw, bh)
-            self._button(surf, rect, b, primary=(i == 0 and b.action in cards.PRIMARY), show_key=show_keys)
-            self.buttons.append((rect, b.action))
-            x += bw + gap
-
-    def _button(self, surf, rect, b: Button, primary: bool, show_key: bool) -> None:
-        """A button: its word (with an icon for pause, stop and carry on), and its key underneath at home."""
-        fill, ink = (SKY, INK) if primary else (PANEL, TEXT)
-        pygame.draw.rect(surf, fill, rect, border_radius=16)
-        pygame.draw.rect(surf, SKY if primary else MUTED, rect, 3, border_radius=16)
-        icon = {"pause": "pause", "stop": "stop", "resume": "play"}.get(b.action)
-        inner = rect.inflate(-24, -10)
-        key = f"press {b.key}" if show_key and b.key else ""
-        key_h = self.text.line_h(SMALL) if key else 0
-        icon_w = 34 if icon else 0
-        size = self.text.fit(b.word, HEADING if rect.h >= 96 else BODY, inner.w - icon_w, 1)
-        if key and self.text.line_h(size) + key_h > inner.h + 10:
-            key, key_h = "", 0
-        word_w = self.text.width(b.word, size)
-        x = rect.centerx - (word_w + icon_w) // 2
-        cy = rect.centery - key_h // 2 + (2 if key else 0)
-        if icon:
-            self._icon(surf, icon, (x + 12, cy), 12, on=fill, ink=ink)
-        self.text.blit(surf, b.word, size, ink, (x + icon_w, cy), "midleft")
-        if key:
-            self.text.blit(surf, key, SMALL, ink, (rect.centerx, inner.bottom + 4), "midbottom")
-
     # -- the mirror: camera frame flipped for display, measured points on top --
-    def _mirror(self, surf, view, frame_rgb):
+    def _mirror(self, surf: pygame.Surface, view: FeedbackView, frame_rgb: npt.NDArray[np.uint8]) -> None:
         fh, fw = frame_rgb.shape[:2]
         box = self.face_rect
         scale = min(box.w / fw, box.h / fh)
@@ -225,21 +177,21 @@ class Renderer:
         dst.center = box.center
         self.image_rect = dst
         frame = np.ascontiguousarray(frame_rgb[..., :3], dtype=np.uint8)
-        img = pygame.image.frombuffer(frame, (fw, fh), "RGB")
+        img = pygame.image.frombuffer(frame, (fw, fh), "RGB")  # type: ignore[arg-type]   # any buffer will do
         # Mirrored for display only: the patient expects a mirror; the core never sees it.
         # smoothscale (~5 ms at 720p) rather than scale (~1 ms): a blocky face is hard to read.
         img = pygame.transform.flip(pygame.transform.smoothscale(img, (dw, dh)), True, False)
         surf.blit(img, dst)
-        xy = self._points(view.points)
+        xy = landmarks_xy(view.points)
         if xy is None:
             return
         px = np.empty_like(xy)
         px[:, 0] = dst.x + (1.0 - xy[:, 0]) * dw     # x mirrored with the image
         px[:, 1] = dst.y + xy[:, 1] * dh
         self._landmarks(surf, px)
-        self._highlights(surf, px, view.highlight)
+        draw_highlights(surf, self.text, px, view.highlight)
 
-    def _landmarks(self, surf, px):
+    def _landmarks(self, surf: pygame.Surface, px: Pixels) -> None:
         for side in face.SIDES:
             eye = px[list(face.EYE_CONTOUR[side])].tolist()
             brow = px[list(face.BROW[side])].tolist()
@@ -255,75 +207,9 @@ class Renderer:
             pygame.draw.circle(surf, INK, c, 4)
             pygame.draw.circle(surf, LANDMARK, c, 2)
 
-    def _highlights(self, surf, px, highlight):
-        for region, side in highlight:
-            idx = face.REGION_POINTS.get(region, {}).get(side)
-            if not idx:
-                continue
-            pts = px[list(idx)]
-            (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
-            rect = pygame.Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).inflate(44, 44)
-            pygame.draw.ellipse(surf, INK, rect.inflate(6, 6), 9)
-            pygame.draw.ellipse(surf, HIGHLIGHT, rect, 5)
-            self._icon(surf, "warn", (rect.centerx, rect.y - 22), 18)
-
-    # -- the avatar: the mesh on a plain background, centred and scaled to fit --
-    def _avatar(self, surf, view, box: pygame.Rect, steady: bool = False):
-        xy = self._points(view.points)
-        if xy is None:
-            self.text.block(surf, "Looking for your face…", BODY, MUTED, box, valign="center")
-            return
-        fw, fh = self.frame_size
-        p = np.empty_like(xy)
-        p[:, 0] = (1.0 - xy[:, 0]) * fw      # mirrored, like the mirror view
-        p[:, 1] = xy[:, 1] * fh
-        self._place(p, box, steady)
-        clip = surf.get_clip()
-        surf.set_clip(box)
-        pygame.draw.polygon(surf, MESH_FILL, p[self.mesh.oval].tolist())
-        for path in self.mesh.tesselation:
-            pygame.draw.lines(surf, MESH_LINE, False, p[path].tolist(), 1)
-        pygame.draw.lines(surf, MESH_FEATURE, True, p[self.mesh.oval].tolist(), 2)
-        for path in self.mesh.features:
-            pygame.draw.lines(surf, MESH_FEATURE, False, p[path].tolist(), 3)
-        for side, (c, rim) in zip(face.SIDES, self.mesh.irises):
-            if c < len(p):
-                # No bigger than the lid opening, so a closing eye looks closed.
-                up, lo = face.EYE_LIDS[side][1]
-                r = min(float(np.linalg.norm(p[c] - p[rim])), 0.5 * float(np.linalg.norm(p[up] - p[lo])))
-                if r >= 2.0:
-                    pygame.draw.circle(surf, MESH_FEATURE, p[c].tolist(), r)
-        self._highlights(surf, p, view.highlight)
-        surf.set_clip(clip)
-
-    def _place(self, p: np.ndarray, box: pygame.Rect, steady: bool) -> None:
-        """Centre and scale the mesh into box, in place. Scaled by the eye-corner span (barely changes
-        with expressions), not the outline, so an open mouth doesn't shrink the face. Smoothed: the
-        avatar should feel calm; `steady` (a demonstration) keeps the fit it has, so only the movement moves."""
-        oval = p[self.mesh.oval]
-        centre = (oval.min(axis=0) + oval.max(axis=0)) / 2
-        span = float(np.linalg.norm(p[face.EYE_OUTER["left"]] - p[face.EYE_OUTER["right"]]))
-        scale = 0.36 * box.h / max(span, 1e-6)
-        target = (float(centre[0]), float(centre[1]), scale)
-        if self._fit is None or abs(self._fit[2] - scale) > 0.5 * scale:
-            self._fit = target
-        elif not steady:
-            self._fit = tuple(0.8 * a + 0.2 * b for a, b in zip(self._fit, target))
-        cx, cy, s = self._fit
-        p[:, 0] = box.centerx + (p[:, 0] - cx) * s
-        p[:, 1] = box.centery + (p[:, 1] - cy) * s
-
-    @staticmethod
-    def _points(points) -> np.ndarray | None:
-        if points is None:
-            return None
-        p = np.asarray(points, dtype=np.float32)
-        if p.ndim != 2 or p.shape[0] < 468 or not np.isfinite(p[:468, :2]).all():
-            return None
-        return p[:, :2]
-
     # -- the hold ring --
-    def _ring(self, surf, c, r, fraction, seconds, word="", backing=False):
+    def _ring(self, surf: pygame.Surface, c: tuple[int, int], r: int, fraction: float | None,
+              seconds: float | None, word: str = "", backing: bool = False) -> None:
         fraction = 0.0 if fraction is None or not math.isfinite(fraction) else min(max(fraction, 0.0), 1.0)
         width = max(10, r // 5)
         if backing:   # over a camera image: a plain panel keeps the number and word readable
@@ -344,31 +230,31 @@ class Renderer:
             self.text.blit(surf, word, SMALL, TEXT, (c[0], c[1] + r + 6), "midtop")
 
     # -- banner: what to change, while co-movement lasts --
-    def _banner(self, surf, message):
+    def _banner(self, surf: pygame.Surface, message: str) -> None:
         rect = self.words_rect.copy() if self.buttons else self.bottom_rect.copy()
         self.banner_rect = rect
         pygame.draw.rect(surf, BANNER, rect)
         pygame.draw.line(surf, INK, rect.topleft, rect.topright, 3)
-        self._icon(surf, "warn", (rect.x + 56, rect.centery), 36, on=BANNER)
+        self.icon(surf, "warn", (rect.x + 56, rect.centery), 36, on=BANNER)
         word = self.text.blit(surf, "Careful", HEADING, INK, (rect.x + 104, rect.centery), "midleft")
         pygame.draw.line(surf, INK, (word.right + 20, rect.y + 24), (word.right + 20, rect.bottom - 24), 3)
         box = pygame.Rect(word.right + 40, rect.y + 8, rect.right - word.right - 56, rect.h - 16)
         self.text.block(surf, message, BODY, INK, box, align="left", max_lines=2, valign="center", shrink=True)
 
     # -- status and cue twins --
-    def _sound_note(self, surf, note, right):
+    def _sound_note(self, surf: pygame.Surface, note: str, right: int) -> None:
         """Say plainly when cues will be silent (the visual twins still show)."""
         img_w = self.text.width(note, SMALL)
         if right - img_w - 60 < self.w // 2:        # no room beside the title: under the top bar
             return
         r = self.text.blit(surf, note, SMALL, MUTED, (right, 14), "topright")
-        self._icon(surf, "mute", (r.x - 34, r.centery), 13, on=BG)
+        self.icon(surf, "mute", (r.x - 34, r.centery), 13, on=BG)
 
-    def _saving(self, surf) -> None:
+    def _saving(self, surf: pygame.Surface) -> None:
         """The log is waiting for the disk (another program holds it, or it is full): say so, calmly."""
         self.text.blit(surf, "Saving…", SMALL, MUTED, (self.MARGIN, self.h - 14), "bottomleft")
 
-    def _flash(self, surf, cue, where):
+    def _flash(self, surf: pygame.Surface, cue: str, where: str) -> None:
         word, icon, colour = CUE_LOOKS.get(cue, (cue.replace("_", " ").capitalize(), "ring", SKY))
         img_w = self.text.width(word, HEADING)
         pill = pygame.Rect(0, 0, img_w + 110, 76)
@@ -383,12 +269,8 @@ class Renderer:
             self.text.drawn = [(r, s) for r, s in self.text.drawn if r.bottom <= self.h - 76]
         pygame.draw.rect(surf, INK, pill.inflate(6, 6), border_radius=40)
         pygame.draw.rect(surf, colour, pill, border_radius=38)
-        self._icon(surf, icon, (pill.x + 44, pill.centery), 20, on=colour, ink=INK)
+        self.icon(surf, icon, (pill.x + 44, pill.centery), 20, on=colour, ink=INK)
         self.text.blit(surf, word, HEADING, INK, (pill.x + 78, pill.centery), "midleft")
-
-    def _icon(self, surf, kind, c, r, on=BG, ink=None):
-        """Small shapes, so meaning never rests on colour alone."""
-        draw_icon(surf, self.text, kind, c, r, on, ink)
 
 
 _LIP_POINTS = tuple(p for p in face.MEASURED_POINTS

@@ -49,14 +49,15 @@ def voice_file(phrase: str) -> str:
 class Sounds:
     """Plays named cues and phrases. `available` is False (and `problem` says why) without a device."""
 
-    def __init__(self, folder: Path | None = None, *, mute: bool = False, volume: float = 0.8) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | None = None, *, mute: bool = False,
+                 volume: float = 0.8) -> None:
         self.muted = bool(mute)
         self.volume = _clamp(volume)
         self.available = False
         self.problem: str | None = None
         self._sounds: dict[str, pygame.mixer.Sound] = {}
         self._voices: dict[str, pygame.mixer.Sound | None] = {}
-        self._voice_channel = None
+        self._voice_channel: pygame.mixer.Channel | None = None
         try:
             if not pygame.mixer.get_init():
                 with quiet_disk_driver():
@@ -85,7 +86,7 @@ class Sounds:
             return False
         sound = self._sounds.get(cue)
         phrase = self._voice(say) if say else None
-        if phrase is not None:
+        if phrase is not None and self._voice_channel is not None:
             # The cue, then the phrase, on the voice channel: a newer phrase replaces an older one.
             if sound is not None:
                 self._voice_channel.play(sound)
@@ -101,8 +102,8 @@ class Sounds:
         if phrase not in self._voices:
             path = self.folder / VOICE_DIR / voice_file(phrase)
             try:
-                self._voices[phrase] = pygame.mixer.Sound(str(path))
-                self._voices[phrase].set_volume(self.volume)
+                voice = self._voices[phrase] = pygame.mixer.Sound(str(path))
+                voice.set_volume(self.volume)
             except (pygame.error, FileNotFoundError):
                 self._voices[phrase] = None
         return self._voices[phrase]
