@@ -66,7 +66,7 @@ def test_the_therapist_hears_it_with_the_evidence():
     w = care.Watched("gentle-smile", "Gentle smile", "Eye narrowing")
     r = {"state": "risen", "plateau": 0.12, "recent": 0.21, "since": date(2026, 1, 1), "injection": INJ}
     assert care.rise_words(w, r, date(2026, 1, 22)) == (
-        "Eye narrowing in the gentle smile has risen from 12 % to 21 % over the last 3 weeks, "
+        "Eye narrowing in the gentle smile (average per session) has risen from 12 % to 21 % over the last 3 weeks, "
         "16 weeks after the injection of 2 Oct.")
 
 
@@ -75,7 +75,7 @@ def test_the_per_session_figure_is_the_reports_co_movement_point():
              "synkinesis_peak": v, "synkinesis": 0, "peak": 1.0, "hold_s": 3.0, "session_status": "completed"}
             for v in (-0.10, 0.20, -0.30)]
     reps.append({**reps[0], "complete": 0, "synkinesis_peak": -0.9})         # incomplete: not counted
-    # the typical co-movement of the three complete reps: the median of 0.10, 0.20 and 0.30
+    # the average co-movement of the three complete reps: the mean of 0.10, 0.20 and 0.30 sizes
     assert progress.co_movement_points(reps) == {"gentle-smile": [(date(2025, 10, 20), pytest.approx(0.2))]}
     running = [{**r, "session_status": "in-progress"} for r in reps]
     assert progress.co_movement_points(running) == {}
@@ -351,10 +351,10 @@ def test_the_welcome_note_is_gentle_and_the_progress_screen_shows_the_injection(
         assert not any(w in line.lower() for w in ("risen", "rise", "worse", "warning", "wear", "%", "urgent"))
     library = load_library()[0]
     session = Session(resolve_plan(library, None), history=h)
-    welcome = compose(session, 0.0, None)
+    welcome = compose(session.moment(0.0), None)
     assert welcome.extra["care"] == h.note and welcome.extra["notice"]
     session.state = "progress"
-    shown = compose(session, 0.0, None)
+    shown = compose(session.moment(0.0), None)
     assert [w for _, w in shown.progress["timeline"]["marks"]] == [
         "Injection 6 Jan", "Full effect by week 2 (20 Jan)", "May wear off from about week 17 (6 May)"]
     assert shown.progress["timeline"]["week"] == pytest.approx(10.0)

@@ -271,7 +271,7 @@ def rise_words(w: Watched, r: dict, today: date) -> str:
     """The therapist's sentence, with the evidence."""
     inj = short_day(r["injection"])
     if r["state"] == "risen":
-        return (f"{w.words()} has risen from {100 * r['plateau']:.0f} % to {100 * r['recent']:.0f} % over the last "
+        return (f"{w.words()} (average per session) has risen from {100 * r['plateau']:.0f} % to {100 * r['recent']:.0f} % over the last "
                 f"{weeks((today - r['since']).days)}, {weeks((today - r['injection']).days)} after the injection of "
                 f"{inj}.")
     if r["state"] == "too_few":
@@ -279,7 +279,7 @@ def rise_words(w: Watched, r: dict, today: date) -> str:
                 f"({r['n_plateau']} sessions in weeks 2–6 after it, {CUSUM.min_plateau} needed; "
                 f"{r['n_after']} since, {CUSUM.min_after} needed).")
     if r["state"] == "steady":
-        return f"{w.words()} is steady at about {100 * r['plateau']:.0f} % since the injection of {inj}."
+        return f"{w.words()} (average per session) is steady at about {100 * r['plateau']:.0f} % since the injection of {inj}."
     return f"{w.words()}: the full effect of the injection of {inj} is still being measured (weeks 2–6)."
 
 

@@ -147,6 +147,12 @@ REPORT_FIGURES = {
                         "days from the first session to the report date (no practice schedule is recorded)."),
     "trend": Figure("trend", "points", "", "The clean-rep rate of full sessions over the last 4 weeks minus that "
                     "of the 4 weeks before; “steady” when the change is under 10 points."),
+    "average_co_movement": Figure(
+        "average co-movement", "%", "of the watched measure's neutral size",
+        "The mean size of the co-movement of a session's complete reps (each rep's largest unwanted change, "
+        "as for typical co-movement). Only the wearing-off watch "
+        "(`coach due`, the report's opening lines) uses it: over a session's few reps it moves less from one "
+        "session to the next than the median, so a rise shows sooner without more false alarms."),
     "sunnybrook": Figure("estimated Sunnybrook synkinesis grade", "grade", "", "From the typical co-movement of "
                          "the latest session with the expression: 0 below 10 %, 1 below 20 %, 2 below 35 %, else "
                          "3. An estimate, not a validated mapping."),
@@ -181,6 +187,11 @@ def typical_co_movement(reps) -> float | None:
 
 def largest_co_movement(reps) -> float | None:
     return largest(co_movements(reps))
+
+
+def average_co_movement(reps) -> float | None:
+    """REPORT_FIGURES["average_co_movement"]: the mean size of the complete reps' peak co-movement."""
+    return mean(co_movements(reps))
 
 
 def _side(r, s: str, prefix: str = "peak"):
@@ -516,9 +527,9 @@ CO_MOVEMENT_MIN_REPS = 2         # a session counts for the wearing-off test wit
 
 
 def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -> dict[str, list[tuple[date, float]]]:
-    """exercise -> [(day, typical co-movement)] per session in time order: the session's typical
-    co-movement (`typical_co_movement`, the median |synkinesis peak| of its complete reps, the report's
-    co-movement trend point). Sessions
+    """exercise -> [(day, average co-movement)] per session in time order: the session's average
+    co-movement (`average_co_movement`, the mean |synkinesis peak| of its complete reps), the figure the
+    wearing-off watch follows. Sessions
     still running, or with fewer than `min_reps` complete reps with a co-movement peak, are left out."""
     out: dict[str, list[tuple[date, float]]] = {}
     for ex, points in per_session(reps).items():
@@ -526,5 +537,5 @@ def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -
             done = [r for r in complete_reps(rs) if _get(r, "synkinesis_peak") is not None
                     and (r.get("session_status") if isinstance(r, dict) else None) != "in-progress"]
             if len(done) >= min_reps:
-                out.setdefault(ex, []).append((local_dt(started).date(), typical_co_movement(done)))
+                out.setdefault(ex, []).append((local_dt(started).date(), average_co_movement(done)))
     return out
