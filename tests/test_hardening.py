@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from coach.errors import CoachError
 from coach.log.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 
 # ---- 2. private by default -----------------------------------------------------------------------
 @pytest.fixture
@@ -281,6 +280,7 @@ def unprivileged(cmd: list[str]) -> list[str]:
     return [setpriv, "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", *cmd]
 
 
+@pytest.mark.slow   # starts a process
 def test_readers_work_on_a_database_in_a_read_only_folder(tmp_path):
     from store_fixtures import build_history
 
@@ -291,7 +291,7 @@ def test_readers_work_on_a_database_in_a_read_only_folder(tmp_path):
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     os.chmod(db, 0o444)
     os.chmod(folder, 0o555)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ}
     try:
         for argv in (["sessions"], ["patient", "list"], ["patient", "show", "P1"], ["plan", "show", "P1"],
                      ["treatment", "list", "P1"], ["report", "P1", "--out", str(tmp_path / "r.html")],
@@ -309,6 +309,7 @@ def test_readers_work_on_a_database_in_a_read_only_folder(tmp_path):
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before    # nothing written
 
 
+@pytest.mark.slow   # starts a process
 def test_readers_open_read_only_and_show_a_dead_session_as_interrupted(tmp_path):
     from coach.cli import cli
 
@@ -320,7 +321,7 @@ def test_readers_open_read_only_and_show_a_dead_session_as_interrupted(tmp_path)
         store.add_patient("P1")
         print(store.start_session("P1"), flush=True)
         time.sleep(60)
-    """)], env={**os.environ, "PYTHONPATH": str(REPO), "DB": str(db)}, stdout=subprocess.PIPE, text=True)
+    """)], env={**os.environ, "DB": str(db)}, stdout=subprocess.PIPE, text=True)
     sid = proc.stdout.readline().strip()
     runner = CliRunner()
     assert "in-progress" in runner.invoke(cli, ["sessions", "--db", str(db)]).output     # still running

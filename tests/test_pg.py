@@ -229,6 +229,7 @@ def test_two_kiosks_with_the_same_patient_sync_at_once(pg_url, tmp_path, monkeyp
         assert conn.execute("SELECT count(*) FROM sessions WHERE patient_id = %s", [pid]).fetchone()[0] == 24
 
 
+@pytest.mark.slow   # starts a process
 def test_a_sync_killed_mid_batch_resumes_without_duplicates(pg_url, tmp_path, capsys):
     db = kiosk_db(tmp_path / "home.db", n=10)
     conn = pg.connect(pg_url)
