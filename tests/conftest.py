@@ -61,6 +61,24 @@ def headless(tmp_path_factory):
             os.environ[k] = v
 
 
+@pytest.fixture(scope="module")
+def calm():
+    """A real calm face: the first frame of the committed landmark stream (tests/streams.py)."""
+    from streams import session_stream
+
+    return session_stream(0.2)[0]
+
+
+@pytest.fixture
+def window(headless):
+    """A muted pygame window on SDL's dummy driver, its renderer's text, buttons and pixels to check."""
+    from coach.screen.display import PygameDisplay
+
+    d = PygameDisplay(mute=True)
+    yield d
+    d.close()
+
+
 def pytest_configure(config):
     """Every child process imports the same coach as this one. From the checkout (a worktree with
     PYTHONPATH, or an editable install) the children get the checkout on PYTHONPATH; from an installed
