@@ -107,15 +107,12 @@ def _installed_copy() -> str | None:
     import json
     from importlib import metadata
 
-    try:
-        dist = metadata.distribution("coach")
-    except metadata.PackageNotFoundError:
-        return None
-    where = Path(str(dist.locate_file(""))).resolve()
-    direct = json.loads(dist.read_text("direct_url.json") or "{}")
-    if where == CHECKOUT or direct.get("dir_info", {}).get("editable"):
-        return None
-    return str(where)
+    for dist in metadata.distributions(name="coach"):
+        where = Path(str(dist.locate_file(""))).resolve()
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        if where != CHECKOUT and not direct.get("dir_info", {}).get("editable"):
+            return str(where)
+    return None
 
 
 @pytest.fixture(autouse=True)
