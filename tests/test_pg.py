@@ -24,10 +24,10 @@ from coach.clinic import store as pg
 from coach.clinic import sync as sync_module
 from coach.log.store import Store
 from coach.clinic.sync import sync
-from tests.store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
+from store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
                                   shared_counts)
 
-pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
+pytest_plugins = ("pg_server",)          # the pg_server and pg_url fixtures
 WHEN = datetime(2024, 5, 6, 9, 0)
 
 
