@@ -117,18 +117,41 @@ def _installed_copy() -> str | None:
 
 @pytest.fixture(autouse=True)
 def _fast_means_no_processes(request, monkeypatch):
-    """The fast loop (`-m "not slow"`) starts no process: a test that does must say so where it is
-    written, with `@pytest.mark.slow` (or the module's `pytestmark`). Fixtures set up before this one
-    (a shared PostgreSQL server) may; the test itself may not."""
+    """The fast loop (`-m "not slow"`) starts no process: a test that does, itself or through coach's
+    code, must say so where it is written, with `@pytest.mark.slow` (or the module's `pytestmark`).
+    Fixtures set up before this one (a shared PostgreSQL server) may, and so may a library's own
+    housekeeping (matplotlib asking fontconfig for fonts once)."""
     if request.node.get_closest_marker("slow"):
         yield
         return
     import multiprocessing.process
     import subprocess
+    import sys
+    import sysconfig
 
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow")
+    import coach
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
-    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    ours = (Path(coach.__file__).resolve().parent, CHECKOUT / "tests")
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+
+    def caller() -> Path | None:
+        """The first file up the stack outside the standard library (subprocess.run, a process pool …)."""
+        frame = sys._getframe(2)
+        while frame:
+            path = Path(frame.f_code.co_filename).resolve()
+            if not path.is_relative_to(stdlib) or "site-packages" in path.parts:
+                return path
+            frame = frame.f_back
+        return None
+
+    def guarded(original):
+        def start(*args, **kwargs):
+            where = caller()
+            if where and any(where.is_relative_to(folder) for folder in ours):
+                raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow")
+            return original(*args, **kwargs)
+        return start
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", guarded(subprocess.Popen.__init__))
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", guarded(multiprocessing.process.BaseProcess.start))
     yield
