@@ -22,6 +22,6 @@ def cli_home(tmp_path, monkeypatch):
     monkeypatch.setattr("coach.quiet.filter_native_logs", lambda: None)   # keep stderr for capsys
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("COACH_DB", raising=False)
-    from tests.test_bundles import make_db
+    from test_bundles import make_db
 
     return make_db(tmp_path / "home.db")

@@ -17,6 +17,7 @@ def coach(*args, env=None):
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
+@pytest.mark.slow   # runs the tracker
 def test_single_face_is_one_rep_and_no_synkinesis(media, face_model, tmp_path):
     out, stream = tmp_path / "a.json", tmp_path / "s.npz"
     r = coach("analyze", media / "single_face.mp4", "--exercise", "gentle-smile", "--json", out,
@@ -56,6 +57,7 @@ def test_summary_only_unless_json_to_stdout(single_face_stream, tmp_path):
     assert json.loads(piped.output) == json.loads(saved.read_text())
 
 
+@pytest.mark.slow   # runs the tracker
 @pytest.mark.parametrize("clip", ["face_noface.mov", "noface_face.mov"])
 def test_face_leaving_or_entering(media, face_model, tmp_path, clip):
     out = tmp_path / "a.json"
@@ -73,6 +75,7 @@ def test_face_leaving_or_entering(media, face_model, tmp_path, clip):
         assert all(f.has_face for f in frames if item["start_s"] <= f.t <= item["end_s"])
 
 
+@pytest.mark.slow   # runs the tracker
 def test_no_face_clip_is_a_clear_error(media, face_model, tmp_path):
     out = tmp_path / "a.json"
     r = coach("analyze", media / "no_face.mp4", "--exercise", "gentle-smile", "--json", out)
@@ -81,6 +84,7 @@ def test_no_face_clip_is_a_clear_error(media, face_model, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow   # runs the tracker
 def test_corrupt_and_truncated_videos(media, face_model, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(50_000))
@@ -99,6 +103,7 @@ def test_corrupt_and_truncated_videos(media, face_model, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no half-written files
 
 
+@pytest.mark.slow   # starts a process
 def test_bad_inputs_one_sentence(tmp_path, single_face_stream):
     bad_stream = tmp_path / "x.npz"
     bad_stream.write_bytes(b"not a stream")
@@ -111,6 +116,7 @@ def test_bad_inputs_one_sentence(tmp_path, single_face_stream):
         assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow   # starts a process
 def test_broken_exercise_file_named(tmp_path, single_face_stream):
     (tmp_path / "gentle-smile.toml").write_text('id = "gentle-smile"\nname = 3\n')
     r = coach("analyze", single_face_stream, "--exercise", "gentle-smile", "--exercises", tmp_path)
@@ -119,11 +125,13 @@ def test_broken_exercise_file_named(tmp_path, single_face_stream):
     assert r.returncode == 0
 
 
+@pytest.mark.slow   # starts a process
 def test_model_missing_is_exit_2(tmp_path, single_face_stream):
     r = coach("model", env={"COACH_FACE_MODEL": "", "XDG_CACHE_HOME": str(tmp_path)})
     assert r.returncode == 2 and "coach model install" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow   # starts a process
 def test_model_verifies(face_model):
     r = coach("model")
     assert r.returncode == 0 and "verified" in r.stdout
@@ -138,6 +146,7 @@ def _same_frames(a, b):
         assert x.matrix is None and y.matrix is None or np.array_equal(x.matrix, y.matrix)
 
 
+@pytest.mark.slow   # runs the tracker
 @pytest.mark.parametrize("clip", ["single_face.mp4", "face_noface.mov"])
 def test_two_trackers_find_what_one_finds(media, face_model, clip, monkeypatch):
     """The clip's second half on a second tracker changes nothing, to the bit: where the
@@ -152,6 +161,7 @@ def test_two_trackers_find_what_one_finds(media, face_model, clip, monkeypatch):
     assert seen == two                                  # the sink got every frame, in order
 
 
+@pytest.mark.slow   # runs the tracker
 def test_second_tracker_that_disagrees_is_dropped(media, face_model, monkeypatch):
     from coach import analysis
 
@@ -163,6 +173,7 @@ def test_second_tracker_that_disagrees_is_dropped(media, face_model, monkeypatch
     assert all(f.matrix is None and not f.blendshapes for f in two)
 
 
+@pytest.mark.slow   # runs the tracker
 def test_analyze_file_streams_the_same_result(media, face_model, single_face_stream, library):
     """Measured while tracked (a thread per stage), with or without a second tracker."""
     from coach.analysis import analyze_file

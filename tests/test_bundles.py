@@ -21,10 +21,10 @@ from coach.clinic import keys as clinic_keys
 from coach.clinic.merge import SHARED_TABLES, collect
 from coach.log.schema import migrations
 from coach.log.store import Store
-from tests.store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
+from store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
 
 WHEN = datetime(2024, 3, 4, 18, 30)
-pytest_plugins = ("tests.bundle_fixtures",)     # the keys and cli_home fixtures
+pytest_plugins = ("bundle_fixtures",)     # the keys and cli_home fixtures
 
 
 def make_db(path, code="P1", n=2, start=WHEN, kind="home", running=False):

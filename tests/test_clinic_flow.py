@@ -17,10 +17,10 @@ from coach.clinic import store as pg
 from coach.clinic.merge import collect
 from coach.log.schema import SHARED_TABLES
 from coach.log.store import Store
-from tests.store_fixtures import shared_counts
-from tests.test_bundles import WHEN, add_session, cli, make_db
+from store_fixtures import shared_counts
+from test_bundles import WHEN, add_session, cli, make_db
 
-pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
+pytest_plugins = ("pg_server",)          # the pg_server and pg_url fixtures
 
 
 @pytest.fixture

@@ -29,16 +29,16 @@ from coach.log import recorder as session_log_mod
 from coach.log import store as store_mod
 from coach.log.recorder import SessionLog
 from coach.log.store import Store
+from coach.resources import builtin_dir
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "coach" / "data" / "demo.landmarks.npz"
+DEMO = builtin_dir("data") / "demo.landmarks.npz"   # the installed package's, as `coach demo` reads it
 FPS = 30
 EXERCISE = "gentle-smile"
 
 
 def child(script: str, db: Path) -> subprocess.Popen:
     """A separate Python process running `script` with DB set to the database path."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DB": str(db)}
+    env = {**os.environ, "DB": str(db)}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
 
@@ -89,6 +89,7 @@ def make_patient(db: Path) -> None:
         store.add_patient("P1")
 
 
+@pytest.mark.slow   # starts a process
 def test_sigkill_mid_session_keeps_every_committed_rep(db):
     make_patient(db)
     proc = child(WRITER, db)
@@ -109,6 +110,7 @@ def test_sigkill_mid_session_keeps_every_committed_rep(db):
     assert not (db.parent / "coach.db.locks" / f"{sid}.lock").exists()
 
 
+@pytest.mark.slow   # starts a process
 def test_sigkill_while_idle_marks_interrupted(db):
     make_patient(db)
     proc = child(WRITER.replace('"1000000"', '"5"'), db)
@@ -122,6 +124,7 @@ def test_sigkill_while_idle_marks_interrupted(db):
         assert len(store.samples(sid)) == 15
 
 
+@pytest.mark.slow   # starts a process
 def test_running_session_in_another_process_is_left_alone(db):
     make_patient(db)
     proc = child(WRITER.replace('"1000000"', '"3"'), db)
@@ -145,6 +148,7 @@ def test_running_session_in_this_process_is_left_alone(db):
         live.end_session(sid)
 
 
+@pytest.mark.slow   # starts a process
 def test_reader_never_blocks_while_a_session_writes(db):
     make_patient(db)
     proc = child(WRITER, db)
@@ -168,6 +172,7 @@ def test_reader_never_blocks_while_a_session_writes(db):
 
 
 # ---- a real logged session ------------------------------------------------------
+@pytest.mark.slow   # starts a process
 def test_sigkill_during_a_replayed_session(tmp_path):
     db = tmp_path / "coach.db"
     with Store.open(db) as store:
@@ -407,7 +412,7 @@ def test_coach_run_rides_out_a_15_s_lock_and_logs_every_rep(tmp_path):
     with Store.open(db) as store:
         store.add_patient("P1")
         store.set_plan("P1", [{"exercise": EXERCISE, "reps": 3, "rest_s": 3.0}])   # the recording's 3 smiles
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk",
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk",
            "SDL_DISKAUDIOFILE": str(tmp_path / "a.raw")}
     proc = subprocess.Popen([sys.executable, "-m", "coach", "run", "--replay", str(DEMO), "--patient", "P1",
                              "--db", str(db), "--headless", "--shots", str(tmp_path / "s")],

@@ -9,6 +9,7 @@ import pygame
 import pytest
 
 
+@pytest.mark.slow   # starts a process
 def test_demo_headless_shows_banner_meters_and_sounds_the_alert(tmp_path):
     shots = tmp_path / "shots"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk"}

@@ -11,7 +11,7 @@ import pytest
 
 from coach.core.calibration import REL, REL_INDEX
 from coach.core.detector import MOVE_FLOOR, MOVE_NOISE_K, Detector, TargetLearner
-from tests.test_detector import FPS, ramp, run, smile, with_eyes
+from test_detector import FPS, ramp, run, smile, with_eyes
 
 EYE, CORNER, WIDTH = REL_INDEX["eye_opening"], REL_INDEX["commissure_excursion"], REL_INDEX["mouth_width"]
 

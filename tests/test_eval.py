@@ -2,12 +2,15 @@
 real tracker: what `coach eval` prints in the README."""
 from pathlib import Path
 
+import pytest
+
 from coach.eval.run import run_eval
 from coach.eval.score import ONSET_LIMIT_S
 
 GENERATED = Path(__file__).parent / "data" / "generated"
 
 
+@pytest.mark.slow   # runs the tracker
 def test_generated_clips_meet_the_bar(face_model, media):
     summary = run_eval(GENERATED, model=face_model)
     totals = summary.totals()
@@ -24,6 +27,7 @@ def test_generated_clips_meet_the_bar(face_model, media):
     assert {"gentle-smile", "gentle-eye-closure"} <= kinds
 
 
+@pytest.mark.slow   # runs the tracker
 def test_small_low_resolution_faces(face_model, media, tmp_path):
     """The same behaviour at 240×180 (a face ~40 px between the eyes): still found, still quiet."""
     import shutil

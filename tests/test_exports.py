@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
-from coach.core import progress
 from coach.core.exercises import load_library
 from coach.log.store import Store
 from coach.report.build import build_report
@@ -168,7 +167,28 @@ def test_figures_match_the_report_data(patient, exported):
         for row, point, plot in zip(rows, series[ex], plotted):
             assert row["date"] == point.when.date().isoformat()
             assert {c: row[c] for c in PLOTTED} == {c: plotted_cell(plot, key) for c, key in PLOTTED.items()}
-            assert near(row["evenness (%)"], progress.mean_evenness(point.reps))
+
+
+def test_evenness_is_the_smaller_sides_share_of_the_larger_worked_out_by_hand(patient, exported):
+    """Evenness per session and exercise: the mean over complete reps of the logged amplitude ratio
+    folded to at most 1 (0.5 and 2 are equally uneven), or, for a rep with no logged ratio, the smaller
+    side's peak over the larger's. Worked out here from the rows as SQL returns them."""
+    folder, _ = patient
+    sets = q(folder / "coach.db", """SELECT st.id FROM sets st JOIN sessions s ON s.id = st.session_id
+                                     WHERE s.voided IS NULL ORDER BY s.started, st.started""")
+    expected = []
+    for (set_id,) in sets:
+        shares = []
+        for ratio, left, right in q(folder / "coach.db", """
+                SELECT e.amplitude_ratio, r.peak_left, r.peak_right
+                FROM reps r LEFT JOIN rep_evenness e ON e.rep_id = r.id WHERE r.set_id = ? AND r.complete""", [set_id]):
+            if ratio:
+                shares.append(ratio if ratio <= 1 else 1 / ratio)
+            elif left is not None and right is not None and max(abs(left), abs(right)) > 0:
+                shares.append(min(abs(left), abs(right)) / max(abs(left), abs(right)))
+        expected.append("" if not shares else str(round(100 * sum(shares) / len(shares), 1)))
+    assert [row["evenness (%)"] for row in exported] == expected
+    assert any(e not in ("", "100.0") for e in expected)                  # uneven reps are in the data
 
 
 def test_co_movement_per_side_is_the_median_of_the_logged_peaks(patient, exported):

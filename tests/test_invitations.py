@@ -16,9 +16,9 @@ from coach.clinic import bundle
 from coach.clinic import keys as clinic_keys
 from coach.clinic.merge import collect
 from coach.log.store import Store
-from tests.test_bundles import WHEN, cli, dump, import_into, make_db, repacked, share, unpacked
+from test_bundles import WHEN, cli, dump, import_into, make_db, repacked, share, unpacked
 
-pytest_plugins = ("tests.bundle_fixtures",)     # the keys and cli_home fixtures
+pytest_plugins = ("bundle_fixtures",)     # the keys and cli_home fixtures
 
 # ---- invitations: bundles that prove who made them ------------------------------------
 UNSIGNED = ("Not signed by an invited patient: check who sent it. (coach clinic invite CODE gives each patient "

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +23,6 @@ from coach.kiosk import (UNKNOWN_CODE, Kiosk, KioskConfig, hash_pin, load_events
 from streams import ListSource, screens, session_stream
 
 PIN = "2468"
-REPO = Path(__file__).resolve().parent.parent
 SMILE = {"exercise": "gentle-smile", "reps": 2, "hold_s": 2.0, "rest_s": 1.0}
 
 
@@ -283,6 +281,7 @@ def test_event_lines_are_parsed(tmp_path):
 
 
 # ---- the real command, headless -----------------------------------------------------------------
+@pytest.mark.slow   # starts a process
 def test_headless_cli_visit_with_screenshots(tmp_path):
     from coach.core.frames import StreamInfo, save_stream
 
@@ -293,7 +292,7 @@ def test_headless_cli_visit_with_screenshots(tmp_path):
     with Store.open(db) as s:
         s.add_patient("12", "Alice Smith")
         s.set_plan("12", [SMILE])
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk"}
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk"}
     cmd = [sys.executable, "-m", "coach", "kiosk"]
     subprocess.run(cmd + ["set-pin", "--pin", PIN, "--config", str(cfg)], check=True, env=env, cwd=tmp_path,
                    capture_output=True)

@@ -5,6 +5,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 
 from coach.app import HomeDriver, run_loop
 from coach.log.recorder import SessionLog
@@ -45,6 +46,7 @@ class FaceCamera:
         return True, frame
 
 
+@pytest.mark.slow   # runs the tracker
 def test_camera_lost_mid_session_reconnects(media, face_model, tmp_path, library):
     cap = cv2.VideoCapture(str(media / "single_face.mp4"))
     neutral = []

@@ -8,7 +8,7 @@ import pytest
 
 from coach.clinic import merge as m
 from coach.log.store import Store
-from tests.store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
+from store_fixtures import EXERCISES, SettableClock, record_session, running_elsewhere, shared_counts
 
 WHEN = datetime(2024, 3, 4, 18, 30)
 

@@ -50,6 +50,7 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.slow   # copies and hashes the real face model
 def test_download_verifies_and_caches(face_model, cache, monkeypatch, capsys):
     monkeypatch.setattr(model_io, "MODEL_URL", Path(face_model).resolve().as_uri())
     assert model_io.download() == cache and cache.is_file()

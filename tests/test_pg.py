@@ -24,10 +24,10 @@ from coach.clinic import store as pg
 from coach.clinic import sync as sync_module
 from coach.log.store import Store
 from coach.clinic.sync import sync
-from tests.store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
+from store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
                                   shared_counts)
 
-pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
+pytest_plugins = ("pg_server",)          # the pg_server and pg_url fixtures
 WHEN = datetime(2024, 5, 6, 9, 0)
 
 
@@ -229,6 +229,7 @@ def test_two_kiosks_with_the_same_patient_sync_at_once(pg_url, tmp_path, monkeyp
         assert conn.execute("SELECT count(*) FROM sessions WHERE patient_id = %s", [pid]).fetchone()[0] == 24
 
 
+@pytest.mark.slow   # starts a process
 def test_a_sync_killed_mid_batch_resumes_without_duplicates(pg_url, tmp_path, capsys):
     db = kiosk_db(tmp_path / "home.db", n=10)
     conn = pg.connect(pg_url)

@@ -3,16 +3,13 @@ import os
 import subprocess
 import sys
 
-from pathlib import Path
-
 import cv2
-
-REPO = Path(__file__).resolve().parent.parent
+import pytest
 
 
 def run_coach(tmp_path, media, *extra):
     # Run from the temporary folder, so anything written "here" would be found below.
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk",
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "disk",
            "SDL_DISKAUDIOFILE": str(tmp_path / "audio.raw")}
     return subprocess.run([sys.executable, "-m", "coach", "run", "--video", str(media / "single_face.mp4"), "--fast",
                            "--plan", "gentle-smile", "--db", str(tmp_path / "c.db"), "--headless",
@@ -24,12 +21,14 @@ def videos_under(folder):
     return [p for p in folder.rglob("*") if p.suffix.lower() in (".mp4", ".avi", ".mov", ".mkv")]
 
 
+@pytest.mark.slow   # runs the tracker
 def test_no_video_is_stored_by_default(tmp_path, media, face_model):
     r = run_coach(tmp_path, media)
     assert r.returncode == 0, r.stderr
     assert videos_under(tmp_path) == []
 
 
+@pytest.mark.slow   # runs the tracker
 def test_record_video_and_landmarks_on_request(tmp_path, media, face_model):
     r = run_coach(tmp_path, media, "--record-video", tmp_path / "me.mp4", "--save-landmarks", tmp_path / "me.npz")
     assert r.returncode == 0, r.stderr

@@ -3,10 +3,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CORE = sorted(p.stem for p in (Path(__file__).parent.parent / "coach" / "core").glob("*.py") if p.stem != "__init__")
 FORBIDDEN = ("cv2", "mediapipe", "pygame", "sqlite3", "sqlite_utils")
 
 
+@pytest.mark.slow   # starts a process
 def test_core_imports_nothing_heavy():
     assert {"measures", "calibration", "detector", "exercises", "frames", "pipeline"} <= set(CORE)
     code = ("import sys\n"

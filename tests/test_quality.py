@@ -14,7 +14,7 @@ from coach.core.frames import LandmarkFrame
 from coach.core.measures import measure
 from coach.core.pipeline import analyze
 from coach.core.quality import MAX_YAW_DEG, SETTLE_S, QualityGate
-from tests.streams import FPS, session_stream
+from streams import FPS, session_stream
 
 
 def turned(frame: LandmarkFrame, yaw_deg: float = 0.0, roll_deg: float = 0.0, shift=(0.0, 0.0)) -> LandmarkFrame:

@@ -19,7 +19,6 @@ import pytest
 from coach.log.review import LoginThrottle, host_name, loopback
 from coach.log.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -34,7 +33,7 @@ class Review:
     def __init__(self, db: Path, tmp: Path, password: str | None = None):
         self.port, self.tmp = free_port(), tmp
         tmp.mkdir()
-        env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)}
+        env = {**os.environ, "TMPDIR": str(tmp)}
         env.pop("COACH_REVIEW_PASSWORD", None)
         if password:
             env["COACH_REVIEW_PASSWORD"] = password

@@ -18,9 +18,9 @@ import pytest
 
 from coach.log.review import CANNED_QUERIES
 from coach.log.store import Store
-from tests.store_fixtures import SettableClock, record_session
-from tests.test_report_browser import chromium, run_chromium
-from tests.test_review import Review
+from store_fixtures import SettableClock, record_session
+from test_report_browser import chromium, run_chromium
+from test_review import Review
 
 pytestmark = pytest.mark.slow      # a server and Chromium
 DOCS = Path(__file__).resolve().parent.parent / "docs"

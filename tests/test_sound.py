@@ -30,6 +30,7 @@ def read(path: Path) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64) / 32768
 
 
+@pytest.mark.slow   # starts a process
 def test_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sounds.py"), str(tmp_path)],
                    check=True, capture_output=True)
@@ -192,8 +193,7 @@ print(json.dumps(out))
 
 
 def run_probe(tmp_path, **env) -> dict:
-    full = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1",
-                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    full = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
     full.update(env)
     res = subprocess.run([sys.executable, "-c", PROBE], env=full, capture_output=True, text=True,
                          timeout=60, cwd=tmp_path)
@@ -201,6 +201,7 @@ def run_probe(tmp_path, **env) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow   # starts a process
 def test_synkinesis_cue_reaches_the_speaker_within_50_ms(tmp_path):
     raw = tmp_path / "speaker.raw"
     out = run_probe(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw))
@@ -216,6 +217,7 @@ def test_synkinesis_cue_reaches_the_speaker_within_50_ms(tmp_path):
     assert [c for c, _ in out["played"]] == ["synkinesis", "rep_done"]
 
 
+@pytest.mark.slow   # starts a process
 def test_without_an_audio_device_the_display_still_works(tmp_path):
     out = run_probe(tmp_path, SDL_AUDIODRIVER="no_such_driver")
     assert out["available"] is False
@@ -223,6 +225,7 @@ def test_without_an_audio_device_the_display_still_works(tmp_path):
     assert out["played"] == [["synkinesis", 2.0], ["start", 2.0]]
 
 
+@pytest.mark.slow   # starts a process
 def test_missing_sound_files_are_reported_not_fatal(tmp_path):
     code = ("import os\n"
             "from coach.screen.display import PygameDisplay\n"
@@ -231,8 +234,7 @@ def test_missing_sound_files_are_reported_not_fatal(tmp_path):
             "print(d.sound_available, '|', d.sound_problem)\n"
             "d.close()\n")
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", PYGAME_HIDE_SUPPORT_PROMPT="1",
-               SDL_DISKAUDIOFILE=str(tmp_path / "x.raw"),
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               SDL_DISKAUDIOFILE=str(tmp_path / "x.raw"))
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     available, problem = res.stdout.strip().splitlines()[-1].split(" | ")

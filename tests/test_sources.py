@@ -10,6 +10,7 @@ import math
 import os
 import struct
 import sys
+import threading
 import time
 
 import cv2
@@ -263,17 +264,32 @@ def test_slow_consumer_gets_recent_frames_and_drops_are_counted():
     assert src.dropped >= seen[-1] + 1 - len(seen) > 0
 
 
+class StuckCamera(FakeCamera):
+    """Delivers `n` frames, then one read blocks until the test lets it return (a dead USB camera)."""
+
+    def __init__(self, n):
+        super().__init__([("frames", n)], end="idle")
+        self.n = n
+        self.stuck, self.unstick = threading.Event(), threading.Event()
+
+    def read(self):
+        if self.sent >= self.n and not self.unstick.is_set():
+            self.stuck.set()
+            self.unstick.wait(30)
+            return False, None
+        return super().read()
+
+
 def test_close_never_hangs_and_the_device_is_released():
-    dev = BlockingCamera(2, hang_s=1.0)
+    dev = StuckCamera(2)
     src = camera(Devices(dev), stall_s=10.0)
     src.join_s = 0.2
     assert isinstance(src.read(), VideoFrame)
-    wait_for(lambda: dev.sent >= 2)
-    time.sleep(0.05)  # the grabber is now inside the hanging read
-    started = time.monotonic()
-    src.close()
-    assert time.monotonic() - started < 0.8  # did not wait out the 1 s read
+    assert dev.stuck.wait(10)  # the grabber is inside a read that will not return
+    src.close()  # returns although the read has not (else the test hangs here)
+    assert src._thread.is_alive() and not dev.released  # the read is still stuck: close did not wait it out
     assert src.read() is None
+    dev.unstick.set()
     wait_for(lambda: dev.released)  # released by the grabber once the read returns
 
 

@@ -20,7 +20,6 @@ from coach.commands import records, store as cmds
 from coach.errors import CoachError
 from store_fixtures import build_history
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def run(*args, env=None, input=None):
@@ -150,10 +149,11 @@ def test_corrupt_or_foreign_db_via_cli(db):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
+@pytest.mark.slow   # starts a process
 def test_main_prints_one_sentence_not_a_traceback(db):
     db.write_bytes(b"garbage" * 100)
     proc = subprocess.run([sys.executable, "-c", "from coach.cli import main; main()", "sessions", "--db", str(db)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+                          capture_output=True, text=True, env={**os.environ}, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("coach: ") and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr

@@ -5,6 +5,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 from coach.camera.tracker import Tracker
 
@@ -16,6 +17,7 @@ def first_frame(media):
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+@pytest.mark.slow   # runs the tracker
 def test_several_faces_the_largest_is_tracked(media, face_model):
     big = first_frame(media)
     small = cv2.resize(big, None, fx=0.45, fy=0.45)
@@ -31,6 +33,7 @@ def test_several_faces_the_largest_is_tracked(media, face_model):
     assert both.points.shape == (478, 3) and both.blendshapes and both.matrix.shape == (4, 4)
 
 
+@pytest.mark.slow   # runs the tracker
 def test_no_face_is_marked_and_timestamps_survive_clip_changes(face_model):
     blank = np.full((360, 640, 3), 90, np.uint8)
     with Tracker(face_model) as tracker:
@@ -43,6 +46,7 @@ def test_no_face_is_marked_and_timestamps_survive_clip_changes(face_model):
     tracker.close()                                               # closing twice is harmless
 
 
+@pytest.mark.slow   # runs the tracker
 def test_extras_off_gives_the_same_landmarks(media, face_model):
     rgb = first_frame(media)
     with Tracker(face_model) as full, Tracker(face_model, extras=False) as bare:
@@ -53,6 +57,7 @@ def test_extras_off_gives_the_same_landmarks(media, face_model):
     assert len(bare.faces) == 1 and np.array_equal(bare.faces[0], b.points)
 
 
+@pytest.mark.slow   # starts a process
 def test_mediapipe_import_defers_drawing_and_audio():
     """matplotlib.pyplot and sounddevice, which mediapipe imports for helpers coach never
     uses, are not loaded with it; they still load at their first use."""
