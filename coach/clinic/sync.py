@@ -33,7 +33,8 @@ from typing import Callable
 
 from coach.errors import CoachError
 from coach.clinic import store as pg
-from coach.clinic.merge import POSTGRES, SQLITE, Counts, chunks, collect, mark_sent, merge
+from coach.clinic.door import check_parents, sort_out
+from coach.clinic.merge import POSTGRES, SQLITE, Counts, chunks, collect, mark_sent, merge, remap_patients
 from coach.log.store import Store, iso
 
 PAUSE_ENV = "COACH_SYNC_PAUSE_S"
@@ -73,8 +74,8 @@ def sync(store_path: str | os.PathLike | None, url: str, sessions_per_chunk: int
         try:
             pg.ensure_schema(server, place)
             target = pg.target(server)
-            batch = collect(store.db.conn, target=target)
-            total, done, counts = len(batch["sessions"]), 0, Counts()
+            batch, set_aside = sort_out(collect(store.db.conn, target=target))
+            total, done, counts = len(batch["sessions"]), 0, Counts(set_aside=set_aside)
             for part in _parts(batch, sessions_per_chunk):
                 with pg.server_errors(place):
                     counts += _send(server, part)
@@ -96,7 +97,13 @@ def pull(store_path: str | os.PathLike | None, url: str, patient_code: str | Non
     server_name, batch = pg.snapshot(url, patient_code)
     if patient_code and not batch["patients"]:
         raise CoachError(f"The clinic database {pg.where(pg.parse(url))} has no patient {patient_code}.")
+    batch, set_aside = sort_out(batch)
     with Store.open(Path(store_path) if store_path else None) as store, store._tx():
-        counts = merge(store.db.conn, batch, SQLITE)
-        mark_sent(store.db.conn, server_name, batch, iso(store._now()))
+        conn = store.db.conn
+        check_parents(conn.cursor(), SQLITE.placeholder, batch, remap_patients(conn.cursor(), SQLITE,
+                                                                               batch["patients"]),
+                      f"What {pg.where(pg.parse(url))} holds")
+        counts = merge(conn, batch, SQLITE)
+        mark_sent(conn, server_name, batch, iso(store._now()))
+    counts.set_aside = set_aside
     return counts
