@@ -134,7 +134,7 @@ def not_theirs(path, code: str) -> CoachError:
 
 
 def too_big(path, what: str) -> CoachError:
-    return door.Refused(f"{path} {what}, far more than any coach bundle; nothing was imported.")
+    return door.Refused(f"{path} {what}, the most this clinic accepts; nothing was imported.")
 
 
 def foreign(path, theirs: str, mine: str) -> CoachError:
@@ -256,7 +256,11 @@ def _setting_mb(name: str, default_mb: int) -> int:
         value = float(os.environ.get(name, "") or default_mb)
     except ValueError:
         value = default_mb
-    return int((value if value > 0 else default_mb) * 1024 * 1024)
+    return round((value if value > 0 else default_mb) * 1024 * 1024)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.3g} MB"
 
 
 def max_bytes() -> int:
@@ -283,11 +287,21 @@ def _read(path: Path, size: int = -1) -> bytes:
 
 
 def _read_capped(path: Path) -> bytes:
-    """The whole file, refused without reading it if it is larger than any bundle coach makes."""
+    """The whole file, refused without reading it if it is larger than any bundle coach makes
+    (its size is asked first: reading `limit` bytes would make a buffer that large)."""
     limit = max_bytes()
-    data = _read(path, limit + 1)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise too_big(path, f"is larger than {_mb(limit)} ({MAX_MB_ENV})")
+            data = f.read(size + 1)
+    except IsADirectoryError:
+        raise CoachError(f"{path} is a folder, not a bundle or database file.") from None
+    except OSError as exc:
+        raise CoachError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if len(data) > limit:
-        raise too_big(path, f"is larger than {limit // (1024 * 1024)} MB ({MAX_MB_ENV})")
+        raise too_big(path, f"is larger than {_mb(limit)} ({MAX_MB_ENV})")
     return data
 
 
@@ -380,7 +394,7 @@ def _expand(path: Path, z: zipfile.ZipFile, manifest: dict, limit: int, into: Pa
     stated = manifest.get("subset_bytes")
     if isinstance(stated, int) and not isinstance(stated, bool):
         if not 0 < stated <= limit:
-            raise too_big(path, f"would expand beyond {limit // (1024 * 1024)} MB ({MAX_EXPANDED_ENV})")
+            raise too_big(path, f"would expand beyond {_mb(limit)} ({MAX_EXPANDED_ENV})")
         limit = stated
     digest, written = hashlib.sha256(), 0
     fd = os.open(into, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -393,8 +407,7 @@ def _expand(path: Path, z: zipfile.ZipFile, manifest: dict, limit: int, into: Pa
                         break
                     written += len(block)
                     if written > limit:
-                        raise too_big(path, f"expands beyond {limit // (1024 * 1024) or limit} "
-                                            f"{'MB' if limit >= 1024 * 1024 else 'bytes'} ({MAX_EXPANDED_ENV})")
+                        raise too_big(path, f"expands beyond {_mb(limit)} ({MAX_EXPANDED_ENV})")
                     digest.update(block)
                     out.write(block)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error):

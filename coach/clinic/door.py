@@ -450,10 +450,10 @@ def read_database(path: Path, source=None, budget: Budget | None = None) -> dict
             tables = _check_objects(source, _objects(conn))
             applied = _applied(source, conn, tables)
             if not applied:
-                raise CoachError(f"{source} is an SQLite database but not a coach database; nothing was imported.")
+                raise Refused(f"{source} is an SQLite database but not a coach database; nothing was imported.")
             unknown = unknown_steps(applied)
             if unknown:
-                raise CoachError(f"The database {source} was written by a newer version of coach (schema step "
+                raise Refused(f"The database {source} was written by a newer version of coach (schema step "
                                  f"{unknown[-1]}); upgrade coach (this is {__version__}) to open it.")
             if [m for m in migrations._migrations if m.name not in applied]:   # an older coach's file
                 conn = _upgrade(source, conn, budget)
