@@ -25,8 +25,8 @@ from coach.cli import main
 from coach.errors import CoachError
 from coach.clinic import bundle
 from coach.clinic import keys as clinic_keys
-from coach.clinic.door import RULES, Refused, schema
-from coach.log.schema import SHARED_TABLES, built, check_in
+from coach.clinic.door import Refused
+from coach.log.schema import SHARED_TABLES, check_in
 from coach.log.store import Store
 from tests.store_fixtures import shared_counts
 from tests.test_bundles import WHEN, dump, import_into, make_db, share
@@ -92,6 +92,9 @@ def refused(clinic_db, path) -> str:
 
 # ---- the allowlist is the migrations' -------------------------------------------------------
 def test_every_shared_column_has_a_rule_and_every_check_its_values():
+    from coach.clinic.door import RULES, schema
+    from coach.log.schema import built
+
     with built() as db:
         for table, _, _ in SHARED_TABLES:
             create = db.conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table]).fetchone()[0]

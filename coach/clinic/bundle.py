@@ -4,13 +4,16 @@ A bundle, on disk
     One cleartext line, `coach-bundle 1 <clinic fingerprint> <length>`, then an age file
     (X25519, authenticated encryption) of that length. The line is there because age hides
     whom a file is for: without it a clinic could only say "not for this key", never for
-    which key a bundle was made. It is a hint, checked after decryption against the
-    manifest; the length tells a bundle cut short in copying from one altered. (`age -d`
+    which key a bundle was made. A bundle whose line names another key is refused as made for
+    that key without trying to open it (no decryption error's wording is ever read); the line is
+    checked after decryption against the manifest; the length tells a bundle cut short in
+    copying from one altered. (`age -d`
     opens the rest: `tail -n +2 FILE | age -d -i identity.txt`.)
 
 Inside, once decrypted: a zip of
     manifest.json  {format, format_version, coach_version, created, clinic_fingerprint,
-                    patient_codes, row_counts, subset_sha256[, invited_code]}
+                    patient_codes, row_counts, subset_sha256, subset_bytes[, invited_code]}
+                   (subset_bytes: from this version on; the expansion is capped by it)
     subset.db      a coach SQLite database, made by `Store.open` (so its schema is exactly this
                    coach's) and filled by `merge.merge`, holding the rows to share.
     manifest.hmac  only from a coach that joined with a join token: the hex HMAC-SHA256 of the
@@ -34,10 +37,16 @@ What a share holds
     nothing new writes no file at all (an empty bundle would only be one more file to carry)
     and says so.
 
-Importing
+Importing: check before you expand
     `import_file` takes a bundle or a plain coach database (a kiosk's file, opened read-only),
     refuses anything else in one sentence, and merges everything in ONE transaction: all or
     nothing. Importing the same file twice changes nothing. Every refusal changes nothing.
+    A bundle's size is checked before it is read (COACH_BUNDLE_MAX_MB), its manifest and
+    signature before its database is expanded; the database is streamed into a private
+    temporary file with a cap (COACH_BUNDLE_MAX_EXPANDED_MB, and 100 times what arrived),
+    hashed on the way, and read through the door (`coach.clinic.door`), as a kiosk's file is.
+    Whose records they are is checked against the store inside the import's transaction
+    (`door.check_parents`): a signed bundle's rows must all be its invited patient's.
 """
 from __future__ import annotations
 
@@ -446,17 +455,6 @@ def open_bundle(path, identity) -> Opened:
     return Opened(batch, manifest, manifest_bytes, signature, signer)
 
 
-def _only_theirs(conn: sqlite3.Connection, batch: Batch, code: str) -> bool:
-    """Whether every patient of `batch` already stored here is patient `code`: a signed bundle may
-    add to and update its own patient's records only, never a patient of someone else that happens
-    to carry the same UUID (its other rows: `door.check_parents`)."""
-    for patient in batch["patients"]:
-        stored = conn.execute("SELECT code FROM patients WHERE id = ?", [patient["id"]]).fetchone()
-        if stored is not None and stored[0] != code:
-            return False
-    return True
-
-
 def import_file(store: Store, path) -> Imported:
     """Merge a bundle (decrypted with this clinic's key) or a coach database file into `store`,
     in one transaction. Returns what changed; a second import of the same file changes nothing."""
@@ -472,8 +470,6 @@ def import_file(store: Store, path) -> Imported:
     try:
         with store._tx():                      # all or nothing; the owners checked inside it
             conn = store.db.conn
-            if signer is not None and not _only_theirs(conn, batch, signer):
-                raise not_theirs(path, signer)
             door.check_parents(conn.cursor(), SQLITE.placeholder, batch,
                                remap_patients(conn.cursor(), SQLITE, batch["patients"]), path, signer)
             counts = merge(conn, batch)

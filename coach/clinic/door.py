@@ -519,9 +519,12 @@ def sort_out(batch: dict) -> tuple[dict, list[str]]:
 
 
 # ---- owners: every row leads to a patient the batch claims ------------------------------------
-PARENTS = {"plans": ("patient_id",), "treatments": ("patient_id",), "sessions": ("patient_id",),
+PARENTS = {"patients": ("code",), "plans": ("patient_id",), "treatments": ("patient_id",), "sessions": ("patient_id",),
            "audit": ("patient_id",), "calibrations": ("session_id",), "sets": ("session_id",),
            "reps": ("session_id", "set_id"), "events": ("session_id", "set_id")}
+
+
+PARENT_NAMES = {"code": "patient code", "patient_id": "patient", "session_id": "session", "set_id": "set"}
 
 
 def _stored(cur, placeholder: str, table: str, names: list[str], keys: list) -> dict:
@@ -540,8 +543,9 @@ def _stored(cur, placeholder: str, table: str, names: list[str], keys: list) -> 
 
 
 def check_parents(cur, placeholder: str, batch: dict, remap: dict, source, signer: str | None = None) -> None:
-    """Refuse (`Refused`) a batch with a row that is not the row stored under its key (another
-    parent: another patient's, or another session's), or a rep or event naming a set that is not
+    """Refuse (`Refused`) a batch with a row that is not the row stored under its key (a patient
+    under another code, which no correction makes; a row under another parent: another patient's,
+    or another session's), or a rep or event naming a set that is not
     one of its own session's in the batch. `remap`: {incoming patient id: stored id}; `signer`: the
     invited patient who signed it, named in the refusal."""
     def refuse(what: str) -> Refused:
@@ -567,4 +571,4 @@ def check_parents(cur, placeholder: str, batch: dict, remap: dict, source, signe
             mine = tuple(remap.get(row[n], row[n]) if n == "patient_id" else row[n] for n in names)
             if seen != mine:
                 field = next(n for n, a, b in zip(names, seen, mine) if a != b)
-                raise refuse(f"{row_name(table, row)}, field {field}, is stored under another {field[:-3]}")
+                raise refuse(f"{row_name(table, row)}, field {field}, is stored under another {PARENT_NAMES[field]}")

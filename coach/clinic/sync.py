@@ -15,6 +15,12 @@ In parts, each committed alone
     the two resends that part next time, and the merge (INSERT … ON CONFLICT DO NOTHING, newer
     versions only) stores it once.
 
+Past a bad row
+    The outbox passes the door (`coach.clinic.door.sort_out`) before anything is sent: a session
+    with a value that fails it is set aside with its children, named in one sentence
+    (`Counts.set_aside`), and not marked sent; everything else goes. `pull` sets aside the
+    server's rows the same way, and checks the rest against this log's owners.
+
 `COACH_SYNC_PAUSE_S` (tests only): seconds to wait after each part, so a test can kill a sync
 while the server holds some of its sessions but not all.
 
