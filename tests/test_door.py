@@ -225,7 +225,9 @@ def test_a_renamed_or_missing_table_or_column_is_refused(clinic, tmp_path):
             (["ALTER TABLE reps RENAME COLUMN peak TO peak2"], "reps has a column coach does not know (peak2)"),
             (["ALTER TABLE reps DROP COLUMN hold_s"], "reps lacks the column hold_s"),
             (["ALTER TABLE rep_evenness RENAME TO evenness"], "it lacks the table rep_evenness"),
-            (["ALTER TABLE reps ADD COLUMN extra TEXT"], "(extra)")]:
+            (["ALTER TABLE reps ADD COLUMN extra TEXT"], "(extra)"),
+            (["ALTER TABLE reps ADD COLUMN big GENERATED ALWAYS AS (printf('%.*c', 100000000, 'x')) VIRTUAL"],
+             "reps has a generated column (big)")]:
         spoilt = tmp_path / "spoilt.db"
         spoilt.write_bytes(kiosk.read_bytes())
         sql(spoilt, *statements)

@@ -109,7 +109,8 @@ def statements(m, path, others) -> tuple[list[str], list, dict]:
     if kind == "rename_column":
         return [f"ALTER TABLE {q(table)} RENAME COLUMN {q(col)} TO {q(name)}"], [], {}
     if kind == "add_column":
-        return [f"ALTER TABLE {q(table)} ADD COLUMN {q(name)} {['TEXT', 'REAL', 'INTEGER', 'BLOB', ''][pick % 5]}"], [], {}
+        kinds = ["TEXT", "REAL", "INTEGER", "BLOB", "", "GENERATED ALWAYS AS (printf('%.*c', 50000000, 'x')) VIRTUAL"]
+        return [f"ALTER TABLE {q(table)} ADD COLUMN {q(name)} {kinds[pick % len(kinds)]}"], [], {}
     if kind == "drop_column":
         return [f"ALTER TABLE {q(table)} DROP COLUMN {q(col)}"], [], {}
     if kind == "drop_table":

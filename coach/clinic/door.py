@@ -61,6 +61,7 @@ SECONDS_ENV, ROWS_ENV = "COACH_IMPORT_SECONDS", "COACH_IMPORT_MAX_ROWS"
 DEFAULT_SECONDS, DEFAULT_ROWS = 20.0, 5_000_000
 PROGRESS_STEPS = 1000                 # SQLite VM steps between two looks at the clock
 FETCH = 1000
+MAX_LENGTH = 16 * 1024 * 1024         # bytes in one value or row of an incoming file (coach's: < 1 MB)
 MIGRATIONS_TABLE = migrations.migrations_table
 KEYS = {table: key for table, key, _ in SHARED_TABLES}
 DAY_S = 86_400.0
@@ -312,7 +313,11 @@ class Budget:
         self.spent = False
 
     def watch(self, conn: sqlite3.Connection) -> None:
+        """Put `conn` under the budget; also no function of the file's schema runs unless SQLite
+        deems it harmless, and no value or row may exceed MAX_LENGTH bytes."""
         conn.set_progress_handler(self._tick, PROGRESS_STEPS)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_LENGTH)
+        conn.execute("PRAGMA trusted_schema = OFF")
 
     def _tick(self) -> int:
         if self.used + time.monotonic() - self.since > self.seconds:
@@ -386,7 +391,12 @@ def _upgrade(source, conn: sqlite3.Connection, budget: Budget) -> sqlite3.Connec
 
 def _check_columns(source, conn: sqlite3.Connection) -> None:
     for table, _, _ in SHARED_TABLES:
-        have = [r[1] for r in conn.execute(f"PRAGMA table_info({quoted(table)})")]
+        info = conn.execute(f"PRAGMA table_xinfo({quoted(table)})").fetchall()
+        generated = [r[1] for r in info if r[6]]          # computed on every read: never run
+        if generated:
+            raise Refused(f"{source} was refused: {table} has a generated column ({shown_name(generated[0])}), "
+                          "which coach never makes; nothing was imported.")
+        have = [r[1] for r in info]
         known = columns(table)
         extra = [c for c in have if c not in known]
         if extra:
@@ -472,7 +482,6 @@ def read_database(path: Path, source=None, budget: Budget | None = None) -> dict
     try:
         with _interrupted(source, budget):
             budget.watch(conn)
-            conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA query_only = ON")
             problems = [r[0] for r in conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
