@@ -185,7 +185,8 @@ RECURSIVE_VIEW = ("CREATE VIEW rep_evenness AS WITH RECURSIVE n(x) AS (SELECT 1 
 @pytest.mark.parametrize("statements, said", [
     (["DROP TABLE rep_evenness", "CREATE VIEW rep_evenness AS SELECT id AS rep_id, 1.0 AS onset_lag_ms, "
       "'left' AS late_side, 1.0 AS amplitude_ratio, 1.0 AS smoothness FROM reps"], "rep_evenness is a view"),
-    (["CREATE TRIGGER t AFTER UPDATE ON patients BEGIN UPDATE sessions SET voided = 'x'; END"], "a trigger on patients"),
+    (["CREATE TRIGGER t AFTER UPDATE ON patients BEGIN UPDATE sessions SET voided = 'x'; END"],
+     "a trigger on patients"),
     (["DROP TABLE rep_evenness", "CREATE VIRTUAL TABLE rep_evenness USING rtree(rep_id, a, b)"],
      "rep_evenness is a virtual table"),
     (["DROP TABLE rep_evenness", RECURSIVE_VIEW], "rep_evenness is a view"),
@@ -340,8 +341,9 @@ def test_a_hostile_1_mb_bundle_peaks_under_200_mb(clinic, tmp_path):
     out = tmp_path / "bomb.bundle"
     bomb(out, 1024)
     assert 0.9e6 < out.stat().st_size < 1.2e6
-    child = ("import resource, sys\nfrom coach.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
-             "    code = e.code\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code, file=sys.stderr)\n")
+    child = ("import resource, sys\nfrom coach.cli import main\ntry:\n    main(sys.argv[1:])\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code, file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", child, "import", str(out), "--db", str(clinic)],
                           capture_output=True, text=True, timeout=600)
     peak_kb, code = (int(x) for x in done.stderr.split("PEAK")[1].split())

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from coach.errors import CoachError
 from coach.clinic import keys as clinic_keys
 from coach.log.schema import SHARED_TABLES
-from tests.test_bundles import WHEN, dump, import_into, make_db, share
+from tests.test_bundles import WHEN, dump, import_into, make_db
 from tests.test_door import reseal, theirs, unpack
 from tests.test_invitations import join_invited, signed_share
 
@@ -128,7 +128,8 @@ def statements(m, path, others) -> tuple[list[str], list, dict]:
                   if kind == "recursive_view" else "WITH n(x) AS (SELECT 1) SELECT ")
         return [f"DROP TABLE {q(table)}", f"CREATE VIEW {q(table)} AS {source}{select} FROM n"], [], {}
     if kind == "trigger":
-        return [f"CREATE TRIGGER {q('t' + str(pick))} AFTER UPDATE ON {q(table)} BEGIN DELETE FROM patients; END"], [], {}
+        return [f"CREATE TRIGGER {q('t' + str(pick))} AFTER UPDATE ON {q(table)} "
+                "BEGIN DELETE FROM patients; END"], [], {}
     # Rows of other patients, under P017's parents: a rep, a set, a session, or a patient id.
     target = ["reps", "sets", "sessions", "patients"][pick % 4]
     theirs_id = others[target][pick % len(others[target])]

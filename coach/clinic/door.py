@@ -13,8 +13,10 @@ Nothing that arrives names anything
 
 Budgets
     Every statement on an incoming file runs under SQLite's progress handler: once the file has
-    had `seconds` of SQLite's time (COACH_IMPORT_SECONDS, default 20) it is interrupted. At most `rows` rows (COACH_IMPORT_MAX_ROWS,
-    default 5,000,000) are read. A file that exceeds either is refused.
+    had `seconds` of SQLite's time (COACH_IMPORT_SECONDS, default 20) it is interrupted. At most
+    `rows` rows (COACH_IMPORT_MAX_ROWS, default 5,000,000) are read, no value or row over 16 MB,
+    and no function of the file's schema runs unless SQLite deems it harmless (trusted_schema
+    off); a generated column refuses the file. A file that exceeds a budget is refused.
 
 Every value against its column (`check_row`)
     SQLite type (TEXT, INTEGER, REAL: no blobs, no booleans), NOT NULL, the allowed values of a
@@ -130,7 +132,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("events", "peak"): RELATIVE,
     ("rep_evenness", "rep_id"): UID, ("rep_evenness", "onset_lag_ms"): Rule("number", 0.0, DAY_S * 1000),
     ("rep_evenness", "late_side"): Rule("choice", values=("",) + AFFECTED_SIDES),
-    ("rep_evenness", "amplitude_ratio"): Rule("number", 0.0, 1e6), ("rep_evenness", "smoothness"): Rule("number", 0.0, 1.0),
+    ("rep_evenness", "amplitude_ratio"): Rule("number", 0.0, 1e6),
+    ("rep_evenness", "smoothness"): Rule("number", 0.0, 1.0),
     ("audit", "id"): UID, ("audit", "at"): TIME, ("audit", "actor"): Rule("word", length=500),
     ("audit", "command"): Rule("word", length=500), ("audit", "patient_id"): UID,
     ("audit", "row_table"): Rule("choice", values=tuple(DESCRIPTIONS)), ("audit", "row_id"): UID,
@@ -353,8 +356,9 @@ def _check_objects(source, objects) -> set[str]:
         if name not in guarded:
             continue
         if kind != "table" or re.match(r"\s*CREATE\s+VIRTUAL", sql, re.IGNORECASE):
-            raise Refused(f"{source} was refused: {shown_name(name)} is a {'virtual table' if kind == 'table' else kind} "
-                          "where coach keeps a table; nothing was imported.")
+            what = "virtual table" if kind == "table" else kind
+            raise Refused(f"{source} was refused: {shown_name(name)} is a {what} where coach keeps a table; "
+                          "nothing was imported.")
         tables.add(name)
     return tables
 
@@ -445,7 +449,8 @@ def select(tables: dict[str, list[dict]]) -> dict:
         "plans": [r for r in _sorted(tables["plans"], "created", "id") if r["patient_id"] in ids],
         "treatments": [r for r in _sorted(tables["treatments"], "date", "id") if r["patient_id"] in ids],
         "sessions": sessions,
-        "calibrations": [r for r in _sorted(tables["calibrations"], "session_id", "t", "id") if r["session_id"] in sids],
+        "calibrations": [r for r in _sorted(tables["calibrations"], "session_id", "t", "id")
+                         if r["session_id"] in sids],
         "sets": [r for r in _sorted(tables["sets"], "session_id", "id") if r["session_id"] in sids],
         "reps": [r for r in _sorted(tables["reps"], "session_id", "id") if r["session_id"] in sids],
         "events": [r for r in _sorted(tables["events"], "session_id", "id") if r["session_id"] in sids],
