@@ -168,12 +168,32 @@ def test_a_kiosk_file_with_one_bad_value_is_refused_naming_it(clinic, tmp_path, 
 
 @pytest.mark.parametrize("table, column, value, why", BAD_VALUES[:3])
 def test_a_signed_bundle_with_one_bad_value_is_refused(clinic, tmp_path, table, column, value, why):
+    """Signed by the invited patient themself, with the value put in its subset database."""
     home = make_db(tmp_path / "home.db", code="P017", n=2, start=WHEN + timedelta(days=5))
     row = first(home, f"SELECT id FROM {table} ORDER BY id LIMIT 1")[0]
-    sql(home, f"UPDATE {table} SET {column} = {value} WHERE id = ?", params=[row])
     join_invited("P017")
-    signed_share(home, tmp_path / "p017.bundle")
-    assert f"{table} row {row}, field {column} {why}" in refused(clinic, tmp_path / "p017.bundle")
+    out = tmp_path / "p017.bundle"
+    signed_share(home, out)
+    files = unpack(out)
+    files["subset.db"] = mutated(files["subset.db"], tmp_path, [f"UPDATE {table} SET {column} = {value} "
+                                                                f"WHERE id = '{row}'"])
+    reseal(files, out, sign_as="P017")
+    assert f"{table} row {row}, field {column} {why}" in refused(clinic, out)
+
+
+def test_share_leaves_out_a_session_the_door_would_refuse(clinic, tmp_path, capsys):
+    """A home log with one bad value: the share names that session and keeps it; the rest imports."""
+    home = make_db(tmp_path / "home.db", code="P017", n=3, start=WHEN + timedelta(days=5))
+    bad_session, bad_rep = first(home, "SELECT session_id, id FROM reps ORDER BY session_id, id LIMIT 1")
+    sql(home, "UPDATE reps SET peak = 9e999 WHERE id = ?", params=[bad_rep])
+    code, out, err = coach(capsys, "share", "--out", tmp_path / "p.bundle", "--db", home)
+    assert code == 0 and "2 sessions of P017" in out, err
+    assert f"Set aside session {bad_session}: reps row {bad_rep}, field peak is not a finite number." in out
+    assert import_into(clinic, tmp_path / "p.bundle").tables["sessions"] == (2, 0, 0)
+    sql(home, "UPDATE reps SET peak = 0.7 WHERE id = ?", params=[bad_rep])
+    code, out, err = coach(capsys, "share", "--out", tmp_path / "q.bundle", "--db", home)
+    assert code == 0 and "1 session of P017" in out and "Set aside" not in out
+    assert import_into(clinic, tmp_path / "q.bundle").tables["sessions"] == (1, 0, 0)
 
 
 # ---- 3. views, triggers, budgets -------------------------------------------------------------------

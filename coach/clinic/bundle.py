@@ -91,6 +91,7 @@ class Shared:
     patient_codes: list
     rows: dict                     # {table: rows}
     written: bool = False
+    set_aside: list = field(default_factory=list)   # one sentence per session the door would refuse
 
     @property
     def sessions(self) -> int:
@@ -233,7 +234,9 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
     """Write the records of the database at `store_path` not yet sent to this clinic (or all of
     them with `all_rows`; or one patient's) to `out_path`, encrypted to `recipient` (the clinic's
     age public key). With an invitation (`invited_code` and its `secret`, from a join token) only
-    that patient's records, signed. With nothing new, writes nothing (`Shared.written` is False)."""
+    that patient's records, signed. With nothing new, writes nothing (`Shared.written` is False).
+    A session the clinic's door would refuse (a value that fails it) stays out, unsent and named in
+    `Shared.set_aside`, so one bad value never makes the whole bundle refused."""
     store_path, out_path = Path(store_path).expanduser(), Path(out_path).expanduser()
     fp = clinic_keys.fingerprint(recipient)
     clinic_keys.parse_recipient(recipient)
@@ -245,8 +248,10 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
             store.get_patient(patient_code)
         conn, target = store.db.conn, TARGET_PREFIX + fp
         try:
-            batch = collect(conn, target=None if all_rows else target, patient_code=patient_code)
-            shared = Shared(out_path, fp, [p["code"] for p in batch["patients"]], row_counts(batch))
+            batch, set_aside = door.sort_out(collect(conn, target=None if all_rows else target,
+                                                     patient_code=patient_code))
+            shared = Shared(out_path, fp, [p["code"] for p in batch["patients"]], row_counts(batch),
+                            set_aside=set_aside)
             if not any(shared.rows.values()):
                 return shared
             created = now_iso()
