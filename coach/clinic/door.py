@@ -465,12 +465,11 @@ def select(tables: dict[str, list[dict]]) -> dict:
 def _interrupted(source, budget: Budget) -> Iterator[None]:
     try:
         yield
-    except sqlite3.Error as exc:
+    except sqlite3.Error:
         if budget.spent:
-            raise Refused(f"{source} was refused: reading it took longer than {budget.seconds:g} s, far longer "
-                          "than any coach file; nothing was imported.") from None
-        raise Refused(f"{source} was refused: it is not a readable coach database ({shown_name(exc)}); "
-                      "nothing was imported.") from None
+            raise Refused(f"{source} was refused: reading it took longer than {budget.seconds:g} s of the "
+                          f"database's time ({SECONDS_ENV}); nothing was imported.") from None
+        raise Refused(f"{source} was refused: it is not a readable coach database; nothing was imported.") from None
 
 
 def read_database(path: Path, source=None, budget: Budget | None = None) -> dict:
@@ -498,7 +497,7 @@ def read_database(path: Path, source=None, budget: Budget | None = None) -> dict
             unknown = unknown_steps(applied)
             if unknown:
                 raise Refused(f"The database {source} was written by a newer version of coach (schema step "
-                                 f"{unknown[-1]}); upgrade coach (this is {__version__}) to open it.")
+                              f"{unknown[-1]}); upgrade coach (this is {__version__}) to open it.")
             if [m for m in migrations._migrations if m.name not in applied]:   # an older coach's file
                 conn = _upgrade(source, conn, budget)
                 tables = _check_objects(source, _objects(conn))
@@ -520,7 +519,6 @@ def sort_out(batch: dict) -> tuple[dict, list[str]]:
     bad_patients: set = set()
     bad_sessions: set = set()
     bad_rows: set = set()
-    session_of_set = {r["id"]: r.get("session_id") for r in batch.get("sets", [])}
     session_of_rep = {r["id"]: r.get("session_id") for r in batch.get("reps", [])}
     for table, key, _ in SHARED_TABLES:
         for row in batch.get(table, []):
@@ -539,7 +537,6 @@ def sort_out(batch: dict) -> tuple[dict, list[str]]:
                 reasons.append(f"Set aside {what}.")
             else:
                 sid = row.get("session_id") if table != "rep_evenness" else session_of_rep.get(row.get("rep_id"))
-                sid = sid if sid is not None or table != "sets" else session_of_set.get(row.get("id"))
                 bad_sessions.add(sid)
                 reasons.append(f"Set aside session {shown_name(sid)}: {what}.")
     if not reasons:
