@@ -254,13 +254,17 @@ def test_a_kiosk_database_is_imported_directly_and_left_as_it_was(keys, tmp_path
     assert import_into(clinic, kiosk).changed == 0
 
 
+OLD_P, OLD_S = "0c0ffee0-0000-4000-8000-000000000001", "0c0ffee0-0000-4000-8000-000000000002"   # ids are UUIDs
+
+
 def test_a_kiosk_file_of_an_older_coach_is_read_without_being_changed(keys, tmp_path):
     old = tmp_path / "old-kiosk.db"
     conn = sqlite3.connect(old)
     migrations.apply(sqlite_utils.Database(conn), stop_before="m006_corrections_and_sharing")
-    conn.execute("INSERT INTO patients (id, code, created) VALUES ('p', 'K2', '2024-03-01T10:00:00+01:00')")
+    conn.execute("INSERT INTO patients (id, code, created) VALUES (?, 'K2', '2024-03-01T10:00:00+01:00')", [OLD_P])
     conn.execute("INSERT INTO sessions (id, patient_id, started, ended, status, kind) VALUES "
-                 "('s', 'p', '2024-03-02T10:00:00+01:00', '2024-03-02T10:10:00+01:00', 'completed', 'kiosk')")
+                 "(?, ?, '2024-03-02T10:00:00+01:00', '2024-03-02T10:10:00+01:00', 'completed', 'kiosk')",
+                 [OLD_S, OLD_P])
     conn.commit()
     conn.close()
     before = dump(old)
@@ -268,7 +272,7 @@ def test_a_kiosk_file_of_an_older_coach_is_read_without_being_changed(keys, tmp_
     got = import_into(clinic, old)
     assert (got.patient_codes, got.tables["sessions"]) == (["K2"], (1, 0, 0))
     assert dump(old) == before
-    assert [f[:2] for f in figures(clinic, "K2")] == [("s", "completed")]
+    assert [f[:2] for f in figures(clinic, "K2")] == [(OLD_S, "completed")]
 
 
 def test_two_homes_and_two_kiosks_make_one_clinic_file(keys, tmp_path):

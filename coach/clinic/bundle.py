@@ -4,13 +4,16 @@ A bundle, on disk
     One cleartext line, `coach-bundle 1 <clinic fingerprint> <length>`, then an age file
     (X25519, authenticated encryption) of that length. The line is there because age hides
     whom a file is for: without it a clinic could only say "not for this key", never for
-    which key a bundle was made. It is a hint, checked after decryption against the
-    manifest; the length tells a bundle cut short in copying from one altered. (`age -d`
+    which key a bundle was made. A bundle whose line names another key is refused as made for
+    that key without trying to open it (no decryption error's wording is ever read); the line is
+    checked after decryption against the manifest; the length tells a bundle cut short in
+    copying from one altered. (`age -d`
     opens the rest: `tail -n +2 FILE | age -d -i identity.txt`.)
 
 Inside, once decrypted: a zip of
     manifest.json  {format, format_version, coach_version, created, clinic_fingerprint,
-                    patient_codes, row_counts, subset_sha256[, invited_code]}
+                    patient_codes, row_counts, subset_sha256, subset_bytes[, invited_code]}
+                   (subset_bytes: from this version on; the expansion is capped by it)
     subset.db      a coach SQLite database, made by `Store.open` (so its schema is exactly this
                    coach's) and filled by `merge.merge`, holding the rows to share.
     manifest.hmac  only from a coach that joined with a join token: the hex HMAC-SHA256 of the
@@ -34,10 +37,16 @@ What a share holds
     nothing new writes no file at all (an empty bundle would only be one more file to carry)
     and says so.
 
-Importing
+Importing: check before you expand
     `import_file` takes a bundle or a plain coach database (a kiosk's file, opened read-only),
     refuses anything else in one sentence, and merges everything in ONE transaction: all or
     nothing. Importing the same file twice changes nothing. Every refusal changes nothing.
+    A bundle's size is checked before it is read (COACH_BUNDLE_MAX_MB), its manifest and
+    signature before its database is expanded; the database is streamed into a private
+    temporary file with a cap (COACH_BUNDLE_MAX_EXPANDED_MB, and 100 times what arrived),
+    hashed on the way, and read through the door (`coach.clinic.door`), as a kiosk's file is.
+    Whose records they are is checked against the store inside the import's transaction
+    (`door.check_parents`): a signed bundle's rows must all be its invited patient's.
 """
 from __future__ import annotations
 
@@ -48,19 +57,18 @@ import os
 import sqlite3
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import sqlite_utils
 
 from coach import __version__
 from coach.core.files import write_bytes
 from coach.errors import CoachError
+from coach.clinic import door
 from coach.clinic import keys as clinic_keys
-from coach.log.file import SQLITE_HEADER, check_file, connect_readonly, sql_error
-from coach.clinic.merge import ID_CHUNK, REPOINTED, Batch, Counts, collect, mark_sent, merge, row_counts
-from coach.log.schema import check_version, migrations
-from coach.log.store import BUSY_TIMEOUT_MS, Store, now_iso
+from coach.log.file import SQLITE_HEADER, sql_error
+from coach.clinic.merge import SQLITE, Batch, Counts, collect, mark_sent, merge, remap_patients, row_counts
+from coach.log.store import Store, now_iso
 
 FORMAT = "coach-bundle"
 FORMAT_VERSION = 1
@@ -68,6 +76,11 @@ MAGIC = FORMAT.encode()
 MAX_LINE = 200                     # the cleartext line is ~40 bytes; more is not a bundle
 TARGET_PREFIX = "bundle:"          # ledger destination of the bundles for one clinic key
 MANIFEST, SUBSET, SIGNATURE = "manifest.json", "subset.db", "manifest.hmac"
+MAX_MB_ENV, DEFAULT_MAX_MB = "COACH_BUNDLE_MAX_MB", 512                       # the file as it arrives
+MAX_EXPANDED_ENV, DEFAULT_MAX_EXPANDED_MB = "COACH_BUNDLE_MAX_EXPANDED_MB", 2048   # its subset database
+EXPANSION, EXPANSION_FLOOR = 100, 64 * 1024 * 1024    # expanded: at most 100 x what arrived (or 64 MB)
+MAX_MANIFEST, MAX_SIGNATURE = 1024 * 1024, 1024       # bytes, read before anything else is expanded
+EXPAND_BLOCK = 1024 * 1024
 
 
 @dataclass
@@ -78,6 +91,7 @@ class Shared:
     patient_codes: list
     rows: dict                     # {table: rows}
     written: bool = False
+    set_aside: list = field(default_factory=list)   # one sentence per session the door would refuse
 
     @property
     def sessions(self) -> int:
@@ -100,6 +114,7 @@ class Opened:
     manifest: dict
     manifest_bytes: bytes
     signature: bytes | None
+    signer: str | None = None      # the invited code whose secret signed it
 
 
 # ---- refusals, one sentence each ----------------------------------------------------
@@ -126,6 +141,10 @@ def not_signed(path) -> CoachError:
 def not_theirs(path, code: str) -> CoachError:
     return CoachError(f"{path} holds records that are not {code}'s, though only {code} signed it; "
                       "nothing was imported.")
+
+
+def too_big(path, what: str) -> CoachError:
+    return door.Refused(f"{path} {what}, the most this clinic accepts; nothing was imported.")
 
 
 def foreign(path, theirs: str, mine: str) -> CoachError:
@@ -166,6 +185,7 @@ def pack(batch: Batch, fingerprint: str, created: str, invited_code: str | None 
                 "created": created, "clinic_fingerprint": fingerprint,
                 "patient_codes": [p["code"] for p in batch.get("patients", [])],
                 "row_counts": row_counts(batch), "subset_sha256": hashlib.sha256(db_bytes).hexdigest()}
+    manifest["subset_bytes"] = len(db_bytes)
     if secret is not None:
         manifest["invited_code"] = invited_code
     manifest_bytes = json.dumps(manifest, indent=2).encode()
@@ -214,7 +234,9 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
     """Write the records of the database at `store_path` not yet sent to this clinic (or all of
     them with `all_rows`; or one patient's) to `out_path`, encrypted to `recipient` (the clinic's
     age public key). With an invitation (`invited_code` and its `secret`, from a join token) only
-    that patient's records, signed. With nothing new, writes nothing (`Shared.written` is False)."""
+    that patient's records, signed. With nothing new, writes nothing (`Shared.written` is False).
+    A session the clinic's door would refuse (a value that fails it) stays out, unsent and named in
+    `Shared.set_aside`, so one bad value never makes the whole bundle refused."""
     store_path, out_path = Path(store_path).expanduser(), Path(out_path).expanduser()
     fp = clinic_keys.fingerprint(recipient)
     clinic_keys.parse_recipient(recipient)
@@ -226,8 +248,10 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
             store.get_patient(patient_code)
         conn, target = store.db.conn, TARGET_PREFIX + fp
         try:
-            batch = collect(conn, target=None if all_rows else target, patient_code=patient_code)
-            shared = Shared(out_path, fp, [p["code"] for p in batch["patients"]], row_counts(batch))
+            batch, set_aside = door.sort_out(collect(conn, target=None if all_rows else target,
+                                                     patient_code=patient_code))
+            shared = Shared(out_path, fp, [p["code"] for p in batch["patients"]], row_counts(batch),
+                            set_aside=set_aside)
             if not any(shared.rows.values()):
                 return shared
             created = now_iso()
@@ -240,7 +264,31 @@ def write_bundle(store_path, out_path, recipient: str, *, patient_code: str | No
     return shared
 
 
-# ---- reading ------------------------------------------------------------------------
+# ---- reading: check before you expand -------------------------------------------------
+def _setting_mb(name: str, default_mb: int) -> int:
+    try:
+        value = float(os.environ.get(name, "") or default_mb)
+    except ValueError:
+        value = default_mb
+    return round((value if value > 0 else default_mb) * 1024 * 1024)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.3g} MB"
+
+
+def max_bytes() -> int:
+    """The largest bundle file read at all (COACH_BUNDLE_MAX_MB, default 512 MB)."""
+    return _setting_mb(MAX_MB_ENV, DEFAULT_MAX_MB)
+
+
+def max_expanded(arrived: int) -> int:
+    """The most a bundle's subset database may expand to: COACH_BUNDLE_MAX_EXPANDED_MB (default
+    2048 MB), and never more than EXPANSION times the bytes that arrived (at least 64 MB); a real
+    subset database compresses a few times, a zip bomb a thousand."""
+    return min(_setting_mb(MAX_EXPANDED_ENV, DEFAULT_MAX_EXPANDED_MB), max(EXPANSION_FLOOR, EXPANSION * arrived))
+
+
 def _read(path: Path, size: int = -1) -> bytes:
     """The file's bytes (the first `size` of them), or one sentence saying why it cannot be read."""
     try:
@@ -250,6 +298,25 @@ def _read(path: Path, size: int = -1) -> bytes:
         raise CoachError(f"{path} is a folder, not a bundle or database file.") from None
     except OSError as exc:
         raise CoachError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
+def _read_capped(path: Path) -> bytes:
+    """The whole file, refused without reading it if it is larger than any bundle coach makes
+    (its size is asked first: reading `limit` bytes would make a buffer that large)."""
+    limit = max_bytes()
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise too_big(path, f"is larger than {_mb(limit)} ({MAX_MB_ENV})")
+            data = f.read(size + 1)
+    except IsADirectoryError:
+        raise CoachError(f"{path} is a folder, not a bundle or database file.") from None
+    except OSError as exc:
+        raise CoachError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if len(data) > limit:
+        raise too_big(path, f"is larger than {_mb(limit)} ({MAX_MB_ENV})")
+    return data
 
 
 def unseal_line(path: Path, raw: bytes) -> tuple[str, bytes]:
@@ -269,142 +336,128 @@ def unseal_line(path: Path, raw: bytes) -> tuple[str, bytes]:
     return parts[2], data
 
 
-def _unzip(path: Path, payload: bytes) -> tuple[bytes, bytes, bytes | None]:
-    """The manifest's bytes, the subset database's and the signature's (None if unsigned)."""
+def _decrypt(path: Path, theirs: str, data: bytes, identity) -> bytes:
+    """The payload, decrypted. The cleartext line says whom the bundle is for: a bundle for
+    another key is refused as such without trying; one for this key that does not open was altered.
+    (No error message is read: pyrage's wording is no interface.)"""
+    mine = clinic_keys.fingerprint(str(identity.to_public()))
+    if theirs != mine:
+        raise foreign(path, theirs, mine)
+    age = clinic_keys._age()
     try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as z:
-            signature = z.read(SIGNATURE) if SIGNATURE in z.namelist() else None
-            return z.read(MANIFEST), z.read(SUBSET), signature
-    except (zipfile.BadZipFile, KeyError, OSError):
+        return age.decrypt(data, [identity])
+    except age.DecryptError:
         raise altered(path) from None
 
 
-def _manifest(manifest_bytes: bytes, db_bytes: bytes) -> dict | None:
-    """The manifest, or None if it is not one or the subset's hash does not match it."""
+def _member(path: Path, z: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A small member of the zip, read at most `limit` bytes far (its declared size is not trusted)."""
+    with z.open(name) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise altered(path)
+    return data
+
+
+def _zip(path: Path, payload: bytes) -> zipfile.ZipFile:
+    """The payload's zip, with exactly the members a bundle has, stored or deflated."""
+    try:
+        z = zipfile.ZipFile(io.BytesIO(payload))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise altered(path) from None
+    infos = z.infolist()
+    names = [i.filename for i in infos]
+    if (len(infos) > 3 or len(set(names)) != len(names) or not {MANIFEST, SUBSET} <= set(names)
+            or not set(names) <= {MANIFEST, SUBSET, SIGNATURE}
+            or any(i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for i in infos)):
+        z.close()
+        raise altered(path)
+    return z
+
+
+def _manifest(path: Path, manifest_bytes: bytes, theirs: str) -> dict:
+    """The manifest, or a refusal if it is not one or names another clinic than the line."""
     try:
         manifest = json.loads(manifest_bytes)
-    except ValueError:
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        return None
-    return manifest if hashlib.sha256(db_bytes).hexdigest() == manifest.get("subset_sha256") else None
-
-
-def _upgraded(path: Path, conn: sqlite3.Connection) -> sqlite_utils.Database:
-    """`conn`'s database, refused if foreign or newer, upgraded if older (conn is a private
-    in-memory copy, so upgrading it changes no one's file)."""
-    db = sqlite_utils.Database(conn, execute_plugins=False)
-    check_version(path, db)
-    if migrations.pending(db):
-        migrations.apply(db)
-    return db
-
-
-def subset_batch(path: Path, db_bytes: bytes) -> Batch:
-    """Everything in a bundle's subset database, read from memory."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.deserialize(db_bytes)
-        if [r[0] for r in conn.execute("PRAGMA quick_check")] != ["ok"]:
-            raise altered(path)
-        _upgraded(path, conn)
-        return collect(conn)
-    except sqlite3.Error:
+    except (ValueError, RecursionError):
         raise altered(path) from None
-    finally:
-        conn.close()
+    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
+            or manifest.get("clinic_fingerprint") != theirs or not isinstance(manifest.get("subset_sha256"), str)):
+        raise altered(path)
+    return manifest
+
+
+def _maker(path: Path, manifest: dict, manifest_bytes: bytes, signature: bytes | None) -> str | None:
+    """The invited code that signed the manifest, None for an unsigned bundle (allowed unless the
+    clinic imports signed bundles only); a bad signature is refused. Checked on the manifest's
+    bytes alone, before the subset database is expanded."""
+    if signature is None:
+        if clinic_keys.signed_only():
+            raise not_signed(path)
+        return None
+    code = manifest.get("invited_code")
+    secret = clinic_keys.invite_secret(code)
+    if secret is None or not clinic_keys.signed_by(secret, manifest_bytes, signature):
+        raise not_invited(path, code)
+    return code
+
+
+def _expand(path: Path, z: zipfile.ZipFile, manifest: dict, limit: int, into: Path) -> None:
+    """Stream the subset database into `into` (0600), at most `limit` bytes (or exactly the size a
+    signed manifest states), hashing as it goes; refused if larger or not the manifest's."""
+    stated = manifest.get("subset_bytes")
+    if isinstance(stated, int) and not isinstance(stated, bool):
+        if not 0 < stated <= limit:
+            raise too_big(path, f"would expand beyond {_mb(limit)} ({MAX_EXPANDED_ENV})")
+        limit = stated
+    digest, written = hashlib.sha256(), 0
+    fd = os.open(into, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        try:
+            with z.open(SUBSET) as f:
+                while True:
+                    block = f.read(EXPAND_BLOCK)
+                    if not block:
+                        break
+                    written += len(block)
+                    if written > limit:
+                        raise too_big(path, f"expands beyond {_mb(limit)} ({MAX_EXPANDED_ENV})")
+                    digest.update(block)
+                    out.write(block)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+            raise altered(path) from None
+    if digest.hexdigest() != manifest["subset_sha256"] or (isinstance(stated, int) and written != stated):
+        raise altered(path)
 
 
 def open_bundle(path, identity) -> Opened:
-    """The bundle at `path`, decrypted with `identity` (the clinic's age identity) and checked:
-    complete, made for this clinic, and unaltered (hash and row counts). Who made it is not
-    checked here (`check_maker`)."""
+    """The bundle at `path`, checked in this order, each step before anything is expanded: its size,
+    the clinic it is for, decryption (age authenticates every chunk), the zip's members, the
+    manifest and its signature (`_maker`); then the subset database, streamed with a cap into a
+    private temporary file, hashed, and read through the door (`coach.clinic.door`). Whose
+    records these are against the store is checked at import (`import_file`)."""
     path = Path(path)
-    theirs, data = unseal_line(path, _read(path))
-    age = clinic_keys._age()
-    mine = clinic_keys.fingerprint(str(identity.to_public()))
-    try:
-        payload = age.decrypt(data, [identity])
-    except age.DecryptError as exc:
-        if "no matching keys" in str(exc).lower():
-            raise foreign(path, theirs, mine) from None
-        raise altered(path) from None
-    manifest_bytes, db_bytes, signature = _unzip(path, payload)
-    manifest = _manifest(manifest_bytes, db_bytes)
-    if manifest is None or manifest.get("clinic_fingerprint") != theirs:
-        raise altered(path)
-    batch = subset_batch(path, db_bytes)
+    raw = _read_capped(path)
+    theirs, data = unseal_line(path, raw)
+    del raw
+    payload = _decrypt(path, theirs, data, identity)
+    del data
+    with _zip(path, payload) as z:
+        manifest_bytes = _member(path, z, MANIFEST, MAX_MANIFEST)
+        signature = _member(path, z, SIGNATURE, MAX_SIGNATURE) if SIGNATURE in z.namelist() else None
+        manifest = _manifest(path, manifest_bytes, theirs)
+        signer = _maker(path, manifest, manifest_bytes, signature)
+        with tempfile.TemporaryDirectory(prefix="coach-import-") as tmp:   # 0700
+            subset = Path(tmp) / SUBSET
+            _expand(path, z, manifest, max_expanded(len(payload)), subset)
+            del payload
+            batch = door.read_database(subset, source=path)
     if (row_counts(batch) != manifest.get("row_counts")
             or [p["code"] for p in batch["patients"]] != manifest.get("patient_codes")):
         raise altered(path)
-    return Opened(batch, manifest, manifest_bytes, signature)
-
-
-def read_bundle(path, identity) -> Batch:
-    """The rows of the bundle at `path` (`open_bundle`)."""
-    return open_bundle(path, identity).batch
-
-
-def _owners(conn: sqlite3.Connection, table: str, ids: list) -> set:
-    """The patient ids of the stored rows of `table` with these ids."""
-    found: set = set()
-    for i in range(0, len(ids), ID_CHUNK):
-        part = ids[i:i + ID_CHUNK]
-        found.update(r[0] for r in conn.execute(
-            f"SELECT patient_id FROM {table} WHERE id IN ({', '.join('?' * len(part))})", part))
-    return found
-
-
-def _only_theirs(conn: sqlite3.Connection, batch: Batch, code: str) -> bool:
-    """Whether every row of `batch` already stored here is patient `code`'s: a signed bundle
-    may add to and update its own patient's records only, never a row of someone else that
-    happens to carry the same UUID."""
-    mine = {r[0] for r in conn.execute("SELECT id FROM patients WHERE code = ?", [code])}
-    for patient in batch["patients"]:
-        stored = conn.execute("SELECT code FROM patients WHERE id = ?", [patient["id"]]).fetchone()
-        if stored is not None and stored[0] != code:
-            return False
-        mine.add(patient["id"])
-    return all(_owners(conn, table, [r["id"] for r in batch.get(table, [])]) <= mine for table in REPOINTED)
-
-
-def check_maker(path: Path, opened: Opened, conn: sqlite3.Connection) -> bool:
-    """Whether the bundle is signed (True) or not (False, allowed unless the clinic imports
-    signed bundles only); a bad signature, or one for other records than its patient's, is
-    refused in one sentence."""
-    if opened.signature is None:
-        if clinic_keys.signed_only():
-            raise not_signed(path)
-        return False
-    code = opened.manifest.get("invited_code")
-    secret = clinic_keys.invite_secret(code)
-    if secret is None or not clinic_keys.signed_by(secret, opened.manifest_bytes, opened.signature):
-        raise not_invited(path, code)
-    assert isinstance(code, str)                  # (a code this clinic invited)
-    if [p["code"] for p in opened.batch["patients"]] != [code] or not _only_theirs(conn, opened.batch, code):
-        raise not_theirs(path, code)
-    return True
-
-
-def database_batch(path: Path) -> Batch:
-    """Everything a coach database (a kiosk's file) gives, opened read-only; a foreign database
-    or one written by a newer coach is refused, one of an older coach read through an upgraded
-    in-memory copy (the file itself is never written)."""
-    if not check_file(path, BUSY_TIMEOUT_MS):
-        raise CoachError(f"{path} is empty; nothing was imported.")
-    conn = connect_readonly(path, BUSY_TIMEOUT_MS)
-    try:
-        if migrations.pending(sqlite_utils.Database(conn, execute_plugins=False)):
-            copy = sqlite3.connect(":memory:")
-            conn.backup(copy)
-            conn.close()
-            conn = copy
-            _upgraded(path, conn)
-        return collect(conn)
-    except sqlite3.Error as exc:
-        raise sql_error(path, exc) from exc
-    finally:
-        conn.close()
+    if signer is not None and [p["code"] for p in batch["patients"]] != [signer]:
+        raise not_theirs(path, signer)
+    return Opened(batch, manifest, manifest_bytes, signature, signer)
 
 
 def import_file(store: Store, path) -> Imported:
@@ -413,18 +466,19 @@ def import_file(store: Store, path) -> Imported:
     path = Path(path).expanduser()
     if _same_file(store.path, path):
         raise CoachError(f"{path} is the database being imported into; nothing was imported.")
-    signed = False
+    signer = None
     if _read(path, len(SQLITE_HEADER)) == SQLITE_HEADER:
-        batch, kind = database_batch(path), "database"
+        batch, kind = door.read_database(path), "database"
     else:
         opened, kind = open_bundle(path, clinic_keys.load_identity()), "bundle"
-        batch = opened.batch
+        batch, signer = opened.batch, opened.signer
     try:
         with store._tx():                      # all or nothing; the owners checked inside it
-            if kind == "bundle":
-                signed = check_maker(path, opened, store.db.conn)
-            counts = merge(store.db.conn, batch)
+            conn = store.db.conn
+            door.check_parents(conn.cursor(), SQLITE.placeholder, batch,
+                               remap_patients(conn.cursor(), SQLITE, batch["patients"]), path, signer)
+            counts = merge(conn, batch)
     except sqlite3.Error as exc:
         raise sql_error(store.path, exc) from exc
     return Imported(tables=counts.tables, remapped=counts.remapped,
-                    patient_codes=[p["code"] for p in batch["patients"]], kind=kind, signed=signed)
+                    patient_codes=[p["code"] for p in batch["patients"]], kind=kind, signed=signer is not None)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator
 
+from coach.clinic.door import allowed, quoted
 from coach.log.schema import SHARED_STATUSES, SHARED_TABLES
 
 Batch = dict   # {table: [row dicts]}, in SHARED_TABLES order
@@ -55,6 +56,7 @@ class Counts:
     """What a merge did, per table: rows added, rows updated (a newer version), rows kept."""
     tables: dict = field(default_factory=dict)
     remapped: list = field(default_factory=list)    # patient codes re-pointed to the stored patient
+    set_aside: list = field(default_factory=list)   # one sentence per row the door set aside
 
     def add(self, table: str, added: int = 0, updated: int = 0, kept: int = 0) -> None:
         a, u, k = self.tables.get(table, (0, 0, 0))
@@ -207,17 +209,19 @@ def newer(incoming, stored) -> bool:
 
 def _existing(cur, dialect: Dialect, table: str, column: str, values: list, extra: str | None) -> dict:
     """{value of column: extra column's value (or True)} for the rows already stored."""
+    allowed(table, [column] + ([extra] if extra else []))
     found: dict = {}
     wanted = sorted(set(values))
     for i in range(0, len(wanted), ID_CHUNK):
         part = wanted[i:i + ID_CHUNK]
         marks = ", ".join([dialect.placeholder] * len(part))
-        cur.execute(f"SELECT {column}, {extra or column} FROM {table} WHERE {column} IN ({marks})", part)
+        cur.execute(f"SELECT {quoted(column)}, {quoted(extra or column)} FROM {quoted(table)} "
+                    f"WHERE {quoted(column)} IN ({marks})", part)
         found.update({k: (v if extra else True) for k, v in cur.fetchall()})
     return found
 
 
-def _remap_patients(cur, dialect: Dialect, patients: list[dict]) -> dict[str, str]:
+def remap_patients(cur, dialect: Dialect, patients: list[dict]) -> dict[str, str]:
     """{incoming patient id: stored patient id} for patients known by code under another UUID."""
     known_ids = _existing(cur, dialect, "patients", "id", [p["id"] for p in patients], None)
     new = [p for p in patients if p["id"] not in known_ids]
@@ -234,20 +238,22 @@ def _repoint(table: str, row: dict, remap: dict) -> dict:
 
 
 def _insert(cur, dialect: Dialect, table: str, rows: list[dict]) -> None:
-    columns = list(rows[0])
+    """Rows absent from the store, added; the columns are coach's (`door.allowed`), never the rows'
+    own names, and every identifier is quoted."""
+    columns = allowed(table, {c for r in rows for c in r})
     marks = ", ".join([dialect.placeholder] * len(columns))
-    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
-                    f"ON CONFLICT ({KEYS[table]}) DO NOTHING", [[r[c] for c in columns] for r in rows])
+    cur.executemany(f"INSERT INTO {quoted(table)} ({', '.join(map(quoted, columns))}) VALUES ({marks}) "
+                    f"ON CONFLICT ({quoted(KEYS[table])}) DO NOTHING", [[r.get(c) for c in columns] for r in rows])
 
 
 def _update(cur, dialect: Dialect, table: str, row: dict, seen) -> int:
     """Replace the stored row by `row` if it still has version `seen`; rows changed (0 or 1)."""
-    key, column, p = KEYS[table], VERSIONS[table], dialect.placeholder
-    columns = [c for c in row if c != key]
-    sets = ", ".join(f"{c} = {p}" for c in columns)
-    cur.execute(f"UPDATE {table} SET {sets} WHERE {key} = {p} AND "
+    key, column, p = quoted(KEYS[table]), quoted(VERSIONS[table]), dialect.placeholder
+    columns = [c for c in allowed(table, row) if c != KEYS[table]]
+    sets = ", ".join(f"{quoted(c)} = {p}" for c in columns)
+    cur.execute(f"UPDATE {quoted(table)} SET {sets} WHERE {key} = {p} AND "
                 f"({column} = {p} OR ({column} IS NULL AND CAST({p} AS TEXT) IS NULL))",
-                [row[c] for c in columns] + [row[key], seen, seen])
+                [row[c] for c in columns] + [row[KEYS[table]], seen, seen])
     return max(cur.rowcount, 0)
 
 
@@ -271,7 +277,7 @@ def merge(conn, batch: Batch, dialect: Dialect = SQLITE) -> Counts:
     cur = conn.cursor()
     counts = Counts()
     patients = batch.get("patients", [])
-    remap = _remap_patients(cur, dialect, patients)
+    remap = remap_patients(cur, dialect, patients)
     counts.remapped = sorted(p["code"] for p in patients if p["id"] in remap)
     if counts.remapped:
         counts.add("patients", kept=len(counts.remapped))

@@ -29,14 +29,14 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-import sqlite_utils
 
 from coach import __version__
 from coach.errors import CoachError
+from coach.clinic.door import columns, quoted, sort_out
 from coach.clinic.merge import ID_CHUNK, SQLITE, Batch, merge
-from coach.log.schema import SHARED_TABLES, migrations, steps, unknown_steps
+from coach.log.schema import SHARED_TABLES, built, steps, unknown_steps
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 LOCK_KEY = 7_146_513_001         # pg_advisory_xact_lock key: schema changes and merges, one at a time
@@ -186,13 +186,14 @@ def _place_checks(sql: str, names: set) -> tuple[dict[str, list[str]], list[str]
     return by_column, on_table
 
 
-def _columns(db: sqlite3.Connection, name: str) -> list[dict]:
+def table_columns(db: sqlite3.Connection, name: str) -> list[dict]:
+    """PRAGMA table_info of one table (its name from coach's own schema, never from input), as dicts."""
     return [dict(zip(("cid", "name", "type", "notnull", "dflt_value", "pk"), r))
-            for r in db.execute(f"PRAGMA table_info({name})")]
+            for r in db.execute(f'PRAGMA table_info("{name}")')]
 
 
 def _read_table(db: sqlite3.Connection, name: str) -> Table:
-    cols = _columns(db, name)
+    cols = table_columns(db, name)
     sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone()[0]
     pk = [c["name"] for c in sorted(cols, key=lambda c: c["pk"]) if c["pk"]]
     keys = [pk] + _uniques(db, name)           # composite keys become table constraints
@@ -206,12 +207,8 @@ def _read_table(db: sqlite3.Connection, name: str) -> Table:
 
 def shared_schema() -> list[Table]:
     """The shared tables as every install's migrations make them, for PostgreSQL."""
-    db = sqlite_utils.Database(memory=True)
-    try:
-        migrations.apply(db)
+    with built() as db:
         return [_read_table(db.conn, name) for name, _, _ in SHARED_TABLES]
-    finally:
-        db.close()
 
 
 def _applied(conn) -> list[str] | None:
@@ -287,19 +284,27 @@ def _select(conn, table: str, column: str, values: list, order: str) -> list[dic
     with conn.cursor(row_factory=dict_row) as cur:
         for i in range(0, len(wanted), ID_CHUNK):
             part = wanted[i:i + ID_CHUNK]
-            cur.execute(f"SELECT * FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(part))}) "
-                        f"ORDER BY {order}", part)
+            cur.execute(f"SELECT {known(table)} FROM {quoted(table)} "
+                        f"WHERE {quoted(column)} IN ({', '.join(['%s'] * len(part))}) ORDER BY {order}", part)
             out += cur.fetchall()
     return out
 
 
+def known(table: str) -> str:
+    """The columns coach knows of `table`, quoted, for a SELECT: a column the clinic added on the
+    server (ALTER TABLE … ADD COLUMN) is never read."""
+    return ", ".join(quoted(c) for c in columns(table))
+
+
 def read_server(conn, patient_code: str | None = None) -> Batch:
-    """Every shared row on the server (or one patient's), parents first, as a merge batch."""
+    """Every shared row on the server (or one patient's), parents first, as a merge batch (only the
+    columns coach knows; the values are checked by the caller, `door.sort_out`)."""
     from psycopg.rows import dict_row
 
     where_code, params = ("WHERE code = %s", [patient_code]) if patient_code else ("", [])
     with conn.cursor(row_factory=dict_row) as cur:
-        patients = cur.execute(f"SELECT * FROM patients {where_code} ORDER BY created, id", params).fetchall()
+        patients = cur.execute(f"SELECT {known('patients')} FROM patients {where_code} ORDER BY created, id",
+                               params).fetchall()
     ids = [p["id"] for p in patients]
     batch: Batch = {"patients": patients}
     for table, order in (("plans", "created, id"), ("treatments", "date, id"), ("sessions", "started, id"),
@@ -330,14 +335,20 @@ def snapshot(url: str, patient_code: str | None = None) -> tuple[str, Batch]:
 
 
 @contextmanager
-def mirror(url: str, patient_code: str | None = None) -> Iterator[Path]:
+def mirror(url: str, patient_code: str | None = None,
+           set_aside: Callable[[str], None] | None = None) -> Iterator[Path]:
     """A temporary SQLite coach database (0600, in a 0700 folder) holding what the server holds
-    (for one patient, or all); deleted when the block ends."""
+    (for one patient, or all); deleted when the block ends. Rows that fail the door are left out,
+    each told to `set_aside` in one sentence."""
     from coach.log.store import Store
 
     folder = Path(tempfile.mkdtemp(prefix="coach-clinic-"))
     try:
         _, batch = snapshot(url, patient_code)
+        batch, reasons = sort_out(batch)
+        for reason in reasons:
+            if set_aside:
+                set_aside(reason)
         path = folder / "clinic.db"
         with Store.open(path) as store, store._tx():
             merge(store.db.conn, batch, SQLITE)

@@ -15,6 +15,12 @@ In parts, each committed alone
     the two resends that part next time, and the merge (INSERT … ON CONFLICT DO NOTHING, newer
     versions only) stores it once.
 
+Past a bad row
+    The outbox passes the door (`coach.clinic.door.sort_out`) before anything is sent: a session
+    with a value that fails it is set aside with its children, named in one sentence
+    (`Counts.set_aside`), and not marked sent; everything else goes. `pull` sets aside the
+    server's rows the same way, and checks the rest against this log's owners.
+
 `COACH_SYNC_PAUSE_S` (tests only): seconds to wait after each part, so a test can kill a sync
 while the server holds some of its sessions but not all.
 
@@ -33,7 +39,8 @@ from typing import Callable
 
 from coach.errors import CoachError
 from coach.clinic import store as pg
-from coach.clinic.merge import POSTGRES, SQLITE, Counts, chunks, collect, mark_sent, merge
+from coach.clinic.door import check_parents, sort_out
+from coach.clinic.merge import POSTGRES, SQLITE, Counts, chunks, collect, mark_sent, merge, remap_patients
 from coach.log.store import Store, iso
 
 PAUSE_ENV = "COACH_SYNC_PAUSE_S"
@@ -73,8 +80,8 @@ def sync(store_path: str | os.PathLike | None, url: str, sessions_per_chunk: int
         try:
             pg.ensure_schema(server, place)
             target = pg.target(server)
-            batch = collect(store.db.conn, target=target)
-            total, done, counts = len(batch["sessions"]), 0, Counts()
+            batch, set_aside = sort_out(collect(store.db.conn, target=target))
+            total, done, counts = len(batch["sessions"]), 0, Counts(set_aside=set_aside)
             for part in _parts(batch, sessions_per_chunk):
                 with pg.server_errors(place):
                     counts += _send(server, part)
@@ -96,7 +103,13 @@ def pull(store_path: str | os.PathLike | None, url: str, patient_code: str | Non
     server_name, batch = pg.snapshot(url, patient_code)
     if patient_code and not batch["patients"]:
         raise CoachError(f"The clinic database {pg.where(pg.parse(url))} has no patient {patient_code}.")
+    batch, set_aside = sort_out(batch)
     with Store.open(Path(store_path) if store_path else None) as store, store._tx():
-        counts = merge(store.db.conn, batch, SQLITE)
-        mark_sent(store.db.conn, server_name, batch, iso(store._now()))
+        conn = store.db.conn
+        check_parents(conn.cursor(), SQLITE.placeholder, batch, remap_patients(conn.cursor(), SQLITE,
+                                                                               batch["patients"]),
+                      f"What {pg.where(pg.parse(url))} holds")
+        counts = merge(conn, batch, SQLITE)
+        mark_sent(conn, server_name, batch, iso(store._now()))
+    counts.set_aside = set_aside
     return counts

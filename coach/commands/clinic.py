@@ -113,6 +113,8 @@ def share(out, code, all_rows, db):
                          "key your clinic gave you.")
     shared = bundle.write_bundle(db or default_db_path(), out, joined["public_key"], patient_code=code,
                                  all_rows=all_rows, invited_code=joined["invited_code"], secret=joined["secret"])
+    for reason in shared.set_aside:          # would fail the clinic's door: kept here, unsent, named
+        click.echo(reason)
     if not shared.written:
         click.echo(f"Nothing new to share with clinic {shared.fingerprint} since the last bundle; no file "
                    "was written (--all shares everything).")

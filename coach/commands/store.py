@@ -71,7 +71,8 @@ def read_store(db, code: str | None = None):
         with open_store(db) as store:
             yield store
         return
-    with pg.mirror(db, code) as path, open_store(path) as store:
+    with pg.mirror(db, code, set_aside=lambda reason: click.echo(reason, err=True)) as path, \
+            open_store(path) as store:
         yield store
 
 

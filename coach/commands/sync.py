@@ -53,7 +53,10 @@ def sync(url, source, patient, db, chunk):
 
     if source:
         place = pg.where(pg.parse(source))
-        click.echo(pulled_message(pull(local_db(db), source, patient), place))
+        counts = pull(local_db(db), source, patient)
+        click.echo(pulled_message(counts, place))
+        for reason in counts.set_aside:          # failed the door: left on the server, named here
+            click.echo(reason)
         return
     if patient:
         raise CoachError("--patient goes with --from; coach sync --to sends everything new.", exit_code=2)
@@ -63,6 +66,8 @@ def sync(url, source, patient, db, chunk):
     with bar(f"Sending to {place}", unit="session") as progress:
         counts = send(local_db(db), url, sessions_per_chunk=chunk, progress=as_counter(progress))
     click.echo(sent_message(counts, place))
+    for reason in counts.set_aside:              # failed the door: kept here, unsent, named
+        click.echo(reason)
 
 
 COMMANDS = [sync]

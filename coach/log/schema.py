@@ -16,8 +16,9 @@ Allowed values
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -313,6 +314,18 @@ DESCRIPTIONS["reps"]["columns"].update({
 def steps() -> list[str]:
     """The schema steps this coach knows, in order (SQLite files and the clinic store alike)."""
     return [m.name for m in migrations._migrations]  # Migrations has no public list of its steps
+
+
+@contextmanager
+def built() -> Iterator[sqlite_utils.Database]:
+    """An in-memory database with every step applied: the schema exactly as every install has it
+    (the clinic store's DDL and the door's allowlist are both read from it)."""
+    db = sqlite_utils.Database(memory=True)
+    try:
+        migrations.apply(db)
+        yield db
+    finally:
+        db.close()
 
 
 def unknown_steps(applied) -> list[str]:
