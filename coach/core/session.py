@@ -31,7 +31,7 @@ from coach.core.feedback import FeedbackView
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
 from coach.core.progress import synkinesis_free
-from coach.core.quality import PROMPTS, QualityGate
+from coach.core.quality import QualityGate, needs
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
@@ -296,7 +296,7 @@ class Session:
         ex = self.exercise
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
-        self.gate = QualityGate(self.baseline.pose)
+        self.gate = QualityGate(self.baseline.pose, needs(ex))
         self.prompter = Prompter(ex.gentle)
         self.trace.clear()
         self.demo = None
@@ -410,7 +410,7 @@ class Session:
         happenings = self.detector.update(rel, t, judged=reason is None, intent=intent)
         self.trace.add(t, self.detector.side_levels)
         cue = self._collect(happenings, records)
-        self._pose_hint = PROMPTS.get(reason, "") if reason else ""
+        self._pose_hint = self.gate.prompt
         records.append(Sample(t, self.exercise.id, rel))
         return cue
 
