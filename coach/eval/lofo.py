@@ -48,7 +48,8 @@ def score_case(case: Case, ex: Exercise) -> ClipScore:
     analysis = analyze_measures(case.measures, ex, None, case.baseline_s)
     judged = judge(case.truth, case.measures, analysis.baseline, ex)
     unjudged = sum(analysis.judgement.get("unjudged", {}).values())
-    return score_clip(case.name, case.exercise, case.person, case.variant, judged, analysis.synkinesis, unjudged)
+    return score_clip(case.name, case.exercise, case.person, case.variant, judged, analysis.synkinesis, unjudged,
+                      case.condition)
 
 
 _WORK: dict = {}
