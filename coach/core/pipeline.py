@@ -16,7 +16,7 @@ from coach.core.events import Rep, Synkinesis
 from coach.core.exercises import Exercise
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
-from coach.core.quality import QualityGate, needs
+from coach.core.quality import QualityGate
 
 
 class NoFaceError(ValueError):
@@ -116,7 +116,7 @@ class _Run:
     def __init__(self, baseline: Baseline, exercise: Exercise, affected_side: str | None,
                  start_target: float | None):
         self.baseline = baseline
-        self.gate = QualityGate(baseline.pose, needs(exercise))
+        self.gate = QualityGate.for_exercise(baseline.pose, exercise)
         self.detector = Detector(exercise, affected_side, noise=baseline.noise, start_target=start_target)
         self.judged = 0
         self.unjudged: dict[str, int] = {}

@@ -81,7 +81,7 @@ class QualityGate:
     def __init__(self, neutral_pose: tuple[float, float, float] = (0.0, 0.0, 0.0),
                  measures: Iterable[str] | None = None):
         """`neutral_pose`: yaw, pitch and roll of the patient's neutral face (`Baseline.pose`);
-        `measures`: the relative measures judged (`needs(exercise)`; default: all of them)."""
+        `measures`: the relative measures read (`needs(exercise)`, see `for_exercise`; default: all)."""
         self.neutral = tuple(neutral_pose)
         self.sets = ("pose", *(REL if measures is None else measures))
         unknown = set(self.sets) - {"pose", *REL}
@@ -91,6 +91,11 @@ class QualityGate:
         self.reason: str | None = None
         self._past: list[Measures] = []
         self._bad_t: float | None = None
+
+    @classmethod
+    def for_exercise(cls, neutral_pose, exercise) -> "QualityGate":
+        """The gate for one exercise: the landmarks its measures read must be in the picture."""
+        return cls(neutral_pose, needs(exercise))
 
     @property
     def prompt(self) -> str:

@@ -31,7 +31,7 @@ from coach.core.feedback import FeedbackView
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
 from coach.core.progress import synkinesis_free
-from coach.core.quality import QualityGate, needs
+from coach.core.quality import QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
@@ -296,7 +296,7 @@ class Session:
         ex = self.exercise
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
-        self.gate = QualityGate(self.baseline.pose, needs(ex))
+        self.gate = QualityGate.for_exercise(self.baseline.pose, ex)
         self.prompter = Prompter(ex.gentle)
         self.trace.clear()
         self.demo = None
