@@ -1,6 +1,6 @@
 """Leave-one-face-out on a subset of the eval set, rendered and tracked afresh.
 
-The full eval set (scripts/make_clips.py --set eval: ~200 clips of 12 persons) takes too
+The full eval set (scripts/make_clips.py --set eval: 279 clips of 12 persons) takes too
 long for CI. This test regenerates every clip of a few persons spanning the face sizes
 (a small face of 30 px between the eyes, medium and large ones, and the head turned away),
 tracks them to landmark streams in parallel on all cores (scripts/make_clips.py's own

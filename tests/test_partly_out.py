@@ -137,3 +137,17 @@ def test_the_live_hint_names_the_part_out_of_the_picture(library):
     texts = {v.text for v in display.views if 25.0 <= v.t < 26.8 and v.screen in ("move", "hold", "relax")}
     assert "Move back a little: your chin is out of the picture." in texts
     assert not any("out of the picture" in (v.text or "") for v in display.views if v.t < 24.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", ["single_face.mp4", "face_noface.mov", "noface_face.mov"])
+def test_real_clips_still_give_no_event(media, face_model, library, clip):
+    """The real clips (a man smiling; a face leaving or entering the picture) through the real
+    tracker: no event in any exercise whose watched co-movement they do not show."""
+    from coach.analysis import load_frames
+
+    _, frames = load_frames(media / clip, face_model)
+    for ex in ("gentle-smile", "open-mouth-smile", "snarl", "lip-pucker", "brow-lift"):
+        result = analyze(frames, library[ex])
+        assert result.synkinesis == [], (clip, ex, result.synkinesis)
+        assert len(result.reps) == (1 if ex in ("gentle-smile", "open-mouth-smile", "snarl") else 0), (clip, ex)

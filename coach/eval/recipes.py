@@ -1,6 +1,6 @@
 """Clip recipes: what each synthetic clip injects (`Clip`), its truth record (`truth`), and
 the two sets: `default_clips()` (committed in tests/data/generated) and `eval_clips()`
-(~200 clips of 12 persons for leave-one-face-out, rendered outside the repo by
+(279 clips of 12 persons for leave-one-face-out, rendered outside the repo by
 scripts/make_clips.py --set eval).
 """
 from __future__ import annotations
@@ -313,7 +313,8 @@ def eval_clips() -> list[Clip]:
     of the clips (4 per person, rotating over the variants) have head motion: a 3-D head
     turn of 25 deg (towards the front for faces whose photo leans), a tilt of 11 deg or an
     approach to 1.3x (large faces turn instead: they would leave the frame). Plus the pose
-    clips (POSE_CLIPS). No randomness: the same call gives the same list.
+    clips (POSE_CLIPS), head motion during the hold (`hold_motion_clips`) and faces partly out
+    of the picture (`crop_clips`). No randomness: the same call gives the same list.
     """
     clips: list[Clip] = []
     turns = {"yaw": 0, "tilt": 0, "approach": 0}   # motions handed out so far, per kind
