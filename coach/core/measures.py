@@ -65,9 +65,9 @@ class Measures:
     origin: tuple[float, float] = (0.0, 0.0)  # head-frame origin in pixels (for head speed)
     blendshapes: dict | None = None
     # How far inside the picture the landmarks of each point set are (`face.MEASURE_POINTS`,
-    # "pose" for `face.POSE_POINTS`, "face" for the whole mesh): set -> (least distance from the frame edge in eye distances,
-    # < 0 outside; the part of the face at that edge: "forehead", "chin", "left" or "right", the
-    # patient's anatomical side). None: unknown (every set counts as inside).
+    # "pose" for `face.POSE_POINTS`, "face" for the whole mesh): set -> (least distance from the
+    # frame edge in eye distances, < 0 outside; the part of the face at that edge: "forehead",
+    # "chin", "left" or "right", the patient's anatomical side). None: unknown (all inside).
     inside: dict | None = None
 
     def get(self, name: str, side: str) -> float:
