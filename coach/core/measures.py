@@ -135,16 +135,17 @@ def inside(p: np.ndarray, q: np.ndarray, width: int, height: int, iod: float) ->
     (the least of them; < 0: outside), and which part of the face is at that edge. Top and
     bottom edges are the forehead and the chin; a side edge is named by the anatomical side of
     the landmark there (its head-frame x: + is the patient's left), so mirroring cannot swap it."""
+    x, y = p[:, 0], p[:, 1]
+    d = np.stack([y, height - y, x, width - x])              # (4 edges, points) in pixels
+    edge = d.argmin(axis=0)
+    near = d[edge, np.arange(len(p))]
+    scale = 1.0 / max(iod, 1e-6)
     out = {}
     for name, idx in _SETS.items():
-        x, y = p[idx, 0], p[idx, 1]
-        d = np.stack([y, height - y, x, width - x])          # (4 edges, points) in pixels
-        edge, k = np.unravel_index(int(np.argmin(d)), d.shape)
-        if edge < 2:
-            part = "forehead" if edge == 0 else "chin"
-        else:
-            part = "left" if q[idx[k], 0] > 0 else "right"
-        out[name] = (float(d[edge, k]) / max(iod, 1e-6), part)
+        k = int(idx[np.argmin(near[idx])])
+        e = edge[k]
+        part = ("forehead", "chin")[e] if e < 2 else ("left" if q[k, 0] > 0 else "right")
+        out[name] = (float(near[k]) * scale, part)
     return out
 
 
