@@ -1,6 +1,6 @@
 """Leave-one-face-out on a subset of the eval set, rendered and tracked afresh.
 
-The full eval set (scripts/make_clips.py --set eval: ~200 clips of 12 persons) takes too
+The full eval set (scripts/make_clips.py --set eval: 279 clips of 12 persons) takes too
 long for CI. This test regenerates every clip of a few persons spanning the face sizes
 (a small face of 30 px between the eyes, medium and large ones, and the head turned away),
 tracks them to landmark streams in parallel on all cores (scripts/make_clips.py's own
@@ -66,3 +66,15 @@ def test_lofo_on_a_subset_of_the_eval_set(media, face_model, tmp_path):
     assert t["silent_clips"] > 0 and t["events_on_silent_clips"] == 0, summary
     assert t["pose_events"] == 0, summary
     assert t["onset_error_median_s"] <= 0.3, summary
+    # Head motion during the hold is flagged as when still, and its clean twins stay silent (the
+    # totals' zero events on silent clips); faces cut off by the frame are judged.
+    from coach.eval.score import totals
+
+    def by(pred):
+        return totals([s for s in report.scores if pred(s.condition)])
+
+    hold, still = by(lambda c: c.startswith("hold_")), by(lambda c: c == "still")
+    crop = by(lambda c: c.startswith("crop_"))
+    assert hold["must_flag"] >= 4 and hold["recall"] >= still["recall"], summary
+    assert hold["silent_clips"] >= 4 and hold["false_alarms"] == 0, summary
+    assert crop["must_flag"] >= 3 and crop["recall"] >= 0.95 and crop["false_alarms"] == 0, summary

@@ -112,3 +112,4 @@ def test_a_head_turned_away_during_a_rep_gives_no_event_and_is_marked_unjudged(l
     finally:
         pipeline.QualityGate = real
     assert any(e.start_s < 4.5 and e.end_s > 2.5 for e in ungated.synkinesis)
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -356,10 +357,13 @@ def test_3d_turn_moves_the_nose_more_than_the_outline():
 
 
 def test_eval_set_matrix():
-    clips = eval_clips()
-    names = [c.name for c in clips]
-    assert len(names) == len(set(names)) and 180 <= len(clips) <= 220
+    everything = eval_clips()
+    names = [c.name for c in everything]
+    assert len(names) == len(set(names))
     assert [c.name for c in eval_clips()] == names                      # deterministic
+    # The matrix (head motion in the hold and crops: see the next tests).
+    clips = [c for c in everything if not c.condition.startswith(("hold_", "crop_"))]
+    assert 180 <= len(clips) <= 220
     persons = {FACES[c.face]["person"] for c in clips}
     assert len(persons) >= 12
     assert {c.variant for c in clips} == set(VARIANTS)
@@ -389,6 +393,53 @@ def test_eval_set_matrix():
     amounts = [a for c in clips if c.variant == "smile_synk" for a in c.eyes.values()]
     assert min(amounts) == 0.3 and max(amounts) == 0.9
     assert {s for c in clips if c.variant == "smile_synk" for s in c.eyes} == set(face.SIDES)
+
+
+def test_head_motion_in_the_hold_and_crops_cover_every_person():
+    from coach.eval.recipes import CROPS, HOLD_DEG, HOLD_MOTIONS, HOLD_SPEEDS
+
+    clips = eval_clips()
+    hold = [c for c in clips if c.condition.startswith("hold_")]
+    crop = [c for c in clips if c.condition.startswith("crop_")]
+    persons = {FACES[c.face]["person"] for c in clips}
+    assert {FACES[c.face]["person"] for c in hold} == {FACES[c.face]["person"] for c in crop} == persons
+    assert {c.motion for c in hold} == set(HOLD_MOTIONS) and {c.crop for c in crop} == set(CROPS)
+    assert {c.name.rsplit("_", 1)[1] for c in hold} == set(HOLD_SPEEDS)
+    by_name = {c.name: c for c in hold}
+    for c in hold:
+        (r0, r1), = c.reps
+        start, full, leave, back = c.motion_hold
+        assert r0 + RAMP_S <= start and full < leave <= r1 - RAMP_S      # at its amount during the hold
+        assert c.motion_gain(BASELINE_S) == 0 and c.motion_gain((full + leave) / 2) == 1.0
+        assert abs(c.motion_amount) == HOLD_DEG if c.motion != "approach" else c.motion_amount > 1
+        if c.variant.endswith("_synk"):       # its clean twin: the same motion, nothing injected
+            twin = by_name[re.sub(r"_synk_(left|right)\d+", "_clean", c.name)]
+            assert not twin.eyes and (twin.motion, twin.motion_amount, twin.motion_hold, twin.reps) == \
+                (c.motion, c.motion_amount, c.motion_hold, c.reps)
+    assert sum(c.variant.endswith("_synk") for c in hold) == sum(c.variant.endswith("_clean") for c in hold)
+    assert all(c.motion == "none" for c in crop)
+
+
+@pytest.mark.parametrize("part", ["forehead", "chin", "left", "right"])
+def test_a_crop_cuts_off_its_part_and_keeps_what_the_measures_read(part):
+    """The output window cuts the face at its edge; the landmarks a smile's and an eye closure's
+    measures read and the pose's stay inside, farther from the edge than the quality gate asks."""
+    p = _cached_points()["man"]
+    r = Renderer(Clip("a", "man", "gentle-smile", crop=part),
+                 Face("man", np.zeros((700, 900, 3), np.uint8), (200, 150), p + (200, 150), ""))
+    x0, y0, s = r.window
+    q = (r.p - (x0, y0)) / s                                      # the neutral landmarks in the output frame
+    w, h = SIZE
+    edge = np.minimum(np.minimum(q[:, 0], w - q[:, 0]), np.minimum(q[:, 1], h - q[:, 1]))
+    # The crop clips are smiles and eye closures: the lids, the mouth corners, and the pose's points.
+    read = [*face.POSE_POINTS, *face.MEASURE_POINTS["eye_opening"], *face.MEASURE_POINTS["commissure_excursion"]]
+    from coach.core.quality import EDGE_MARGIN_IOD
+
+    assert edge[read].min() > EDGE_MARGIN_IOD * iod_px(q)
+    mesh = q[:468]
+    out = {"forehead": mesh[:, 1].min() < 0, "chin": mesh[:, 1].max() > h,
+           "left": mesh[:, 0].max() > w, "right": mesh[:, 0].min() < 0}     # the man's left is the image's right
+    assert [k for k, v in out.items() if v] == [part]
 
 
 def test_faces_name_their_person_and_folder(monkeypatch, tmp_path):

@@ -40,6 +40,23 @@ NOSE_TIP = 1
 # Points that expressions barely move; they define the head's own frame.
 RIGID_MIDLINE = (168, 6, 197, 195, 5, 4, 1)
 
+# Landmarks the head frame and pose are built from (measures.head_frame): eye corners and nose ridge.
+POSE_POINTS = tuple(sorted({*EYE_OUTER.values(), *EYE_INNER.values(), *RIGID_MIDLINE, NASION, NOSE_TIP}))
+
+# The landmarks each relative measure (calibration.REL) reads in a frame, both sides. A frame
+# is judged for a measure when these and POSE_POINTS are inside the picture (quality.py).
+_LIDS = tuple(p for s in SIDES for pair in EYE_LIDS[s] for p in pair)
+_CORNERS = tuple(MOUTH_CORNER[s] for s in SIDES)
+MEASURE_POINTS = {
+    "eye_opening": _LIDS,
+    "brow_height": tuple(p for s in SIDES for p in BROW[s]),
+    "commissure_excursion": _CORNERS,
+    "commissure_elevation": _CORNERS,
+    "upper_lip_elevation": tuple(p for s in SIDES for p in UPPER_LIP_LATERAL[s]),
+    "mouth_width": _CORNERS,
+    "mouth_open": (INNER_LIP_TOP, INNER_LIP_BOTTOM),
+}
+
 # Landmarks the mirror view draws: what the measures actually use.
 MEASURED_POINTS = tuple(sorted(
     {p for s in SIDES for p in EYE_CONTOUR[s]}

@@ -65,6 +65,11 @@ class Measures:
                                        # the frame; < 0: part of the face is outside the picture)
     origin: tuple[float, float] = (0.0, 0.0)  # head-frame origin in pixels (for head speed)
     blendshapes: dict[str, Any] | None = None
+    # How far inside the picture the landmarks of each point set are (`face.MEASURE_POINTS`,
+    # "pose" for `face.POSE_POINTS`, "face" for the whole mesh): set -> (least distance from the
+    # frame edge in eye distances, < 0 outside; the part of the face at that edge: "forehead",
+    # "chin", "left" or "right", the patient's anatomical side). None: unknown (all inside).
+    inside: dict[str, tuple[float, str | None]] | None = None
 
     def get(self, name: str, side: str) -> float:
         assert self.values is not None, "a frame without a face has no measures"
@@ -119,7 +124,31 @@ def measure(frame: LandmarkFrame) -> Measures:
     xy = frame.points[:, :2]
     margin = float(min(xy.min(), 1.0 - xy.max()))
     return Measures(frame.t, True, v, iod, (float(c[0]), float(c[1])), yaw, pitch, roll, margin,
-                    (float(origin[0]), float(origin[1])), dict(frame.blendshapes) if frame.blendshapes else None)
+                    (float(origin[0]), float(origin[1])), dict(frame.blendshapes) if frame.blendshapes else None,
+                    inside(p, q, frame.width, frame.height, iod))
+
+
+_SETS = {"pose": np.array(face.POSE_POINTS), **{k: np.array(v) for k, v in face.MEASURE_POINTS.items()},
+         "face": np.arange(468)}     # the whole mesh (not the irises): is any of the face out of the picture?
+
+
+def inside(p: np.ndarray, q: np.ndarray, width: int, height: int, iod: float) -> dict:
+    """Per point set (`_SETS`): how far its landmarks are inside the picture, in eye distances
+    (the least of them; < 0: outside), and which part of the face is at that edge. Top and
+    bottom edges are the forehead and the chin; a side edge is named by the anatomical side of
+    the landmark there (its head-frame x: + is the patient's left), so mirroring cannot swap it."""
+    x, y = p[:, 0], p[:, 1]
+    d = np.stack([y, height - y, x, width - x])              # (4 edges, points) in pixels
+    edge = d.argmin(axis=0)
+    near = d[edge, np.arange(len(p))]
+    scale = 1.0 / max(iod, 1e-6)
+    out = {}
+    for name, idx in _SETS.items():
+        k = int(idx[np.argmin(near[idx])])
+        e = edge[k]
+        part = ("forehead", "chin")[e] if e < 2 else ("left" if q[k, 0] > 0 else "right")
+        out[name] = (float(near[k]) * scale, part)
+    return out
 
 
 def head_pose(rot: np.ndarray) -> tuple[float, float, float]:

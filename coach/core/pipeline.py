@@ -48,6 +48,7 @@ class Analysis:
                 "frames_judged": self.judgement.get("judged", 0),
                 "frames_unjudged": self.judgement.get("unjudged", {}),
                 "unjudged_spans": self.judgement.get("spans", []),
+                "frames_partly_out": self.judgement.get("partly_out", {}),
                 "baseline": self.baseline.to_dict() if self.baseline else None}
 
 
@@ -96,9 +97,17 @@ def analyze_measures(measures: Iterable[Measures], exercise: Exercise, affected_
                      "end": round(det.target, 4), "source": det.learner.source,
                      "movement_gate": round(det.gate, 4)}
     result.judgement = {"judged": run.judged, "unjudged": dict(sorted(run.unjudged.items())),
-                        "spans": [{"start_s": round(a, 3), "end_s": round(b, 3), "reason": r}
-                                  for a, b, r in run.spans]}
+                        "partly_out": dict(sorted(run.partly_out.items())),
+                        "spans": [_span(*s) for s in run.spans]}
     return result
+
+
+def _span(start: float, end: float, reason: str, part: str) -> dict:
+    """An unjudged span for the JSON; out of frame, it names the part of the face out of the picture."""
+    out = {"start_s": round(start, 3), "end_s": round(end, 3), "reason": reason}
+    if part:
+        out["part"] = part
+    return out
 
 
 class _Run:
@@ -107,25 +116,31 @@ class _Run:
     def __init__(self, baseline: Baseline, exercise: Exercise, affected_side: str | None,
                  start_target: float | None):
         self.baseline = baseline
-        self.gate = QualityGate(baseline.pose)
+        self.gate = QualityGate.for_exercise(baseline.pose, exercise)
         self.detector = Detector(exercise, affected_side, noise=baseline.noise, start_target=start_target)
         self.judged = 0
         self.unjudged: dict[str, int] = {}
-        self.spans: list[list[Any]] = []      # [start_s, end_s, reason] of consecutive unjudged frames
+        self.partly_out: dict[str, int] = {}   # frames with part of the face out of the picture, by part
+        self.spans: list[list[Any]] = []      # [start_s, end_s, reason, part] of consecutive unjudged frames
         self._open = False
 
     def feed(self, measures: Iterable[Measures]) -> None:
         for m in measures:
+            if m.face and m.inside and m.inside["face"][0] < 0:
+                part = m.inside["face"][1]
+                self.partly_out[part] = self.partly_out.get(part, 0) + 1
             reason = self.gate.check(m)
             if reason is None:
                 self.judged += 1
                 self._open = False
             else:
                 self.unjudged[reason] = self.unjudged.get(reason, 0) + 1
-                if self._open and reason in (self.spans[-1][2], "settling"):
-                    self.spans[-1][1] = m.t              # the same span goes on (settling extends it)
+                part = self.gate.part
+                last = self.spans[-1] if self._open else None
+                if last and (reason == "settling" or (reason == last[2] and part == last[3])):
+                    last[1] = m.t                        # the same span goes on (settling extends it)
                 else:
-                    self.spans.append([m.t, m.t, reason])
+                    self.spans.append([m.t, m.t, reason, part])
                     self._open = True
             self.detector.update(relative(m, self.baseline), m.t, judged=reason is None)
 

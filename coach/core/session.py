@@ -36,7 +36,7 @@ from coach.core.measures import Measures, measure
 from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Highlight, Moment,
                                PauseReason, Place, SetSoFar, State, Status)
 from coach.core.progress import History
-from coach.core.quality import PROMPTS, QualityGate
+from coach.core.quality import QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
@@ -309,7 +309,7 @@ class Session:
         assert self.baseline is not None             # calibration comes first
         self.detector = Detector(ex, self.affected_side, noise=self.baseline.noise,
                                  start_target=self.targets.get(ex.id))
-        self.gate = QualityGate(self.baseline.pose)
+        self.gate = QualityGate.for_exercise(self.baseline.pose, ex)
         self.prompter = Prompter(ex.gentle)
         self.trace.clear()
         self.demo = None
@@ -426,7 +426,7 @@ class Session:
         happenings = self._det.update(rel, t, judged=reason is None, intent=intent)
         self.trace.add(t, self._det.side_levels)
         cue = self._collect(happenings, records)
-        self._pose_hint = PROMPTS.get(reason, "") if reason else ""
+        self._pose_hint = self.gate.prompt
         if rel is not None:
             records.append(Sample(t, self.exercise.id, rel))
         return cue

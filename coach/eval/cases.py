@@ -42,6 +42,14 @@ class Case:
         return "_".join(rest[:2]) if rest else self.name
 
     @property
+    def condition(self) -> str:
+        """How the face is seen (`Clip.condition`): still, crop_PART, hold_MOTION, drift_MOTION or away."""
+        if self.truth.get("condition"):
+            return self.truth["condition"]
+        motion = self.truth.get("motion", "none")          # older truth files
+        return "still" if motion == "none" else "away" if motion == "turn_hold" else f"drift_{motion}"
+
+    @property
     def baseline_s(self) -> float:
         return float(self.truth.get("baseline_s", [0, 1.0])[1])
 

@@ -49,7 +49,8 @@ def score_case(case: Case, ex: Exercise) -> ClipScore:
     assert analysis.baseline is not None, f"{case.name}: no baseline"
     judged = judge(case.truth, case.measures, analysis.baseline, ex)
     unjudged = sum(analysis.judgement.get("unjudged", {}).values())
-    return score_clip(case.name, case.exercise, case.person, case.variant, judged, analysis.synkinesis, unjudged)
+    return score_clip(case.name, case.exercise, case.person, case.variant, judged, analysis.synkinesis, unjudged,
+                      case.condition)
 
 
 _WORK: dict = {}

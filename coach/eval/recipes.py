@@ -1,6 +1,6 @@
 """Clip recipes: what each synthetic clip injects (`Clip`), its truth record (`truth`), and
 the two sets: `default_clips()` (committed in tests/data/generated) and `eval_clips()`
-(~200 clips of 12 persons for leave-one-face-out, rendered outside the repo by
+(279 clips of 12 persons for leave-one-face-out, rendered outside the repo by
 scripts/make_clips.py --set eval).
 """
 from __future__ import annotations
@@ -20,8 +20,9 @@ PUCKER = 0.12   # each corner moves in 12 % of the mouth width (mouth ~24 % narr
 BROW = 0.22     # brows rise 22 % of the eye's width
 SMILE = (0.17, 0.11)  # corner out, up (fractions of mouth width): width +34 %, corner moves 20 %
 POSE_AWAY_DEG = 30.0  # a head turned at least this far is "away": the truth records when
-MOTIONS = ("none", "turn", "tilt", "approach", "yaw", "turn_hold")
-MOTIONS_3D = ("yaw", "turn_hold")  # the landmark mesh turned in 3-D (MediaPipe's z), not the image plane
+MOTIONS = ("none", "turn", "tilt", "approach", "yaw", "pitch", "turn_hold")
+MOTIONS_3D = ("yaw", "pitch", "turn_hold")  # the landmark mesh turned in 3-D (MediaPipe's z), not the image plane
+CROPS = ("forehead", "chin", "left", "right")  # the part of the face the frame cuts off (sides: the patient's)
 PIVOT_IOD = 1.2                    # 3-D turns: the neck's axis, behind the landmarks' centroid (eye distances)
 RINGS = ((1.25, 0.75), (1.6, 0.4), (2.1, 0.12))  # (size over the face outline, share of its movement)
 VARIANTS = ("smile_synk", "smile_duchenne", "smile_clean", "smile_blink",
@@ -50,6 +51,7 @@ class Clip:
     motion_hold: tuple = ()                # turn_hold: (start, full, leave, back) in seconds
     away_deg: float = POSE_AWAY_DEG        # turn_hold: the injected angle at which the tracker
                                            # reads POSE_AWAY_DEG (measured per face)
+    crop: str = ""                         # one of CROPS: the frame cuts off that part of the face
 
     @property
     def prime(self) -> str:
@@ -77,6 +79,18 @@ class Clip:
         else:
             kind = "oral" if self.corner else "blink" if self.blinks else "clean"
         return f"{self.prime}_{kind}"
+
+    @property
+    def condition(self) -> str:
+        """How the face is seen: still, cut off by the frame (crop_PART), moving during the hold
+        (hold_MOTION), moving slowly over the whole clip (drift_MOTION) or turned away (away)."""
+        if self.motion == "turn_hold":
+            return "away"
+        if self.crop:
+            return f"crop_{self.crop}"
+        if self.motion == "none":
+            return "still"
+        return f"{'hold' if self.motion_hold else 'drift'}_{self.motion}"
 
     def motion_gain(self, t: float) -> float:
         """0..1: how far the head motion has gone at time t."""
@@ -131,7 +145,7 @@ def truth(clip: Clip, source: str = "", iod: float | None = None) -> dict:
         "blinks_s": [[a, b] for a, b in clip.blinks],
         "synkinesis": syn,
         "face": source or clip.face, "face_id": clip.face, "motion": clip.motion, "notes": clip.notes,
-        "person": spec.get("person", clip.face), "variant": clip.variant,
+        "person": spec.get("person", clip.face), "variant": clip.variant, "condition": clip.condition,
         "iod_px": None if iod is None else round(float(iod), 1),
         "pose_away_s": list(pose) if pose else None,
         "injected": _injected(clip),
@@ -155,10 +169,12 @@ def _injected(clip: Clip) -> dict:
         "eye_closure_exercise": 0.97 if clip.prime == "closure" else None,
         "motion_amount": clip.motion_amount,
         "motion_hold_s": list(clip.motion_hold) or None,
+        "crop": clip.crop or None,
         "pose_away_from_deg": clip.away_deg if clip.motion == "turn_hold" else None,
         "units": "eye: fraction of the lid gap closed by the warp; corner: displacement "
-                 "as a fraction of the neutral mouth width; turn/tilt: degrees; approach: scale; "
-                 "motion_hold_s: turn starts, reaches its angle, leaves it, is back; "
+                 "as a fraction of the neutral mouth width; turn/tilt/yaw/pitch: degrees (pitch + = nod "
+                 "down); approach: scale; motion_hold_s: motion starts, reaches its amount, leaves it, is back; "
+                 "crop: the part of the face (the patient's side) the frame cuts off; "
                  "pose_away_from_deg: injected turn at which the tracker reads 30 deg",
     }
 
@@ -297,7 +313,8 @@ def eval_clips() -> list[Clip]:
     of the clips (4 per person, rotating over the variants) have head motion: a 3-D head
     turn of 25 deg (towards the front for faces whose photo leans), a tilt of 11 deg or an
     approach to 1.3x (large faces turn instead: they would leave the frame). Plus the pose
-    clips (POSE_CLIPS). No randomness: the same call gives the same list.
+    clips (POSE_CLIPS), head motion during the hold (`hold_motion_clips`) and faces partly out
+    of the picture (`crop_clips`). No randomness: the same call gives the same list.
     """
     clips: list[Clip] = []
     turns = {"yaw": 0, "tilt": 0, "approach": 0}   # motions handed out so far, per kind
@@ -311,6 +328,7 @@ def eval_clips() -> list[Clip]:
             motion = _motion(k, moving[i], FACES[name], turns) if i in moving else None
             clips.append(_eval_clip(name, variant, prime, detail, notes, kw, motion))
     clips += _pose_clips()
+    clips += hold_motion_clips() + crop_clips()
     names = [c.name for c in clips]
     assert len(names) == len(set(names)), "eval clip names must be unique"
     return clips
@@ -442,4 +460,90 @@ def _pose_clips() -> list[Clip]:
             motion="turn_hold", motion_amount=amount, motion_hold=(2.0, 3.0, 5.8, 6.8), away_deg=away,
             notes=f"long smile; the head turns {amount:+.0f} deg (3-D) and holds there 2.8 s; the {side} eye "
                   f"narrows {_pct(amt)} % only while the head is turned away (not to be judged)"))
+    return clips
+
+
+# ---------------------------------------------------------------- head motion in the hold, crops
+
+HOLD_REPS, HOLD_DURATION = ((1.6, 5.2),), 5.8      # a longer hold (2.0-4.8 s) for the head to move in
+HOLD_MOTIONS = ("yaw", "pitch", "approach")
+HOLD_DEG, HOLD_SCALE = 15.0, 1.25                 # turns and nods of 15 deg; approaches to 1.25x
+# Seconds the head takes to reach the amount (and again to come back): mean 10, 20 and 37.5 deg/s,
+# peaks 1.5x that (the moves ease in and out).
+HOLD_SPEEDS = {"slow": 1.5, "mid": 0.75, "fast": 0.4}
+HOLD_MOVE_AT = 2.2                                # the head starts to move 0.2 s into the hold
+
+
+def _hold_motion(k: int, j: int, spec: dict) -> tuple[dict, str, str]:
+    """Person k's j-th head motion during the hold: (Clip keywords, name suffix, note)."""
+    kind = HOLD_MOTIONS[(k + j) % 3]
+    speed = tuple(HOLD_SPEEDS)[(k // 3 + 2 * j) % 3]
+    if kind == "approach" and spec["iod"] > 100:
+        kind = "pitch" if j % 2 else "yaw"       # large faces would leave the frame
+    dur = HOLD_SPEEDS[speed]
+    a = HOLD_MOVE_AT
+    hold = (a, a + dur, a + dur + 0.5, a + 2 * dur + 0.5)
+    if kind == "approach":
+        amount, what = HOLD_SCALE, f"face comes {HOLD_SCALE}x closer"
+    else:
+        sign = 1.0 if (k + j) % 2 == 0 else -1.0
+        if kind == "yaw" and abs(spec.get("yaw", 0.0)) > 5:   # turn towards the front, as the drift clips do
+            sign = 1.0 if spec["yaw"] > 0 else -1.0
+        amount = sign * HOLD_DEG
+        what = f"head {'turns' if kind == 'yaw' else 'nods'} {amount:+.0f} deg (3-D)"
+    note = f"{what} in {dur:g} s ({speed}) during the hold, holds 0.5 s, and back"
+    suffix = f"_hm{kind}{'n' if amount < 0 else ''}_{speed}"
+    return dict(motion=kind, motion_amount=amount, motion_hold=hold, reps=HOLD_REPS, duration=HOLD_DURATION), \
+        suffix, note
+
+
+def hold_motion_clips() -> list[Clip]:
+    """Head motion during the hold, each with its clean twin (the same motion, nothing injected):
+    per person, a smile with one eye narrowing and a pucker with one eye narrowing. Turns (yaw)
+    and nods (pitch) of 15 deg in 3-D and approaches to 1.25x, at three speeds, rotating over the
+    persons."""
+    clips = []
+    for k, (person, faces) in enumerate(EVAL_PERSONS):
+        a, b = ("left", "right") if k % 2 == 0 else ("right", "left")
+        for j, (prime, side, amt, scale) in enumerate((("smile", b, E[(k + 2) % 7], S_MID[k % 3]),
+                                                        ("pucker", a, (0.5, 0.6, 0.7, 0.8, 0.9, 0.4)[k % 6],
+                                                         (1.0, 0.8, 1.2, 0.7)[k % 4]))):
+            name = faces[j % len(faces)]
+            spec = FACES[name]
+            kw, suffix, note = _hold_motion(k, j, spec)
+            size = {"smile_scale": scale} if prime == "smile" else {"pucker_scale": scale}
+            exercise = spec.get("smile", "gentle-smile") if prime == "smile" else "lip-pucker"
+            what = f"{prime} at {_pct(scale)} %"
+            clips.append(Clip(f"{name}_{prime}_synk_{side}{_pct(amt)}{suffix}", name, exercise, eyes={side: amt},
+                              notes=f"{what}, {side} eye narrows {_pct(amt)} % in step; {note}", **size, **kw))
+            clips.append(Clip(f"{name}_{prime}_clean{suffix}", name, exercise,
+                              notes=f"{what}, eyes still; {note}", **size, **kw))
+    return clips
+
+
+def crop_clips() -> list[Clip]:
+    """Faces partly out of the picture: the frame cuts off the forehead, the chin or one side
+    (rotating over the persons), with every landmark the measures read still inside. Per
+    person, a smile with one eye narrowing and its clean twin, and an eye closure with a
+    mouth corner pulled (must-flag)."""
+    clips = []
+    for k, (person, faces) in enumerate(EVAL_PERSONS):
+        a, b = ("left", "right") if k % 2 == 0 else ("right", "left")
+        crop = CROPS[k % 4]
+        name = faces[0]
+        spec = FACES[name]
+        side, amt, scale = a, E[(k + 3) % 7], S_HIGH[k % 3]
+        ex = spec.get("smile", "gentle-smile")
+        cut = f"; the frame cuts off the {crop if crop in ('forehead', 'chin') else crop + ' side'}"
+        clips.append(Clip(f"{name}_smile_synk_{side}{_pct(amt)}_crop{crop}", name, ex, eyes={side: amt},
+                          smile_scale=scale, crop=crop,
+                          notes=f"smile at {_pct(scale)} %, {side} eye narrows {_pct(amt)} % in step{cut}"))
+        clips.append(Clip(f"{name}_smile_clean_crop{crop}", name, ex, smile_scale=scale, crop=crop,
+                          notes=f"smile at {_pct(scale)} %, eyes still{cut}"))
+        other = faces[1 % len(faces)]
+        pull = _pull(other, "closure", "must")
+        clips.append(Clip(f"{other}_closure_oral_{b}{_pct(pull)}_crop{crop}", other, "gentle-eye-closure",
+                          corner={b: pull}, crop=crop,
+                          notes=f"eye closure, {b} mouth corner pulled {_pct(pull)} % of the mouth width (must-flag)"
+                                f"{cut}"))
     return clips

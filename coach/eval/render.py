@@ -2,9 +2,11 @@
 with their truth by `render`.
 
 Head motion (turn, tilt, approach) is one global homography per frame, folded into
-the warp's lookup so the image is resampled once. A 3-D head turn (`yaw`, `turn_hold`:
-the eval set) rotates the landmarks themselves about the neck, using MediaPipe's depth,
-because the tracker reads a turned flat image as barely turned.
+the warp's lookup so the image is resampled once. A 3-D head turn or nod (`yaw`, `pitch`,
+`turn_hold`: the eval set) rotates the landmarks themselves about the neck, using
+MediaPipe's depth, because the tracker reads a turned flat image as barely turned. A crop
+(`Clip.crop`) moves the output window over the canvas so its edge cuts off the forehead,
+the chin or one side of the face, leaving every landmark the measures read inside.
 """
 from __future__ import annotations
 
@@ -19,6 +21,12 @@ import numpy as np
 from coach.core import face
 from coach.eval.faces import FPS, IRIS, SIZE, Face, iod_px
 from coach.eval.recipes import BROW, MOTIONS_3D, PIVOT_IOD, PUCKER, RINGS, SMILE, Clip, truth
+
+# Where a crop's edge falls: this far from the last landmark the measures read towards the face's
+# outline (forehead: from the brows' top to the top of the mesh; chin: from the lower lip to the
+# chin; a side: from the eye's outer corner to the cheek's outline).
+CROP_AT = {"forehead": 0.5, "chin": 0.5, "left": 0.6, "right": 0.6}
+
 from coach.eval.warp import Warper, _smooth, blink_envelope, brow_lift, corner_pull, eye_closure, rep_envelope
 
 class Renderer:
@@ -35,6 +43,9 @@ class Renderer:
         self.face_w = float(np.ptp(pts[:, 0]))
         self.face_h = float(np.ptp(pts[:, 1]))
         self.lash = {s: _lash_colour(src.image, pts[list(face.EYE_CONTOUR[s])]) for s in face.SIDES}
+        # The output window on the canvas: its top-left corner and its scale (< 1: zoomed in).
+        self.window = (_crop_window(clip.crop, pts, src.image.shape[1::-1]) if clip.crop
+                       else (*src.origin, 1.0))
         self.ring = np.zeros((0, 2))
         if clip.motion in MOTIONS_3D:
             if src.depth is None:
@@ -42,6 +53,8 @@ class Renderer:
             # The head turns about a vertical axis through the neck: behind the face's
             # landmarks by PIVOT_IOD eye distances (the cheek edges are ~1.1 behind their centroid).
             self.pivot = (float(pts[:, 0].mean()), float(src.depth.mean()) + PIVOT_IOD * iod_px(pts))
+            # A nod turns about a horizontal axis through the top of the neck, level with the nose tip.
+            self.pivot_y = float(pts[face.NOSE_TIP, 1])
             # Rings of extra control points around the face (hair, ears, neck, then the
             # scenery) follow the face outline's movement less and less, so the skin between
             # the turned face and the still frame border stretches smoothly instead of tearing.
@@ -93,14 +106,19 @@ class Renderer:
         return p + d
 
     def turned(self, q: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """3-D head turn (motions in MOTIONS_3D): the landmarks, moved by the expression in
-        the image plane and at their neutral depth, rotated about the neck's vertical axis
-        and projected orthographically. Returns the 2-D points and their new depth."""
+        """3-D head turn or nod (motions in MOTIONS_3D): the landmarks, moved by the expression
+        in the image plane and at their neutral depth, rotated about the neck's vertical axis
+        (a turn) or a horizontal one (`pitch`, + = nodding down) and projected orthographically.
+        Returns the 2-D points and their new depth."""
         c = self.clip
         th = math.radians(c.motion_amount * c.motion_gain(t))
         px, pz = self.pivot
-        x, z = q[:, 0] - px, self.depth - pz
         out = q.copy()
+        if c.motion == "pitch":
+            y, z = q[:, 1] - self.pivot_y, self.depth - pz
+            out[:, 1] = self.pivot_y + y * math.cos(th) - z * math.sin(th)
+            return out, pz + y * math.sin(th) + z * math.cos(th)
+        x, z = q[:, 0] - px, self.depth - pz
         out[:, 0] = px + x * math.cos(th) + z * math.sin(th)
         return out, pz - x * math.sin(th) + z * math.cos(th)
 
@@ -142,9 +160,9 @@ class Renderer:
 
     def frame(self, i: int) -> np.ndarray:
         t = i / FPS
-        ox, oy = self.face.origin
+        ox, oy, s = self.window
         H = self.homography(t)
-        view = np.linalg.inv(H) @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]])
+        view = np.linalg.inv(H) @ np.array([[s, 0, ox], [0, s, oy], [0, 0, 1.0]])
         dst, ctrl, depth = self.targets(t)
         if depth is None:
             out = self.warper.warp(self.face.image, ctrl, view, SIZE)
@@ -163,7 +181,7 @@ class Renderer:
             cont = face.EYE_CONTOUR[side]
             line = dst[[cont[8], *cont[9:], cont[0]]]            # inner corner, upper lid, outer corner
             q = np.c_[line, np.ones(len(line))] @ H.T
-            q = q[:, :2] / q[:, 2:] - self.face.origin
+            q = (q[:, :2] / q[:, 2:] - self.window[:2]) / self.window[2]
             width = float(np.linalg.norm(q[-1] - q[0]))
             m = np.zeros(SIZE[::-1], np.float32)
             cv2.polylines(m, [np.round(q * 16).astype(np.int32)], False, 1.0,
@@ -171,6 +189,32 @@ class Renderer:
             m = cv2.GaussianBlur(m, (0, 0), 0.6)[..., None] * a
             img = (img * (1 - m) + self.lash[side] * m + 0.5).astype(np.uint8)
         return img
+
+
+def _crop_window(crop: str, p: np.ndarray, canvas) -> tuple[float, float, float]:
+    """The output window (left, top, scale) whose edge cuts off `crop` (at CROP_AT). The window
+    moves over the canvas, and zooms in (the patient sits closer) where moving it alone would run
+    past the canvas on the opposite side."""
+    (w, h), (cw, ch) = SIZE, canvas
+    k = CROP_AT[crop]
+    if crop in ("forehead", "chin"):
+        if crop == "forehead":
+            brow = p[[i for s in face.SIDES for i in face.BROW[s]], 1].min()
+            cut = brow - k * (brow - p[:, 1].min())
+            s = min(1.0, (ch - cut) / h)
+        else:
+            lip = p[face.LOWER_LIP_MID, 1]
+            cut = lip + k * (p[:, 1].max() - lip)
+            s = min(1.0, cut / h)
+        s = max(s, 0.6)
+        top = cut if crop == "forehead" else cut - s * h
+        return float(np.clip(p[:, 0].mean() - s * w / 2, 0, max(0, cw - s * w))), float(top), float(s)
+    eye = p[face.EYE_OUTER[crop], 0]
+    right = eye > p[face.NASION, 0]        # this side is on the image's right
+    cut = eye + k * (p[:, 0].max() - eye) if right else eye - k * (eye - p[:, 0].min())
+    s = max(0.6, min(1.0, (cut if right else cw - cut) / w))
+    left = cut - s * w if right else cut
+    return float(left), float(np.clip(p[:, 1].mean() - s * h / 2, 0, max(0, ch - s * h))), float(s)
 
 
 def _smooth_rim(p: np.ndarray, z: np.ndarray, hull: np.ndarray) -> np.ndarray:

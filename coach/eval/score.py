@@ -36,6 +36,7 @@ class ClipScore:
     pose_events: int = 0      # events while the head is turned away
     onset_errors: list = field(default_factory=list)
     unjudged_frames: int = 0
+    condition: str = ""       # how the face is seen: still, crop_PART, hold_MOTION, drift_MOTION, away
 
 
 def _overlaps(e: Synkinesis, t0: float, t1: float) -> bool:
@@ -43,8 +44,9 @@ def _overlaps(e: Synkinesis, t0: float, t1: float) -> bool:
 
 
 def score_clip(name: str, exercise: str, person: str, variant: str, judged: Judged, events: list[Synkinesis],
-               unjudged_frames: int = 0) -> ClipScore:
-    s = ClipScore(name, exercise, person, variant, silent=judged.silent, unjudged_frames=unjudged_frames)
+               unjudged_frames: int = 0, condition: str = "") -> ClipScore:
+    s = ClipScore(name, exercise, person, variant, silent=judged.silent, unjudged_frames=unjudged_frames,
+                  condition=condition)
     for entry in judged.entries:
         _score_entry(s, entry, events)
     s.grey += judged.grey_clip
@@ -119,7 +121,7 @@ HEAD = ("| {key} | clips | must flag | found | recall | precision | side acc. | 
 
 
 def table(scores: list[ClipScore], key: str) -> str:
-    """One row per face (`person`), variant or exercise, and the total."""
+    """One row per face (`person`), variant, exercise or condition, and the total."""
     groups: dict[str, list[ClipScore]] = {}
     for c in scores:
         groups.setdefault(getattr(c, key), []).append(c)
