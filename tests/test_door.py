@@ -217,6 +217,7 @@ def test_views_triggers_and_virtual_tables_are_never_run(clinic, tmp_path, state
     assert said in refused(clinic, kiosk)
 
 
+@pytest.mark.slow                      # runs `coach import` in a child process, to bound it in time
 def test_a_recursive_view_ends_the_import_at_once(clinic, tmp_path):
     """The reported hang, in a process of its own (before the door it spun until killed)."""
     kiosk = make_db(tmp_path / "kiosk.db", code="P017", n=1, kind="kiosk", start=WHEN + timedelta(days=5))

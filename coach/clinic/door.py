@@ -57,7 +57,7 @@ from coach import __version__
 from coach.errors import CoachError
 from coach.log.patients import MAX_UNITS
 from coach.log.schema import (AFFECTED_SIDES, DESCRIPTIONS, EVENT_KINDS, FLAGS, SESSION_KINDS, SESSION_STATUSES,
-                              SHARED_STATUSES, SHARED_TABLES, TREATMENT_KINDS, built, migrations, unknown_steps)
+                              SHARED_STATUSES, SHARED_TABLES, TREATMENT_KINDS, built, migrations, table_columns, unknown_steps)
 
 SECONDS_ENV, ROWS_ENV = "COACH_IMPORT_SECONDS", "COACH_IMPORT_MAX_ROWS"
 DEFAULT_SECONDS, DEFAULT_ROWS = 20.0, 5_000_000
@@ -157,8 +157,6 @@ class Column:
 @functools.lru_cache(maxsize=1)
 def schema() -> dict[str, tuple[Column, ...]]:
     """{shared table: its columns}, as every install's migrations make them."""
-    from coach.clinic.store import table_columns
-
     with built() as db:
         return {table: tuple(Column(c["name"], (c["type"] or "TEXT").upper(), bool(c["notnull"] or c["pk"]),
                                     RULES.get((table, c["name"]), FALLBACK[(c["type"] or "TEXT").upper()]))
@@ -565,13 +563,12 @@ PARENTS = {"patients": ("code",), "plans": ("patient_id",), "treatments": ("pati
            "reps": ("session_id", "set_id"), "events": ("session_id", "set_id")}
 
 
+ID_CHUNK = 500                      # ids per `IN (...)`: well under SQLite's and libpq's limits
 PARENT_NAMES = {"code": "patient code", "patient_id": "patient", "session_id": "session", "set_id": "set"}
 
 
 def _stored(cur, placeholder: str, table: str, names: list[str], keys: list) -> dict:
     """{key: (parent values…)} of the rows of `table` stored under these keys."""
-    from coach.clinic.merge import ID_CHUNK
-
     key = KEYS[table]
     found: dict = {}
     wanted = sorted(set(keys))

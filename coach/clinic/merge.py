@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator
 
-from coach.clinic.door import allowed, quoted
+from coach.clinic.door import ID_CHUNK, allowed, quoted
 from coach.log.schema import SHARED_STATUSES, SHARED_TABLES
 
 Batch = dict   # {table: [row dicts]}, in SHARED_TABLES order
@@ -39,7 +39,6 @@ PATIENT_TABLES = ("patients", "plans", "treatments", "audit")          # travel 
 SESSION_TABLES = ("calibrations", "sets", "reps", "events")           # children by session_id
 REPOINTED = ("plans", "treatments", "sessions", "audit")              # rows that name a patient_id
 LEDGER_TABLES = ("patients", "plans", "treatments", "sessions", "audit")  # what the ledger records
-ID_CHUNK = 500                      # ids per `IN (...)`: well under SQLite's and libpq's limits
 
 
 @dataclass(frozen=True)

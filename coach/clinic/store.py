@@ -36,7 +36,7 @@ from coach import __version__
 from coach.errors import CoachError
 from coach.clinic.door import columns, quoted, sort_out
 from coach.clinic.merge import ID_CHUNK, SQLITE, Batch, merge
-from coach.log.schema import SHARED_TABLES, built, steps, unknown_steps
+from coach.log.schema import SHARED_TABLES, built, steps, table_columns, unknown_steps
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 LOCK_KEY = 7_146_513_001         # pg_advisory_xact_lock key: schema changes and merges, one at a time
@@ -184,12 +184,6 @@ def _place_checks(sql: str, names: set) -> tuple[dict[str, list[str]], list[str]
         else:
             on_table.append(check)
     return by_column, on_table
-
-
-def table_columns(db: sqlite3.Connection, name: str) -> list[dict]:
-    """PRAGMA table_info of one table (its name from coach's own schema, never from input), as dicts."""
-    return [dict(zip(("cid", "name", "type", "notnull", "dflt_value", "pk"), r))
-            for r in db.execute(f'PRAGMA table_info("{name}")')]
 
 
 def _read_table(db: sqlite3.Connection, name: str) -> Table:

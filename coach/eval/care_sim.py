@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from datetime import date, datetime, timedelta
 
 EXERCISES = ("gentle-smile", "lip-pucker")
@@ -123,36 +124,42 @@ def in_time(patient: dict, flag: date | None, days: int = 21) -> bool:
     return start <= flag <= start + timedelta(days=days)
 
 
+def row_id(name: str) -> str:
+    """A stable UUID for a simulated row (the clinic's door takes only UUIDs as ids)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"coach-care-sim:{name}"))
+
+
 def write(store, patients: list[dict]) -> None:
     """Put simulated logs in a coach database: a patient, the injection and every session, set and rep
-    (one transaction; ids as simulated)."""
+    (one transaction; ids are stable UUIDs made from the simulated names, `row_id`)."""
     from coach.log.patients import iso
 
     db = store.db
     with store._tx():
         for p in patients:
-            pid = f"p-{p['code']}"
+            pid = row_id(f"p-{p['code']}")
             first = p["sessions"][0]["started"] if p["sessions"] else p["injection"].isoformat() + "T00:00:00"
             created = iso(datetime.fromisoformat(first) - timedelta(days=1))
             db["patients"].insert({"id": pid, "code": p["code"], "display_name": None, "affected_side": "left",
                                    "notes": "simulated", "created": created, "updated": created})
             for t in treatments(p):
-                db["treatments"].insert({**t, "patient_id": pid, "updated": created})
+                db["treatments"].insert({**t, "id": row_id(t["id"]), "patient_id": pid, "updated": created})
             by_session: dict[str, dict[str, list]] = {}
             for r in p["reps"]:
                 by_session.setdefault(r["session_id"], {}).setdefault(r["exercise"], []).append(r)
             for s in p["sessions"]:
                 started = iso(datetime.fromisoformat(s["started"]))
                 ended = iso(datetime.fromisoformat(s["started"]) + timedelta(minutes=12))
-                db["sessions"].insert({"id": s["id"], "patient_id": pid, "started": started,
+                sid = row_id(s["id"])
+                db["sessions"].insert({"id": sid, "patient_id": pid, "started": started,
                                        "ended": ended if s["status"] == "completed" else None,
                                        "status": s["status"], "source": "simulated", "kind": "home",
                                        "updated": ended if s["status"] == "completed" else started})
                 for j, (ex, rs) in enumerate(by_session.get(s["id"], {}).items()):
-                    set_id = f"{s['id']}-{ex}"
-                    db["sets"].insert({"id": set_id, "session_id": s["id"], "exercise": ex,
+                    set_id = row_id(f"{s['id']}-{ex}")
+                    db["sets"].insert({"id": set_id, "session_id": sid, "exercise": ex,
                                        "started": iso(datetime.fromisoformat(s["started"]) + timedelta(minutes=j)),
                                        "planned_reps": REPS})
-                    db["reps"].insert_all({"id": f"{set_id}-{r['idx']}", "session_id": s["id"], "set_id": set_id,
+                    db["reps"].insert_all({"id": row_id(f"{s['id']}-{ex}-{r['idx']}"), "session_id": sid, "set_id": set_id,
                                            "idx": r["idx"], "peak": r["peak"], "synkinesis_peak": r["synkinesis_peak"],
                                            "synkinesis": r["synkinesis"], "complete": r["complete"], "hold_s": r["hold_s"]} for r in rs)

@@ -16,6 +16,7 @@ Allowed values
 from __future__ import annotations
 
 import re
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -347,3 +348,9 @@ def check_version(path: Path, db: sqlite_utils.Database) -> None:
         raise CoachError(
             f"The database {path} was written by a newer version of coach (schema step {unknown[-1]}); "
             f"upgrade coach (this is {__version__}) to open it.")
+
+
+def table_columns(db: sqlite3.Connection, name: str) -> list[dict]:
+    """PRAGMA table_info of one table (its name from coach's own schema, never from input), as dicts."""
+    return [dict(zip(("cid", "name", "type", "notnull", "dflt_value", "pk"), r))
+            for r in db.execute(f'PRAGMA table_info("{name}")')]
