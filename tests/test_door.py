@@ -92,7 +92,7 @@ def refused(clinic_db, path) -> str:
 
 # ---- the allowlist is the migrations' -------------------------------------------------------
 def test_every_shared_column_has_a_rule_and_every_check_its_values():
-    from coach.clinic.door import RULES, schema
+    from coach.clinic.rules import RULES, schema
     from coach.log.schema import built
 
     with built() as db:

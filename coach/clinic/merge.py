@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator
 
-from coach.clinic.door import ID_CHUNK, allowed, quoted
+from coach.clinic.door import ID_CHUNK
+from coach.clinic.rules import allowed, quoted
 from coach.log.schema import SHARED_STATUSES, SHARED_TABLES
 
 Batch = dict   # {table: [row dicts]}, in SHARED_TABLES order
@@ -237,7 +238,7 @@ def _repoint(table: str, row: dict, remap: dict) -> dict:
 
 
 def _insert(cur, dialect: Dialect, table: str, rows: list[dict]) -> None:
-    """Rows absent from the store, added; the columns are coach's (`door.allowed`), never the rows'
+    """Rows absent from the store, added; the columns are coach's (`rules.allowed`), never the rows'
     own names, and every identifier is quoted."""
     columns = allowed(table, {c for r in rows for c in r})
     marks = ", ".join([dialect.placeholder] * len(columns))

@@ -34,7 +34,8 @@ from typing import Callable, Iterator
 
 from coach import __version__
 from coach.errors import CoachError
-from coach.clinic.door import columns, quoted, sort_out
+from coach.clinic.door import sort_out
+from coach.clinic.rules import columns, quoted
 from coach.clinic.merge import ID_CHUNK, SQLITE, Batch, merge
 from coach.log.schema import SHARED_TABLES, built, steps, table_columns, unknown_steps
 
