@@ -379,7 +379,7 @@ def _unsaved(log) -> None:
 
 def live_session(library, *, camera=None, video=None, replay=None, fast=False, mirrored=False, plan_ids=None,
                  patient=None, db=None, log=True, model=None, record_video=None, headless=False, shots=None,
-                 **options) -> Session:
+                 **options) -> tuple[Session, str | None]:
     """`coach run`: coach a session from the camera (or a video, or a landmark replay).
 
     Opens the store, the plan, the tracker and the source in that order (a missing model

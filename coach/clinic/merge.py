@@ -160,6 +160,7 @@ def chunks(batch: Batch, sessions_per_chunk: int = 20) -> Iterator[Batch]:
 
 def _index(batch: Batch, table: str, column: str) -> tuple[list[dict], dict]:
     """(the table's rows, {value of `column`: [positions of its rows]}) of one table of the batch."""
+    found: dict[object, list[int]]
     rows, found = batch.get(table, []), {}
     for position, row in enumerate(rows):
         found.setdefault(row[column], []).append(position)

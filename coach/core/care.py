@@ -29,10 +29,13 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from coach.core import progress
+from coach.core.exercises import Exercise
+from coach.core.progress import Row
 
 REVIEW_WEEKS = 12                # default: the review comes 12 weeks after the last injection
 LAPSED_DAYS = 7                  # default: no session in 7 days is lapsed practice
@@ -142,7 +145,7 @@ def parse_practice(spec: str) -> Practice:
     return Practice(tuple(sorted(days)), time(hour, minute))
 
 
-def care_settings(raw) -> dict:
+def care_settings(raw: object) -> Row:
     """A plan's care settings as stored ({review_weeks, practice}), checked; unknown keys are refused."""
     if raw is None:
         return {}
@@ -151,7 +154,7 @@ def care_settings(raw) -> dict:
     unknown = set(raw) - {"review_weeks", "practice"}
     if unknown:
         raise CareError(f"Unknown care setting {sorted(unknown)[0]!r}; known: review_weeks, practice.")
-    out = {}
+    out: Row = {}
     if raw.get("review_weeks") is not None:
         weeks = raw["review_weeks"]
         if isinstance(weeks, bool) or not isinstance(weeks, (int, float)) or weeks != int(weeks) \
@@ -164,7 +167,7 @@ def care_settings(raw) -> dict:
     return out
 
 
-def plan_care(items) -> dict:
+def plan_care(items: Iterable[object] | None) -> Row:
     """The care settings of a plan (its items, as stored): the first item that carries them."""
     for item in items or []:
         if isinstance(item, dict) and item.get("care"):
@@ -173,7 +176,7 @@ def plan_care(items) -> dict:
 
 
 # ---- the injections ---------------------------------------------------------------------------
-def injections(treatments: list[dict], today: date | None = None) -> list[dict]:
+def injections(treatments: list[Row], today: date | None = None) -> list[Row]:
     """The botulinum toxin injections up to `today` (all when None), oldest first."""
     return [t for t in sorted(treatments, key=lambda t: t["date"]) if t["kind"] == "botulinum_toxin"
             and (today is None or date.fromisoformat(t["date"]) <= today)]
@@ -205,7 +208,7 @@ def _spread(values: list[float], floor: float) -> float:
 
 
 def detect_rise(points: list[tuple[date, float]], injection: date, today: date,
-                params: Cusum = CUSUM) -> dict:
+                params: Cusum = CUSUM) -> Row:
     """Whether co-movement has risen again after an injection's full effect, from per-session
     (day, figure) points. `state`: "early" (weeks 2–6 not over), "too_few", "steady" or "risen";
     with the plateau (`plateau`: mean co-movement of the in-control sessions), the sessions in
@@ -224,6 +227,7 @@ def detect_rise(points: list[tuple[date, float]], injection: date, today: date,
     base = list(plateau)                      # the in-control sessions (self-starting: it grows)
     logs = [_log(v) for v in base]
     mean, sd = sum(logs) / len(logs), _spread(logs, params.sd_floor)
+    run: list[int]
     s, run = 0.0, []
     for i, (d, v) in enumerate(after):
         z = max(-params.clip, min(params.clip, (_log(v) - mean) / sd))
@@ -255,7 +259,7 @@ class Watched:
         return f"{self.label} in the {self.name[:1].lower() + self.name[1:]}"
 
 
-def watched(exercise: str, library: dict) -> Watched:
+def watched(exercise: str, library: Mapping[str, Exercise]) -> Watched:
     ex = library.get(exercise)
     if ex is None:
         return Watched(exercise, exercise.replace("-", " ").capitalize(), "Co-movement")
@@ -267,7 +271,7 @@ def weeks(days: int) -> str:
     return f"{n} week{'s' if n != 1 else ''}"
 
 
-def rise_words(w: Watched, r: dict, today: date) -> str:
+def rise_words(w: Watched, r: Row, today: date) -> str:
     """The therapist's sentence, with the evidence."""
     inj = short_day(r["injection"])
     if r["state"] == "risen":
@@ -283,10 +287,10 @@ def rise_words(w: Watched, r: dict, today: date) -> str:
     return f"{w.words()}: the full effect of the injection of {inj} is still being measured (weeks 2–6)."
 
 
-def care_status(*, today: date, treatments: list[dict], reps: list[dict], session_days: list[date],
-                care: dict | None = None, library: dict | None = None, created: date | None = None,
+def care_status(*, today: date, treatments: list[Row], reps: list[Row], session_days: list[date],
+                care: Row | None = None, library: Mapping[str, Exercise] | None = None, created: date | None = None,
                 lapsed_days: int = LAPSED_DAYS, soon_days: int = REVIEW_SOON_DAYS,
-                params: Cusum = CUSUM) -> dict:
+                params: Cusum = CUSUM) -> Row:
     """One patient's care status on `today`: the review, the practice, each watched co-movement.
 
     {"review": {"due", "regular", "injection", "sooner", "state": "overdue"|"due"|"later"} or None,
@@ -315,14 +319,15 @@ def care_status(*, today: date, treatments: list[dict], reps: list[dict], sessio
     practice = {"last": last_day, "days_since": since if last_day else None,
                 "lapsed": since >= lapsed_days, "lapsed_days": lapsed_days,
                 "recent": sum(p for _, p in recent), "recent_days": RECENT_DAYS}
-    status = {"review": review, "practice": practice, "rises": rises, "today": today}
+    status: Row = {"review": review, "practice": practice, "rises": rises, "today": today}
     status["lines"] = due_lines(status, care)
     return status
 
 
-def status_from_rows(*, today: date, patient: dict, treatments: list[dict], reps: list[dict],
-                     sessions: list[dict], plan, library: dict | None = None, lapsed_days: int = LAPSED_DAYS,
-                     soon_days: int = REVIEW_SOON_DAYS) -> dict:
+def status_from_rows(*, today: date, patient: Row, treatments: list[Row], reps: list[Row],
+                     sessions: list[Row], plan: Iterable[object] | None,
+                     library: Mapping[str, Exercise] | None = None, lapsed_days: int = LAPSED_DAYS,
+                     soon_days: int = REVIEW_SOON_DAYS) -> Row:
     """`care_status` of one patient's rows as the store gives them (sessions: the non-voided ones;
     plan: its items)."""
     created = patient.get("created")
@@ -333,7 +338,7 @@ def status_from_rows(*, today: date, patient: dict, treatments: list[dict], reps
                        lapsed_days=lapsed_days, soon_days=soon_days)
 
 
-def due_lines(status: dict, care: dict | None = None) -> list[str]:
+def due_lines(status: Row, care: Row | None = None) -> list[str]:
     """What is due, in the therapist's words (empty: nothing needs doing)."""
     lines, today = [], status["today"]
     review = status["review"]
@@ -356,7 +361,7 @@ def due_lines(status: dict, care: dict | None = None) -> list[str]:
     return lines
 
 
-def patient_note(status: dict) -> list[str]:
+def patient_note(status: Row) -> list[str]:
     """What the patient reads on the welcome screen: gentle, no advice beyond "talk to your therapist"."""
     out = []
     review = status["review"]
@@ -373,7 +378,7 @@ def patient_note(status: dict) -> list[str]:
 
 
 # ---- the patient's own timeline ("Your progress") -------------------------------------------------
-def timeline(treatments: list[dict], today: date) -> dict | None:
+def timeline(treatments: list[Row], today: date) -> Row | None:
     """The latest injection's cycle in plain words, for "Your progress": None without one (or when
     it is more than `WATCH_DAYS` ago). {"injection", "week" (today's week since it), "marks": [(week,
     words)], "end_week"}."""
@@ -402,8 +407,8 @@ def uid(patient_id: str, kind: str, treatment_id: str = "") -> str:
     return f"{uuid.uuid5(UID_NAMESPACE, f'{patient_id}/{kind}/{treatment_id}')}@coach"
 
 
-def calendar_events(patient_id: str, treatments: list[dict], care: dict, today: date,
-                    review: dict | None) -> list[dict]:
+def calendar_events(patient_id: str, treatments: list[Row], care: Row, today: date,
+                    review: Row | None) -> list[Row]:
     """The events of a patient's care calendar, as plain data: {uid, kind, summary, description, start
     (date, or date and time), end, rrule, alarm (minutes before, or None)}. No patient name or code."""
     events = []

@@ -15,7 +15,7 @@ from typing import Any, Callable
 PRIVATE_DIR = 0o700
 
 
-def private_folder(folder: str | os.PathLike) -> None:
+def private_folder(folder: str | os.PathLike[str]) -> None:
     """Create `folder` and its missing parents owner-only (0700), whatever the umask. Folders that
     exist are left as they are (they are the user's)."""
     folder = Path(folder)

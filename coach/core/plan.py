@@ -36,7 +36,7 @@ class PlanItem:
     rest_s: float | None = None
     thresholds: dict[str, Any] = field(default_factory=dict)   # {measure: level} per-patient overrides
     target: float | None = None       # the therapist's target; None: learned from the patient's reps
-    care: dict | None = None          # the plan's care settings ({review_weeks, practice}: coach.core.care),
+    care: dict[str, Any] | None = None  # the plan's care settings ({review_weeks, practice}: coach.core.care),
                                       # carried by its first item (the plan is stored as a list of items)
 
     def to_dict(self) -> dict[str, Any]:

@@ -164,52 +164,52 @@ def co_movement(value: float | None) -> float | None:
     return None if value is None else abs(value)
 
 
-def typical(values) -> float | None:
+def typical(values: Iterable[float | None]) -> float | None:
     """The typical value of per-rep peaks: their median (None: no values)."""
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
-def largest(values) -> float | None:
+def largest(values: Iterable[float | None]) -> float | None:
     """The largest of per-rep peaks (None: no values)."""
-    values = [v for v in values if v is not None]
-    return max(values) if values else None
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
 
 
-def co_movements(reps) -> list[float]:
+def co_movements(reps: Iterable[RepLike]) -> list[float]:
     """The size of each complete rep's peak co-movement (reps without one left out)."""
     return [v for r in complete_reps(reps) if (v := co_movement(_get(r, "synkinesis_peak"))) is not None]
 
 
-def typical_co_movement(reps) -> float | None:
+def typical_co_movement(reps: Iterable[RepLike]) -> float | None:
     return typical(co_movements(reps))
 
 
-def largest_co_movement(reps) -> float | None:
+def largest_co_movement(reps: Iterable[RepLike]) -> float | None:
     return largest(co_movements(reps))
 
 
-def average_co_movement(reps) -> float | None:
+def average_co_movement(reps: Iterable[RepLike]) -> float | None:
     """REPORT_FIGURES["average_co_movement"]: the mean size of the complete reps' peak co-movement."""
     return mean(co_movements(reps))
 
 
-def _side(r, s: str, prefix: str = "peak"):
+def _side(r: RepLike, s: str, prefix: str = "peak") -> Any:
     if isinstance(r, dict):
         return r.get(f"{prefix}_{s}")
     return ((r.peak_by_side if prefix == "peak" else r.synkinesis_by_side) or {}).get(s)
 
 
-def typical_side(reps, side: str, prefix: str = "peak") -> float | None:
+def typical_side(reps: Iterable[RepLike], side: str, prefix: str = "peak") -> float | None:
     """The median over the complete reps of one side's |peak| ("peak") or |co-movement| ("synkinesis")."""
     return typical(co_movement(_side(r, side, prefix)) for r in complete_reps(reps))
 
 
-def mean_steadiness(reps) -> float | None:
+def mean_steadiness(reps: Iterable[RepLike]) -> float | None:
     return mean(_get(r, "hold_steadiness") for r in complete_reps(reps))
 
 
-def rep_stats(reps, affected: str | None = None) -> dict:
+def rep_stats(reps: Iterable[RepLike], affected: str | None = None) -> Row:
     """Summary of a group of reps: counts, the synkinesis-free rate, typical and largest co-movement,
     typical movement per side (`first`: the affected side when given, else left), hold and steadiness."""
     done = complete_reps(reps)
@@ -230,7 +230,7 @@ def rep_stats(reps, affected: str | None = None) -> dict:
     }
 
 
-def exercise_figures(reps) -> dict:
+def exercise_figures(reps: list[Row]) -> Row:
     """The FIGURES of one exercise in one session (all but `target`), from its rep rows; sides are the
     patient's anatomical left and right."""
     st = rep_stats(reps)
@@ -242,7 +242,7 @@ def exercise_figures(reps) -> dict:
             "mean_hold": st["mean_hold_s"], "steadiness": st["steadiness"]}
 
 
-def by_exercise(reps) -> dict[str, list]:
+def by_exercise(reps: Iterable[Row]) -> dict[str, list[Row]]:
     """Rep rows grouped by exercise, in first-seen order."""
     out: dict[str, list[Row]] = {}
     for r in reps:
@@ -263,7 +263,7 @@ def session_figures(sessions: list[Row], reps: list[Row]) -> list[Row]:
     return out
 
 
-def exercise_summary(reps) -> dict[str, dict]:
+def exercise_summary(reps: Iterable[Row]) -> dict[str, Row]:
     """Per exercise of one session: reps, complete, synkinesis-free (count and rate), typical movement and
     mean hold."""
     out = {}
@@ -311,7 +311,8 @@ def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
             continue
         started, done = latest
         typical_co = typical_co_movement(done)
-        rows.append({"exercise": ex, "label": label, "grade": synkinesis_grade(typical_co),
+        rows.append({"exercise": ex, "label": label,
+                     "grade": None if typical_co is None else synkinesis_grade(typical_co),
                      "typical_co_movement": typical_co, "n": len(done), "date": started[:10]})
     return rows
 
@@ -353,8 +354,8 @@ class History:
 
     reps: list[Row] = field(default_factory=list)
     today: date = field(default_factory=date.today)
-    note: tuple = ()                  # the welcome screen's gentle lines (coach.core.care.patient_note)
-    timeline: dict | None = None      # the latest injection's cycle for "Your progress" (coach.core.care.timeline)
+    note: tuple[str, ...] = ()        # the welcome screen's gentle lines (coach.core.care.patient_note)
+    timeline: Row | None = None       # the latest injection's cycle for "Your progress" (coach.core.care.timeline)
 
 
 def rep_row(rep: Rep, exercise: str, started: str) -> Row:
@@ -526,7 +527,7 @@ def toxin_effect(reps: list[Row], day: date, affected: str | None = None) -> dic
 CO_MOVEMENT_MIN_REPS = 2         # a session counts for the wearing-off test with at least this many complete reps
 
 
-def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -> dict[str, list[tuple[date, float]]]:
+def co_movement_points(reps: list[Row], min_reps: int = CO_MOVEMENT_MIN_REPS) -> dict[str, list[tuple[date, float]]]:
     """exercise -> [(day, average co-movement)] per session in time order: the session's average
     co-movement (`average_co_movement`, the mean |synkinesis peak| of its complete reps), the figure the
     wearing-off watch follows. Sessions
@@ -536,6 +537,6 @@ def co_movement_points(reps: list[dict], min_reps: int = CO_MOVEMENT_MIN_REPS) -
         for started, rs in points:
             done = [r for r in complete_reps(rs) if _get(r, "synkinesis_peak") is not None
                     and (r.get("session_status") if isinstance(r, dict) else None) != "in-progress"]
-            if len(done) >= min_reps:
-                out.setdefault(ex, []).append((local_dt(started).date(), average_co_movement(done)))
+            if len(done) >= min_reps and (average := average_co_movement(done)) is not None:
+                out.setdefault(ex, []).append((local_dt(started).date(), average))
     return out

@@ -51,7 +51,7 @@ def with_evenness(reps: list[dict[str, Any]], evenness_rows: list[dict[str, Any]
             for r in reps]
 
 
-def exercise_figures(sets: list[dict], reps: list[dict]) -> dict:
+def exercise_figures(sets: list[dict[str, Any]], reps: list[dict[str, Any]]) -> dict[str, Any]:
     """The figures of one exercise in one session, from its sets and rep rows (see `progress.FIGURES`)."""
     targets = [s["target"] for s in sets if s.get("target") is not None]
     return {"planned": sum(s["planned_reps"] or 0 for s in sets) if sets else None,
@@ -90,7 +90,7 @@ def percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, PERCENT_DECIMALS)
 
 
-def plain_value(key: str, value):
+def plain_value(key: str, value: Any) -> Any:
     """A field's value as people read it: percentages and seconds rounded to PERCENT_DECIMALS."""
     if key in PERCENT_FIELDS:
         return percent(value)
@@ -99,6 +99,6 @@ def plain_value(key: str, value):
     return value
 
 
-def plain(row: dict) -> dict:
+def plain(row: dict[str, Any]) -> dict[str, Any]:
     """A row as people read it: {column name: value}, percentages rounded, no ids."""
     return {title: plain_value(key, row[key]) for key, title in COLUMNS.items()}

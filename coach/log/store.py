@@ -398,9 +398,9 @@ class Store(Corrections, PatientWrites, StoreQueries):
                         "amplitude_ratio": _num(rep.get("amplitude_ratio")), "smoothness": _num(rep.get("smoothness"))}
         with self._tx():
             self._flush_samples()
-            self.db["reps"].insert(row)
+            self.db.table("reps").insert(row)
             if evenness is not None:
-                self.db["rep_evenness"].insert(evenness)
+                self.db.table("rep_evenness").insert(evenness)
         return row["id"]
 
     @friendly

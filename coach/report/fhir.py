@@ -110,7 +110,7 @@ def components(row: dict) -> list[dict]:
     out = []
     for code, (display, field, unit) in CODES.items():
         value = row.get(field) if field else None
-        if value is None or unit is None or not math.isfinite(value):
+        if value is None or field is None or unit is None or not math.isfinite(value):
             continue
         value = summary.plain_value(field, value)
         out.append({"code": _coding(CODE_SYSTEM, code, display),
