@@ -69,7 +69,7 @@ class Measures:
     # "pose" for `face.POSE_POINTS`, "face" for the whole mesh): set -> (least distance from the
     # frame edge in eye distances, < 0 outside; the part of the face at that edge: "forehead",
     # "chin", "left" or "right", the patient's anatomical side). None: unknown (all inside).
-    inside: dict[str, tuple[float, str | None]] | None = None
+    inside: dict[str, tuple[float, str]] | None = None
 
     def get(self, name: str, side: str) -> float:
         assert self.values is not None, "a frame without a face has no measures"
@@ -132,7 +132,7 @@ _SETS = {"pose": np.array(face.POSE_POINTS), **{k: np.array(v) for k, v in face.
          "face": np.arange(468)}     # the whole mesh (not the irises): is any of the face out of the picture?
 
 
-def inside(p: np.ndarray, q: np.ndarray, width: int, height: int, iod: float) -> dict:
+def inside(p: np.ndarray, q: np.ndarray, width: int, height: int, iod: float) -> dict[str, tuple[float, str]]:
     """Per point set (`_SETS`): how far its landmarks are inside the picture, in eye distances
     (the least of them; < 0: outside), and which part of the face is at that edge. Top and
     bottom edges are the forehead and the chin; a side edge is named by the anatomical side of

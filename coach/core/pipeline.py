@@ -102,7 +102,7 @@ def analyze_measures(measures: Iterable[Measures], exercise: Exercise, affected_
     return result
 
 
-def _span(start: float, end: float, reason: str, part: str) -> dict:
+def _span(start: float, end: float, reason: str, part: str) -> dict[str, object]:
     """An unjudged span for the JSON; out of frame, it names the part of the face out of the picture."""
     out = {"start_s": round(start, 3), "end_s": round(end, 3), "reason": reason}
     if part:

@@ -38,6 +38,7 @@ import math
 from typing import Iterable
 
 from coach.core.calibration import REL
+from coach.core.exercises import Exercise
 from coach.core.measures import Measures
 
 MAX_YAW_DEG = 20.0        # head turned
@@ -69,7 +70,7 @@ OUT_OF_FRAME_PROMPTS = {
 }
 
 
-def needs(exercise) -> tuple[str, ...]:
+def needs(exercise: Exercise) -> tuple[str, ...]:
     """The relative measures an exercise reads: its prime movement and the co-movements it watches."""
     return tuple(dict.fromkeys((exercise.prime.measure, *(w.measure for w in exercise.watches))))
 
@@ -93,7 +94,7 @@ class QualityGate:
         self._bad_t: float | None = None
 
     @classmethod
-    def for_exercise(cls, neutral_pose, exercise) -> "QualityGate":
+    def for_exercise(cls, neutral_pose: tuple[float, float, float], exercise: Exercise) -> "QualityGate":
         """The gate for one exercise: the landmarks its measures read must be in the picture."""
         return cls(neutral_pose, needs(exercise))
 

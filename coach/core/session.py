@@ -426,7 +426,7 @@ class Session:
         happenings = self._det.update(rel, t, judged=reason is None, intent=intent)
         self.trace.add(t, self._det.side_levels)
         cue = self._collect(happenings, records)
-        self._pose_hint = self.gate.prompt
+        self._pose_hint = self._gate.prompt
         if rel is not None:
             records.append(Sample(t, self.exercise.id, rel))
         return cue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -474,7 +475,7 @@ HOLD_SPEEDS = {"slow": 1.5, "mid": 0.75, "fast": 0.4}
 HOLD_MOVE_AT = 2.2                                # the head starts to move 0.2 s into the hold
 
 
-def _hold_motion(k: int, j: int, spec: dict) -> tuple[dict, str, str]:
+def _hold_motion(k: int, j: int, spec: dict) -> tuple[dict[str, Any], str, str]:
     """Person k's j-th head motion during the hold: (Clip keywords, name suffix, note)."""
     kind = HOLD_MOTIONS[(k + j) % 3]
     speed = tuple(HOLD_SPEEDS)[(k // 3 + 2 * j) % 3]
@@ -511,7 +512,7 @@ def hold_motion_clips() -> list[Clip]:
             name = faces[j % len(faces)]
             spec = FACES[name]
             kw, suffix, note = _hold_motion(k, j, spec)
-            size = {"smile_scale": scale} if prime == "smile" else {"pucker_scale": scale}
+            size: dict[str, Any] = {"smile_scale": scale} if prime == "smile" else {"pucker_scale": scale}
             exercise = spec.get("smile", "gentle-smile") if prime == "smile" else "lip-pucker"
             what = f"{prime} at {_pct(scale)} %"
             clips.append(Clip(f"{name}_{prime}_synk_{side}{_pct(amt)}{suffix}", name, exercise, eyes={side: amt},
