@@ -22,7 +22,11 @@ GET_READY = "Get ready."
 BEGIN, BEGIN_EYES = "Slowly begin.", "Slowly close your eyes."
 HOLD, RELAX, OPEN_EYES, REST = "Hold it gently.", "Now slowly relax.", "Slowly open your eyes.", "Rest."
 EXERCISE_DONE, SESSION_DONE = "Exercise done.", "All done. Well done!"
-PHASE_PHRASES = (GET_READY, BEGIN, BEGIN_EYES, HOLD, RELAX, OPEN_EYES, REST, EXERCISE_DONE, SESSION_DONE)
+# Reminders: a state that waits on the patient never waits without a word (coach.core.session).
+PRESS_READY, HOLD_LONGER = "Press Ready when you want to begin.", "Try to hold a little longer."
+FACE_CAMERA, KEEP_STILL = "Face the camera to carry on.", "Relax your face and look at the screen."
+PHASE_PHRASES = (GET_READY, BEGIN, BEGIN_EYES, HOLD, RELAX, OPEN_EYES, REST, EXERCISE_DONE, SESSION_DONE,
+                 PRESS_READY, HOLD_LONGER, FACE_CAMERA, KEEP_STILL)
 
 START, READY, PAUSE, STOP = Button("ready", "Start", "Enter"), Button("ready", "Ready", "Enter"), \
     Button("pause", "Pause", "P"), Button("stop", "Stop", "Q")
@@ -63,7 +67,7 @@ def _spoken(s, cue: str | None, view: FeedbackView) -> str | None:
     eyes = s.exercise.closes_eyes
     said = {"countdown": GET_READY if s._ticks == 1 else None, "start": BEGIN_EYES if eyes else BEGIN,
             "move": BEGIN_EYES if eyes else BEGIN, "hold": HOLD, "relax": OPEN_EYES if eyes else RELAX,
-            "rest": REST, "rep_done": REST if s.state == "rest" else None, "nudge": view.prompt,
+            "rest": REST, "rep_done": REST if s.state == "rest" else None, "nudge": view.prompt or s.reminder,
             "synkinesis": view.banner, "exercise_done": EXERCISE_DONE, "session_done": SESSION_DONE}
     return said.get(cue)
 
@@ -140,7 +144,9 @@ def _instruct_view(s, t: float, common: dict, place: dict) -> FeedbackView:
         extra = {"demo": s.demo.phase(shown), "caption": "Watch: this size, this speed."}
     else:
         common = {**common, "points": None}
+    prompt = s.prompter.prompt if s.prompter is not None else None
     return FeedbackView("instruct", ex.name, " ".join(ex.instructions), buttons=(READY,), extra=extra,
+                        prompt=prompt.text if prompt else None, prompt_kind=prompt.kind if prompt else "",
                         **place, **common)
 
 
