@@ -398,3 +398,105 @@ def test_an_eyes_closed_exercise_sounds_a_cue_at_every_phase_change(library, tmp
     stretch, offset = np.polyfit(cue_t, heard, 1)
     assert 0.8 < stretch < 1.3
     assert np.abs(np.polyval((stretch, offset), cue_t) - heard).max() < 0.25, (heard, cue_t)
+
+
+# ---- the speech queue: a phrase is never cut (issue 19, item 2) -----------------------------------------
+def phrase_s(phrase: str) -> float:
+    from coach.screen.sound import VOICE_DIR, voice_file
+    x, rate = read_ima_adpcm(SOUNDS / VOICE_DIR / voice_file(phrase))
+    return len(x) / rate
+
+
+def spoken(script, until: float, dt: float = 0.01):
+    """Drive a SpeechQueue on a fake clock: `script` is [(t, cue, phrase)]; returns [(phrase, start, end)]
+    as said, and the phrases dropped."""
+    from coach.screen.sound import SpeechQueue, priority
+    now = [0.0]
+    queue = SpeechQueue(clock=lambda: now[0])
+    said, todo = [], sorted(script)
+    for i in range(int(until / dt)):
+        now[0] = i * dt
+        while todo and todo[0][0] <= now[0]:
+            _, cue, phrase = todo.pop(0)
+            queue.say(phrase, priority(cue), phrase_s(phrase), after_s=0.3)
+        started = queue.due()
+        if started:
+            said.append((started, now[0], now[0] + phrase_s(started)))
+    return said, queue.dropped
+
+
+def test_a_phrase_is_never_cut_and_a_lesser_one_is_dropped():
+    """The three cuts heard in issue 19: "Slowly close your eyes" (1.58 s) cut at 0.9 s by the hold,
+    "Hold it gently" cut by the sides prompt 0.36 s later, the sides prompt cut by the next phase."""
+    eyes, hold, match, relax = ("Slowly close your eyes.", "Hold it gently.",
+                                "Match the sides: your left side is behind.", "Now slowly relax.")
+    said, dropped = spoken([(0.0, "move", eyes), (0.9, "hold", hold), (0.9 + 0.36, "nudge", match)], 6.0)
+    assert [p for p, _, _ in said] == [eyes, hold] and dropped == [match]
+    assert said[1][1] >= said[0][2]                          # the hold waits for the end of the first
+    said, dropped = spoken([(0.0, "nudge", match), (1.0, "relax", relax)], 8.0)
+    assert [p for p, _, _ in said] == [match, relax] and not dropped
+    assert said[1][1] >= said[0][2]
+    # The alert is said before a phase phrase still waiting, and never waits behind a prompt's successor.
+    said, dropped = spoken([(0.0, "move", eyes), (0.5, "hold", hold), (0.6, "synkinesis", SYNK_FIX)], 8.0)
+    assert [p for p, _, _ in said] == [eyes, SYNK_FIX] and dropped == [hold]
+    for (_, _, end), (_, start, _) in zip(said, said[1:]):
+        assert start >= end                                  # never two at once: none cut
+
+
+SYNK_FIX = "Make the smile smaller until your eye stays open."
+
+
+def test_a_phrase_too_late_for_its_moment_is_dropped():
+    from coach.screen.sound import MAX_WAIT_S, SpeechQueue
+    now = [0.0]
+    queue = SpeechQueue(clock=lambda: now[0])
+    assert queue.say("long", 3, MAX_WAIT_S + 1.0) and queue.due() == "long"
+    assert queue.say("next", 3, 1.0)                     # waits for the end …
+    now[0] = MAX_WAIT_S + 0.5
+    assert queue.due() is None                            # … still being said
+    now[0] = MAX_WAIT_S + 1.0
+    assert queue.due() is None and queue.dropped == ["next"]    # by then its moment has passed
+
+
+SPEECH_PROBE = r"""
+import json, os, time
+import numpy as np
+from coach.screen.sound import Sounds
+s = Sounds(volume=0.8)
+raw = os.environ["SDL_DISKAUDIOFILE"]
+time.sleep(0.2)
+before = os.path.getsize(raw) // 2
+update = getattr(s, "update", lambda: None)
+t0 = time.perf_counter()
+s.play("move", "Slowly close your eyes.")
+for _ in range(600):
+    time.sleep(0.01)
+    update()
+    if time.perf_counter() - t0 >= 0.9:
+        break
+s.play("hold", "Hold it gently.")
+t1 = time.perf_counter()
+while time.perf_counter() - t1 < 4.0:
+    time.sleep(0.01)
+    update()
+out = np.fromfile(raw, dtype="<i2").astype(float)[before:] / 32768
+def voiced(x, rate):
+    n = rate // 100
+    env = np.array([np.sqrt(np.mean(x[i:i + n] ** 2)) for i in range(0, len(x) - n, n)])
+    return int((env > 0.01).sum())
+import pygame
+phr = [pygame.sndarray.array(s._voices[p]).astype(float).reshape(-1) / 32768
+       for p in ("Slowly close your eyes.", "Hold it gently.")]
+print(json.dumps({"heard": voiced(out, 44100), "phrases": [voiced(p * 0.8, 44100) for p in phr]}))
+"""
+
+
+def test_spoken_phrases_reach_the_speaker_whole(tmp_path):
+    """On SDL's disk audio driver: the hold's cue and phrase 0.9 s into "Slowly close your eyes" leave the
+    first phrase whole: the speaker gets (nearly) all the voiced audio of both phrases."""
+    env = dict(os.environ, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(tmp_path / "speaker.raw"),
+               PYGAME_HIDE_SUPPORT_PROMPT="1", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, "-c", SPEECH_PROBE], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["heard"] >= 0.95 * sum(out["phrases"]), out
