@@ -112,7 +112,7 @@ def test_ready_means_ready_whatever_the_face_does_while_reading(library, calm):
     before = [v for v in display.views if v.t < 18.0]
     assert {v.screen for v in before} <= {"welcome", "calibrate", "instruct"}
     asked = [v for v in before if v.cue == "nudge"]
-    assert asked and all(v.prompt == "Press Ready when you want to begin." for v in asked)
+    assert asked and all(v.prompt == v.extra["caption"] == "Press Ready when you want to begin." for v in asked)
     assert all(r.start_s > 18.0 for r in session.tallies[0].reps) and len(session.tallies[0].reps) == 2
     started = next(v.t for v in display.views if v.screen == "move")
     assert started == pytest.approx(18.0 + COUNTDOWN_S, abs=0.1)

@@ -145,6 +145,8 @@ def _instruct_view(s, t: float, common: dict, place: dict) -> FeedbackView:
     else:
         common = {**common, "points": None}
     prompt = s.prompter.prompt if s.prompter is not None else None
+    if prompt is not None:                 # "press Ready", in words under the demonstration
+        extra = {**extra, "caption": prompt.text}
     return FeedbackView("instruct", ex.name, " ".join(ex.instructions), buttons=(READY,), extra=extra,
                         prompt=prompt.text if prompt else None, prompt_kind=prompt.kind if prompt else "",
                         **place, **common)
