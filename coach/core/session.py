@@ -43,7 +43,8 @@ from coach.core.progress import synkinesis_free
 from coach.core.quality import PROMPTS, QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
-INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
+INSTRUCT_S = 2.0          # a replay or the demo reads the instructions this long (a patient presses Ready): the
+                          # demo recording smiles from 10 s, after its 3-2-1
 COUNTDOWN_S = 3.0         # 3, 2, 1 into the first rep of an exercise
 HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
                           # says the patient is holding (`Detector.holding`, the logged hold time's definition)
