@@ -131,6 +131,7 @@ class Session:
         self._short = False          # the last hold was let go early: say "hold a little longer" in the rest
         self._rep_sounded = False    # this cycle's rep has sounded "rep done"
         self._rep_due = False        # … or would have this frame, had a phase change not taken its turn
+        self._reps_from = 0.0        # when this exercise's reps began (after Ready's 3-2-1)
         self._tried_t: float | None = None   # when "press Ready" was last said for a movement on the instructions
 
     # ---- helpers ------------------------------------------------------------------
@@ -372,6 +373,7 @@ class Session:
         return "countdown"
 
     def _start_reps(self, t: float) -> str:
+        self._reps_from = t
         self._go("move", t)
         self._start_move(t)
         return "start"
@@ -415,7 +417,8 @@ class Session:
         for h in happenings:
             if isinstance(h, RepEnded):
                 # A set never counts more reps than planned (a fast replay can start one during the rest).
-                practice = self.state in ("instruct", "countdown")     # before Ready's 3-2-1 ended
+                # Practice: made before Ready's 3-2-1 ended (a rep ends RELEASE_S after it fell back).
+                practice = self.state in ("instruct", "countdown") or h.rep.end_s < self._reps_from
                 if counted and h.rep.complete and not practice and len(self.tally.reps) < self.exercise.reps:
                     rep = replace(h.rep, **rep_evenness(self.trace, h.rep.start_s, h.rep.peak_s, h.rep.end_s,
                                                         self.affected_side),
