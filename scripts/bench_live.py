@@ -26,7 +26,7 @@ from coach.app import HomeDriver, LoopStats, run_loop  # noqa: E402
 from coach.log.recorder import SessionLog  # noqa: E402
 from coach.core.exercises import load_library  # noqa: E402
 from coach.core.frames import load_stream  # noqa: E402
-from coach.core.session import Session  # noqa: E402
+from coach.core.session import INSTRUCT_S, Session  # noqa: E402
 from coach.screen.display import PygameDisplay  # noqa: E402
 from coach.camera.sources import ReplaySource, VideoSource  # noqa: E402
 from coach.log.store import Store  # noqa: E402
@@ -62,7 +62,7 @@ def live(clip: Path, view: str, db: Path, library) -> str:
     display = PygameDisplay(view=view)
     store = Store.open(db)
     plan = [library["gentle-smile"].with_overrides(reps=50)]
-    session = Session(plan, welcome_s=0.5)
+    session = Session(plan, welcome_s=0.5, ready_s=INSTRUCT_S)
     stats = LoopStats()
     track_ms: list[float] = []
     real_track = tracker.track
@@ -95,7 +95,8 @@ def alert_latency(library) -> str:
     stream = builtin_dir("data") / "demo.landmarks.npz"
     display = PygameDisplay(view="mesh")
     stats = LoopStats()
-    session = Session([library["gentle-smile"].with_overrides(reps=3, rest_s=3.0)], welcome_s=3.0)
+    session = Session([library["gentle-smile"].with_overrides(reps=3, rest_s=3.0)], welcome_s=3.0,
+                      ready_s=INSTRUCT_S)
     run_loop(ReplaySource(stream), HomeDriver(session, summary_s=0.0), display, stats=stats)
     display.close()
     return f"alert cue: draw+play call returns {np.median(stats.alert_ms):.2f} ms after the event (n={len(stats.alert_ms)}); mixer buffer 256 samples = 5.8 ms"
@@ -127,7 +128,8 @@ def memory(library, minutes: float) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "m.db")
         display = PygameDisplay(view="mesh")
-        session = Session([library["gentle-smile"].with_overrides(reps=10_000, rest_s=3.0)], welcome_s=3.0)
+        session = Session([library["gentle-smile"].with_overrides(reps=10_000, rest_s=3.0)], welcome_s=3.0,
+                          ready_s=INSTRUCT_S)
         samples = []
         src = Looped()
 

@@ -5,7 +5,10 @@
 Pure numpy synthesis with fixed parameters and no randomness, so running it
 again writes byte-identical files (tests/test_sound.py checks this). Every cue
 is short, soft and click-free (a raised-cosine attack and release to exact zero),
-and every cue is scaled to the same loudness (RMS, LEVEL_DBFS), so none startles.
+and every cue is scaled to the same perceived loudness, so none startles and none is missed:
+ITU-R BS.1770 integrated loudness (pyloudnorm; `loudness()` below, shared with
+scripts/make_voice.py), LOUDNESS_LUFS for every cue and spoken phrase, the
+co-movement alert ALERT_LU above them, never the quietest.
 
 Each phase change has its own character, so a patient with closed eyes can tell
 them apart: the movement's cues follow its shape (move: a rising glide; hold: a
@@ -24,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 RATE = 44100
-LEVEL_DBFS = -19.0          # every cue's RMS level
+LOUDNESS_LUFS = -21.0       # every cue's and phrase's BS.1770 loudness (LUFS)
+ALERT_LU = 0.5              # the co-movement alert this much louder: never the quietest
+GATE_BLOCK_S = 0.4          # BS.1770's gating block; a shorter sound is measured as one block of its own length
 ATTACK_S = 0.010
 RELEASE_S = 0.030
 
@@ -129,32 +134,45 @@ def cues() -> dict[str, np.ndarray]:
     }
 
 
-def level(samples: np.ndarray) -> np.ndarray:
-    """Scale to LEVEL_DBFS RMS: every cue equally loud."""
-    rms = float(np.sqrt(np.mean(samples ** 2)))
-    return samples * (10 ** (LEVEL_DBFS / 20) / rms)
+def loudness(samples: np.ndarray, rate: int = RATE) -> float:
+    """BS.1770 integrated loudness (LUFS, K-weighted and gated) with pyloudnorm. BS.1770 gates in 400 ms
+    blocks; a cue shorter than that is measured as a single block as long as the cue itself (pyloudnorm's
+    `block_size`), which is its K-weighted mean square over its own length, not diluted by padding."""
+    import pyloudnorm
+
+    block = min(GATE_BLOCK_S, (len(samples) - 1) / rate)
+    return float(pyloudnorm.Meter(rate, block_size=block).integrated_loudness(samples))
 
 
-def to_pcm16(samples: np.ndarray) -> bytes:
-    scaled = level(samples)
+def target(name: str) -> float:
+    return LOUDNESS_LUFS + (ALERT_LU if name == "synkinesis" else 0.0)
+
+
+def level(samples: np.ndarray, name: str = "") -> np.ndarray:
+    """Scale to the cue's loudness target: every cue equally loud by ear, the alert a little louder."""
+    return samples * 10 ** ((target(name) - loudness(samples)) / 20)
+
+
+def to_pcm16(samples: np.ndarray, name: str = "") -> bytes:
+    scaled = level(samples, name)
     if np.max(np.abs(scaled)) > 0.95:
-        raise ValueError("a cue would clip at this level: shorten its decay or lower LEVEL_DBFS")
+        raise ValueError("a cue would clip at this level: shorten its decay or lower LOUDNESS_LUFS")
     return np.round(scaled * 32767).astype("<i2").tobytes()
 
 
-def write_wav(path: Path, samples: np.ndarray) -> None:
+def write_wav(path: Path, samples: np.ndarray, name: str = "") -> None:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(RATE)
-        w.writeframes(to_pcm16(samples))
+        w.writeframes(to_pcm16(samples, name))
 
 
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / "sounds"
     out.mkdir(parents=True, exist_ok=True)
     for name, samples in cues().items():
-        write_wav(out / f"{name}.wav", samples)
+        write_wav(out / f"{name}.wav", samples, name)
         print(f"{out / (name + '.wav')}  {len(samples) / RATE * 1000:.0f} ms")
     return 0
 

@@ -5,7 +5,8 @@
 One file per phrase the coach may say (`coach.core.screens.phrases`: each phase,
 each prompt, and every watched co-movement's fix in the shipped exercises),
 named by `coach.screen.sound.voice_file`. A calm, slow voice; silence trimmed; every
-phrase levelled to the same loudness as the cues; IMA ADPCM, which SDL decodes. `phrases.txt` lists file and
+phrase levelled to the same perceived loudness as the cues (ITU-R BS.1770, measured by
+scripts/make_sounds.py's `loudness`, to its LOUDNESS_LUFS); IMA ADPCM, which SDL decodes. `phrases.txt` lists file and
 phrase. A therapist's own exercise whose fix has no file is simply not spoken
 (the banner still shows it); run this script with `--exercises DIR` to add them.
 """
@@ -27,7 +28,7 @@ VOICE = "en-gb"       # espeak-ng voice
 SPEED = 135           # words a minute: slow and calm
 PITCH = 40
 RATE = 16000          # small files; the mixer converts on loading
-LEVEL_DB = -19.0      # RMS, as the cues (scripts/make_sounds.py)
+PEAK = 0.95           # never clip: a phrase that would is an error (lower LOUDNESS_LUFS in make_sounds.py)
 
 
 def render(phrase: str, out: Path, tmp: Path) -> None:
@@ -45,10 +46,12 @@ def render(phrase: str, out: Path, tmp: Path) -> None:
 
 
 def level(src: Path, out: Path) -> None:
-    """Scale to LEVEL_DB RMS (limited so it never clips)."""
+    """Scale to the cues' BS.1770 loudness (scripts/make_sounds.py); never clipped."""
     import wave
 
     import numpy as np
+
+    from make_sounds import LOUDNESS_LUFS, loudness
 
     with wave.open(str(src)) as w:
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64) / 32768
@@ -56,8 +59,9 @@ def level(src: Path, out: Path) -> None:
     x = x.copy()
     x[:n_in] *= np.linspace(0.0, 1.0, n_in)
     x[-n_out:] *= np.linspace(1.0, 0.0, n_out)
-    rms = float(np.sqrt(np.mean(x ** 2))) or 1.0
-    gain = min(10 ** (LEVEL_DB / 20) / rms, 0.95 / max(float(np.abs(x).max()), 1e-9))
+    gain = 10 ** ((LOUDNESS_LUFS - loudness(x, RATE)) / 20)
+    if gain * float(np.abs(x).max()) > PEAK:
+        raise ValueError(f"{src.name} would clip at {LOUDNESS_LUFS} LUFS: lower LOUDNESS_LUFS in make_sounds.py")
     y = np.round(np.clip(x * gain, -1, 1) * 32767).astype("<i2")
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)

@@ -13,6 +13,7 @@ def ex(library, name, **kw):
 
 def run(frames, plan, actions=None, events=(), summary_s=0.5, display=None, **kw):
     display = display or NullDisplay(actions)
+    kw.setdefault("ready_s", 0.5)        # Ready half a second into the instructions (then 3-2-1)
     session = Session(plan, welcome_s=0.5, **kw)
     run_loop(ListSource(frames), HomeDriver(session, summary_s=summary_s), display, events=events, clock=None)
     return session, display

@@ -459,7 +459,8 @@ def test_a_kiosk_visit_on_a_full_disk_ends_interrupted_and_the_log_stays_readabl
 
     kiosk = Kiosk(store, KioskConfig(pin_hash=hash_pin("2468"), idle_timeout_s=8.0, summary_s=3.0, intro_s=1.0))
     display = NullDisplay()
-    typed = [(0.5 + 0.1 * i, "action", f"key:{c}") for i, c in enumerate("12")] + [(0.7, "action", "key:enter")]
+    typed = [(0.5 + 0.1 * i, "action", f"key:{c}") for i, c in enumerate("12")] + [(0.7, "action", "key:enter"),
+                                                                                (5.0, "action", "ready")]
     run_kiosk(kiosk, FillsUp(frames), display, events=typed)
     assert any(v.extra.get("saving") for v in display.views)                # "saving…" while it retried
     assert display.views[-1].screen == "kiosk_error" and "full" in display.views[-1].text
@@ -533,7 +534,7 @@ def run_session(store: Store, plan, source):
     from coach.app import coach_session
     from coach.screen.display import NullDisplay
 
-    session, _ = coach_session(source, plan, store=store, patient="P1", welcome_s=0.5, summary_s=0.5,
+    session, _ = coach_session(source, plan, store=store, patient="P1", welcome_s=0.5, ready_s=0.5, summary_s=0.5,
                                display=NullDisplay(), view="mesh")
     return session
 

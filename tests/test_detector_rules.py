@@ -118,12 +118,37 @@ def test_target_learner():
     assert fixed.add(0.5) == 0.04 and fixed.source == "plan"
     learner = TargetLearner(0.20, 0.20)
     assert learner.source == "exercise"
-    assert learner.add(0.03) == pytest.approx(0.03) and learner.source == "learned"
-    learner.add(0.05)
-    assert learner.add(0.04) == pytest.approx(0.04)            # median of the last three
-    assert learner.add(0.9) == pytest.approx(0.05)             # one big movement does not jump it
-    assert TargetLearner(0.20, 0.20).add(0.001) == pytest.approx(0.02)   # never below the movement floor
-    assert TargetLearner(0.20, 0.20).add(0.6) == pytest.approx(0.20)     # a gentle exercise stays gentle
+    # It needs LEARN_REPS (3) movements before it moves at all, then moves at most ÷1.5 a movement.
+    assert [learner.add(0.10) for _ in range(4)] == pytest.approx([0.20, 0.20, 0.20 / 1.5, 0.10])
+    assert learner.source == "learned"
+    assert learner.add(0.9) == pytest.approx(0.10)             # one big movement does not jump it (median)
+    floor = TargetLearner(0.03, 0.20)
+    assert [floor.add(0.001) for _ in range(3)] == pytest.approx([0.03, 0.03, 0.02])   # never below the floor
+    gentle = TargetLearner(0.18, 0.20)
+    assert [gentle.add(0.6) for _ in range(3)][-1] == pytest.approx(0.20)   # a gentle exercise stays gentle
+
+
+def test_a_single_movement_never_moves_the_target_by_more_than_a_step():
+    """Whatever the patient does: the first LEARN_REPS − 1 movements leave the target alone, no movement
+    moves it by more than LEARN_STEP, and, started from the last session's, it stays within SESSION_FACTOR
+    of that all session."""
+    from hypothesis import given, settings, strategies as st
+    from coach.core.detector import LEARN_REPS, LEARN_STEP, SESSION_FACTOR
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.floats(0.02, 0.20), st.booleans(), st.lists(st.floats(0.0005, 2.0), min_size=1, max_size=30))
+    def check(start, previous, peaks):
+        learner = TargetLearner(start, 0.20, source="previous" if previous else "exercise")
+        before = learner.target
+        for i, peak in enumerate(peaks):
+            after = learner.add(peak)
+            if i < LEARN_REPS - 1:
+                assert after == before
+            assert before / LEARN_STEP - 1e-12 <= after <= before * LEARN_STEP + 1e-12
+            if previous:
+                assert start / SESSION_FACTOR - 1e-12 <= after <= start * SESSION_FACTOR + 1e-12
+            before = after
+    check()
 
 
 def small_smiles(n=3, level=0.03, eye=0.0):
@@ -136,27 +161,28 @@ def small_smiles(n=3, level=0.03, eye=0.0):
 
 def test_small_smiles_count_against_the_patients_target(library):
     """A gentle smile the tracker reads as 3 % of mouth width, held over 0.5 s, counts once
-    that is the patient's range: at once with a therapist's target of 0.04, from the second
-    smile when the target is learned from the exercise file's 0.20, never at a fixed 0.20."""
+    that is the patient's range: at once with a therapist's target of 0.04; when the target is learned
+    from the exercise file's 0.20, calmly (0.20 → 0.133 → 0.089 → 0.059, a step a smile from the third),
+    from the sixth smile; never at a fixed 0.20."""
     ex = library["gentle-smile"]
-    fill = small_smiles(eye=0.3)
-    with_target = _feed(Detector(ex.with_overrides(target=0.04)), fill, 10.0)
-    assert len(with_target.reps) == 3 and all(r.synkinesis for r in with_target.reps)
-    assert [e.side for e in with_target.events] == ["right"] * 3
-    learned = _feed(Detector(ex), fill, 10.0)
-    assert len(learned.reps) == 2 and learned.target == pytest.approx(0.03, abs=0.005)
-    assert learned.learner.source == "learned"
-    fixed_default = _feed(Detector(ex.with_overrides(target=0.20)), fill, 10.0)
+    fill = small_smiles(n=7, eye=0.3)
+    with_target = _feed(Detector(ex.with_overrides(target=0.04)), fill, 23.0)
+    assert len(with_target.reps) == 7 and all(r.synkinesis for r in with_target.reps)
+    assert [e.side for e in with_target.events] == ["right"] * 7
+    learned = _feed(Detector(ex), fill, 23.0)
+    assert [r.start_s > 16.0 for r in learned.reps] == [True, True]
+    assert learned.target == pytest.approx(0.03, abs=0.005) and learned.learner.source == "learned"
+    fixed_default = _feed(Detector(ex.with_overrides(target=0.20)), fill, 23.0)
     assert fixed_default.reps == []
     # Co-movement is judged whenever the movement is under way, whatever the target.
-    assert len(fixed_default.events) == 3
+    assert len(fixed_default.events) == 7
 
 
 def test_previous_sessions_target_is_the_start(library):
     ex = library["gentle-smile"]
     det = _feed(Detector(ex, start_target=0.03), small_smiles(n=1), 4.0)
-    assert len(det.reps) == 1 and det.learner.source == "learned"
-    assert det.reps[0].target == pytest.approx(0.03, abs=0.005)
+    assert len(det.reps) == 1 and det.learner.source == "previous"       # one smile does not re-learn it
+    assert det.reps[0].target == pytest.approx(0.03)
     # A therapist's target wins over what was learned before.
     det = Detector(ex.with_overrides(target=0.10), start_target=0.03)
     assert det.target == 0.10 and det.learner.source == "plan"

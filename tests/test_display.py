@@ -442,7 +442,7 @@ def test_pause_and_stop_touch_targets_work_at_home_and_at_the_kiosk(display, tmp
     kiosk = Kiosk(store, KioskConfig(intro_s=0.5, summary_s=5.0))
     view = None
     for i, f in enumerate(frames):
-        view = kiosk.step(f, f.t, {2: ["key:1"], 3: ["key:2"], 4: ["key:enter"]}.get(i, [])).view
+        view = kiosk.step(f, f.t, {2: ["key:1"], 3: ["key:2"], 4: ["key:enter"], 120: ["ready"]}.get(i, [])).view
         if view.screen == "hold":
             break
     display.draw(view)

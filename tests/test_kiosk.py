@@ -47,10 +47,10 @@ def store(tmp_path):
     s.close()
 
 
-def typed(t: float, code: str, step: float = 0.1) -> list:
-    """Events: type `code` on the keypad from time t, then OK."""
+def typed(t: float, code: str, step: float = 0.1, ready: float | None = None) -> list:
+    """Events: type `code` on the keypad from time t, then OK; then Ready on the instructions at `ready`."""
     ev = [(t + i * step, "action", f"key:{c}") for i, c in enumerate(code)]
-    return ev + [(t + len(code) * step, "action", "key:enter")]
+    return ev + [(t + len(code) * step, "action", "key:enter")] + ([(ready, "action", "ready")] if ready else [])
 
 
 def run(store, config, frames, events, display=None):
@@ -67,7 +67,7 @@ def visible_text(view) -> str:
 # ---- a visit ------------------------------------------------------------------------------------
 def test_full_visit_logs_a_completed_kiosk_session_for_that_patient(store, config):
     frames = session_stream(30, rep_starts=(10, 17))
-    kiosk, display, result = run(store, config, frames, typed(0.5, "12"))
+    kiosk, display, result = run(store, config, frames, typed(0.5, "12", ready=5.0))
     assert [(v.code, v.status, v.reps) for v in kiosk.visits] == [("12", "completed", 2)]
     sessions = store.sessions("12")
     assert len(sessions) == 1 and sessions[0]["status"] == "completed" and sessions[0]["kind"] == "kiosk"
@@ -106,7 +106,7 @@ def test_keypad_clicks_type_the_code(store, config):
 def test_idle_timeout_returns_to_welcome_and_keeps_the_reps(store, config):
     # One rep, then the patient walks away (no face) for good.
     frames = session_stream(40, rep_starts=(10,), gap=(16, 40))
-    kiosk, display, _ = run(store, config, frames, typed(0.5, "12"))
+    kiosk, display, _ = run(store, config, frames, typed(0.5, "12", ready=5.0))
     (s,) = store.sessions("12")
     assert s["status"] == "interrupted" and s["n_reps"] == 1
     assert [(v.status, v.reps) for v in kiosk.visits] == [("interrupted", 1)]
@@ -126,7 +126,7 @@ def test_idle_timeout_clears_a_half_typed_code(store, config):
 # ---- lockdown -----------------------------------------------------------------------------------
 def test_escape_window_close_and_fullscreen_keys_are_ignored(store, config):
     frames = session_stream(30, rep_starts=(10, 17))
-    events = [(0.2, "action", "quit"), (0.3, "action", "fullscreen")] + typed(0.5, "12") + [
+    events = [(0.2, "action", "quit"), (0.3, "action", "fullscreen")] + typed(0.5, "12", ready=5.5) + [
         (5.0, "action", "quit"), (12.0, "action", "quit"), (12.1, "action", "fullscreen")]
     kiosk, display, result = run(store, config, frames, events)
     assert not result.exited and not kiosk.exit_requested
@@ -192,7 +192,7 @@ def test_wrong_pins_lock_the_keypad_out_doubling(store, config, pin_hash):
 def test_camera_lost_mid_visit_asks_for_staff_and_recovers(store, config):
     frames = session_stream(36, rep_starts=(10, 19, 26))
     lost = [SourceStatus("camera_lost", "gone") if 14.5 <= f.t < 17.0 else f for f in frames]
-    kiosk, display, _ = run(store, config, lost, typed(0.5, "12"))
+    kiosk, display, _ = run(store, config, lost, typed(0.5, "12", ready=5.0))
     cam = [v for v in display.views if v.screen == "camera_lost"]
     assert cam and "ask staff" in cam[0].text
     assert [(v.status, v.reps) for v in kiosk.visits] == [("completed", 2)]
@@ -216,7 +216,7 @@ def test_a_full_disk_shows_staff_a_message_and_keeps_what_was_saved(store, confi
         return real_add_rep(*a, **kw)
     store.add_rep = add_rep
     frames = session_stream(30, rep_starts=(10, 17))
-    kiosk, display, _ = run(store, config, frames, typed(0.5, "12"))
+    kiosk, display, _ = run(store, config, frames, typed(0.5, "12", ready=5.0))
     err = [v for v in display.views if v.screen == "kiosk_error"]
     assert err and "ask staff" in err[0].title.lower() and "full" in err[0].text
     assert display.views[-1].screen == "kiosk_error"             # stays up for staff
@@ -235,7 +235,7 @@ def test_a_database_that_cannot_open_shows_the_staff_screen(config):
 # ---- privacy ------------------------------------------------------------------------------------
 def test_two_patients_in_a_row_each_see_only_their_own_data(store, config):
     frames = session_stream(60, rep_starts=(10, 17, 40))
-    events = typed(0.5, "12") + typed(30.5, "34")
+    events = typed(0.5, "12", ready=5.0) + typed(30.5, "34", ready=35.0)
     kiosk, display, _ = run(store, config, frames, events)
     assert [(v.code, v.status, v.reps) for v in kiosk.visits] == [("12", "completed", 2), ("34", "completed", 1)]
     summaries = [v for v in display.views if v.screen == "summary"]
@@ -301,7 +301,7 @@ def test_headless_cli_visit_with_screenshots(tmp_path):
     cfg.write_text(json.dumps(data))
     events = [{"t": 0.3, "key": "9"}, {"t": 0.4, "key": "enter"},
               {"t": 0.8, "key": "1"}, {"t": 0.9, "key": "2"}, {"t": 1.0, "key": "enter"},
-              {"t": 5.0, "key": "escape"},
+              {"t": 5.0, "key": "escape"}, {"t": 5.5, "action": "ready"},
               {"t": 26.0, "action": "admin"}] + \
              [{"t": 26.2 + 0.1 * i, "key": c} for i, c in enumerate("0000")] + [{"t": 26.7, "key": "enter"}] + \
              [{"t": 27.0 + 0.1 * i, "key": c} for i, c in enumerate(PIN)] + [{"t": 27.5, "key": "enter"}]

@@ -130,7 +130,7 @@ def test_the_live_hint_names_the_part_out_of_the_picture(library):
     forehead, chin = cut(frames, "forehead"), cut(frames, "chin", deep=True)
     frames = [c if 24.5 <= f.t < 27.0 else h if f.t >= 8.0 else f for f, h, c in zip(frames, forehead, chin)]
     display = NullDisplay()
-    session = Session([library["gentle-smile"].with_overrides(reps=3)], welcome_s=1.0)
+    session = Session([library["gentle-smile"].with_overrides(reps=3)], welcome_s=1.0, ready_s=1.0)
     run_loop(ListSource(frames), HomeDriver(session), display, stats=LoopStats())
     reps = session.tallies[0].reps
     assert [r.synkinesis for r in reps[:2]] == [False, True]

@@ -47,7 +47,8 @@ def test_kiosk_remembers_settings_per_patient_code(tmp_path, library, calm):
         store.set_plan(code, [{"exercise": "gentle-smile", "reps": 1, "rest_s": 2.0}])
     frames = performed(calm, library["gentle-smile"], [6.0, 30.0], 40.0)
     events = [(0.2, "action", "key:1"), (0.3, "action", "key:2"), (0.4, "action", "key:enter"),
-              (24.0, "action", "key:3"), (24.1, "action", "key:4"), (24.2, "action", "key:enter")]
+              (4.0, "action", "ready"), (24.0, "action", "key:3"), (24.1, "action", "key:4"),
+              (24.2, "action", "key:enter")]
     display = NullDisplay(actions={120: ["view"], 121: ["voice"]})       # keys the display applies itself
     run_kiosk(Kiosk(store, KioskConfig(summary_s=2.0, intro_s=0.5)), ListSource(frames), display, events=events)
     remembered = preferences.load(store, "12")

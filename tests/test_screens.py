@@ -41,12 +41,12 @@ def first(display, screen):
 
 def test_instructions_wait_for_ready(library, calm):
     plan = [ex(library, "gentle-smile")]
-    session, display = run(still(40, calm), plan)
+    session, display = run(still(40, calm), plan, ready_s=None)
     assert screens(display) == ["welcome", "calibrate", "instruct", "summary"]     # nobody pressed Ready
     shown = [v.t for v in display.views if v.screen == "instruct"]
     assert shown[-1] - shown[0] > 30
     for action in ("key:enter", "space", "ready"):      # Enter, Space, or the Ready touch target
-        _, d = run(still(12, calm), plan, events=[(6.0, "action", action)])
+        _, d = run(still(12, calm), plan, events=[(6.0, "action", action)], ready_s=None)
         seq = screens(d)
         assert seq[2:4] == ["instruct", "countdown"], (action, seq)
         moved = next(v.t for v in d.views if v.screen == "move")
@@ -76,10 +76,21 @@ def test_a_short_countdown_leads_into_the_first_rep(library, calm):
     assert len(session.tallies[0].reps) == 2
 
 
-def test_moving_on_the_instructions_counts_as_ready(library, calm):
+def test_ready_means_ready_whatever_the_face_does_while_reading(library, calm):
+    """Trying the movement (at half size, as the demonstration shows) while the instructions show is
+    practice: no move, no hold, no rep; the patient is asked to press Ready. Ready, then 3-2-1, starts."""
     plan = [ex(library, "gentle-smile")]
-    session, display = run(performed(calm, plan[0], [6.0, 14.0], 22.0), plan)
-    assert "countdown" not in screens(display) and len(session.tallies[0].reps) == 2
+    frames = performed(calm, plan[0], [4.0, 10.0, 22.0, 30.0], 38.0, size=0.5)
+    session, display = run(frames, plan, events=[(18.0, "action", "ready")], ready_s=None)
+    seq = screens(display)
+    assert seq[:4] == ["welcome", "calibrate", "instruct", "countdown"], seq
+    before = [v for v in display.views if v.t < 18.0]
+    assert {v.screen for v in before} <= {"welcome", "calibrate", "instruct"}
+    asked = [v for v in before if v.cue == "nudge"]
+    assert asked and all(v.prompt == v.extra["caption"] == "Press Ready when you want to begin." for v in asked)
+    assert all(r.start_s > 18.0 for r in session.tallies[0].reps) and len(session.tallies[0].reps) == 2
+    started = next(v.t for v in display.views if v.screen == "move")
+    assert started == pytest.approx(18.0 + COUNTDOWN_S, abs=0.1)
 
 
 def three_exercises(library, calm):
@@ -98,7 +109,7 @@ def test_summary_lists_every_exercise_and_stays_until_dismissed(library, calm, w
     plan, frames = three_exercises(library, calm)
     end = frames[-1].t
     display = NullDisplay()
-    session = Session(plan, welcome_s=0.5)
+    session = Session(plan, welcome_s=0.5, ready_s=0.5)
     driver = HomeDriver(session, summary_s=None)            # at home: until the patient closes it
     run_loop(ListSource(frames), driver, display, clock=None, events=[(end + 60.0, "action", "done")])
     assert session.status == "completed"
@@ -121,10 +132,10 @@ def test_the_kiosk_summary_counts_down(tmp_path, library, calm):
     store.add_patient("12")
     store.set_plan("12", [{"exercise": "gentle-smile", "reps": 1, "rest_s": 2.0}])
     kiosk = Kiosk(store, KioskConfig(summary_s=5.0, intro_s=0.5))
-    frames = performed(calm, library["gentle-smile"], [6.0], 20.0)
+    frames = performed(calm, library["gentle-smile"], [8.0], 24.0)
     texts = []
     for i, f in enumerate(frames):
-        acts = {3: ["key:1"], 4: ["key:2"], 5: ["key:enter"]}.get(i, [])
+        acts = {3: ["key:1"], 4: ["key:2"], 5: ["key:enter"], 120: ["ready"]}.get(i, [])   # Ready at 4 s
         view = kiosk.step(f, f.t, acts).view
         if view.screen == "summary":
             texts.append(view.text)
@@ -138,7 +149,7 @@ def test_the_demonstration_animates_at_the_patients_target(library, calm, window
     from coach.core.measures import measure
 
     smile = ex(library, "gentle-smile")
-    session, display = run(still(12, calm), [smile], targets={"gentle-smile": 0.12})
+    session, display = run(still(12, calm), [smile], targets={"gentle-smile": 0.12}, ready_s=None)
     shown = [v for v in display.views if v.screen == "instruct"]
     pts = np.stack([v.points for v in shown])
     assert np.abs(pts - pts[0]).max() > 0.005                          # it moves ...

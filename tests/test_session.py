@@ -14,8 +14,9 @@ def smile3(library):
     return library["gentle-smile"].with_overrides(reps=3)
 
 
-def run(frames, plan, actions=None, **kw):
-    display = NullDisplay(actions)
+def run(frames, plan, actions=None, display_voice=False, **kw):
+    display = NullDisplay(actions, voice=display_voice)
+    kw.setdefault("ready_s", 3.0)        # Ready, then 3-2-1: the reps start at 9 s (the streams smile from 10 s)
     session = Session(plan, welcome_s=1.0, **kw)
     stats = LoopStats()
     run_loop(ListSource(frames), HomeDriver(session), display, stats=stats)
@@ -26,7 +27,7 @@ def test_full_flow_counts_reps_and_flags_synkinesis(smile3):
     frames = session_stream(36, rep_starts=(10, 17, 24), synk_side="left", synk_reps=(1,))
     session, display = run(frames, [smile3])
     assert session.status == "completed"
-    assert screens(display)[:6] == ["welcome", "calibrate", "instruct", "move", "hold", "relax"]
+    assert screens(display)[:7] == ["welcome", "calibrate", "instruct", "countdown", "move", "hold", "relax"]
     assert screens(display)[-1] == "summary"
     reps = session.tallies[0].reps
     assert [r.synkinesis for r in reps] == [False, True, False]
@@ -111,7 +112,7 @@ def test_the_moment_is_a_frozen_snapshot_for_the_screens(smile3):
 
     from coach.core.moment import Place
 
-    session = Session([smile3], welcome_s=1.0)
+    session = Session([smile3], welcome_s=1.0, ready_s=1.0)
     first = {}
     for frame in session_stream(36, rep_starts=(10, 17, 24)):
         session.step(frame, frame.t)
@@ -125,3 +126,41 @@ def test_the_moment_is_a_frozen_snapshot_for_the_screens(smile3):
     assert hold.points is not None and instruct.demo_points is not None and instruct.demo_phase
     with pytest.raises(FrozenInstanceError):
         hold.state = "rest"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name, held", [("gentle-eye-closure", 1.0), ("gentle-smile", 1.5), ("gentle-smile", 0.3),
+                                        ("brow-lift", 0.5)])
+def test_letting_go_early_ends_the_hold_with_relax_rest_and_a_word(library, name, held):
+    """Issue 19, item 1: a patient who lets go before the hold ends used to leave "Hold it gently…" on
+    screen, the ring frozen, with no cue and no way out (the hold timer ran only while holding). Now the
+    hold ends: relax, rest, and, when the hold was short by more than SHORT_BY_S, "try to hold a little
+    longer" before the next one."""
+    from coach.core.session import SHORT_BY_S
+    from coach.core.demonstration import performed
+    from coach.core.screens import HOLD_LONGER
+    ex = library[name].with_overrides(reps=2)
+    calm = session_stream(0.2)[0]
+    frames = performed(calm, ex, [10.0, 24.0], 36.0, hold_s=held)
+    session, display = run(frames, [ex], display_voice=True)
+    views = display.views
+    release = next(v.t for v in views if v.screen == "hold")           # the first hold …
+    after = [v for v in views if v.t > release]
+    ended = next(v for v in after if v.screen != "hold")               # … ends, soon after the release
+    assert ended.screen == "relax" and ended.cue == "relax" and ended.t - release < ex.move_s + held + 1.5
+    rest = next(v for v in after if v.screen == "rest")
+    assert 1.0 <= rest.t - ended.t < 1.5                                # "relax" shows, then the rest
+    cues = [(v.cue, v.say) for v in after if v.cue and v.t < 24.0]
+    first = session.tallies[0].reps[0]
+    left = [v for v in views if v.screen == "hold" and v.t < ended.t][-1].countdown_s   # the ring, at let-go
+    short = [("nudge", HOLD_LONGER)] if first.short_hold else []
+    assert cues[:2 + len(short)] == [("relax", "Slowly open your eyes." if ex.closes_eyes else "Now slowly relax."),
+                                     ("rest", "Rest."), *short], cues
+    assert cues[2 + len(short)][0] == "move"                            # … and then the next one
+    if held <= 1.0:                                                     # clearly short: kept, marked so
+        assert first.short_hold and first.hold_s < ex.hold_s
+        assert any(v.prompt == HOLD_LONGER and v.screen == "rest" for v in after)
+    assert first.short_hold == (left > SHORT_BY_S), left
+    # The second rep, made into the next move phase, is not told to relax while it rises.
+    second_move = next(v.t for v in views if v.t > ended.t and v.cue == "move")
+    relax = [v.t for v in views if v.cue == "relax" and v.t > second_move]
+    assert relax and relax[0] > 24.0 + ex.move_s

@@ -137,7 +137,7 @@ def test_a_session_ended_early_is_not_praised_as_done(library):
     frames = session_stream(30, rep_starts=(10, 17))
     for quit_at, want in ((660, "interrupted"), (None, "completed")):
         display = NullDisplay({quit_at: ["quit"], quit_at + 1: ["yes"]} if quit_at else None)
-        session = Session([smile], welcome_s=1.0)
+        session = Session([smile], welcome_s=1.0, ready_s=1.0)
         frames_used = frames if quit_at else session_stream(36, rep_starts=(10, 17, 24))
         run_loop(ListSource(frames_used), HomeDriver(session), display, stats=LoopStats())
         assert session.status == want

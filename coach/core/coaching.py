@@ -75,6 +75,10 @@ class Prompter:
         self._said.clear()
         self._above = self._uneven = None
 
+    def show(self, t: float, kind: PromptKind, text: str) -> None:
+        """Put up a prompt the session decides on (a reminder), for PROMPT_S like any other."""
+        self.prompt, self._since = Prompt(kind, text), t
+
     def update(self, t: float, state: str, moving_for: float, level: float, side_levels: Levels,
                in_rep: bool) -> bool:
         """The prompt for this frame (in `self.prompt`); True when a new one should sound its cue."""

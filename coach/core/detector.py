@@ -56,7 +56,9 @@ MIN_REP_S = 0.5        # a natural blink lasts at most ~0.5 s: shorter excursion
 RELEASE_S = 0.2        # the level must stay below OFF_LEVEL this long to end a rep
 HOLD_FRACTION = 0.8    # "holding" = at least 80 % of the rep's peak
 
-LEARN_REPS = 3         # the learned target is the median peak of the last 3 movements
+LEARN_REPS = 3         # the learned target is the median peak of the last 3 movements, once there are 3
+LEARN_STEP = 1.5       # one movement moves the target by at most ×1.5 (up) or ÷1.5 (down)
+SESSION_FACTOR = 1.5   # within a session the target stays within ×/÷1.5 of the last session's
 TARGET_MIN = MOVE_FLOOR  # a target below the movement floor could never be reached
 
 SYNK_MIN_S = 0.3       # a co-movement must last this long to be an event
@@ -75,26 +77,36 @@ _EYE = REL_INDEX["eye_opening"]
 
 
 class TargetLearner:
-    """This patient's range for the prime movement, with one verb: `add(peak)`.
+    """This patient's range for the prime movement, with one verb: `add(peak)`, learned calmly.
 
     A therapist's target (`fixed`) is kept as it is. Otherwise the target starts
-    from the previous sessions' learned value, or the exercise file's, and becomes
-    the median peak of the last LEARN_REPS movements the patient made (whether or
-    not they counted as reps), never above the exercise's own target (a gentle
-    exercise stays gentle) nor below TARGET_MIN."""
+    from the previous sessions' learned value, or the exercise file's, and moves
+    toward the median peak of the last LEARN_REPS movements the patient made
+    (whether or not they counted as reps): not before there are LEARN_REPS of
+    them, by at most LEARN_STEP a movement, within SESSION_FACTOR of the last
+    session's value (when it started from one), never above the exercise's own
+    target (a gentle exercise stays gentle) nor below TARGET_MIN."""
 
     def __init__(self, start: float, cap: float, fixed: bool = False, source: str = "exercise"):
-        self.target = float(start)
+        self.target = self.start = float(start)
         self.cap = max(float(cap), float(start)) if fixed else float(cap)
         self.fixed = fixed
         self.source = "plan" if fixed else source
+        self._from_previous = source == "previous"
         self.peaks: list[float] = []
 
     def add(self, peak: float) -> float:
-        if not self.fixed and np.isfinite(peak) and peak > 0:
-            self.peaks.append(float(peak))
-            self.target = float(np.clip(np.median(self.peaks[-LEARN_REPS:]), TARGET_MIN, self.cap))
-            self.source = "learned"
+        if self.fixed or not np.isfinite(peak) or peak <= 0:
+            return self.target
+        self.peaks.append(float(peak))
+        if len(self.peaks) < LEARN_REPS:
+            return self.target
+        goal = float(np.clip(np.median(self.peaks[-LEARN_REPS:]), self.target / LEARN_STEP,
+                             self.target * LEARN_STEP))
+        if self._from_previous:
+            goal = float(np.clip(goal, self.start / SESSION_FACTOR, self.start * SESSION_FACTOR))
+        self.target = float(np.clip(goal, TARGET_MIN, self.cap))
+        self.source = "learned"
         return self.target
 
 

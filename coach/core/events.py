@@ -50,6 +50,7 @@ class Rep:
     # synkinesis_peak per anatomical side, on both sides even when only the affected one is judged
     # (synkinesis is often bilateral: Renne 2025 found eyes narrowing on both sides in a pucker).
     synkinesis_by_side: dict[str, float] = field(default_factory=dict)
+    short_hold: bool = False             # let go before the hold's countdown ended (the live coach's reps)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

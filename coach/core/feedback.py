@@ -13,7 +13,8 @@ import numpy.typing as npt
 
 Points = npt.NDArray[np.floating[Any]]     # landmarks, (478, 3) normalised to the frame
 Side = Literal["left", "right", ""]        # the patient's anatomical side ("": neither)
-PromptKind = Literal["more", "less", "even"]   # try a little more | gentler | match the sides
+PromptKind = Literal["more", "less", "even", "ready", "longer"]   # try a little more | gentler | match the sides |
+                                                                # press Ready | hold a little longer
 MeterKind = Literal["prime", "watch"]      # toward the target | co-movement, with its threshold
 # The screens: the session's own (one per state of `Session`), and the kiosk's keypads and error.
 SessionScreen = Literal["welcome", "calibrate", "instruct", "countdown", "move", "hold", "relax", "rest", "paused",

@@ -72,7 +72,7 @@ class Moment:
     hold_fraction: float | None          # the hold ring, 0..1, while holding
     banner: tuple[str, Highlight] | None  # the fix to show, and where on the face, while co-movement lasts
     meters: tuple[Meter, ...]
-    prompt: Prompt | None                # amount or evenness coaching
+    prompt: Prompt | None                # amount or evenness coaching, or a reminder the session put up
     pose_hint: str                       # "Turn to face the camera" …, or ""
     calibrate_hint: str                  # what to change before calibration can go on, or ""
     points: Points | None                # the face's landmarks for the mirror and mesh views
@@ -82,3 +82,4 @@ class Moment:
     reached: int = 0                     # index of the exercise under way
     previous: Mapping[str, float] = field(default_factory=dict)   # {exercise id: last session's rate}
     history: History | None = None       # for "Your progress", or None (no such screen)
+    reminder: str | None = None          # a word the session repeats when a state lasts past its plan

@@ -28,7 +28,11 @@ GET_READY = "Get ready."
 BEGIN, BEGIN_EYES = "Slowly begin.", "Slowly close your eyes."
 HOLD, RELAX, OPEN_EYES, REST = "Hold it gently.", "Now slowly relax.", "Slowly open your eyes.", "Rest."
 EXERCISE_DONE, SESSION_DONE = "Exercise done.", "All done. Well done!"
-PHASE_PHRASES = (GET_READY, BEGIN, BEGIN_EYES, HOLD, RELAX, OPEN_EYES, REST, EXERCISE_DONE, SESSION_DONE)
+# Reminders: a state that waits on the patient never waits without a word (coach.core.session).
+PRESS_READY, HOLD_LONGER = "Press Ready when you want to begin.", "Try to hold a little longer."
+FACE_CAMERA, KEEP_STILL = "Face the camera to carry on.", "Relax your face and look at the screen."
+PHASE_PHRASES = (GET_READY, BEGIN, BEGIN_EYES, HOLD, RELAX, OPEN_EYES, REST, EXERCISE_DONE, SESSION_DONE,
+                 PRESS_READY, HOLD_LONGER, FACE_CAMERA, KEEP_STILL)
 
 START, READY, PAUSE, STOP = Button("ready", "Start", "Enter"), Button("ready", "Ready", "Enter"), \
     Button("pause", "Pause", "P"), Button("stop", "Stop", "Q")
@@ -64,7 +68,7 @@ def _spoken(m: Moment, cue: Cue | None, view: FeedbackView) -> str | None:
     eyes = m.exercise.closes_eyes
     said = {"countdown": GET_READY if m.ticks == 1 else None, "start": BEGIN_EYES if eyes else BEGIN,
             "move": BEGIN_EYES if eyes else BEGIN, "hold": HOLD, "relax": OPEN_EYES if eyes else RELAX,
-            "rest": REST, "rep_done": REST if m.state == "rest" else None, "nudge": view.prompt,
+            "rest": REST, "rep_done": REST if m.state == "rest" else None, "nudge": view.prompt or m.reminder,
             "synkinesis": view.banner, "exercise_done": EXERCISE_DONE, "session_done": SESSION_DONE}
     return said.get(cue)
 
@@ -133,7 +137,11 @@ def _instruct_view(m: Moment, common: dict[str, Any], place: dict[str, Any]) -> 
         extra = {"demo": m.demo_phase, "caption": "Watch: this size, this speed."}
     else:
         common = {**common, "points": None}
+    prompt = m.prompt
+    if prompt is not None:                 # "press Ready", in words under the demonstration
+        extra = {**extra, "caption": prompt.text}
     return FeedbackView("instruct", ex.name, " ".join(ex.instructions), buttons=(READY,), extra=extra,
+                        prompt=prompt.text if prompt else None, prompt_kind=prompt.kind if prompt else "",
                         **place, **common)
 
 

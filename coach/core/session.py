@@ -8,11 +8,19 @@ camera is lost, or on the patient's request (a key, or the Pause touch target).
 Stopping asks once.
 
 The screens guide; the detector counts. A rep counts when the detector sees a
-whole rise–hold–return, whatever screen is showing, so a patient who moves at
-their own pace is not penalised (starting the movement on the instructions
-screen counts as being ready). `records` tell the shell what to log. The views
-are composed in `coach.core.screens` from the session's `moment()`; amount and evenness in
-`coach.core.coaching`.
+whole rise–hold–return, whatever exercise screen is showing, so a patient who
+moves at their own pace is not penalised; but only Ready (then the 3-2-1) starts
+the reps: trying the movement while the instructions show is practice, answered
+with "press Ready". `records` tell the shell what to log. The views are composed
+in `coach.core.screens` from the session's `moment()`; amount and evenness in `coach.core.coaching`.
+
+No state waits on the patient without a word: letting go before the hold ends
+ends the hold (relax, rest, then "try to hold a little longer"; the rep is kept,
+marked `short_hold`), a hold that sags ends HOLD_SLACK_S after its planned
+length, and a state that has lasted REMIND_S past its planned length with no cue
+repeats one (a prompt on screen, a sound and its phrase): the instructions ask
+for Ready, the move phase for a little more, a rest that a held movement keeps
+open to relax, a lost face to face the camera, calibration to keep still.
 """
 from __future__ import annotations
 
@@ -22,8 +30,8 @@ from typing import Literal
 
 from coach.core import screens as views
 from coach.core.calibration import Baseline, relative
-from coach.core.calibrator import Calibrator
-from coach.core.coaching import Prompter, SideTrace, rep_evenness
+from coach.core.calibrator import CALIBRATE_S, Calibrator
+from coach.core.coaching import MORE, Prompter, SideTrace, rep_evenness
 from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector, OFF_LEVEL
 from coach.core.events import (Calibrated, Ended, Gap, Happening, Record, RepEnded, Sample, SetEnded, SetStarted,
@@ -39,13 +47,19 @@ from coach.core.practice import History
 from coach.core.quality import QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
-INSTRUCT_S = 5.0          # a replay or the demo reads the instructions this long (a patient presses Ready)
+INSTRUCT_S = 2.0          # a replay or the demo reads the instructions this long (a patient presses Ready): the
+                          # demo recording smiles from 10 s, after its 3-2-1
 HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
                           # says the patient is holding (`Detector.holding`, the logged hold time's definition)
 ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
 SAFETY_NOTICE = views.SAFETY_NOTICE
+SHORT_BY_S = 0.5          # let go this near the hold's end is a whole hold (not "hold a little longer")
+LET_GO_RELAX_S = 1.0      # after a hold let go early, "relax" shows this long before the rest (time to say it)
+HOLD_SLACK_S = 4.0        # a hold that never settles (sagging below 80 % of its peak) ends this long after plan
+REMIND_S = 8.0            # a state this long past its planned length with no cue repeats one (under 10 s)
+
 __all__ = ["COUNTDOWN_S", "FACE_LOST_S", "HOLD_START", "INSTRUCT_S", "ExerciseTally", "SAFETY_NOTICE", "Session",
            "StepResult"]
 
@@ -104,6 +118,15 @@ class Session:
         self.prompter: Prompter | None = None
         self.trace = SideTrace()
         self.demo: Demonstration | None = None
+        self.reminder: str | None = None   # what a reminder on a screen without a prompt says (calibrate, paused)
+        self._cue_t = 0.0            # when the last cue sounded
+        self._hold_rep = False       # a rep has been under way during this hold
+        self._relax_shown = 0.0      # the relax screen shows at least this long
+        self._short = False          # the last hold was let go early: say "hold a little longer" in the rest
+        self._rep_sounded = False    # this cycle's rep has sounded "rep done"
+        self._rep_due = False        # … or would have this frame, had a phase change not taken its turn
+        self._reps_from = 0.0        # when this exercise's reps began (after Ready's 3-2-1)
+        self._tried_t: float | None = None   # when "press Ready" was last said for a movement on the instructions
 
     # ---- helpers ------------------------------------------------------------------
     @property
@@ -150,10 +173,43 @@ class Session:
         m = self._observe(frame, t)
         for action in _once(actions):
             cue = self._act(action, t, records) or cue
+        self.reminder = None
         if self.state not in ("summary", "progress"):
-            self._check_gaps(m, t, camera_lost, records)
+            cue = self._check_gaps(m, t, camera_lost, records) or cue
             cue = self._advance(m, frame, t, brightness, records) or cue
+            cue = cue or self._remind(t)
+        if cue:
+            self._cue_t = t
         return StepResult(self._view(t, cue), tuple(records))
+
+    def planned_s(self, state: str | None = None) -> float | None:
+        """How long `state` (default: the current one) is planned to last; None for the screens that wait
+        on a choice (welcome, progress, summary, a pause the patient asked for, stop?, the camera)."""
+        state = state or self.state
+        ex = self.exercise
+        return {"calibrate": CALIBRATE_S, "instruct": INSTRUCT_S, "countdown": COUNTDOWN_S, "move": ex.move_s,
+                "hold": ex.hold_s, "relax": ex.relax_s, "rest": ex.rest_s,
+                "paused": 0.0 if self._pause_reason == "face" else None}.get(state)
+
+    def _remind(self, t: float) -> Cue | None:
+        """A state REMIND_S past its planned length since its start or its last cue sounds one again."""
+        planned = self.planned_s()
+        quiet_since = max(self._state_t if self._state_t is not None else t, self._cue_t)
+        if planned is None or t - quiet_since < planned + REMIND_S:
+            return None
+        if self.state == "calibrate":
+            self.reminder = views.KEEP_STILL
+        elif self.state == "paused":
+            self.reminder = views.FACE_CAMERA
+        elif self.state == "instruct":
+            self._prompter.show(t, "ready", views.PRESS_READY)
+        elif self.state == "move":
+            self._prompter.show(t, "more", MORE)
+        elif self.state in ("hold", "relax", "rest"):
+            return "relax"          # still holding a movement: "now slowly relax"
+        else:
+            return None
+        return "nudge"
 
     def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
         self._last_t = t
@@ -164,15 +220,20 @@ class Session:
             self._frame_width = frame.width
         return m
 
-    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list[Record]) -> None:
-        """Camera or face gone: pause, and let nothing in the gap count; resume when they are back."""
+    def _check_gaps(self, m: Measures | None, t: float, camera_lost: bool, records: list[Record]) -> Cue | None:
+        """Camera or face gone: pause, and let nothing in the gap count; resume when they are back.
+        A lost face is said (the patient may have their eyes shut)."""
         face_gone = m is None and (self._last_face_t is None or t - self._last_face_t > FACE_LOST_S)
         if self.state not in NO_GAP_STATES and (camera_lost or (face_gone and self.state != "calibrate")):
             self._pause(t, "camera_lost" if camera_lost else "face", records)
+            if not camera_lost:
+                self.reminder = views.FACE_CAMERA
+                return "nudge"
         elif self.state == "camera_lost" and not camera_lost:
             self._resume(t, records)
         elif self.state == "paused" and self._pause_reason == "face" and m is not None:
             self._resume(t, records)
+        return None
 
     def _advance(self, m: Measures | None, frame: LandmarkFrame | None, t: float, brightness: float | None,
                  records: list[Record]) -> Cue | None:
@@ -325,12 +386,14 @@ class Session:
         return "countdown"
 
     def _start_reps(self, t: float) -> Cue:
+        self._reps_from = t
         self._go("move", t)
         self._start_move(t)
         return "start"
 
     def _start_move(self, t: float) -> None:
         self._cycle_reps = len(self.tally.reps)
+        self._rep_sounded = self._rep_due = False
         if self.prompter is not None:
             self.prompter.new_phase()
 
@@ -369,9 +432,12 @@ class Session:
         for h in happenings:
             if isinstance(h, RepEnded):
                 # A set never counts more reps than planned (a fast replay can start one during the rest).
-                if counted and h.rep.complete and len(self.tally.reps) < self.exercise.reps:
+                # Practice: made before Ready's 3-2-1 ended (a rep ends RELEASE_S after it fell back).
+                practice = self.state in ("instruct", "countdown") or h.rep.end_s < self._reps_from
+                if counted and h.rep.complete and not practice and len(self.tally.reps) < self.exercise.reps:
                     rep = replace(h.rep, **rep_evenness(self.trace, h.rep.start_s, h.rep.peak_s, h.rep.end_s,
-                                                        self.affected_side))
+                                                        self.affected_side),
+                                  short_hold=self.state == "hold" and self._hold_left > SHORT_BY_S)
                     self.tally.reps.append(rep)
                     records.append(RepEnded(rep, ex_id))
                     cue = "rep_done"
@@ -406,7 +472,9 @@ class Session:
         level = self._det.level if m is not None else 0.0
         phase = {"instruct": self._instruct_phase, "countdown": self._countdown_phase, "move": self._move_phase,
                  "hold": self._hold_phase, "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
+        self._rep_due = cue == "rep_done"
         cue = phase(level, t) or cue
+        self._rep_sounded = self._rep_sounded or cue == "rep_done"
         cue = cue or self._alert()       # a phase change's cue first; the alert then sounds next frame
         if self._prompter.update(t, self.state, self._elapsed(t), level, self._det.side_levels,
                                 self._det.in_rep) and self.banner is None:
@@ -432,14 +500,17 @@ class Session:
         return cue
 
     def _instruct_phase(self, level: float, t: float) -> Cue | None:
-        if self._det.in_rep:                 # already moving: the patient is ready
-            return self._start_reps(t)
         if self.ready_s is not None and self._elapsed(t) >= self.ready_s:
             return self._countdown(t)
+        if self._det.moving and (self._tried_t is None or t - self._tried_t >= REMIND_S):
+            # Trying the movement while reading is practice: only Ready (then 3-2-1) starts the reps.
+            self._tried_t = t
+            self._prompter.show(t, "ready", views.PRESS_READY)
+            return "nudge"
         return None
 
     def _countdown_phase(self, level: float, t: float) -> Cue | None:
-        if self._det.in_rep or self._elapsed(t) >= COUNTDOWN_S:
+        if self._elapsed(t) >= COUNTDOWN_S:
             return self._start_reps(t)
         if self._elapsed(t) >= self._ticks:
             self._ticks += 1
@@ -451,6 +522,7 @@ class Session:
         if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self._det.in_rep):
             self._go("hold", t)
             self._hold_left = ex.hold_s
+            self._hold_rep = self._det.in_rep
             return "hold"
         return None
 
@@ -458,19 +530,35 @@ class Session:
         # The countdown runs while the patient is holding, as the logged hold time counts it.
         if self._det.holding:
             self._hold_left -= t - self._hold_tick
-        if self._hold_left <= 0:
+        self._hold_rep = self._hold_rep or self._det.in_rep
+        let_go = not self._det.in_rep and (self._hold_rep or not self._det.moving)
+        if self._hold_left > 0 and let_go:
+            # Let go before the hold ended (the rep, if one was made, is kept as a short hold): relax and
+            # rest as after any hold, and ask for a longer one before the next.
+            self._short = self._hold_left > SHORT_BY_S
             self._go("relax", t)
+            self._relax_shown = LET_GO_RELAX_S
+            return "relax"
+        if self._hold_left <= 0 or self._elapsed(t) >= self.exercise.hold_s + HOLD_SLACK_S:
+            self._go("relax", t)
+            self._relax_shown = 0.0
             return "relax"
         return None
 
     def _relax_phase(self, level: float, t: float) -> Cue | None:
-        if (level < OFF_LEVEL and not self._det.in_rep) or self._elapsed(t) > self.exercise.relax_s + 4:
+        relaxed = level < OFF_LEVEL and not self._det.in_rep and self._elapsed(t) >= self._relax_shown
+        if relaxed or self._elapsed(t) > self.exercise.relax_s + 4:
             self._go("rest", t)
-            # A rep counted in this cycle has sounded (or now sounds) "rep done"; otherwise say "rest".
-            return None if len(self.tally.reps) > self._cycle_reps else "rest"
+            # A rep counted in this cycle that has sounded (or now sounds) "rep done" says "rest"; else "rest".
+            counted = len(self.tally.reps) > self._cycle_reps
+            return None if counted and (self._rep_sounded or self._rep_due) else "rest"
         return None
 
     def _rest_phase(self, level: float, t: float) -> Cue | None:
+        if self._short and self._elapsed(t) > 0:
+            self._short = False
+            self._prompter.show(t, "longer", views.HOLD_LONGER)
+            return "nudge"
         if self._elapsed(t) >= self.exercise.rest_s and len(self.tally.reps) < self.exercise.reps:
             self._go("move", t)
             self._start_move(t)
@@ -495,7 +583,8 @@ class Session:
             prompt=prompter.prompt if prompter is not None else None, pose_hint=self._pose_hint,
             calibrate_hint=self.calibrator.hint, points=self._points, demo_points=demo_points,
             demo_phase=demo_phase, sets=tuple(SetSoFar(tl.exercise, tuple(tl.reps)) for tl in self.tallies),
-            reached=self.ex_i, previous=dict(self.previous), history=self.history)
+            reached=self.ex_i, previous=dict(self.previous), history=self.history,
+            reminder=self.reminder)
 
     def _countdown_at(self, t: float) -> tuple[float | None, float | None]:
         """The number on the screen (seconds left) and the hold ring's fraction, in this state."""

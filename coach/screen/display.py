@@ -343,6 +343,7 @@ class PygameDisplay(_Settings):
             note = ""
         self.renderer.draw(self.screen, view, frame_rgb, self.view_mode, self._flashing(), note)
         self._pg.display.flip()
+        self.sounds.update()          # a phrase waiting for the one being said starts when it ends
 
     def _sound(self, cue: str, say: str | None = None) -> None:
         self.sounds.play(cue, say)
