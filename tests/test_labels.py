@@ -280,3 +280,36 @@ def test_the_evaluation_set_holds_no_code_name_or_log_id_and_eval_reads_it(recor
     n_yes = sum(truth(r) for r in reps)
     assert f"All labelled reps: {len(reps)} reps, recall 1.00 ({n_yes}/{n_yes})" in out
     assert "P017" not in out
+
+
+def test_a_recorded_video_is_shown_where_there_is_one_else_the_mesh(recorded, tmp_path):
+    """A video named like the stream (the patient chose to record one) is replayed instead of the mesh."""
+    import cv2
+    import pygame
+
+    from coach.screen.labeller import SIZE, LabelTool, Replays
+
+    db, streams = recorded
+    folder = tmp_path / "streams"
+    folder.mkdir()
+    (folder / "s1.landmarks.npz").write_bytes((Path(streams) / "s1.landmarks.npz").read_bytes())
+    with Store.open(Path(db)) as store:
+        reps = reps_to_label(store, "P017", sample=1, seed=3)
+    surf = pygame.Surface(SIZE)
+    centre = (20 + 380, 20 + 340)                       # the middle of the replay box
+
+    def shown() -> tuple:
+        tool = LabelTool(Labelling(reps), Replays([folder]), lambda label: None)
+        tool.draw(surf, 0.0)
+        tool.draw(surf, 0.1)
+        if tool.video:
+            tool.video.close()
+        return tuple(surf.get_at(centre))[:3]
+
+    mesh = shown()
+    writer = cv2.VideoWriter(str(folder / "s1.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for _ in range(int((max(r["end_s"] for r in reps) + 2) * 10)):
+        writer.write(np.full((48, 64, 3), (40, 200, 40), np.uint8))          # BGR: green
+    writer.release()
+    video = shown()
+    assert mesh != video and video[1] > 180 and video[0] < 80 and video[2] < 80

@@ -32,8 +32,9 @@ Refusals
 
 Owners (`check_parents`)
     Rows are keyed by UUID, so a row of one patient could name a row of another: every row that
-    arrives must be the same row as the one stored under its key (same parents), and every set a
-    rep or event names must be a set of that rep's session in the same batch; with rows chosen by
+    arrives must be the same row as the one stored under its key (same parents), every set a
+    rep or event names must be a set of that rep's session in the same batch, and every rep a label
+    (the therapist's) names must be a rep of the label's session in the same batch; with rows chosen by
     their parents from the batch's patients, every row then leads to a patient the batch claims.
 """
 from __future__ import annotations

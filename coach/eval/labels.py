@@ -12,7 +12,8 @@ Thresholds
     with the most labels (the current one if it does as well as any, else the middle one of those that
     agree the most, for a margin either way) is suggested, with
     what it changes against a re-run at the current threshold, and the `coach plan set` that applies
-    it. Re-runs start 1.2 s before the rep's onset (the rest before it is the baseline).
+    it. Re-runs start 1.2 s before the rep's onset (the rest before it is the baseline). Nothing is
+    suggested from fewer than MIN_REPS labelled reps of an exercise.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any, Callable
 from coach.core.exercises import Exercise
 
 PRE_S, POST_S = 1.2, 0.6                 # the window a rep is re-run on, around onset and return
+MIN_REPS = 10                            # fewer labelled reps of an exercise: no threshold is suggested
 CANDIDATES = tuple(round(0.02 * k, 2) for k in range(2, 31))     # 0.04 … 0.60
 Frames = Callable[[], list]
 
@@ -118,6 +120,9 @@ def suggest(ex: Exercise, items: list[Item], plan_cmd: Callable[[str, float], st
     items = [it for it in items if it.frames is not None]
     if not items or not ex.watches:
         return []
+    if len(items) < MIN_REPS:
+        return [f"{ex.id}: {len(items)} labelled rep{'s' if len(items) > 1 else ''} with a stream; label at least "
+                f"{MIN_REPS} to have a threshold suggested."]
     out = []
     for watch in ex.watches:
         current = items[0].thresholds.get(watch.measure, watch.threshold)
