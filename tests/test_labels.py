@@ -277,6 +277,10 @@ def test_the_evaluation_set_holds_no_code_name_or_log_id_and_eval_reads_it(recor
                 assert secret.encode() not in text, (path.name, secret)
     code, out, err = coach(capsys, "eval", out_dir)
     assert code == 0, err
+    ids = [r[0] for r in rows(work, "SELECT id FROM labels")]
+    assert coach(capsys, "export", "P017", "--csv", tmp_path / "csv", "--db", work)[0] == 0   # labels stay out
+    exported = b"".join(p.read_bytes() for p in (tmp_path / "csv").iterdir())
+    assert len(ids) == len(reps) and not any(i.encode() in exported for i in ids)
     n_yes = sum(truth(r) for r in reps)
     assert f"All labelled reps: {len(reps)} reps, recall 1.00 ({n_yes}/{n_yes})" in out
     assert "P017" not in out
