@@ -1,5 +1,5 @@
 """`coach label CODE`: the therapist labels a patient's reps; and the helpers of `coach eval --labels`
-and `coach export --labelled` (thin: parse, call, print)."""
+(thin: parse, call, print; `coach export --labelled` is in coach.commands.store)."""
 from __future__ import annotations
 
 import shlex
@@ -92,17 +92,6 @@ def eval_set(folder) -> str:
     from coach.eval.labelset import read_set
 
     return report(read_set(Path(folder)), exercise_library() or {})
-
-
-def export_labelled(code, streams, folder, db) -> str:
-    from coach.eval.labelset import export_set
-
-    with open_store(db) as store:
-        if code:
-            store.get_patient(code)
-        n, with_stream = export_set(store, code, replays(streams), Path(folder))
-    return (f"Wrote an anonymised evaluation set of {n} labelled rep(s), {with_stream} with their landmark "
-            f"stream, to {folder} (coach eval {folder} reads it).")
 
 
 COMMANDS = [label]

@@ -171,8 +171,15 @@ def export(code, labelled, streams, folder, workbook, fhir_file, with_name, syst
     from coach.report import exports
 
     if labelled:
-        from coach.commands.labels import export_labelled
-        click.echo(export_labelled(code, streams, labelled, local_db(db)))
+        from coach.eval.labelset import export_set
+        from coach.screen.labeller import Replays
+
+        with open_store(db) as store:
+            if code:
+                store.get_patient(code)
+            n, with_stream = export_set(store, code, Replays(list(streams)), labelled)
+        click.echo(f"Wrote an anonymised evaluation set of {n} labelled rep(s), {with_stream} with their landmark "
+                   f"stream, to {labelled} (coach eval {labelled} reads it).")
         return
     if not code:
         raise CoachError("Give the patient's CODE.", exit_code=2)
