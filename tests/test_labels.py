@@ -122,7 +122,7 @@ def test_twenty_reps_labelled_scored_and_a_suggested_threshold_applied(recorded,
     pid = rows(work, "SELECT id FROM patients WHERE code = 'P017'")[0][0]
     audit = rows(work, "SELECT a.field, a.new, a.patient_id FROM audit a JOIN labels l ON l.id = a.row_id "
                        "WHERE a.row_table = 'labels' AND a.command = 'label'")
-    assert len(audit) == 20 * 3 and {p for _, _, p in audit} == {pid}
+    assert len(audit) == 4 * 3 + 16 * 2 and {p for _, _, p in audit} == {pid}    # yes: label, side, region
     assert sorted(new for f, new, _ in audit if f == "label") == ["0"] * 16 + ["1"] * 4
 
     code, out, err = coach(capsys, "eval", "--labels", "P017", "--streams", streams, "--db", work)

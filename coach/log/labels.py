@@ -101,7 +101,7 @@ def set_label(store, rep_id: str, label: int, side: str, region: str = "", note:
             row = {"id": new_id(), "rep_id": rep_id, "session_id": rep[1], **new, "labeller": who, "at": at,
                    "updated": at}
             store.db.table("labels").insert(row)
-            changes = {k: (None, v) for k, v in new.items() if k != "note" or v}
+            changes = {k: (None, v) for k, v in new.items() if v != ""}       # an empty region or note: nothing
         store._audit(command, rep[2], "labels", row["id"], changes, at)
     return row
 
