@@ -4,4 +4,4 @@ and install as coach.exercises and coach.sounds (mapped in pyproject.toml). Ever
 pyproject.toml."""
 from setuptools import find_packages, setup
 
-setup(packages=find_packages(include=["coach", "coach.*"]) + ["coach.exercises", "coach.sounds"])
+setup(packages=find_packages(include=["coach", "coach.*"]) + ["coach.exercises", "coach.sounds", "coach.sounds.voice"])

@@ -34,7 +34,7 @@ from coach.core.exercises import Exercise
 from coach.core.feedback import FeedbackView
 from coach.core.frames import LandmarkFrame
 from coach.core.moment import State
-from coach.core.progress import History
+from coach.core.practice import History
 from coach.core.session import INSTRUCT_S, Session, StepResult
 from coach.screen.headless import headless_env
 

@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach.eval.faces import FACES, MEDIA_ENV, detect_landmarks, iod_px, load_faces  # noqa: E402
-from coach.eval.recipes import MOTIONS_3D, VARIANTS, default_clips, eval_clips  # noqa: E402
+from coach.eval.evalset import eval_clips  # noqa: E402
+from coach.eval.recipes import MOTIONS_3D, VARIANTS, default_clips  # noqa: E402
 from coach.eval.render import render  # noqa: E402
 from coach.eval.tracked import measure_clip, measure_points, stream_points  # noqa: E402
 

@@ -78,7 +78,7 @@ def scripted_frames(plan, calm):
 
 def example_history(today: date):
     """An example fortnight: practice on most days, getting cleaner and more even."""
-    from coach.core.progress import History
+    from coach.core.practice import History
 
     rows = []
     for ago in range(13, 0, -1):

@@ -11,9 +11,9 @@ from coach.cli import main
 from coach.core import care, progress
 from coach.eval import care_sim
 from coach.log.store import Store
-from tests.store_fixtures import SettableClock, record_session
+from store_fixtures import SettableClock, record_session
 
-pytest_plugins = ("tests.pg_server",)          # the pg_server and pg_url fixtures
+pytest_plugins = ("pg_server",)          # the pg_server and pg_url fixtures
 
 INJ = date(2025, 10, 2)
 

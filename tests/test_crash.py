@@ -26,7 +26,7 @@ from coach.core.calibration import REL
 from coach.core.events import Ended, Rep, RepEnded, Sample, SetEnded, SetStarted
 from coach.errors import CoachError
 from coach.log import recorder as session_log_mod
-from coach.log import store as store_mod
+from coach.log import samples as samples_mod
 from coach.log.recorder import SessionLog
 from coach.log.store import Store
 from coach.resources import builtin_dir
@@ -223,7 +223,7 @@ def kept_sample_times(frames: list[list]) -> list[float]:
     """The samples the store keeps (~10 Hz), by its own rule."""
     kept, last = [], None
     for rec in (r for f in frames for r in f if isinstance(r, Sample)):
-        if last is None or rec.t - last >= store_mod.SAMPLE_INTERVAL_S - store_mod.SAMPLE_SLACK_S:
+        if last is None or rec.t - last >= samples_mod.SAMPLE_INTERVAL_S - samples_mod.SAMPLE_SLACK_S:
             kept.append(rec.t)
             last = rec.t
     return kept

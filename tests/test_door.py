@@ -28,11 +28,11 @@ from coach.clinic import keys as clinic_keys
 from coach.clinic.door import Refused
 from coach.log.schema import SHARED_TABLES, check_in
 from coach.log.store import Store
-from tests.store_fixtures import shared_counts
-from tests.test_bundles import WHEN, dump, import_into, make_db, share
-from tests.test_invitations import join_invited, signed_share
+from store_fixtures import shared_counts
+from test_bundles import WHEN, dump, import_into, make_db, share
+from test_invitations import join_invited, signed_share
 
-pytest_plugins = ("tests.bundle_fixtures", "tests.pg_server")
+pytest_plugins = ("bundle_fixtures", "pg_server")
 
 
 @pytest.fixture(autouse=True)

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from coach.errors import CoachError
 from coach.clinic import keys as clinic_keys
 from coach.log.schema import SHARED_TABLES
-from tests.test_bundles import WHEN, dump, import_into, make_db
-from tests.test_door import reseal, theirs, unpack
-from tests.test_invitations import join_invited, signed_share
+from test_bundles import WHEN, dump, import_into, make_db
+from test_door import reseal, theirs, unpack
+from test_invitations import join_invited, signed_share
 
 TABLES = [t for t, _, _ in SHARED_TABLES]
 MOST_S = 30.0

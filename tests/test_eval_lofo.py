@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from coach.eval.faces import FACES
-from coach.eval.recipes import eval_clips
+from coach.eval.evalset import eval_clips
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 GENERATED = Path(__file__).parent / "data" / "generated"

@@ -16,7 +16,7 @@ import pytest
 from coach.app import HomeDriver, run_loop
 from coach.core.demonstration import performed
 from coach.core.feedback import FeedbackView, Meter
-from coach.core.progress import History, progress_overview, streak
+from coach.core.practice import History, progress_overview, streak
 from coach.core.session import COUNTDOWN_S, Session
 from coach.core.screens import PAUSE, STOP
 from coach.screen.display import NullDisplay

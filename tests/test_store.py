@@ -14,6 +14,7 @@ import pytest
 from coach.core import progress
 from coach.errors import CoachError, LogLocked, LogReadOnly, NoPatient
 from coach.log import schema
+from coach.log import samples as samples_mod
 from coach.log import store as store_mod
 from coach.log.queries import NO_REPS
 from coach.log.store import Store, default_db_path
@@ -424,7 +425,7 @@ def test_samples_are_downsampled_buffered_and_flushed(db, monkeypatch):
         store.flush()
         assert store.samples(sid)[-1] == {"session_id": sid, "t": 5.0, "exercise": "snarl", "level": 7.0,
                                           "v_t": 1.0}
-        monkeypatch.setattr(store_mod, "SAMPLE_FLUSH_S", 0.0)   # timed flush with no rep
+        monkeypatch.setattr(samples_mod, "SAMPLE_FLUSH_S", 0.0)   # timed flush with no rep
         store.add_sample(sid, 10.0, "snarl", {"level": 1.0, "new_measure": 2.0})
         assert reader.execute("SELECT count(*), max(new_measure) FROM samples").fetchone() == (32, 2.0)
         reader.close()

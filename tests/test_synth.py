@@ -20,8 +20,8 @@ import pytest
 from coach.core import face
 from coach.eval.faces import (BASELINE_S, DEFAULT_FACES, FACES, FACES_ENV, MEDIA_ENV, RAMP_S, SIZE, Face, iod_px,
                               load_faces, source_path)
-from coach.eval.recipes import (HOLD_BLINKS, MOTIONS, PUCKER, SMILE, VARIANTS, Clip, default_clips, eval_clips,
-                                truth)
+from coach.eval.evalset import eval_clips
+from coach.eval.recipes import HOLD_BLINKS, MOTIONS, PUCKER, SMILE, VARIANTS, Clip, default_clips, truth
 from coach.eval.render import Renderer, render
 from coach.eval.tracked import measure_clip
 from coach.eval.warp import Warper, blink_envelope, corner_pull, eye_closure, rep_envelope
@@ -396,7 +396,8 @@ def test_eval_set_matrix():
 
 
 def test_head_motion_in_the_hold_and_crops_cover_every_person():
-    from coach.eval.recipes import CROPS, HOLD_DEG, HOLD_MOTIONS, HOLD_SPEEDS
+    from coach.eval.evalset import HOLD_DEG, HOLD_MOTIONS, HOLD_SPEEDS
+    from coach.eval.recipes import CROPS
 
     clips = eval_clips()
     hold = [c for c in clips if c.condition.startswith("hold_")]

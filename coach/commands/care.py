@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from coach.commands.store import read_db_option, read_store
+from coach.commands.common import read_db_option, read_store
 from coach.errors import CoachError
 
 

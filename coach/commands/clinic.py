@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from coach.commands.store import db_option, open_store, plural
+from coach.commands.common import db_option, open_store, plural
 from coach.errors import CoachError
 
 

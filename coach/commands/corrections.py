@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from coach.commands.store import db_option, echo_table, open_store, read_db_option, read_store, short_time
+from coach.commands.common import db_option, echo_table, open_store, read_db_option, read_store, short_time
 from coach.errors import CoachError
 
 WIDEST_VALUE = 60          # a longer old or new value (a whole plan) is shortened in the table

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from coach.commands.store import refuse_url
+from coach.commands.common import refuse_url
 
 
 @click.group(invoke_without_command=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from coach.commands.store import refuse_url
+from coach.commands.common import refuse_url
 
 VIEW = click.Choice(["mirror", "mesh", "meters"])
 TEXT_SIZE = click.Choice(["normal", "large", "largest"])

@@ -9,7 +9,7 @@ from datetime import date
 
 import click
 
-from coach.commands.store import db_option, echo_table, open_store, percent, short_time
+from coach.commands.common import db_option, echo_table, open_store, percent, short_time
 from coach.errors import CoachError
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from coach.commands.store import db_option, local_db, plural
+from coach.commands.common import db_option, local_db, plural
 from coach.errors import CoachError
 from coach.clinic.sync import URL_ENV
 

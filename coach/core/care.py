@@ -35,6 +35,7 @@ from datetime import date, time, timedelta
 
 from coach.core import progress
 from coach.core.exercises import Exercise
+from coach.core.practice import practice_days
 from coach.core.progress import Row
 
 REVIEW_WEEKS = 12                # default: the review comes 12 weeks after the last injection
@@ -315,7 +316,7 @@ def care_status(*, today: date, treatments: list[Row], reps: list[Row], session_
     days = sorted({d for d in session_days if d <= today})
     last_day = days[-1] if days else None
     since = (today - (last_day or created or today)).days
-    recent = progress.practice_days(days, today, RECENT_DAYS)
+    recent = practice_days(days, today, RECENT_DAYS)
     practice = {"last": last_day, "days_since": since if last_day else None,
                 "lapsed": since >= lapsed_days, "lapsed_days": lapsed_days,
                 "recent": sum(p for _, p in recent), "recent_days": RECENT_DAYS}

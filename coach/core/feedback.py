@@ -72,7 +72,7 @@ class FeedbackView:
     say: str | None = None            # spoken guidance for *now* (a phrase in sounds/voice/), once
     settings: dict[str, str] | None = None      # display settings to apply now (a patient's remembered ones), once
     table: tuple[tuple[str, ...], ...] = ()   # the summary as a table: a header row, then one row per exercise
-    progress: dict[str, Any] | None = None      # the "Your progress" screen (coach.core.progress.progress_overview)
+    progress: dict[str, Any] | None = None      # the "Your progress" screen (coach.core.practice.progress_overview)
 
 
 # Every sound, one per phase change and happening; each has its own character (scripts/make_sounds.py).

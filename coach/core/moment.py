@@ -15,7 +15,8 @@ from coach.core.coaching import Prompt
 from coach.core.events import Rep, Synkinesis
 from coach.core.exercises import Exercise
 from coach.core.feedback import Meter, Points, SessionScreen
-from coach.core.progress import History, synkinesis_free
+from coach.core.progress import synkinesis_free
+from coach.core.practice import History
 
 State = SessionScreen       # the session's state names its screen
 PauseReason = Literal["", "user", "face", "camera_lost"]      # "": not paused

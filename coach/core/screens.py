@@ -16,8 +16,8 @@ from coach.core.exercises import Exercise
 from coach.core.face import SIDES
 from coach.core.feedback import Button, Cue, FeedbackView
 from coach.core.moment import Moment, SetSoFar, State
-from coach.core.progress import (TARGET_BAND, best_rep, mean_evenness, mean_onset_lag_ms, progress_overview,
-                                 rep_row, synkinesis_free, synkinesis_free_rate)
+from coach.core.practice import progress_overview, rep_row
+from coach.core.progress import TARGET_BAND, best_rep, mean_evenness, mean_onset_lag_ms, synkinesis_free, synkinesis_free_rate
 
 TOGETHER_MS = 150      # sides starting less than this apart started together (a few video frames)
 SAFETY_NOTICE = ("This coach does not diagnose. If you notice sudden new weakness of the face, "

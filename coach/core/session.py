@@ -35,7 +35,7 @@ from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
 from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Highlight, Moment,
                                PauseReason, Place, SetSoFar, State, Status)
-from coach.core.progress import History
+from coach.core.practice import History
 from coach.core.quality import QualityGate
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause

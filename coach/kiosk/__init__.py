@@ -2,6 +2,8 @@
 
 config   the settings file and the staff PIN (hashed)
 machine  `Kiosk`, the state machine: a driver of coach.app.run_loop
+staff    the staff PIN screen the admin gesture opens
+access   lockouts after wrong codes and PINs, kept across restarts
 script   scripted UI events (JSON lines) for replays, tests and staff demos
 run      `run_kiosk` (the kiosk on coach.app.run_loop) and `serve` (`coach kiosk`)
 """

@@ -34,8 +34,9 @@ from coach.core.session import StepResult
 from coach.errors import CoachError, NoPatient
 from coach.screen import keypad
 from coach.log import preferences
+from coach.kiosk import staff
 from coach.kiosk.access import CHECK_LABELS, AccessState, state_path
-from coach.kiosk.config import PIN_DIGITS, KioskConfig, verify_pin
+from coach.kiosk.config import KioskConfig, verify_pin
 
 if TYPE_CHECKING:       # imported where they are used: a kiosk at rest needs neither
     from coach.core.exercises import Exercise
@@ -119,7 +120,7 @@ class Kiosk:
         self.camera_lost = camera_lost
         acts = self._inputs(frame, t, actions)
         if self.state == "pin":
-            self._pin_actions(acts, t)
+            staff.pin_actions(self, acts, t)
             acts = []
         if t - self.last_activity >= self.config.idle_timeout_s and not self._resting():
             self._idle(t)
@@ -150,7 +151,7 @@ class Kiosk:
         for given in actions:
             a = self._admin_gesture(given, t)
             if a == "admin":
-                self._open_pin()
+                staff.open_pin(self)
             elif a:
                 acts.append(a)
         return acts
@@ -169,7 +170,7 @@ class Kiosk:
         if self.state == "pin":
             if self.session is not None:       # the visit stays paused behind the staff screen
                 self._drive_session(frame, t, [], camera_lost, brightness)
-            return self._pin_view(t)
+            return staff.pin_view(self, t)
         return self._error_view()
 
     @property
@@ -422,62 +423,6 @@ class Kiosk:
         if self.state in ("session", "pin"):
             self.state = "welcome"
         self.last_activity = t
-
-    # -- staff PIN --
-    def _open_pin(self) -> None:
-        if self.state == "pin":
-            return
-        self.pin_return = self.state
-        self.pin_entry, self.pin_message = "", ""
-        if self.session is not None and self.session.state not in ("welcome", "summary", "paused",
-                                                                     "camera_lost", "confirm_quit"):
-            self._drive_session(None, self.t, ["pause"], self.camera_lost, None)
-        self.state = "pin"
-
-    def _close_pin(self) -> None:
-        self.state = self.pin_return if self.pin_return != "pin" else "welcome"
-        if self.session is None and self.state == "session":
-            self.state = "welcome"
-        if self.session is not None and self.session.state == "paused" and self.session.pause_reason == "user":
-            self._drive_session(None, self.t, ["pause"], self.camera_lost, None)
-        self.pin_entry, self.pin_message = "", ""
-
-    def _pin_actions(self, acts: Sequence[str], t: float) -> None:
-        for a in acts:
-            if a == "cancel":
-                self._close_pin()
-                return
-            if self.access.pin.locked(t):
-                continue
-            if a.startswith("key:") and a[4:].isdigit():
-                if len(self.pin_entry) < PIN_DIGITS[1]:
-                    self.pin_entry += a[4:]
-                self.pin_message = ""
-            elif a == "key:backspace":
-                self.pin_entry = self.pin_entry[:-1]
-            elif a == "key:enter" and self.pin_entry:
-                pin, self.pin_entry = self.pin_entry, ""
-                if verify_pin(pin, self.config.pin_hash):
-                    self.access.staff_in(t)             # staff are here: every lockout is lifted
-                    self._end_visit(t)
-                    self.exit_requested = True
-                    return
-                if not self.access.pin.fail(t):
-                    self.pin_message = "That PIN is not right. Try again."
-                self.access.save(t)
-
-    def _pin_view(self, t: float) -> FeedbackView:
-        locked = self.access.pin.locked(t)
-        message = self.pin_message
-        if locked:
-            message = f"Too many wrong PINs. Try again in {self.access.pin.left_s(t)} s."
-        elif not self.config.pin_hash:
-            message = "No staff PIN is set: set one with `coach kiosk set-pin`."
-        view = self._keypad_view("kiosk_pin", "Staff only", "Enter the staff PIN.",
-                                 self.pin_entry, True, message, "error", True, locked, t)
-        if locked:
-            view.extra["variant"] = "locked"
-        return view
 
     # -- faults --
     def _fail(self, detail: str) -> None:

@@ -18,7 +18,7 @@ import logging
 import sqlite3
 from datetime import date
 
-from coach.core.progress import History
+from coach.core.practice import History
 from coach.errors import CoachError
 from coach.log.file import sql_error
 from coach.log.recorder import database_failure
