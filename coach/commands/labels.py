@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from coach.commands.store import db_option, open_store
+from coach.commands.common import db_option, open_store
 from coach.errors import CoachError
 
 streams_option = click.option(

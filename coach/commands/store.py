@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from coach.commands.common import db_option, echo_table, local_db, percent, read_db_option, read_store, short_time
+from coach.commands.common import (db_option, echo_table, local_db, open_store, percent, read_db_option, read_store,
+                                   short_time)
 from coach.errors import CoachError
 
 PASSWORD_ENV = "COACH_REVIEW_PASSWORD"
