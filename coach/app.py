@@ -365,7 +365,8 @@ def coach_session(source, plan, *, store=None, view=None, fullscreen=False, mute
 
         first = frames[0]
         save_stream(save_landmarks, frames, StreamInfo(getattr(source, "name", ""), getattr(source, "fps", 30.0),
-                                                        first.width, first.height))
+                                                        first.width, first.height,
+                                                        session=log.session_id if log is not None else ""))
     _unsaved(log)
     return session, stats
 

@@ -33,10 +33,11 @@ def envelope(t: float, start: float, rise: float = 0.6, hold: float = 3.0, fall:
 
 
 def session_stream(seconds: float, rep_starts=(), synk_side: str | None = None, synk_reps=(), closure=0.45,
-                   gap=None, blink_at=(), scale: float = 1.0):
+                   gap=None, blink_at=(), scale: float = 1.0, rep_closure: dict | None = None):
     """LandmarkFrames: smiles starting at `rep_starts`; on reps listed in `synk_reps` the
     `synk_side` eye closes a further `closure` of its opening; no face during `gap` (t0, t1).
-    `scale` < 1 makes gentler smiles (the real one moves the corners ~40 % of mouth width)."""
+    `scale` < 1 makes gentler smiles (the real one moves the corners ~40 % of mouth width);
+    `rep_closure` {rep index: closure} gives some of `synk_reps` a closure of their own."""
     info, neutral, smile = _keyframes()
     rng = np.random.default_rng(1)
     frames = []
@@ -52,7 +53,8 @@ def session_stream(seconds: float, rep_starts=(), synk_side: str | None = None, 
         closures = {"left": 0.0, "right": 0.0}
         for r in synk_reps:
             if synk_side:
-                closures[synk_side] = max(closures[synk_side], closure * envelope(t, rep_starts[r]))
+                amount = (rep_closure or {}).get(r, closure)
+                closures[synk_side] = max(closures[synk_side], amount * envelope(t, rep_starts[r]))
         if any(b <= t < b + 0.2 for b in blink_at):
             closures = {"left": 0.9, "right": 0.9}
         for side, c in closures.items():

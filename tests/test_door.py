@@ -555,3 +555,33 @@ def test_a_refused_file_leaves_the_clinic_store_unchanged(pg_url, clinic, tmp_pa
     code, out, err = coach(capsys, "sync", "--to", pg_url, "--db", clinic)
     assert code == 0 and out == "Nothing new to send.\n"
     assert server_dump(pg_url) == before
+
+
+@pytest.mark.parametrize("carrier", ["kiosk", "signed"])
+def test_a_label_pointing_at_another_patients_rep_is_refused(clinic, tmp_path, carrier):
+    """P017's file carries a label of one of P018's reps (under P017's own session): refused whole."""
+    home = make_db(tmp_path / "home.db", code="P017", n=1, kind="kiosk" if carrier == "kiosk" else "home",
+                   start=WHEN + timedelta(days=5))
+    rep = p018_rep(clinic)
+    sid = first(home, "SELECT id FROM sessions LIMIT 1")[0]
+    label = "5a1b0c2d-0000-4000-8000-000000000017"
+    plant = ("INSERT INTO labels (id, rep_id, session_id, label, side, region, labeller, at, updated, note) "
+             f"VALUES ('{label}', '{rep}', '{sid}', 1, 'left', 'eye', 'pat@home', '2024-03-20T10:00:00+00:00', "
+             "'2024-03-20T10:00:00+00:00', '')")
+    path = home
+    if carrier == "kiosk":
+        sql(home, plant)
+    else:                                   # coach would never write it: the bundle is made by hand
+        join_invited("P017")
+        path = tmp_path / "p017.bundle"
+        signed_share(home, path)
+        files = unpack(path)
+        files["subset.db"] = mutated(files["subset.db"], tmp_path, [plant])
+        manifest = json.loads(files["manifest.json"])
+        manifest["row_counts"]["labels"] = 1
+        files["manifest.json"] = json.dumps(manifest).encode()
+        reseal(files, path, sign_as="P017")
+    before = theirs(clinic)
+    message = refused(clinic, path)
+    assert f"labels row {label}, field rep_id, names a rep that is not one of its session's" in message
+    assert theirs(clinic) == before and first(clinic, "SELECT count(*) FROM labels")[0] == 0

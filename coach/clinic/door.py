@@ -32,8 +32,9 @@ Refusals
 
 Owners (`check_parents`)
     Rows are keyed by UUID, so a row of one patient could name a row of another: every row that
-    arrives must be the same row as the one stored under its key (same parents), and every set a
-    rep or event names must be a set of that rep's session in the same batch; with rows chosen by
+    arrives must be the same row as the one stored under its key (same parents), every set a
+    rep or event names must be a set of that rep's session in the same batch, and every rep a label
+    (the therapist's) names must be a rep of the label's session in the same batch; with rows chosen by
     their parents from the batch's patients, every row then leads to a patient the batch claims.
 """
 from __future__ import annotations
@@ -218,6 +219,8 @@ def select(tables: dict[str, list[dict]]) -> dict:
     }
     reps = {r["id"] for r in batch["reps"]}
     batch["rep_evenness"] = [r for r in _sorted(tables["rep_evenness"], "rep_id") if r["rep_id"] in reps]
+    # A label goes with its session; one naming a rep that is not its session's is refused (check_parents).
+    batch["labels"] = [r for r in _sorted(tables["labels"], "session_id", "id") if r["session_id"] in sids]
     return {table: batch[table] for table, _, _ in SHARED_TABLES}
 
 
@@ -322,11 +325,13 @@ def sort_out(batch: dict) -> tuple[dict, list[str]]:
 # ---- owners: every row leads to a patient the batch claims ------------------------------------
 PARENTS = {"patients": ("code",), "plans": ("patient_id",), "treatments": ("patient_id",), "sessions": ("patient_id",),
            "audit": ("patient_id",), "calibrations": ("session_id",), "sets": ("session_id",),
-           "reps": ("session_id", "set_id"), "events": ("session_id", "set_id")}
+           "reps": ("session_id", "set_id"), "events": ("session_id", "set_id"),
+           "labels": ("session_id", "rep_id")}      # label → rep and session → patient
 
 
 ID_CHUNK = 500                      # ids per `IN (...)`: well under SQLite's and libpq's limits
-PARENT_NAMES = {"code": "patient code", "patient_id": "patient", "session_id": "session", "set_id": "set"}
+PARENT_NAMES = {"code": "patient code", "patient_id": "patient", "session_id": "session", "set_id": "set",
+                "rep_id": "rep"}
 
 
 def _stored(cur, placeholder: str, table: str, names: list[str], keys: list) -> dict:
@@ -359,6 +364,10 @@ def check_parents(cur, placeholder: str, batch: dict, remap: dict, source, signe
         for row in batch.get(table, []):
             if row.get("set_id") is not None and sets.get(row["set_id"]) != row["session_id"]:
                 raise refuse(f"{row_name(table, row)}, field set_id, names a set of another session")
+    reps = {r["id"]: r["session_id"] for r in batch.get("reps", [])}
+    for row in batch.get("labels", []):
+        if reps.get(row["rep_id"]) != row["session_id"]:
+            raise refuse(f"{row_name('labels', row)}, field rep_id, names a rep that is not one of its session's")
     for table, names in PARENTS.items():
         rows = batch.get(table, [])
         if not rows:

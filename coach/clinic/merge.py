@@ -37,9 +37,9 @@ Batch = dict   # {table: [row dicts]}, in SHARED_TABLES order
 KEYS = {table: key for table, key, _ in SHARED_TABLES}
 VERSIONS = {table: column for table, _, column in SHARED_TABLES if column}
 PATIENT_TABLES = ("patients", "plans", "treatments", "audit")          # travel with the patient
-SESSION_TABLES = ("calibrations", "sets", "reps", "events")           # children by session_id
+SESSION_TABLES = ("calibrations", "sets", "reps", "events", "labels")  # children by session_id
 REPOINTED = ("plans", "treatments", "sessions", "audit")              # rows that name a patient_id
-LEDGER_TABLES = ("patients", "plans", "treatments", "sessions", "audit")  # what the ledger records
+LEDGER_TABLES = ("patients", "plans", "treatments", "sessions", "labels", "audit")  # what the ledger records
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def version_of(table: str, row: dict) -> str:
     column = VERSIONS.get(table)
     if column is None:
         return "1"
-    fallback = {"patients": "created", "sessions": "started", "treatments": "date"}[table]
+    fallback = {"patients": "created", "sessions": "started", "treatments": "date", "labels": "at"}[table]
     return str(row.get(column) or row.get(fallback) or "")
 
 
@@ -109,8 +109,15 @@ def _unsent(conn, target: str, table: str, rows: list[dict]) -> list[dict]:
 
 
 def _outbox(conn, target: str, batch: Batch, patients: list[dict]) -> tuple[Batch, list[dict]]:
-    """Keep what `target` has not acknowledged, and the patients those rows belong to."""
+    """Keep what `target` has not acknowledged, and the patients those rows belong to. A label made
+    after its session was sent (the therapist labels later) brings its session along again, so the
+    label travels with its whole chain (rep, session, patient) and the door can check it."""
+    sessions = batch["sessions"]
     batch = {t: _unsent(conn, target, t, rows) for t, rows in batch.items()}
+    labels = _unsent(conn, target, "labels",
+                     _where_in(conn, "labels", "session_id", [s["id"] for s in sessions], "session_id, id"))
+    wanted_sessions = {s["id"] for s in batch["sessions"]} | {r["session_id"] for r in labels}
+    batch["sessions"] = [s for s in sessions if s["id"] in wanted_sessions]
     wanted = ({r["patient_id"] for t in REPOINTED for r in batch[t]}
               | {p["id"] for p in _unsent(conn, target, "patients", patients)})
     return batch, [p for p in patients if p["id"] in wanted]

@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from coach.core.exercises import REGIONS as LABEL_REGIONS     # the exercise files' watch regions
 from coach.errors import CoachError
 from coach.log.patients import MAX_UNITS
-from coach.log.schema import (AFFECTED_SIDES, DESCRIPTIONS, EVENT_KINDS, FLAGS, SESSION_KINDS, SESSION_STATUSES,
+from coach.log.schema import (AFFECTED_SIDES, DESCRIPTIONS, EVENT_KINDS, FLAGS, LABEL_SIDES, SESSION_KINDS, SESSION_STATUSES,
                               SHARED_TABLES, TREATMENT_KINDS, built, migrations, table_columns)
 
 MAX_LENGTH = 16 * 1024 * 1024         # bytes in one value or row of an incoming file (coach's: < 1 MB)
@@ -93,6 +94,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("rep_evenness", "late_side"): Rule("choice", values=("",) + AFFECTED_SIDES),
     ("rep_evenness", "amplitude_ratio"): Rule("number", 0.0, 1e6),
     ("rep_evenness", "smoothness"): Rule("number", 0.0, 1.0),
+    ("labels", "id"): UID, ("labels", "rep_id"): UID, ("labels", "session_id"): UID,
+    ("labels", "label"): Rule("choice", values=FLAGS), ("labels", "side"): Rule("choice", values=LABEL_SIDES),
+    ("labels", "region"): Rule("choice", values=("",) + LABEL_REGIONS), ("labels", "labeller"): Rule("word", length=500),
+    ("labels", "at"): TIME, ("labels", "updated"): TIME, ("labels", "note"): Rule("text", length=2000),
     ("audit", "id"): UID, ("audit", "at"): TIME, ("audit", "actor"): Rule("word", length=500),
     ("audit", "command"): Rule("word", length=500), ("audit", "patient_id"): UID,
     ("audit", "row_table"): Rule("choice", values=tuple(DESCRIPTIONS)), ("audit", "row_id"): UID,

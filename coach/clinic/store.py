@@ -307,7 +307,8 @@ def read_server(conn, patient_code: str | None = None) -> Batch:
         batch[table] = _select(conn, table, "patient_id", ids, order)
     sids = [s["id"] for s in batch["sessions"]]
     for table, order in (("calibrations", "session_id, t, id"), ("sets", "session_id, started, id"),
-                         ("reps", "session_id, idx, id"), ("events", "session_id, start_s, id")):
+                         ("reps", "session_id, idx, id"), ("events", "session_id, start_s, id"),
+                         ("labels", "session_id, id")):
         batch[table] = _select(conn, table, "session_id", sids, order)
     batch["rep_evenness"] = _select(conn, "rep_evenness", "rep_id", [r["id"] for r in batch["reps"]], "rep_id")
     return {table: batch[table] for table, _, _ in SHARED_TABLES}

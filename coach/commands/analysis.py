@@ -67,15 +67,33 @@ def analyze(clip, exercise_id, affected_side, baseline_s, json_out, save_landmar
 
 
 @click.command(name="eval")
-@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.argument("folder", type=click.Path(file_okay=False, exists=True), required=False)
 @click.option("--landmarks/--video", default=False,
               help="Use each clip's recorded NAME.landmarks.npz instead of tracking the video.")
 @click.option("--lofo", is_flag=True, help="Leave-one-face-out: choose thresholds on the other faces, score each face.")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Processes (default: all cores).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write per-clip scores here.")
 @click.option("--model", type=click.Path(dir_okay=False))
-def eval_cmd(folder, landmarks, lofo, jobs, json_out, model):
-    """Score the detector on every clip in FOLDER that has a NAME.truth.json."""
+@click.option("--labels", "labels_of", metavar="CODE|all",
+              help="Score the detector's logged flags against the therapist's labels (coach label) of patient "
+                   "CODE, or of all patients, and suggest thresholds.")
+@click.option("--streams", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="With --labels: a folder of the sessions' saved landmark streams (to re-run at other thresholds).")
+@click.option("--db", type=click.Path(dir_okay=False), default=None, help="With --labels: the database file.")
+def eval_cmd(folder, landmarks, lofo, jobs, json_out, model, labels_of, streams, db):
+    """Score the detector on every clip in FOLDER that has a NAME.truth.json, on an evaluation set
+    (coach export --labelled FOLDER), or with --labels against the therapist's labels."""
+    from coach.commands import labels
+
+    if labels_of:
+        click.echo(labels.eval_labels(labels_of, streams, db))
+        return
+    if folder is None:
+        raise CoachError("Give a FOLDER of clips or an evaluation set, or --labels CODE.", exit_code=2)
+    from coach.eval.labelset import is_set
+    if is_set(folder):
+        click.echo(labels.eval_set(folder))
+        return
     from coach.eval.run import run_eval
     from coach.bars import as_counter, bar
 

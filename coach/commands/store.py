@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from coach.commands.common import db_option, echo_table, local_db, percent, read_db_option, read_store, short_time
+from coach.commands.common import (db_option, echo_table, local_db, open_store, percent, read_db_option, read_store,
+                                   short_time)
 from coach.errors import CoachError
 
 PASSWORD_ENV = "COACH_REVIEW_PASSWORD"
@@ -70,7 +71,12 @@ def check_export(folder, workbook, fhir_file, fhir_options) -> None:
 
 
 @click.command()
-@click.argument("code")
+@click.argument("code", required=False)
+@click.option("--labelled", type=click.Path(file_okay=False, path_type=Path),
+              help="Write an anonymised evaluation set (landmark streams and the therapist's labels, no names or "
+                   "codes) of CODE's labelled reps, or everyone's without CODE; coach eval FOLDER reads it.")
+@click.option("--streams", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="With --labelled: a folder of the sessions' saved landmark streams; repeatable.")
 @click.option("--csv", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for sessions.csv (one row per session and exercise) and raw-TABLE.csv files.")
 @click.option("--xlsx", "workbook", type=click.Path(dir_okay=False, path_type=Path),
@@ -82,10 +88,23 @@ def check_export(folder, workbook, fhir_file, fhir_options) -> None:
 @click.option("--system", metavar="URI", help="The clinic's patient identifier system for FHIR "
                                               "(default: a local urn:coach:patient-code).")
 @read_db_option
-def export(code, folder, workbook, fhir_file, with_name, system, db):
+def export(code, labelled, streams, folder, workbook, fhir_file, with_name, system, db):
     """Export patient CODE's records: CSV files, a workbook and/or a FHIR Bundle (all owner-only)."""
     from coach.report import exports
 
+    if labelled:
+        from coach.eval.labelset import export_set
+        from coach.screen.labeller import Replays
+
+        with open_store(db) as store:
+            if code:
+                store.get_patient(code)
+            n, with_stream = export_set(store, code, Replays(list(streams)), labelled)
+        click.echo(f"Wrote an anonymised evaluation set of {n} labelled rep(s), {with_stream} with their landmark "
+                   f"stream, to {labelled} (coach eval {labelled} reads it).")
+        return
+    if not code:
+        raise CoachError("Give the patient's CODE.", exit_code=2)
     check_export(folder, workbook, fhir_file, with_name or system)
     with read_store(db, code) as store:
         if folder:

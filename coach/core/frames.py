@@ -59,6 +59,7 @@ class StreamInfo:
     width: int
     height: int
     blendshape_names: tuple[str, ...] = ()
+    session: str = ""          # the logged session the stream was saved with (its id), if any
 
 
 def save_stream(path: str | os.PathLike[str], frames: Iterable[LandmarkFrame], info: StreamInfo) -> int:
@@ -86,6 +87,8 @@ def save_stream(path: str | os.PathLike[str], frames: Iterable[LandmarkFrame], i
         raise StreamError("landmark coordinates out of range")
     meta = {"format": STREAM_FORMAT, "clip": info.clip, "fps": info.fps, "quant": QUANT,
             "width": info.width, "height": info.height, "blendshape_names": list(names)}
+    if info.session:
+        meta["session"] = info.session
     write_atomic(path, lambda tmp: np.savez_compressed(
         tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         t=t, face=has, dq=dq, blend=blend, matrix=mat))
@@ -101,6 +104,17 @@ def _why(exc: Exception) -> str:
     return "damaged, or not a landmark stream"
 
 
+def stream_session(path: str | os.PathLike[str]) -> str:
+    """The id of the logged session a stream was saved with ('' when none, or not a stream), read
+    from its metadata only."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+        return ""
+    return str(meta.get("session", "")) if isinstance(meta, dict) and meta.get("format") == STREAM_FORMAT else ""
+
+
 def load_stream(path: str | os.PathLike[str]) -> tuple[StreamInfo, list[LandmarkFrame]]:
     """Read a stream written by `save_stream`. Raises StreamError with a plain reason."""
     try:
@@ -113,7 +127,8 @@ def load_stream(path: str | os.PathLike[str]) -> tuple[StreamInfo, list[Landmark
         raise StreamError(f"{path} is not a coach landmark stream")
     try:
         info = StreamInfo(clip=meta["clip"], fps=float(meta["fps"]), width=int(meta["width"]),
-                          height=int(meta["height"]), blendshape_names=tuple(meta["blendshape_names"]))
+                          height=int(meta["height"]), blendshape_names=tuple(meta["blendshape_names"]),
+                          session=str(meta.get("session", "")))
     except (KeyError, TypeError, ValueError):
         raise StreamError(f"{path} has incomplete metadata") from None
     scale = np.array([info.width, info.height, info.width], dtype=np.float64) * float(meta.get("quant", 64.0))

@@ -37,6 +37,7 @@ TREATMENT_KINDS = ("botulinum_toxin", "surgery", "other")
 CHECK_KINDS = ("pin", "birth_year")            # a patient's second factor at the kiosk
 FLAGS = (0, 1)                                  # INTEGER booleans: synkinesis, complete
 SAMPLE_BASE_COLUMNS = ("session_id", "t", "exercise")
+LABEL_SIDES = ("left", "right", "both", "none")  # a therapist's label: which side co-moved (none: no co-movement)
 
 # The tables that travel between databases (bundles, kiosk files, the clinic store), parents
 # first, each with its key and the column that orders its versions (None: the row never changes
@@ -52,6 +53,7 @@ SHARED_TABLES = (
     ("reps", "id", None),
     ("events", "id", None),
     ("rep_evenness", "rep_id", None),
+    ("labels", "id", "updated"),
     ("audit", "id", None),
 )
 SHARED_STATUSES = ("completed", "interrupted")   # a session still running is not shared
@@ -310,6 +312,34 @@ DESCRIPTIONS["reps"]["columns"].update({
     f"synkinesis_{side}": f"Largest unwanted co-movement during the rep on the patient's {side} side "
                           "(relative change; logged on both sides even when one is judged)"
     for side in AFFECTED_SIDES})
+
+
+@migrations()
+def m008_labels(db: sqlite_utils.Database) -> None:
+    # The therapist's eye: each rep they replay (`coach label`) is marked co-movement yes or no, which
+    # side and which region; `coach eval --labels` scores the detector's flags against these.
+    db.execute(f"""CREATE TABLE labels (
+        id TEXT PRIMARY KEY, rep_id TEXT NOT NULL REFERENCES reps(id),
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        label INTEGER NOT NULL {check_in('label', FLAGS)},
+        side TEXT NOT NULL {check_in('side', LABEL_SIDES)},
+        region TEXT NOT NULL DEFAULT '', labeller TEXT NOT NULL, at TEXT NOT NULL, updated TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '')""")
+    db.execute("CREATE INDEX labels_session ON labels(session_id)")
+    db.execute("CREATE INDEX labels_rep ON labels(rep_id)")
+
+
+DESCRIPTIONS.update({
+    "labels": {"description": "The therapist's labels: a rep replayed as the mesh (`coach label`) and marked "
+                              "co-movement yes or no, which side, which region. Kept in the clinic (bundles and "
+                              "sync); never exported except anonymised (`coach export --labelled`).", "columns": {
+        "id": "UUID", "rep_id": "reps.id: the labelled rep", "session_id": "sessions.id of that rep",
+        "label": "1: the therapist saw co-movement in the rep; 0: none",
+        "side": "Patient's side that co-moved: left, right, both, or none",
+        "region": "Where: eye, brow or mouth (the exercise files' watch regions); empty when none",
+        "labeller": "Who labelled: user@computer", "at": "When first labelled (local time, ISO 8601)",
+        "updated": "When last changed", "note": "Free text"}},
+})
 
 
 def steps() -> list[str]:
