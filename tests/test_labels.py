@@ -69,8 +69,8 @@ def recorded(tmp_path_factory):
     frames = session_stream(STARTS[-1] + 10, rep_starts=STARTS, synk_side="left", synk_reps=STRONG + MODERATE,
                             rep_closure={i: 0.2 for i in MODERATE})
     streams.mkdir()
-    coach_session(ListSource(frames), plan, store=Store.open(db), patient="P017", welcome_s=0.5, summary_s=0.5,
-                  display=NullDisplay(), view="mesh", save_landmarks=str(streams / "s1.landmarks.npz"))
+    coach_session(ListSource(frames), plan, store=Store.open(db), patient="P017", welcome_s=0.5, ready_s=0.5,
+                  summary_s=0.5, display=NullDisplay(), view="mesh", save_landmarks=str(streams / "s1.landmarks.npz"))
     return db, streams
 
 
