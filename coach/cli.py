@@ -14,7 +14,8 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from coach.commands import analysis, care, clinic, corrections, kiosk, labels, live, model, records, store, sync  # noqa: E402  (after the logging switches)
+from coach.commands import (analysis, care, clinic, corrections, kiosk, labels, live, model, records,  # noqa: E402
+                            store, sync, treatments)                  # (after the logging switches)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="coach")
@@ -23,7 +24,7 @@ def cli() -> None:
 
 
 # The command modules, named: each is parse → one library call → print.
-for _module in (analysis, model, live, records, corrections, store, kiosk, clinic, sync, care, labels):
+for _module in (analysis, model, live, records, treatments, corrections, store, kiosk, clinic, sync, care, labels):
     for _cmd in _module.COMMANDS:
         cli.add_command(_cmd)
 

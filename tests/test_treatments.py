@@ -12,7 +12,7 @@ def test_treatment_units_above_zero_and_a_future_date_confirmed_or_refused(tmp_p
     from datetime import date, timedelta
 
     from coach.cli import cli
-    from coach.commands import records as cmds
+    from coach.commands import treatments as cmds
 
     db = str(tmp_path / "c.db")
     runner = CliRunner()

@@ -89,3 +89,14 @@ def percent(rate: float | None) -> str:
 
 
 # ---- sessions, report, export -------------------------------------------------
+
+
+def echo_changes(changes: dict, what: str) -> None:
+    """What an edit changed, old → new, or that it changed nothing."""
+    from coach.log.corrections import audit_text
+
+    if not changes:
+        click.echo(f"Nothing changed for {what}.")
+    for field, (old, new) in changes.items():
+        click.echo(f"{what}: {field.replace('_', ' ')} {audit_text(old) or '(empty)'} → "
+                   f"{audit_text(new) or '(empty)'}")
