@@ -12,15 +12,9 @@ whole rise–hold–return, whatever exercise screen is showing, so a patient wh
 moves at their own pace is not penalised; but only Ready (then the 3-2-1) starts
 the reps: trying the movement while the instructions show is practice, answered
 with "press Ready". `records` tell the shell what to log. The views are composed
-in `coach.core.screens` from the session's `moment()`; amount and evenness in `coach.core.coaching`.
-
-No state waits on the patient without a word: letting go before the hold ends
-ends the hold (relax, rest, then "try to hold a little longer"; the rep is kept,
-marked `short_hold`), a hold that sags ends HOLD_SLACK_S after its planned
-length, and a state that has lasted REMIND_S past its planned length with no cue
-repeats one (a prompt on screen, a sound and its phrase): the instructions ask
-for Ready, the move phase for a little more, a rest that a held movement keeps
-open to relax, a lost face to face the camera, calibration to keep still.
+in `coach.core.screens` from the session's `moment()` (its figures from `coach.core.readouts`); amount and
+evenness in `coach.core.coaching`. No state waits on the patient without a word: the planned lengths, the
+reminders and the hold's rules are `coach.core.pacing`'s.
 """
 from __future__ import annotations
 
@@ -30,35 +24,29 @@ from typing import Literal
 
 from coach.core import screens as views
 from coach.core.calibration import Baseline, relative
-from coach.core.calibrator import CALIBRATE_S, Calibrator
-from coach.core.coaching import MORE, Prompter, SideTrace, rep_evenness
+from coach.core.calibrator import Calibrator
+from coach.core.coaching import Prompter, SideTrace, rep_evenness
 from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector, OFF_LEVEL
 from coach.core.events import (Calibrated, Ended, Gap, Happening, Record, RepEnded, Sample, SetEnded, SetStarted,
                                SynkinesisEnded, SynkinesisStarted)
 from coach.core.exercises import Exercise
-from coach.core.face import SIDES
-from coach.core.feedback import Cue, FeedbackView, Meter, Points
+from coach.core.feedback import Cue, FeedbackView, Points
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
 from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Highlight, Moment,
                                PauseReason, Place, SetSoFar, State, Status)
+from coach.core.pacing import (HOLD_START, INSTRUCT_S, LET_GO_RELAX_S, REMIND_S, SHORT_BY_S, Hold, planned_s,
+                               reminder)
 from coach.core.practice import History
 from coach.core.quality import QualityGate
+from coach.core.readouts import countdown_at, demonstration_at, meters
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
-INSTRUCT_S = 2.0          # a replay or the demo reads the instructions this long (a patient presses Ready): the
-                          # demo recording smiles from 10 s, after its 3-2-1
-HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
-                          # says the patient is holding (`Detector.holding`, the logged hold time's definition)
 ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
 SAFETY_NOTICE = views.SAFETY_NOTICE
-SHORT_BY_S = 0.5          # let go this near the hold's end is a whole hold (not "hold a little longer")
-LET_GO_RELAX_S = 1.0      # after a hold let go early, "relax" shows this long before the rest (time to say it)
-HOLD_SLACK_S = 4.0        # a hold that never settles (sagging below 80 % of its peak) ends this long after plan
-REMIND_S = 8.0            # a state this long past its planned length with no cue repeats one (under 10 s)
 
 __all__ = ["COUNTDOWN_S", "FACE_LOST_S", "HOLD_START", "INSTRUCT_S", "ExerciseTally", "SAFETY_NOTICE", "Session",
            "StepResult"]
@@ -105,7 +93,7 @@ class Session:
         self._paused_from: State | None = None
         self._pause_reason: PauseReason = ""
         self._gap_start: float | None = None
-        self._hold_left = 0.0
+        self._hold = Hold()          # the hold's countdown and its let-go rules
         self._last_t = 0.0
         self._synk: tuple[str, Highlight] | None = None   # the fix to show and where, while co-movement lasts
         self._alerted = False                          # its sound has played
@@ -120,7 +108,6 @@ class Session:
         self.demo: Demonstration | None = None
         self.reminder: str | None = None   # what a reminder on a screen without a prompt says (calibrate, paused)
         self._cue_t = 0.0            # when the last cue sounded
-        self._hold_rep = False       # a rep has been under way during this hold
         self._relax_shown = 0.0      # the relax screen shows at least this long
         self._short = False          # the last hold was let go early: say "hold a little longer" in the rest
         self._rep_sounded = False    # this cycle's rep has sounded "rep done"
@@ -185,31 +172,19 @@ class Session:
     def planned_s(self, state: str | None = None) -> float | None:
         """How long `state` (default: the current one) is planned to last; None for the screens that wait
         on a choice (welcome, progress, summary, a pause the patient asked for, stop?, the camera)."""
-        state = state or self.state
-        ex = self.exercise
-        return {"calibrate": CALIBRATE_S, "instruct": INSTRUCT_S, "countdown": COUNTDOWN_S, "move": ex.move_s,
-                "hold": ex.hold_s, "relax": ex.relax_s, "rest": ex.rest_s,
-                "paused": 0.0 if self._pause_reason == "face" else None}.get(state)
+        return planned_s(state or self.state, self.exercise, self._pause_reason)
 
     def _remind(self, t: float) -> Cue | None:
         """A state REMIND_S past its planned length since its start or its last cue sounds one again."""
-        planned = self.planned_s()
-        quiet_since = max(self._state_t if self._state_t is not None else t, self._cue_t)
-        if planned is None or t - quiet_since < planned + REMIND_S:
+        due = reminder(self.state, self.planned_s(), max(self._state_t if self._state_t is not None else t,
+                                                         self._cue_t), t)
+        if due is None:
             return None
-        if self.state == "calibrate":
-            self.reminder = views.KEEP_STILL
-        elif self.state == "paused":
-            self.reminder = views.FACE_CAMERA
-        elif self.state == "instruct":
-            self._prompter.show(t, "ready", views.PRESS_READY)
-        elif self.state == "move":
-            self._prompter.show(t, "more", MORE)
-        elif self.state in ("hold", "relax", "rest"):
-            return "relax"          # still holding a movement: "now slowly relax"
-        else:
-            return None
-        return "nudge"
+        if due.words is not None:
+            self.reminder = due.words
+        if due.prompt is not None:
+            self._prompter.show(t, *due.prompt)
+        return due.cue
 
     def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
         self._last_t = t
@@ -437,7 +412,7 @@ class Session:
                 if counted and h.rep.complete and not practice and len(self.tally.reps) < self.exercise.reps:
                     rep = replace(h.rep, **rep_evenness(self.trace, h.rep.start_s, h.rep.peak_s, h.rep.end_s,
                                                         self.affected_side),
-                                  short_hold=self.state == "hold" and self._hold_left > SHORT_BY_S)
+                                  short_hold=self.state == "hold" and self._hold.short)
                     self.tally.reps.append(rep)
                     records.append(RepEnded(rep, ex_id))
                     cue = "rep_done"
@@ -521,29 +496,23 @@ class Session:
         ex = self.exercise
         if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self._det.in_rep):
             self._go("hold", t)
-            self._hold_left = ex.hold_s
-            self._hold_rep = self._det.in_rep
+            self._hold.start(ex.hold_s, self._det.in_rep)
             return "hold"
         return None
 
     def _hold_phase(self, level: float, t: float) -> Cue | None:
-        # The countdown runs while the patient is holding, as the logged hold time counts it.
-        if self._det.holding:
-            self._hold_left -= t - self._hold_tick
-        self._hold_rep = self._hold_rep or self._det.in_rep
-        let_go = not self._det.in_rep and (self._hold_rep or not self._det.moving)
-        if self._hold_left > 0 and let_go:
+        det = self._det
+        end = self._hold.step(t - self._hold_tick, holding=det.holding, in_rep=det.in_rep, moving=det.moving,
+                              elapsed=self._elapsed(t), hold_s=self.exercise.hold_s)
+        if end is None:
+            return None
+        if end == "let_go":
             # Let go before the hold ended (the rep, if one was made, is kept as a short hold): relax and
             # rest as after any hold, and ask for a longer one before the next.
-            self._short = self._hold_left > SHORT_BY_S
-            self._go("relax", t)
-            self._relax_shown = LET_GO_RELAX_S
-            return "relax"
-        if self._hold_left <= 0 or self._elapsed(t) >= self.exercise.hold_s + HOLD_SLACK_S:
-            self._go("relax", t)
-            self._relax_shown = 0.0
-            return "relax"
-        return None
+            self._short = self._hold.short
+        self._go("relax", t)
+        self._relax_shown = LET_GO_RELAX_S if end == "let_go" else 0.0
+        return "relax"
 
     def _relax_phase(self, level: float, t: float) -> Cue | None:
         relaxed = level < OFF_LEVEL and not self._det.in_rep and self._elapsed(t) >= self._relax_shown
@@ -570,51 +539,20 @@ class Session:
         """The session now (at `t`, else at the last step), as the screens see it."""
         t = self._last_t if t is None else t
         ex, state = self.exercise, self.state
-        countdown, hold_fraction = self._countdown_at(t)
-        demo_points, demo_phase = None, ""
-        if state == "instruct" and self.demo is not None:
-            shown = self._elapsed(t)
-            demo_points, demo_phase = self.demo.points(shown), self.demo.phase(shown)
+        elapsed = t - self._state_t if self._state_t is not None else 0.0
+        countdown, hold_fraction = countdown_at(state, t, elapsed, ex, self.calibrator, self._hold.left)
+        demo_points, demo_phase = demonstration_at(self.demo, state, elapsed)
         prompter = self.prompter
         return Moment(
             t=t, state=state, status=self.status, pause_reason=self._pause_reason, exercise=ex,
             place=Place(self.ex_i + 1, len(self.plan), len(self.tally.reps), ex.reps), ticks=self._ticks,
-            countdown_s=countdown, hold_fraction=hold_fraction, banner=self.banner, meters=self._meters(),
+            countdown_s=countdown, hold_fraction=hold_fraction, banner=self.banner,
+            meters=meters(self.detector, ex, self.banner is not None),
             prompt=prompter.prompt if prompter is not None else None, pose_hint=self._pose_hint,
             calibrate_hint=self.calibrator.hint, points=self._points, demo_points=demo_points,
             demo_phase=demo_phase, sets=tuple(SetSoFar(tl.exercise, tuple(tl.reps)) for tl in self.tallies),
             reached=self.ex_i, previous=dict(self.previous), history=self.history,
             reminder=self.reminder)
-
-    def _countdown_at(self, t: float) -> tuple[float | None, float | None]:
-        """The number on the screen (seconds left) and the hold ring's fraction, in this state."""
-        state = self.state
-        if state == "calibrate":
-            return (None if self.calibrator.hint else self.calibrator.left(t)), None
-        if state == "hold":
-            left = max(0.0, self._hold_left)
-            return left, 1.0 - left / self.exercise.hold_s
-        if state == "rest":
-            return max(0.0, self.exercise.rest_s - self._elapsed(t)), None
-        if state == "countdown":
-            return max(0.0, COUNTDOWN_S - self._elapsed(t)), None
-        return None, None
-
-    def _meters(self) -> tuple[Meter, ...]:
-        det = self.detector
-        if det is None:
-            return ()
-        ex = self.exercise
-        # Labels name the movement; the display shows each side under its bar.
-        out = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0) for i, side in enumerate(SIDES)]
-        active = set(det.active_synkinesis) if self.banner else set()
-        for wi, w in enumerate(ex.watches):
-            for i, side in enumerate(SIDES):
-                # The bar shows how near this side is to an alert (compared with the other
-                # side, as the detector judges it); full at twice that, so the line is mid-bar.
-                out.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
-                                 (w.measure, side) in active))
-        return tuple(out)
 
     def _view(self, t: float, cue: Cue | None) -> FeedbackView:
         view = views.compose(self.moment(t), cue)
