@@ -11,57 +11,52 @@ The screens guide; the detector counts. A rep counts when the detector sees a
 whole rise–hold–return, whatever exercise screen is showing, so a patient who
 moves at their own pace is not penalised; but only Ready (then the 3-2-1) starts
 the reps: trying the movement while the instructions show is practice, answered
-with "press Ready". `records` tell the shell what to log. The views are composed
-in `coach.core.screens` from the session's `moment()`; amount and evenness in `coach.core.coaching`.
+with "press Ready". `records` tell the shell what to log.
 
-No state waits on the patient without a word: letting go before the hold ends
-ends the hold (relax, rest, then "try to hold a little longer"; the rep is kept,
-marked `short_hold`), a hold that sags ends HOLD_SLACK_S after its planned
-length, and a state that has lasted REMIND_S past its planned length with no cue
-repeats one (a prompt on screen, a sound and its phrase): the instructions ask
-for Ready, the move phase for a little more, a rest that a held movement keeps
-open to relax, a lost face to face the camera, calibration to keep still.
+Here: the states' order, pauses and gaps, the patient's actions, which reps count. Elsewhere: each
+exercise phase's rules in `coach.core.phases`; the planned lengths, reminders and the hold's rules (no state
+waits on the patient without a word) in `coach.core.pacing`; the Careful banner in `coach.core.alert`;
+the views in `coach.core.screens`, from the session's `moment()`, its figures from `coach.core.readouts`;
+amount and evenness in `coach.core.coaching`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from coach.core import screens as views
+from coach.core.actions import once
+from coach.core.alert import Alert
 from coach.core.calibration import Baseline, relative
-from coach.core.calibrator import CALIBRATE_S, Calibrator
-from coach.core.coaching import MORE, Prompter, SideTrace, rep_evenness
+from coach.core.calibrator import Calibrator
+from coach.core.coaching import Prompter, SideTrace, rep_evenness
 from coach.core.demonstration import Demonstration
-from coach.core.detector import Detector, OFF_LEVEL
+from coach.core.detector import Detector
 from coach.core.events import (Calibrated, Ended, Gap, Happening, Record, RepEnded, Sample, SetEnded, SetStarted,
                                SynkinesisEnded, SynkinesisStarted)
 from coach.core.exercises import Exercise
-from coach.core.face import SIDES
-from coach.core.feedback import Cue, FeedbackView, Meter, Points
+from coach.core.feedback import Cue, FeedbackView, Points
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import Measures, measure
 from coach.core.moment import (ALERT_STATES, COUNTDOWN_S, EXERCISE_STATES, ExerciseTally, Highlight, Moment,
                                PauseReason, Place, SetSoFar, State, Status)
+from coach.core.pacing import (HOLD_SLACK_S, HOLD_START, INSTRUCT_S, LET_GO_RELAX_S, REMIND_S, SHORT_BY_S,
+                               planned_s, reminder)
+from coach.core.phases import Phases
 from coach.core.practice import History
 from coach.core.quality import QualityGate
+from coach.core.readouts import countdown_at, demonstration_at, meters
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
-INSTRUCT_S = 2.0          # a replay or the demo reads the instructions this long (a patient presses Ready): the
-                          # demo recording smiles from 10 s, after its 3-2-1
-HOLD_START = 0.6          # the hold starts at 60 % of the target; its countdown runs while the detector
-                          # says the patient is holding (`Detector.holding`, the logged hold time's definition)
-ENTER = ("key:enter", "yes")      # Enter gives both: one step handles it once
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
 
 SAFETY_NOTICE = views.SAFETY_NOTICE
-SHORT_BY_S = 0.5          # let go this near the hold's end is a whole hold (not "hold a little longer")
-LET_GO_RELAX_S = 1.0      # after a hold let go early, "relax" shows this long before the rest (time to say it)
-HOLD_SLACK_S = 4.0        # a hold that never settles (sagging below 80 % of its peak) ends this long after plan
-REMIND_S = 8.0            # a state this long past its planned length with no cue repeats one (under 10 s)
 
 __all__ = ["COUNTDOWN_S", "FACE_LOST_S", "HOLD_START", "INSTRUCT_S", "ExerciseTally", "SAFETY_NOTICE", "Session",
-           "StepResult"]
+           "StepResult",
+           # the pacing rules' figures, from coach.core.pacing, where they were defined before
+           "HOLD_SLACK_S", "LET_GO_RELAX_S", "REMIND_S", "SHORT_BY_S"]
 
 
 @dataclass(frozen=True)
@@ -105,28 +100,17 @@ class Session:
         self._paused_from: State | None = None
         self._pause_reason: PauseReason = ""
         self._gap_start: float | None = None
-        self._hold_left = 0.0
         self._last_t = 0.0
-        self._synk: tuple[str, Highlight] | None = None   # the fix to show and where, while co-movement lasts
-        self._alerted = False                          # its sound has played
-        self._hold_tick = 0.0
+        self._alert = Alert()        # the Careful banner and its sound
         self._points: Points | None = None    # landmarks for the mirror and mesh views
         self._frame_width = 640
         self._back_to: State = "welcome"    # where "Your progress" returns
-        self._ticks = 0              # countdown seconds sounded
-        self._cycle_reps = 0         # reps counted when this move phase began
         self.prompter: Prompter | None = None
         self.trace = SideTrace()
         self.demo: Demonstration | None = None
         self.reminder: str | None = None   # what a reminder on a screen without a prompt says (calibrate, paused)
         self._cue_t = 0.0            # when the last cue sounded
-        self._hold_rep = False       # a rep has been under way during this hold
-        self._relax_shown = 0.0      # the relax screen shows at least this long
-        self._short = False          # the last hold was let go early: say "hold a little longer" in the rest
-        self._rep_sounded = False    # this cycle's rep has sounded "rep done"
-        self._rep_due = False        # … or would have this frame, had a phase change not taken its turn
-        self._reps_from = 0.0        # when this exercise's reps began (after Ready's 3-2-1)
-        self._tried_t: float | None = None   # when "press Ready" was last said for a movement on the instructions
+        self._phases = Phases()      # the exercise phases' rules and running state
 
     # ---- helpers ------------------------------------------------------------------
     @property
@@ -171,7 +155,7 @@ class Session:
         records: list[Record] = []
         cue: Cue | None = None
         m = self._observe(frame, t)
-        for action in _once(actions):
+        for action in once(actions):
             cue = self._act(action, t, records) or cue
         self.reminder = None
         if self.state not in ("summary", "progress"):
@@ -185,31 +169,19 @@ class Session:
     def planned_s(self, state: str | None = None) -> float | None:
         """How long `state` (default: the current one) is planned to last; None for the screens that wait
         on a choice (welcome, progress, summary, a pause the patient asked for, stop?, the camera)."""
-        state = state or self.state
-        ex = self.exercise
-        return {"calibrate": CALIBRATE_S, "instruct": INSTRUCT_S, "countdown": COUNTDOWN_S, "move": ex.move_s,
-                "hold": ex.hold_s, "relax": ex.relax_s, "rest": ex.rest_s,
-                "paused": 0.0 if self._pause_reason == "face" else None}.get(state)
+        return planned_s(state or self.state, self.exercise, self._pause_reason)
 
     def _remind(self, t: float) -> Cue | None:
         """A state REMIND_S past its planned length since its start or its last cue sounds one again."""
-        planned = self.planned_s()
-        quiet_since = max(self._state_t if self._state_t is not None else t, self._cue_t)
-        if planned is None or t - quiet_since < planned + REMIND_S:
+        due = reminder(self.state, self.planned_s(), max(self._state_t if self._state_t is not None else t,
+                                                         self._cue_t), t)
+        if due is None:
             return None
-        if self.state == "calibrate":
-            self.reminder = views.KEEP_STILL
-        elif self.state == "paused":
-            self.reminder = views.FACE_CAMERA
-        elif self.state == "instruct":
-            self._prompter.show(t, "ready", views.PRESS_READY)
-        elif self.state == "move":
-            self._prompter.show(t, "more", MORE)
-        elif self.state in ("hold", "relax", "rest"):
-            return "relax"          # still holding a movement: "now slowly relax"
-        else:
-            return None
-        return "nudge"
+        if due.words is not None:
+            self.reminder = due.words
+        if due.prompt is not None:
+            self._prompter.show(t, *due.prompt)
+        return due.cue
 
     def _observe(self, frame: LandmarkFrame | None, t: float) -> Measures | None:
         self._last_t = t
@@ -382,20 +354,14 @@ class Session:
 
     def _countdown(self, t: float) -> Cue:
         self._go("countdown", t)
-        self._ticks = 1
-        return "countdown"
+        return self._phases.countdown()
 
     def _start_reps(self, t: float) -> Cue:
-        self._reps_from = t
         self._go("move", t)
-        self._start_move(t)
-        return "start"
+        return self._phases.start_reps(t, len(self.tally.reps), self.prompter)
 
     def _start_move(self, t: float) -> None:
-        self._cycle_reps = len(self.tally.reps)
-        self._rep_sounded = self._rep_due = False
-        if self.prompter is not None:
-            self.prompter.new_phase()
+        self._phases.start_move(len(self.tally.reps), self.prompter)
 
     def _next_exercise(self, t: float, records: list[Record]) -> Cue | None:
         self._end_detector(records)
@@ -433,53 +399,40 @@ class Session:
             if isinstance(h, RepEnded):
                 # A set never counts more reps than planned (a fast replay can start one during the rest).
                 # Practice: made before Ready's 3-2-1 ended (a rep ends RELEASE_S after it fell back).
-                practice = self.state in ("instruct", "countdown") or h.rep.end_s < self._reps_from
+                practice = self.state in ("instruct", "countdown") or h.rep.end_s < self._phases.reps_from
                 if counted and h.rep.complete and not practice and len(self.tally.reps) < self.exercise.reps:
                     rep = replace(h.rep, **rep_evenness(self.trace, h.rep.start_s, h.rep.peak_s, h.rep.end_s,
                                                         self.affected_side),
-                                  short_hold=self.state == "hold" and self._hold_left > SHORT_BY_S)
+                                  short_hold=self.state == "hold" and self._phases.hold.short)
                     self.tally.reps.append(rep)
                     records.append(RepEnded(rep, ex_id))
                     cue = "rep_done"
             elif isinstance(h, SynkinesisStarted):
-                self._synk = (self._fix(h), ((h.region, h.side),))
-                self._alerted = False
+                self._alert.start(self.exercise, h)
             elif isinstance(h, SynkinesisEnded):
                 self.tally.events.append(h.event)
                 records.append(SynkinesisEnded(h.event, ex_id))
-        if self.detector is not None and not self.detector.active_synkinesis:
-            self._synk = None
+        self._alert.settle(self.detector)
         return cue
-
-    def _alert(self) -> Cue | None:
-        """The alert sounds once, when its banner first shows (a rest or a relax is no time for one)."""
-        if self.banner is not None and not self._alerted:
-            self._alerted = True
-            return "synkinesis"
-        return None
-
-    def _fix(self, h: SynkinesisStarted) -> str:
-        """What the banner says: the watch's fix ("make the smile smaller until …"), else its message."""
-        return next((w.correction for w in self.exercise.watches if w.measure == h.measure), h.message)
 
     @property
     def banner(self) -> tuple[str, Highlight] | None:
         """The alert to show now: only during the move and hold phases."""
-        return self._synk if self.state in ALERT_STATES else None
+        return self._alert.banner(self.state)
 
     def _exercise_step(self, m: Measures | None, t: float, records: list[Record]) -> Cue | None:
         cue = self._feed(m, t, records) if m is not None and self.baseline is not None else None
         level = self._det.level if m is not None else 0.0
-        phase = {"instruct": self._instruct_phase, "countdown": self._countdown_phase, "move": self._move_phase,
-                 "hold": self._hold_phase, "relax": self._relax_phase, "rest": self._rest_phase}[self.state]
-        self._rep_due = cue == "rep_done"
-        cue = phase(level, t) or cue
-        self._rep_sounded = self._rep_sounded or cue == "rep_done"
-        cue = cue or self._alert()       # a phase change's cue first; the alert then sounds next frame
+        to, phase_cue = self._phases.step(self.state, t, self._elapsed(t), level, self._det, self.exercise,
+                                          len(self.tally.reps), self._prompter, ready_s=self.ready_s,
+                                          rep_done=cue == "rep_done")
+        if to is not None:
+            self._go(to, t)
+        cue = phase_cue or cue
+        cue = cue or self._alert.sound(self.state)       # a phase change's cue first; the alert then sounds next frame
         if self._prompter.update(t, self.state, self._elapsed(t), level, self._det.side_levels,
                                 self._det.in_rep) and self.banner is None:
             cue = cue or "nudge"
-        self._hold_tick = t
         if len(self.tally.reps) >= self.exercise.reps and self.state in ("rest", "move") and not self._det.in_rep:
             cue = self._next_exercise(t, records) or cue
         return cue
@@ -499,122 +452,25 @@ class Session:
             records.append(Sample(t, self.exercise.id, rel))
         return cue
 
-    def _instruct_phase(self, level: float, t: float) -> Cue | None:
-        if self.ready_s is not None and self._elapsed(t) >= self.ready_s:
-            return self._countdown(t)
-        if self._det.moving and (self._tried_t is None or t - self._tried_t >= REMIND_S):
-            # Trying the movement while reading is practice: only Ready (then 3-2-1) starts the reps.
-            self._tried_t = t
-            self._prompter.show(t, "ready", views.PRESS_READY)
-            return "nudge"
-        return None
-
-    def _countdown_phase(self, level: float, t: float) -> Cue | None:
-        if self._elapsed(t) >= COUNTDOWN_S:
-            return self._start_reps(t)
-        if self._elapsed(t) >= self._ticks:
-            self._ticks += 1
-            return "countdown"
-        return None
-
-    def _move_phase(self, level: float, t: float) -> Cue | None:
-        ex = self.exercise
-        if level >= HOLD_START or (self._elapsed(t) >= ex.move_s and self._det.in_rep):
-            self._go("hold", t)
-            self._hold_left = ex.hold_s
-            self._hold_rep = self._det.in_rep
-            return "hold"
-        return None
-
-    def _hold_phase(self, level: float, t: float) -> Cue | None:
-        # The countdown runs while the patient is holding, as the logged hold time counts it.
-        if self._det.holding:
-            self._hold_left -= t - self._hold_tick
-        self._hold_rep = self._hold_rep or self._det.in_rep
-        let_go = not self._det.in_rep and (self._hold_rep or not self._det.moving)
-        if self._hold_left > 0 and let_go:
-            # Let go before the hold ended (the rep, if one was made, is kept as a short hold): relax and
-            # rest as after any hold, and ask for a longer one before the next.
-            self._short = self._hold_left > SHORT_BY_S
-            self._go("relax", t)
-            self._relax_shown = LET_GO_RELAX_S
-            return "relax"
-        if self._hold_left <= 0 or self._elapsed(t) >= self.exercise.hold_s + HOLD_SLACK_S:
-            self._go("relax", t)
-            self._relax_shown = 0.0
-            return "relax"
-        return None
-
-    def _relax_phase(self, level: float, t: float) -> Cue | None:
-        relaxed = level < OFF_LEVEL and not self._det.in_rep and self._elapsed(t) >= self._relax_shown
-        if relaxed or self._elapsed(t) > self.exercise.relax_s + 4:
-            self._go("rest", t)
-            # A rep counted in this cycle that has sounded (or now sounds) "rep done" says "rest"; else "rest".
-            counted = len(self.tally.reps) > self._cycle_reps
-            return None if counted and (self._rep_sounded or self._rep_due) else "rest"
-        return None
-
-    def _rest_phase(self, level: float, t: float) -> Cue | None:
-        if self._short and self._elapsed(t) > 0:
-            self._short = False
-            self._prompter.show(t, "longer", views.HOLD_LONGER)
-            return "nudge"
-        if self._elapsed(t) >= self.exercise.rest_s and len(self.tally.reps) < self.exercise.reps:
-            self._go("move", t)
-            self._start_move(t)
-            return "move"
-        return None
-
     # ---- the moment and its view ----------------------------------------------------------
     def moment(self, t: float | None = None) -> Moment:
         """The session now (at `t`, else at the last step), as the screens see it."""
         t = self._last_t if t is None else t
         ex, state = self.exercise, self.state
-        countdown, hold_fraction = self._countdown_at(t)
-        demo_points, demo_phase = None, ""
-        if state == "instruct" and self.demo is not None:
-            shown = self._elapsed(t)
-            demo_points, demo_phase = self.demo.points(shown), self.demo.phase(shown)
+        elapsed = t - self._state_t if self._state_t is not None else 0.0
+        countdown, hold_fraction = countdown_at(state, t, elapsed, ex, self.calibrator, self._phases.hold.left)
+        demo_points, demo_phase = demonstration_at(self.demo, state, elapsed)
         prompter = self.prompter
         return Moment(
             t=t, state=state, status=self.status, pause_reason=self._pause_reason, exercise=ex,
-            place=Place(self.ex_i + 1, len(self.plan), len(self.tally.reps), ex.reps), ticks=self._ticks,
-            countdown_s=countdown, hold_fraction=hold_fraction, banner=self.banner, meters=self._meters(),
+            place=Place(self.ex_i + 1, len(self.plan), len(self.tally.reps), ex.reps), ticks=self._phases.ticks,
+            countdown_s=countdown, hold_fraction=hold_fraction, banner=self.banner,
+            meters=meters(self.detector, ex, self.banner is not None),
             prompt=prompter.prompt if prompter is not None else None, pose_hint=self._pose_hint,
             calibrate_hint=self.calibrator.hint, points=self._points, demo_points=demo_points,
             demo_phase=demo_phase, sets=tuple(SetSoFar(tl.exercise, tuple(tl.reps)) for tl in self.tallies),
             reached=self.ex_i, previous=dict(self.previous), history=self.history,
             reminder=self.reminder)
-
-    def _countdown_at(self, t: float) -> tuple[float | None, float | None]:
-        """The number on the screen (seconds left) and the hold ring's fraction, in this state."""
-        state = self.state
-        if state == "calibrate":
-            return (None if self.calibrator.hint else self.calibrator.left(t)), None
-        if state == "hold":
-            left = max(0.0, self._hold_left)
-            return left, 1.0 - left / self.exercise.hold_s
-        if state == "rest":
-            return max(0.0, self.exercise.rest_s - self._elapsed(t)), None
-        if state == "countdown":
-            return max(0.0, COUNTDOWN_S - self._elapsed(t)), None
-        return None, None
-
-    def _meters(self) -> tuple[Meter, ...]:
-        det = self.detector
-        if det is None:
-            return ()
-        ex = self.exercise
-        # Labels name the movement; the display shows each side under its bar.
-        out = [Meter(ex.prime.label, side, "prime", float(det.side_levels[i]), 1.0) for i, side in enumerate(SIDES)]
-        active = set(det.active_synkinesis) if self.banner else set()
-        for wi, w in enumerate(ex.watches):
-            for i, side in enumerate(SIDES):
-                # The bar shows how near this side is to an alert (compared with the other
-                # side, as the detector judges it); full at twice that, so the line is mid-bar.
-                out.append(Meter(w.label, side, "watch", float(det.watch_scores[wi, i]) / 2, 0.5,
-                                 (w.measure, side) in active))
-        return tuple(out)
 
     def _view(self, t: float, cue: Cue | None) -> FeedbackView:
         view = views.compose(self.moment(t), cue)
@@ -631,15 +487,3 @@ class Session:
     def summary_table(self) -> tuple[tuple[str, ...], ...]:
         return views.summary_table(self.moment())
 
-
-def _once(actions: Iterable[str]) -> list[str]:
-    """Enter arrives as two actions ("key:enter" and "yes"): keep the first of them."""
-    out: list[str] = []
-    entered = False
-    for a in actions:
-        if a in ENTER:
-            if entered:
-                continue
-            entered = True
-        out.append(a)
-    return out
