@@ -223,6 +223,7 @@ def test_coach_due_says_the_same_from_the_clinic_store(pg_url, tmp_path, capsys)
         coach(capsys, "due", "--db", db, "--on", DAY.isoformat(), "--patient", RISING["code"])
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_the_report_opens_with_the_same_lines(tmp_path, capsys):
     from coach.core.exercises import load_library
     from coach.report.build import build_report

@@ -64,6 +64,7 @@ def one_round(run, on, tmp_path, homes, kiosks, clinic, url) -> list[str]:
     return said
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_two_homes_and_two_kiosks_reach_one_clinic_store(machines, pg_url, tmp_path, capsys):
     def run(*argv) -> str:
         code, text = cli(capsys, *argv)

@@ -98,6 +98,7 @@ def script(reps: list[dict], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_twenty_reps_labelled_scored_and_a_suggested_threshold_applied(recorded, tmp_path, capsys):
     db, streams = recorded
     db = Path(db)
@@ -158,6 +159,7 @@ def test_twenty_reps_labelled_scored_and_a_suggested_threshold_applied(recorded,
     assert f'"eye_opening":{value}' in plan_audit[0][3] and "eye_opening" not in plan_audit[0][2]
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_the_keys_label_fast_and_a_second_look_changes_the_label_with_its_audit(recorded, tmp_path):
     db, _ = recorded
     work = tmp_path / "c.db"
@@ -243,6 +245,7 @@ def test_labels_survive_a_postgresql_sync(pg_url, tmp_path, capsys):
     assert label_rows(back) == label_rows(home)
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_the_evaluation_set_holds_no_code_name_or_log_id_and_eval_reads_it(recorded, tmp_path, capsys):
     db, streams = recorded
     work = tmp_path / "c.db"
@@ -286,6 +289,7 @@ def test_the_evaluation_set_holds_no_code_name_or_log_id_and_eval_reads_it(recor
     assert "P017" not in out
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_a_recorded_video_is_shown_where_there_is_one_else_the_mesh(recorded, tmp_path):
     """A video named like the stream (the patient chose to record one) is replayed instead of the mesh."""
     import cv2

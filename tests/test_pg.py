@@ -278,6 +278,7 @@ def test_a_part_the_ledger_missed_is_sent_again_and_kept_once(pg_url, tmp_path, 
     assert server_counts(pg_url) == local_counts(db)
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_the_report_from_the_server_is_byte_identical(pg_url, tmp_path, capsys):
     db = build_history(tmp_path / "home.db")
     assert coach(capsys, "sync", "--to", pg_url, "--db", db)[0] == 0

@@ -48,6 +48,7 @@ def test_an_existing_database_and_coachs_own_data_folder_are_made_private(tmp_pa
     assert mode(folder) == 0o700 and mode(folder / "coach.db") == 0o600
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_reports_and_exports_are_private_whatever_the_umask(tmp_path, umask022):
     from coach.cli import cli
     from store_fixtures import build_history
@@ -63,6 +64,7 @@ def test_reports_and_exports_are_private_whatever_the_umask(tmp_path, umask022):
     assert not any("patient_checks" in f.read_text() or "scrypt$" in f.read_text() for f in files)
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_every_folder_coach_makes_for_health_data_is_private_whatever_the_umask(tmp_path, umask022, monkeypatch):
     """`report --out`, `export --fhir/--xlsx`, `share --out`, `analyze --json` and
     screenshots into folders that do not exist yet: each folder made, to the deepest, is 0700."""

@@ -185,6 +185,7 @@ def check_patients(library, exercise_id: str, n: int) -> None:
     assert {"instruct", "move", "hold", "relax", "rest", "paused"} <= seen_states or n < 20, seen_states
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_a_few_random_patients_are_never_left_without_a_cue(library, exercise_id):
     check_patients(library, exercise_id, 3)

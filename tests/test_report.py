@@ -180,6 +180,7 @@ def all_figures(data):
             + [trend_figure(data, ex, series[ex]) for ex in data.exercises()])
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_figures_print_at_8pt_or_more_and_nothing_is_clipped(data):
     for fig in all_figures(data):
         assert fig.get_figwidth() == PRINT_WIDTH_IN              # printed at 100 %: points are points

@@ -107,6 +107,7 @@ def test_treatment_commands(db):
     assert "orbicularis oculi" in ok("treatment", "list", "P1", "--db", db)
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_sessions_report_export(history, tmp_path):
     out = ok("sessions", "--patient", "P1", "--db", history)
     conn = sqlite3.connect(history)

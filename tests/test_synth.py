@@ -134,6 +134,7 @@ def test_one_corner_pull_leaves_the_other_corner():
             assert np.dot(d[face.MOUTH_CORNER[side]], c - mid) > 0
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_no_recipe_folds_the_mesh():
     """Every committed clip, at every frame time, on its own face: no folded triangle."""
     pts = _cached_points()

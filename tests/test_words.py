@@ -81,6 +81,7 @@ def test_toxin_product_names_are_taken_as_botulinum_toxin_and_said(tmp_path):
     assert result.exit_code == 0 and "'Dysport' taken as botulinum_toxin" in result.output
 
 
+@pytest.mark.slow                      # end to end, over 2 s: the full run, not the fast loop
 def test_a_recording_shorter_than_the_welcome_says_why_nothing_was_analysed(tmp_path):
     from coach.core.frames import StreamInfo, save_stream
     from streams import session_stream
