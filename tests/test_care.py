@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from coach.cli import main
 from coach.core import care, progress
 from coach.eval import care_sim
 from coach.log.store import Store
 from store_fixtures import SettableClock, record_session
+from cli_runs import coach
 
 pytest_plugins = ("pg_server",)          # the pg_server and pg_url fixtures
 
@@ -97,15 +97,6 @@ def test_the_wearing_off_test_on_simulated_logs(capsys):
 
 
 # ---- plans keep the care settings ----------------------------------------------------------------
-def coach(capsys, *args) -> tuple[int, str, str]:
-    """`coach ARGS` in this process: exit code, stdout, stderr."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,6 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from coach.cli import main
 from coach.errors import CoachError
 from coach.clinic import bundle
 from coach.clinic import keys as clinic_keys
@@ -31,6 +30,7 @@ from coach.log.store import Store
 from store_fixtures import shared_counts
 from test_bundles import WHEN, dump, import_into, make_db, share
 from test_invitations import join_invited, signed_share
+from cli_runs import coach
 
 pytest_plugins = ("bundle_fixtures", "pg_server")
 
@@ -38,17 +38,6 @@ pytest_plugins = ("bundle_fixtures", "pg_server")
 @pytest.fixture(autouse=True)
 def plain_stderr(monkeypatch):
     monkeypatch.setattr("coach.quiet.filter_native_logs", lambda: None)   # keep stderr for capsys
-
-
-def coach(capsys, *args) -> tuple[int, str, str]:
-    """`coach ARGS` in this process: exit code, stdout, stderr."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def sql(path, *statements, params=()):

@@ -15,13 +15,13 @@ import numpy as np
 import psycopg
 import pytest
 
-from coach.cli import main
 from coach.core.labelling import Labelling
 from coach.errors import CoachError
 from coach.log.labels import reps_to_label, set_label
 from coach.log.store import Store
 from store_fixtures import SettableClock
 from streams import ListSource, session_stream
+from cli_runs import coach
 
 pytest_plugins = ("bundle_fixtures", "pg_server")
 
@@ -33,16 +33,6 @@ MODERATE = (13, 16, 18)         # and 20 % in these: the therapist judges them t
 @pytest.fixture(autouse=True)
 def plain_stderr(monkeypatch):
     monkeypatch.setattr("coach.quiet.filter_native_logs", lambda: None)   # keep stderr for capsys
-
-
-def coach(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def rows(path, query, params=()) -> list[tuple]:

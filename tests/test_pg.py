@@ -17,15 +17,15 @@ from datetime import date, datetime, timedelta
 import psycopg
 import pytest
 
-from coach.cli import main
 from coach.errors import CoachError
 from coach.clinic import merge as m
 from coach.clinic import store as pg
 from coach.clinic import sync as sync_module
 from coach.log.store import Store
 from coach.clinic.sync import sync
+from cli_runs import coach
 from store_fixtures import (EXERCISES, SettableClock, build_history, record_session, running_elsewhere,
-                                  shared_counts)
+                            shared_counts)
 
 pytest_plugins = ("pg_server",)          # the pg_server and pg_url fixtures
 WHEN = datetime(2024, 5, 6, 9, 0)
@@ -75,17 +75,6 @@ def server_columns(conn) -> dict[str, list[str]]:
                                       "ORDER BY ordinal_position"):
         found.setdefault(table, []).append(column)
     return found
-
-
-def coach(capsys, *args) -> tuple[int, str, str]:
-    """`coach ARGS` in this process: exit code, stdout, stderr."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # ---- everywhere ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from coach.errors import InputError
 
@@ -50,19 +51,25 @@ def parse_event(obj: dict, where: str = "") -> tuple[float, str, str]:
     raise InputError(f"Bad kiosk event {where}: give one of action, key, click or camera (lost|ok).")
 
 
-def load_events(path: str | os.PathLike) -> list[tuple[float, str, str]]:
-    """A JSON-lines events file (blank lines and # comments skipped) → events sorted by time."""
-    events = []
+def script_lines(path: str | os.PathLike, what: str = "kiosk event") -> list[tuple[int, Any]]:
+    """A JSON-lines script (the kiosk's events, the labelling tool's keys): [(line number, JSON value)],
+    blank lines and # comments skipped; an unreadable file or a line that is not JSON in one sentence."""
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as exc:
         raise InputError(f"Cannot read the events file {path}: {exc.strerror}.") from None
+    out: list[tuple[int, Any]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            obj = json.loads(line)
+            out.append((n, json.loads(line)))
         except ValueError:
-            raise InputError(f"Bad kiosk event on line {n} of {path}: not JSON.") from None
-        events.append(parse_event(obj, f"on line {n} of {path}"))
+            raise InputError(f"Bad {what} on line {n} of {path}: not JSON.") from None
+    return out
+
+
+def load_events(path: str | os.PathLike) -> list[tuple[float, str, str]]:
+    """A JSON-lines events file (blank lines and # comments skipped) → events sorted by time."""
+    events = [parse_event(obj, f"on line {n} of {path}") for n, obj in script_lines(path)]
     return sorted(events, key=lambda e: e[0])

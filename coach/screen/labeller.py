@@ -11,7 +11,6 @@ posted into pygame's own event queue at their time, so they go the same way as t
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +21,7 @@ import pygame
 from coach.core.frames import StreamError, load_stream, stream_session
 from coach.core.labelling import KEYS, Labelling
 from coach.errors import InputError
+from coach.kiosk.script import script_lines
 from coach.screen.drawing import Text
 from coach.screen.palette import BG, BODY, HEADING, INK, MUTED, PANEL, SKY, SMALL, TEXT
 from coach.screen.widgets import Avatar
@@ -232,17 +232,11 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
 # ---- scripted input ------------------------------------------------------------------------
 def load_script(path: str | os.PathLike) -> list[tuple[float, str]]:
-    """A JSON-lines script → [(t, "key:NAME" | "click:X,Y")], sorted by time."""
+    """A JSON-lines script (read as the kiosk's are, `script_lines`) → [(t, "key:NAME" | "click:X,Y")],
+    sorted by time."""
     out = []
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise InputError(f"Cannot read the events file {path}: {exc.strerror}.") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+    for n, obj in script_lines(path, "labelling event"):
         try:
-            obj = json.loads(line)
             t = float(obj["t"])
             value = f"key:{str(obj['key']).lower()}" if "key" in obj else \
                 "click:{},{}".format(*(int(round(float(v))) for v in obj["click"]))
