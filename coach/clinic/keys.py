@@ -35,7 +35,8 @@ from pathlib import Path
 
 from coach.core.files import write_bytes, write_json
 from coach.errors import CoachError
-from coach.log.file import PRIVATE_DIR, data_dir, private_folder, tighten
+from coach.core.files import PRIVATE_DIR, private_folder
+from coach.log.file import data_dir, tighten
 from coach.log.patients import patient_code
 
 IDENTITY_FILE = "identity.txt"

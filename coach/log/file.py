@@ -28,7 +28,6 @@ from pathlib import Path
 import platformdirs
 import sqlite_utils
 
-from coach.core.files import PRIVATE_DIR, private_folder  # noqa: F401  (one helper; imported from here too)
 from coach.errors import CoachError, DiskFull, LogDamaged, LogError, LogLocked, LogReadOnly
 from coach.log.schema import check_version
 

@@ -57,8 +57,9 @@ import sqlite_utils
 from coach import __version__
 from coach.core.summary import EVENNESS_FIELDS
 from coach.errors import CoachError
-from coach.log.file import (HOST, PRIVATE_DIR, check_file, connect_readonly, data_dir, default_db_path, friendly,
-                             is_locked, lock_dir, private_database, private_folder, sql_error, tighten,
+from coach.core.files import PRIVATE_DIR, private_folder
+from coach.log.file import (HOST, check_file, connect_readonly, data_dir, default_db_path, friendly,
+                             is_locked, lock_dir, private_database, sql_error, tighten,
                              try_lock)
 from coach.log.corrections import Corrections
 from coach.log.patients import PatientWrites, iso, new_id

@@ -21,7 +21,8 @@ from coach.core import summary
 from coach.core.exercises import load_library
 from coach.core.files import write_atomic, write_text
 from coach.errors import CoachError
-from coach.log.file import private_folder, sql_error
+from coach.core.files import private_folder
+from coach.log.file import sql_error
 from coach.log.store import Store
 
 SUMMARY_NAME = "sessions"            # sessions.csv and the workbook's first sheet ("Sessions")
