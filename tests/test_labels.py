@@ -311,3 +311,29 @@ def test_a_recorded_video_is_shown_where_there_is_one_else_the_mesh(recorded, tm
     writer.release()
     video = shown()
     assert mesh != video and video[1] > 180 and video[0] < 80 and video[2] < 80
+
+
+def test_chin_and_neck_labels_are_keyed_stored_and_travel_by_bundle_and_sync(keys, pg_url, tmp_path, capsys):
+    """Issue 21: the two new regions are labels like the others: keys 4 and 5, the door lets them in."""
+    from coach.core.labelling import KEYS
+    from test_bundles import import_into, make_db, share
+
+    assert (KEYS["4"], KEYS["5"]) == ("region:chin", "region:neck")
+    home = make_db(tmp_path / "home.db", code="P41", n=2)
+    clock = SettableClock(datetime(2030, 1, 1, 9, 0))
+    with Store.open(home, clock=clock) as store:
+        reps = [r[0] for r in store.db.execute("SELECT id FROM reps ORDER BY session_id, idx LIMIT 2")]
+        set_label(store, reps[0], 1, "left", "chin")
+        set_label(store, reps[1], 1, "right", "neck")
+        with pytest.raises(CoachError):
+            set_label(store, reps[1], 1, "right", "throat")          # still a fixed set
+    assert sorted(rows(home, "SELECT region, side FROM labels")) == [("chin", "left"), ("neck", "right")]
+    share(home, tmp_path / "a.bundle")
+    clinic = tmp_path / "clinic.db"
+    import_into(clinic, tmp_path / "a.bundle")
+    assert label_rows(clinic) == label_rows(home)
+    assert coach(capsys, "sync", "--to", pg_url, "--db", home)[0] == 0
+    with psycopg.connect(pg_url) as conn:
+        server = sorted(tuple(r) for r in conn.execute(
+            "SELECT l.region, l.side FROM labels l WHERE l.rep_id = ANY(%s)", [reps]))
+    assert server == [("chin", "left"), ("neck", "right")]

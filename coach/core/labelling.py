@@ -1,7 +1,7 @@
 """Going through a patient's reps to label them (`coach label`): what each key or button does.
 
 Fast for 50 reps: N (no co-movement) saves and moves on in one key; Y, then the side (L, R, B),
-then the region (1 eye, 2 brow, 3 mouth) saves and moves on in three. Enter or → moves on (saving
+then the region (1 eye, 2 brow, 3 mouth, 4 chin, 5 neck) saves and moves on in three. Enter or → moves on (saving
 a complete label), Backspace or ← goes back; a rep already labelled shows its label, and labelling
 it again changes it. The detector's verdict is not shown: the therapist labels blind.
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SIDE_KEYS = {"l": "left", "r": "right", "b": "both"}
-REGION_KEYS = {"1": "eye", "2": "brow", "3": "mouth"}
+REGION_KEYS = {"1": "eye", "2": "brow", "3": "mouth", "4": "chin", "5": "neck"}
 KEYS = {"y": "yes", "n": "no", **{k: f"side:{v}" for k, v in SIDE_KEYS.items()},
         **{k: f"region:{v}" for k, v in REGION_KEYS.items()}, "enter": "next", "return": "next", "right": "next",
         "space": "next", "backspace": "back", "left": "back", "escape": "quit", "q": "quit"}

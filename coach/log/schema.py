@@ -336,7 +336,7 @@ DESCRIPTIONS.update({
         "id": "UUID", "rep_id": "reps.id: the labelled rep", "session_id": "sessions.id of that rep",
         "label": "1: the therapist saw co-movement in the rep; 0: none",
         "side": "Patient's side that co-moved: left, right, both, or none",
-        "region": "Where: eye, brow or mouth (the exercise files' watch regions); empty when none",
+        "region": "Where: eye, brow, mouth, chin or neck (the exercise files' watch regions); empty when none",
         "labeller": "Who labelled: user@computer", "at": "When first labelled (local time, ISO 8601)",
         "updated": "When last changed", "note": "Free text"}},
 })

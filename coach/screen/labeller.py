@@ -34,8 +34,9 @@ BUTTONS: list[tuple[str, str, str]] = [            # (action, word, key shown)
     ("yes", "Yes", "Y"), ("no", "No", "N"),
     ("side:left", "Left", "L"), ("side:right", "Right", "R"), ("side:both", "Both", "B"),
     ("region:eye", "Eye", "1"), ("region:brow", "Brow", "2"), ("region:mouth", "Mouth", "3"),
+    ("region:chin", "Chin", "4"), ("region:neck", "Neck", "5"),
     ("back", "Back", "Bksp"), ("next", "Next", "Enter")]
-ROWS = ((0, 2), (2, 5), (5, 8), (8, 10))
+ROWS = ((0, 2), (2, 5), (5, 10), (10, 12))
 
 
 def button_rects() -> dict[str, pygame.Rect]:
