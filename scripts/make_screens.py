@@ -9,6 +9,8 @@ Two headless runs (SDL's dummy video and disk audio drivers; no camera, no model
    `coach.core.demonstration.performed`: a movement too big ("gentler"), one side
    behind ("match the sides"), the summary of all three exercises, and "Your
    progress" over an example fortnight.
+3. Snapshots of a smile's hold on the same face: the "Careful" banner on the chin and on the
+   neck, and the hint while the neck can't be judged.
 Each picture is scaled to WIDTH pixels and saved as a small palette PNG.
 """
 from __future__ import annotations
@@ -36,7 +38,17 @@ PICTURES = {
     "match-the-sides.png": ("script", "prompt-even"),
     "summary.png": ("script", "summary"),
     "progress.png": ("script", "progress"),
+    "careful-chin.png": ("views", "chin"),
+    "careful-neck.png": ("views", "neck"),
+    "neck-hint.png": ("views", "neck-hint"),
 }
+# The chin and neck screens (issue 21), drawn from snapshots of the calm face: an alert on the chin,
+# one on the neck, and the hint while the neck can't be judged. (key, banner, highlight, neck, hint)
+CHIN_FIX, NECK_FIX = "Keep your chin smooth: make the smile smaller", "Keep your neck soft: make the movement smaller"
+NECK_HINT = "Lower the camera a little so your neck shows"
+VIEWS = [("chin", CHIN_FIX, (("chin", "left"),), (), ""),
+         ("neck", NECK_FIX, (("neck", "left"),), (("left", "seen"), ("right", "not seen")), ""),
+         ("neck-hint", None, (), (("left", "can't tell"), ("right", "can't tell")), NECK_HINT)]
 
 
 def demo_shots(folder: Path) -> dict[str, Path]:
@@ -144,6 +156,39 @@ def script_shots(folder: Path) -> dict[str, Path]:
     return display.saved
 
 
+def view_shots(folder: Path) -> dict[str, Path]:
+    """The chin and neck screens: a snapshot (`Moment`) of a smile's hold on the calm face, composed by
+    `coach.core.screens.compose` and drawn by the display in the mesh view, as a session draws it."""
+    from coach.core.exercises import load_library
+    from coach.core.feedback import Meter
+    from coach.core.moment import Moment, Place
+    from coach.core.screens import compose
+    from coach.screen.display import PygameDisplay
+
+    smile = load_library()[0]["gentle-smile"]
+    calm = calm_face()
+    display = PygameDisplay(mute=True, view="mesh")
+    saved = {}
+    try:
+        for key, fix, highlight, neck, hint in VIEWS:
+            watch = "Neck tightening" if "neck" in key else "Chin tightening"
+            alert = {side for _, side in highlight}
+            meters = tuple([Meter(smile.prime.label, s, "prime", v, 1.0) for s, v in (("left", 0.9), ("right", 0.8))]
+                           + [Meter(watch, s, "watch", 0.8 if s in alert else 0.2, 0.5, s in alert)
+                              for s in ("left", "right")])
+            m = Moment(t=20.0, state="hold", status="in-progress", pause_reason="", exercise=smile,
+                       place=Place(1, 1, 2, 5), ticks=0, countdown_s=None, hold_fraction=0.6,
+                       banner=(fix, highlight) if fix else None, meters=meters, prompt=None, pose_hint="",
+                       calibrate_hint="", points=calm.points, neck=neck, neck_hint=hint)
+            display.renderer.avatar.frame_size = (calm.width, calm.height)
+            display.draw(compose(m, None))
+            saved[key] = folder / f"{key}.png"
+            display.screenshot(saved[key])
+    finally:
+        display.close()
+    return saved
+
+
 class _List:
     name, fps = "script", 30.0
 
@@ -176,7 +221,8 @@ def main(argv: list[str]) -> int:
         from coach.screen.headless import headless_env
         headless_env(tmp)
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        shots = {"demo": demo_shots(tmp / "demo"), "script": script_shots(_made(tmp / "script"))}
+        shots = {"demo": demo_shots(tmp / "demo"), "script": script_shots(_made(tmp / "script")),
+                 "views": view_shots(_made(tmp / "views"))}
         args.out.mkdir(parents=True, exist_ok=True)
         for name, (run, key) in PICTURES.items():
             src = shots[run].get(key)

@@ -70,6 +70,13 @@ REGION_POINTS: dict[str, dict[str, tuple[int, ...]]] = {
     "eye": EYE_CONTOUR,
     "brow": BROW,
     "mouth": {"left": (291, 269, 270, 409, 375, 321), "right": (61, 39, 40, 185, 146, 91)},
+    # The chin's half on each side, below the lower lip: the lip's lower border from the midline (17) to
+    # near the corner, down the chin's outline to its lowest point (152), and back up the midline.
+    "chin": {"left": (17, 314, 405, 321, 418, 262, 369, 400, 377, 152, 175, 199, 200, 18),
+             "right": (17, 84, 181, 91, 194, 32, 140, 176, 148, 152, 175, 199, 200, 18)},
+    # The neck is not in the mesh: these are the jaw line's lower points on each side, from near the chin
+    # to near the angle of the jaw; the screen draws the neck's band below them (screen.widgets.neck_band).
+    "neck": {"left": (377, 400, 378, 379, 365, 397), "right": (148, 176, 149, 150, 136, 172)},
 }
 
 

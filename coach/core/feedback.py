@@ -13,8 +13,8 @@ import numpy.typing as npt
 
 Points = npt.NDArray[np.floating[Any]]     # landmarks, (478, 3) normalised to the frame
 Side = Literal["left", "right", ""]        # the patient's anatomical side ("": neither)
-PromptKind = Literal["more", "less", "even", "ready", "longer"]   # try a little more | gentler | match the sides |
-                                                                # press Ready | hold a little longer
+PromptKind = Literal["more", "less", "even", "ready", "longer", "neck"]   # try a little more | gentler | match the
+                                            # sides | press Ready | hold a little longer | show the neck (core.neck.NECK_HINT)
 MeterKind = Literal["prime", "watch"]      # toward the target | co-movement, with its threshold
 # The screens: the session's own (one per state of `Session`), and the kiosk's keypads and error.
 SessionScreen = Literal["welcome", "calibrate", "instruct", "countdown", "move", "hold", "relax", "rest", "paused",
@@ -58,6 +58,7 @@ class FeedbackView:
     countdown_s: float | None = None
     banner: str | None = None         # corrective message while synkinesis is active (what to change)
     highlight: tuple[tuple[str, str], ...] = ()  # (region, side) to highlight, e.g. ("eye", "left")
+    neck: tuple[tuple[str, str], ...] = ()       # (side, "seen" | "not seen" | "can't tell"); () when not watched
     cue: Cue | None = None            # sound to play *now* (a name in sounds/), once
     summary: tuple[tuple[str, str], ...] = ()    # (label, value) rows: the summary in words
     points: Points | None = None      # landmarks (478,3 normalised) for mirror/mesh views, or None

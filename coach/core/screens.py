@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from coach.core.coaching import GENTLER, MORE, SMALLER, match_text
+from coach.core.coaching import GENTLER, MORE, SMALLER, Prompt, match_text
 from coach.core.exercises import Exercise
 from coach.core.face import SIDES
 from coach.core.feedback import Button, Cue, FeedbackView
@@ -121,9 +121,11 @@ def _exercise_view(m: Moment, common: dict[str, Any]) -> FeedbackView:
              "relax": "Now slowly open your eyes." if ex.closes_eyes else "Now slowly relax.", "rest": "Rest."}
     banner, highlight = m.banner if m.banner else (None, ())
     prompt = m.prompt if banner is None else None
+    if prompt is None and banner is None and m.neck_hint:       # how to show the neck, while it can't be judged
+        prompt = Prompt("neck", m.neck_hint)
     text = m.pose_hint if m.pose_hint and state in ("move", "hold", "relax") else texts[state]
     return FeedbackView(state, ex.name, text, meters=m.meters, hold_fraction=m.hold_fraction,
-                        countdown_s=m.countdown_s, banner=banner, highlight=highlight,
+                        countdown_s=m.countdown_s, banner=banner, highlight=highlight, neck=m.neck,
                         prompt=prompt.text if prompt else None, prompt_kind=prompt.kind if prompt else "",
                         lagging=prompt.side if prompt else "", band=TARGET_BAND, buttons=(PAUSE, STOP),
                         **place, **common)

@@ -27,11 +27,11 @@ from coach.screen.drawing import Text
 from coach.screen.meters import draw_meters
 from coach.screen.palette import (BANNER, BG, BODY, CUE_LOOKS, GREEN, HEADING, INK, LANDMARK, MUTED, PROMPT, SKY,
                                   SMALL, TEXT, TEXT_SIZES, TITLE, TRACK, TextSize, View)
-from coach.screen.widgets import Canvas, Pixels, draw_highlights, landmarks_xy
+from coach.screen.widgets import Canvas, Pixels, draw_highlights, draw_neck_unknown, landmarks_xy, neck_status
 
 EXERCISE_SCREENS = ("calibrate", "countdown", "move", "hold", "relax", "rest")   # face + meters layout
 RING_WORDS = {"hold": "Hold", "rest": "Rest", "calibrate": "Keep still", "relax": "Relax", "countdown": "Ready"}
-PROMPT_ICONS = {"more": "up", "less": "down", "even": "even"}
+PROMPT_ICONS = {"more": "up", "less": "down", "even": "even", "neck": "camera"}
 
 
 class Renderer(Canvas):
@@ -97,8 +97,9 @@ class Renderer(Canvas):
         ring = view.hold_fraction is not None or (view.countdown_s is not None and
                                                    math.isfinite(view.countdown_s))
         word = RING_WORDS.get(view.screen, "")
+        status = neck_status(view.neck)
         if mode == "meters":
-            area = self.wide_rect
+            area = self._neck_line(surf, self.wide_rect, status)
             centre = draw_meters(self, surf, area, view, big=True, gap=230 if ring else 60)
             if ring:
                 self._ring(surf, (centre, area.y + area.h // 2 - 20), 90, view.hold_fraction, view.countdown_s,
@@ -108,7 +109,7 @@ class Renderer(Canvas):
                 self._mirror(surf, view, frame_rgb)
             else:
                 self.face(surf, view, self.face_rect)
-            draw_meters(self, surf, self.panel_rect, view, big=False, gap=30)
+            draw_meters(self, surf, self._neck_line(surf, self.panel_rect, status), view, big=False, gap=30)
             if ring:
                 r = 62
                 self._ring(surf, (self.face_rect.right - r - 16, self.face_rect.y + r + 18), r,
@@ -118,6 +119,15 @@ class Renderer(Canvas):
         self.draw_buttons(surf, view.buttons, pygame.Rect(self.words_rect.right, self.bottom_rect.y,
                                                           self.BUTTONS_W, self.BOTTOM), view, small=True)
         return right
+
+    def _neck_line(self, surf: pygame.Surface, area: pygame.Rect, status: str) -> pygame.Rect:
+        """The neck's state under the meters ("Neck: can't tell"), when the exercise watches the neck;
+        returns the area left for the meters."""
+        if not status:
+            return area
+        h = self.text.line_h(SMALL) + 8
+        self.text.blit(surf, status, SMALL, TEXT, (area.centerx, area.bottom - h // 2), "center")
+        return pygame.Rect(area.x, area.y, area.w, area.h - h)
 
     def _words(self, surf: pygame.Surface, view: FeedbackView) -> None:
         """The bottom strip: the instruction, or a coaching prompt (the alert banner covers both)."""
@@ -189,6 +199,7 @@ class Renderer(Canvas):
         px[:, 0] = dst.x + (1.0 - xy[:, 0]) * dw     # x mirrored with the image
         px[:, 1] = dst.y + xy[:, 1] * dh
         self._landmarks(surf, px)
+        draw_neck_unknown(surf, self.text, px, view.neck)
         draw_highlights(surf, self.text, px, view.highlight)
 
     def _landmarks(self, surf: pygame.Surface, px: Pixels) -> None:

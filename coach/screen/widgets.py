@@ -61,7 +61,7 @@ class Canvas:
 
     def face(self, surf: pygame.Surface, view: FeedbackView, box: pygame.Rect, steady: bool = False) -> None:
         """The avatar of `view.points` in `box` (or a word while there is no face)."""
-        self.avatar.draw(surf, self.text, view.points, view.highlight, box, steady)
+        self.avatar.draw(surf, self.text, view.points, view.highlight, box, steady, neck=view.neck)
 
 
 def draw_button(surf: pygame.Surface, text: Text, rect: pygame.Rect, b: Button, primary: bool,
@@ -98,6 +98,9 @@ def landmarks_xy(points: Any) -> Pixels | None:
     return p[:, :2]
 
 
+RING_PAD = {"chin": 14}      # px around a region's points; the chin's ring stays off the lips and nose
+
+
 def draw_highlights(surf: pygame.Surface, text: Text, px: Pixels,
                     highlight: tuple[tuple[str, str], ...]) -> None:
     """A ring, with a warning sign, around each (region, side) of the face at pixels `px`."""
@@ -105,12 +108,64 @@ def draw_highlights(surf: pygame.Surface, text: Text, px: Pixels,
         idx = face.REGION_POINTS.get(region, {}).get(side)
         if not idx:
             continue
+        if region == "neck":            # not in the mesh: a band below that side's jaw line
+            band = neck_band(px, side)
+            pygame.draw.polygon(surf, INK, band.tolist(), 9)
+            pygame.draw.polygon(surf, HIGHLIGHT, band.tolist(), 5)
+            draw_icon(surf, text, "warn", _middle(band), 18, BG, None)
+            continue
         pts = px[list(idx)]
         (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
-        rect = pygame.Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).inflate(44, 44)
+        pad = RING_PAD.get(region, 44)
+        rect = pygame.Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).inflate(pad, pad)
         pygame.draw.ellipse(surf, INK, rect.inflate(6, 6), 9)
         pygame.draw.ellipse(surf, HIGHLIGHT, rect, 5)
         draw_icon(surf, text, "warn", (rect.centerx, rect.y - 22), 18, BG, None)
+
+
+NECK_DEPTH = 0.45      # the neck band's height below the jaw line, as a share of the eye-corner span
+
+
+def neck_band(px: Pixels, side: str) -> Pixels:
+    """The outline of one side's neck below the jaw line at pixels `px`: the jaw's lower points
+    (`face.REGION_POINTS["neck"]`), then the same points moved down the face's own vertical (nasion to
+    chin) by NECK_DEPTH of the eye-corner span, so a tilted head tilts the band with it."""
+    jaw = px[list(face.REGION_POINTS["neck"][side])].astype(np.float32)
+    down = px[152] - px[face.NASION]
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    span = float(np.linalg.norm(px[face.EYE_OUTER["left"]] - px[face.EYE_OUTER["right"]]))
+    return np.concatenate([jaw, (jaw + NECK_DEPTH * span * down)[::-1]]).astype(np.float32)
+
+
+def _middle(band: Pixels) -> Point:
+    """The middle of a band (its sign goes there: inside the band, on the neck)."""
+    return (int(band[:, 0].mean()), int(band[:, 1].mean()))
+
+
+NECK_WORDS = {"seen": "seen", "not seen": "not seen", "can't tell": "can't tell"}
+
+
+def neck_status(neck: tuple[tuple[str, str], ...]) -> str:
+    """The neck's state in words for the panel: "Neck: can't tell", or per side when they differ
+    ("Neck: left seen, right not seen"); "" when the exercise does not watch the neck."""
+    if not neck:
+        return ""
+    states = dict(neck)
+    if len(set(states.values())) == 1:
+        return f"Neck: {NECK_WORDS.get(next(iter(states.values())), '')}"
+    return "Neck: " + ", ".join(f"{side} {NECK_WORDS.get(states[side], '')}" for side in face.SIDES if side in states)
+
+
+def draw_neck_unknown(surf: pygame.Surface, text: Text, px: Pixels, neck: tuple[tuple[str, str], ...]) -> None:
+    """Each side whose neck the camera can't judge: its band below the jaw, thin and muted, with a
+    question mark (a word and a shape, not only a colour)."""
+    for side, state in neck:
+        if state != "can't tell" or side not in face.SIDES:
+            continue
+        band = neck_band(px, side)
+        pygame.draw.polygon(surf, INK, band.tolist(), 5)
+        pygame.draw.polygon(surf, MUTED, band.tolist(), 2)
+        draw_icon(surf, text, "question", _middle(band), 16, BG, None)
 
 
 class Avatar:
@@ -122,7 +177,7 @@ class Avatar:
         self.fit: tuple[float, float, float] | None = None  # smoothed avatar centre and scale
 
     def draw(self, surf: pygame.Surface, text: Text, points: Any, highlight: tuple[tuple[str, str], ...],
-             box: pygame.Rect, steady: bool = False) -> None:
+             box: pygame.Rect, steady: bool = False, neck: tuple[tuple[str, str], ...] = ()) -> None:
         xy = landmarks_xy(points)
         if xy is None:
             text.block(surf, "Looking for your face…", BODY, MUTED, box, valign="center")
@@ -147,6 +202,7 @@ class Avatar:
                 r = min(float(np.linalg.norm(p[c] - p[rim])), 0.5 * float(np.linalg.norm(p[up] - p[lo])))
                 if r >= 2.0:
                     pygame.draw.circle(surf, MESH_FEATURE, p[c].tolist(), r)
+        draw_neck_unknown(surf, text, p, neck)
         draw_highlights(surf, text, p, highlight)
         surf.set_clip(clip)
 
