@@ -105,7 +105,8 @@ def test_files_plain_names_and_owner_only(patient, exported):
                                  "largest co-movement (%)", "typical co-movement, left (%)",
                                  "typical co-movement, right (%)", "typical movement, left (%)",
                                  "typical movement, right (%)", "typical movement (%)", "evenness (%)",
-                                 "mean hold (s)", "hold steadiness (%)", "target (%)"]
+                                 "mean hold (s)", "hold steadiness (%)", "target (%)", "chin co-movement events",
+                                 "neck co-movement events"]
     for row in exported:
         for cell in row.values():
             assert not UUID.search(cell) and "{" not in cell and "[" not in cell, row

@@ -47,7 +47,9 @@ def bundle(patient):
 
 
 def observations(bundle) -> list[dict]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    """The session Observations (one per session and exercise); a region's co-movement has its own."""
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+            and e["resource"]["code"]["coding"][0]["code"] == fhir.SESSION_CODE]
 
 
 def figures(obs: dict) -> dict:

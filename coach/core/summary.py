@@ -16,13 +16,17 @@ The fields of a row (fractions, not percentages; `plain` rounds them for people)
                     largest_co_movement, …, target), computed by `progress.exercise_figures`;
                     their names, units and definitions are there, once. `target` is the target
                     logged with the session's last set of the exercise (`sets.target`).
+    chin_events,    the co-movement events of the chin and of the neck (`progress.REGION_FIGURES`),
+    neck_events     blank when the exercise does not watch that region.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable
 
 from coach.core import progress
+from coach.core.exercises import Exercise
 from coach.core.progress import local_dt
 
 # How the report and the exports word a session's status (`progress.session_status`).
@@ -34,6 +38,7 @@ COLUMNS = {
     "date": "date", "time": "time", "kind": "kind", "status": "status", "exercise": "exercise",
     "exercise_id": "exercise id", "planned": "reps planned",
     **{key: fig.column for key, fig in progress.FIGURES.items()},
+    **{key: fig.column for key, fig in progress.REGION_FIGURES.items()},
 }
 PERCENT_FIELDS = tuple(key for key, fig in progress.FIGURES.items() if fig.unit == "%")
 SECONDS_FIELDS = tuple(key for key, fig in progress.FIGURES.items() if fig.unit == "s")
@@ -63,14 +68,22 @@ def _default_name(exercise: str) -> str:
 
 
 def session_rows(sessions: list[dict[str, Any]], sets: dict[str, list[dict[str, Any]]], reps: list[dict[str, Any]],
-                 name: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+                 name: Callable[[str], str] | None = None, events: Iterable[dict[str, Any]] = (),
+                 library: Mapping[str, Exercise] | None = None) -> list[dict[str, Any]]:
     """One row per session and exercise, sessions in the given order (oldest first), exercises in
     the order of their sets, then any with reps but no set. `sets`: session id -> its sets;
-    `name`: exercise id -> its name. Each row also carries `session_id`, `started` and `state`."""
+    `name`: exercise id -> its name; `events`: the sessions' event rows (with their `exercise`), for
+    the co-movement per region (`progress.REGION_FIGURES`), by the watches of `library`.
+    Each row also carries `session_id`, `started` and `state`."""
     name = name or _default_name
+    library = library or {}
+    regions = progress.watch_regions(library)
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in reps:
         by_session[r["session_id"]].append(r)
+    events_of: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for e in events:
+        events_of[(e["session_id"], e.get("exercise") or "")].append(e)
     out = []
     for s in sessions:
         s_sets, s_reps = sets.get(s["id"], []), by_session.get(s["id"], [])
@@ -81,7 +94,9 @@ def session_rows(sessions: list[dict[str, Any]], sets: dict[str, list[dict[str, 
             out.append({"session_id": s["id"], "started": s["started"], "state": state,
                         "date": started.date().isoformat(), "time": f"{started:%H:%M}", "kind": s["kind"],
                         "status": STATUS_WORDS.get(state, state), "exercise": name(ex), "exercise_id": ex,
-                        **exercise_figures([st for st in s_sets if st["exercise"] == ex], by_ex.get(ex, []))})
+                        **exercise_figures([st for st in s_sets if st["exercise"] == ex], by_ex.get(ex, [])),
+                        **progress.region_figures(events_of.get((s["id"], ex), []),
+                                                  progress.watched_regions(library.get(ex)), regions)})
     return out
 
 

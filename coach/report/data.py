@@ -66,6 +66,7 @@ class ReportData:
     library: dict
     baselines: dict[str, Baseline | None] = field(default_factory=dict)   # session id -> last calibration
     voided: list[dict] = field(default_factory=list)    # voided sessions (with `voided`: the reason), oldest first
+    events: list[dict] = field(default_factory=list)    # the shown sessions' events, with their `exercise`
 
     @property
     def affected(self) -> str | None:
@@ -160,4 +161,4 @@ def gather(store, code: str, today: date, library: dict) -> ReportData:
                                                         by_session.get(s["id"], []))} for s in sessions]
     return ReportData(patient, today, sessions, sets, reps, store.list_treatments(code), store.get_plan(code),
                       library, {s["id"]: _baseline(store.calibrations(s["id"])) for s in sessions},
-                      voided_sessions(store, code))
+                      voided_sessions(store, code), [e for e in store.event_rows(code) if e["session_id"] in ids])

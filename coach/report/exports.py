@@ -64,7 +64,8 @@ def summary_rows(store: Store, code: str, library: dict | None = None) -> tuple[
     if library is None:
         library = load_library()[0]
     data = gather(store, code, date.today(), library)
-    return data.patient, summary.session_rows(data.sessions, data.sets, data.reps, data.name)
+    return data.patient, summary.session_rows(data.sessions, data.sets, data.reps, data.name, data.events,
+                                              data.library)
 
 
 def _raw_tables(store: Store, patient_id: str, skip=()):

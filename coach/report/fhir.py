@@ -15,7 +15,8 @@ their `fullUrl`s are uuid5s of their identifiers, so the same data gives the sam
 
 The figures have no LOINC codes (they are this program's own measures), so they are coded in a
 local CodeSystem, `CODE_SYSTEM`, with the codes in `CODES`, named after `coach.core.progress.FIGURES`.
-Units are UCUM: `%`, `s` and `{reps}`.
+Units are UCUM: `%`, `s`, `{reps}` and `{events}`. The chin's and the neck's co-movement
+(`progress.REGION_FIGURES`) are Observations of their own, with the region's muscle as body site.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:coach")
 
 SESSION_CODE = "exercise-session"
 PERCENT = ("%", "%")                  # (unit shown, UCUM code)
-UNITS = {"%": PERCENT, "reps": ("reps", "{reps}"), "s": ("s", "s")}
+UNITS = {"%": PERCENT, "reps": ("reps", "{reps}"), "s": ("s", "s"), "events": ("events", "{events}")}
 
 
 def code_of(figure: progress.Figure) -> str:
@@ -62,6 +63,10 @@ CODES = {
     SESSION_CODE: ("Facial retraining exercise in one session", None, None),
     **{code_of(fig): (_display(fig), key, UNITS[fig.unit]) for key, fig in progress.FIGURES.items()},
 }
+# The co-movement of the chin and of the neck: an Observation of its own per session, exercise and region,
+# with the region's muscle as its body site (as text: the figures are local, so no SNOMED code is claimed).
+REGION_CODES = {field: (code_of(fig), _display(fig), UNITS[fig.unit]) for field, fig in progress.REGION_FIGURES.items()}
+BODY_SITES = {"chin": "Mentalis muscle (chin)", "neck": "Platysma muscle (neck)"}
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
 
@@ -133,6 +138,29 @@ def observation_entry(row: dict, subject: str, device: str) -> dict:
     return _entry(resource, OBSERVATION_SYSTEM, f"{row['session_id']}/{row['exercise_id']}")
 
 
+def region_entries(row: dict, subject: str, device: str) -> list[dict]:
+    """One Observation per region the row has a co-movement figure for (the exercise watches it), its
+    value the count of events, its body site the region's muscle; identified as session/exercise/region."""
+    out = []
+    for field, (code, display, unit) in REGION_CODES.items():
+        value = row.get(field)
+        if value is None:
+            continue
+        region = field.removesuffix("_events")
+        resource = {
+            "resourceType": "Observation", "status": "final",
+            "category": [_coding(CATEGORY_SYSTEM, c, d) for c, d in CATEGORIES],
+            "code": _coding(CODE_SYSTEM, code, display),
+            "bodySite": {"text": BODY_SITES[region]},
+            "method": _coding(EXERCISE_SYSTEM, row["exercise_id"], row["exercise"]),
+            "subject": {"reference": subject}, "device": {"reference": device},
+            "effectiveDateTime": effective(row["started"]),
+            "valueQuantity": {"value": value, "unit": unit[0], "system": UCUM, "code": unit[1]},
+        }
+        out.append(_entry(resource, OBSERVATION_SYSTEM, f"{row['session_id']}/{row['exercise_id']}/{region}"))
+    return out
+
+
 def bundle(patient: dict, rows: list[dict], *, system: str = PATIENT_SYSTEM, with_name: bool = False,
            version: str = __version__) -> dict:
     """The transaction Bundle of `patient` (a patients row) and its summary rows."""
@@ -142,4 +170,5 @@ def bundle(patient: dict, rows: list[dict], *, system: str = PATIENT_SYSTEM, wit
     rows = sorted((r for r in rows if r["state"] != "in-progress"),
                   key=lambda r: (r["started"], r["session_id"], r["exercise_id"]))
     return {"resourceType": "Bundle", "type": "transaction",
-            "entry": [who, what, *(observation_entry(r, who["fullUrl"], what["fullUrl"]) for r in rows)]}
+            "entry": [who, what, *(entry for r in rows for entry in (
+                observation_entry(r, who["fullUrl"], what["fullUrl"]), *region_entries(r, who["fullUrl"], what["fullUrl"])))]}

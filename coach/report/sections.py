@@ -185,7 +185,7 @@ def latest_section(store, data: ReportData) -> str:
     session = data.sessions[-1]
     reps = [r for r in data.reps if r["session_id"] == session["id"]]
     rows = [row([c["exercise"], *(figure_cell(k, c[k]) for k in LATEST_FIGURES)], f"latest-{c['exercise_id']}")
-            for c in session_rows([session], data.sets, reps, data.name)]
+            for c in session_rows([session], data.sets, reps, data.name, data.events, data.library)]
     headers = ["exercise", COLUMNS["planned"], *(FIGURES[k].column for k in LATEST_FIGURES[1:])]
     out = [_latest_heading(session, reps),
            table(headers, rows, "figures") + "<p class='note'>Per exercise, the figures of sessions.csv: see the glossary "
@@ -245,7 +245,7 @@ def sessions_section(data: ReportData) -> str:
     for r in data.reps:
         by_session[r["session_id"]].append(r)
     cells: dict[str, dict[str, dict]] = defaultdict(dict)
-    for c in session_rows(data.sessions, data.sets, data.reps, data.name):
+    for c in session_rows(data.sessions, data.sets, data.reps, data.name, data.events, data.library):
         cells[c["session_id"]][c["exercise_id"]] = c
     rows = [_session_row(n, s, by_session[s["id"]], cells[s["id"]], exercises)
             for n, s in enumerate(data.sessions, start=1)]
@@ -273,7 +273,7 @@ def voided_section(data: ReportData) -> str:
 
 def glossary_section(data: ReportData) -> str:
     """Each figure the report shows: its name, its unit and how it is computed (`progress.FIGURES`)."""
-    figures = {**FIGURES, **progress.REP_FIGURES, **progress.REPORT_FIGURES}
+    figures = {**FIGURES, **progress.REGION_FIGURES, **progress.REP_FIGURES, **progress.REPORT_FIGURES}
     return ("<section id='glossary'><h2>Glossary</h2><p class='note'>Every figure here has the same name, "
             "unit and definition in sessions.csv, the workbook, FHIR and the review's queries.</p>"
             + table(["figure", "unit", "how it is computed"],
