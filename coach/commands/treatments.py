@@ -9,6 +9,7 @@ from datetime import date
 import click
 
 from coach.commands.common import db_option, echo_changes, open_store
+from coach.core.sites import SITE_CHOICES, with_sites
 from coach.errors import CoachError
 
 
@@ -70,6 +71,9 @@ class TreatmentKind(click.ParamType):
 
 
 KIND_CHOICE = TreatmentKind()
+# The fixed vocabulary of injection sites (coach.core.sites), each side; repeat the option for several.
+SITE_OPTION = click.option("--site", multiple=True, type=click.Choice(list(SITE_CHOICES)),
+                           help="An injection site from the list (repeat for more); written before --sites' text.")
 
 
 def echo_alias() -> None:
@@ -83,14 +87,16 @@ def echo_alias() -> None:
 @click.argument("code")
 @click.option("--date", "day", required=True, help="YYYY-MM-DD.")
 @click.option("--kind", required=True, type=KIND_CHOICE, help="A product name (Botox, Dysport, Xeomin, …) means botulinum_toxin.")
-@click.option("--sites", default="", help="Injection sites or procedure.")
+@click.option("--sites", default="", help="Injection sites or procedure, in your words.")
+@SITE_OPTION
 @click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
 @click.option("--notes", default="")
 @db_option
-def treatment_add(code, day, kind, sites, units, notes, db):
+def treatment_add(code, day, kind, sites, site, units, notes, db):
     """Record a treatment of patient CODE. A date in the future is confirmed first (refused without a terminal)."""
     from coach.log.patients import treatment_units
 
+    sites = with_sites(site, sites) or ""
     treatment_units(units)                         # a bad dose is refused before anything is asked
     future = future_ok(day)
     with open_store(db, write=True) as store:
@@ -117,16 +123,19 @@ def treatment_list(code, db):
 @click.argument("treatment_id", metavar="ID")
 @click.option("--date", "day", help="YYYY-MM-DD.")
 @click.option("--kind", type=KIND_CHOICE, help="A product name (Botox, Dysport, Xeomin, …) means botulinum_toxin.")
-@click.option("--sites", help="Injection sites or procedure.")
+@click.option("--sites", help="Injection sites or procedure, in your words.")
+@SITE_OPTION
 @click.option("--units", type=float, help="Dose, e.g. botulinum toxin units (above 0).")
 @click.option("--notes")
 @db_option
-def treatment_edit(code, treatment_id, day, kind, sites, units, notes, db):
-    """Correct treatment ID of patient CODE (the id `coach treatment list` shows); kept in the audit history."""
+def treatment_edit(code, treatment_id, day, kind, sites, site, units, notes, db):
+    """Correct treatment ID of patient CODE (the id `coach treatment list` shows); kept in the audit history.
+    --site (or --sites) replaces the sites recorded."""
     from coach.log.patients import treatment_units
 
+    sites = with_sites(site, sites)
     if all(v is None for v in (day, kind, sites, units, notes)):
-        raise CoachError("Say what to change: --date, --kind, --sites, --units or --notes.", exit_code=2)
+        raise CoachError("Say what to change: --date, --kind, --sites, --site, --units or --notes.", exit_code=2)
     treatment_units(units)
     future = future_ok(day)
     with open_store(db, write=True) as store:

@@ -299,8 +299,13 @@ def sunnybrook_expressions(library: Mapping[str, Exercise]) -> dict[str, str]:
 
 
 def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
-                         library: Mapping[str, Exercise]) -> list[Row]:
-    """Per Sunnybrook expression, the estimated grade from its latest session (None: not practised)."""
+                         library: Mapping[str, Exercise], events: Iterable[Row] = ()) -> list[Row]:
+    """Per Sunnybrook expression, the estimated grade from its latest session (None: not practised).
+    The grade is from the reps' co-movement, the largest of every watched region (eye, mouth, chin,
+    neck alike); `regions`: {region: co-movement events} of that session's `events` for the expression
+    (where the co-movement was), face regions from top to bottom."""
+    events = list(events)
+    regions = watch_regions(library)
     rows: list[Row] = []
     for ex, label in sunnybrook_expressions(library).items():
         latest = next(((started, [r for r in rs if r["complete"] and r["synkinesis_peak"] is not None])
@@ -311,9 +316,14 @@ def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
             continue
         started, done = latest
         typical_co = typical_co_movement(done)
+        sessions = {r.get("session_id") for r in done}
+        counts = region_counts([e for e in events if e.get("session_id") in sessions and e.get("exercise") == ex],
+                               regions)
+        order = [rg for rg in ("eye", "brow", "mouth", *CO_MOVEMENT_REGIONS) if rg in counts]
         rows.append({"exercise": ex, "label": label,
                      "grade": None if typical_co is None else synkinesis_grade(typical_co),
-                     "typical_co_movement": typical_co, "n": len(done), "date": started[:10]})
+                     "typical_co_movement": typical_co, "n": len(done), "date": started[:10],
+                     "regions": {rg: counts[rg] for rg in order + sorted(set(counts) - set(order))}})
     return rows
 
 

@@ -323,6 +323,33 @@ def exercise_plot(title: str, rows: list[dict], treatments: list[dict], labels: 
     return fig
 
 
+@styled
+def region_plot(title: str, rows: list[dict], treatments: list[dict], panel_title: str) -> Figure:
+    """One region's co-movement over time (the chin's, the neck's): its events per session, and above
+    them, when there are any, the treatments into that region's muscle with their windows.
+
+    `rows`: one per session {"when", "full", "events"}."""
+    ratios = [0.36, 1] if treatments else [1]
+    fig = Figure(figsize=(PRINT_WIDTH_IN, 2.2 + 0.45 * bool(treatments)), layout="constrained")
+    *strip, ax = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0]
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    _series(ax, rows, "events", "#c0392b", marker="D")
+    ax.set_ylim(-0.3, _top([r["events"] for r in rows], 4))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(panel_title)
+    ax.set_ylabel("events", rotation=0, ha="right", va="center")
+    ax.grid(axis="y", color="#e6e6e6", zorder=0)
+    handles: list[Artist] = [Line2D([], [], color="#c0392b", marker="D", markersize=4, label=FULL_LABEL),
+                             Line2D([], [], color="#c0392b", marker="D", markersize=5.5, linestyle="none",
+                                    markerfacecolor="white", label=PARTIAL_LABEL)]
+    if strip:
+        _strip(strip[0])
+        handles += treatment_marks((ax,), strip[0], treatments)
+    _date_axis(ax, [r["when"] for r in rows], treatments)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, handlelength=1.8)
+    return fig
+
+
 # ---- the latest session ------------------------------------------------------------------
 def _exercise_dividers(ax, reps: list[dict], names: dict) -> None:
     prev = None

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 from coach.core import progress
 from coach.core.progress import FIGURES, GRADE_LABELS, SYNKINESIS_GRADE_CUTOFFS, local_dt
+from coach.core.sites import regions_in
 from coach.core.summary import COLUMNS, STATUS_WORDS, plain_value, session_rows
 from coach.report.data import Point, ReportData, unit_of
 from coach.report.html import day, esc, fmt, opt, pct, row, table
-from coach.report.plots import exercise_plot, latest_plot, svg
+from coach.report.plots import exercise_plot, latest_plot, region_plot, svg
 
 WEEKLY_ABOVE = 40                # more sessions than this: trend plots show weekly points
 
@@ -107,14 +108,45 @@ def trends_section(data: ReportData) -> str:
         out.append(f"<figure id='trend-{esc(ex)}'>"
                    + svg(trend_figure(data, ex, series[ex]), f"trend{i}", f"{data.name(ex)}: trends")
                    + "</figure>")
+    out.append(region_trends(data))
     out.append("</section>")
     return "".join(out)
+
+
+REGION_TITLES = {"chin": "Chin (mentalis)", "neck": "Neck (platysma)"}
+
+
+def region_treatments(data: ReportData, region: str) -> list[dict]:
+    """The treatments whose sites name the region's muscle (a toxin into mentalis: the chin's trend)."""
+    return [t for t in data.treatments if region in regions_in(t["sites"])]
+
+
+def region_trends(data: ReportData) -> str:
+    """The chin's and the neck's co-movement per session, over the sessions that watched them, each with
+    the treatments into its muscle (`progress.REGION_FIGURES`: the events of that region's watches)."""
+    out = []
+    for region in progress.CO_MOVEMENT_REGIONS:
+        series = progress.region_series(data.sessions, data.sets, data.events, data.library, region)
+        if not series:
+            continue
+        rows = [{"when": local_dt(started), "full": progress.in_trend(state), "events": n}
+                for started, state, n in series]
+        fig = region_plot(f"{REGION_TITLES[region]}: co-movement", rows, region_treatments(data, region),
+                          f"{progress.REGION_FIGURES[f'{region}_events'].name.capitalize()} per session "
+                          "(all exercises that watch it)")
+        out.append(f"<figure id='trend-region-{region}'>" + svg(fig, f"region-{region}", f"{region} co-movement")
+                   + "</figure>")
+    if not out:
+        return ""
+    return ("<h3 id='regions'>Chin and neck</h3><p class='note'>Co-movement events of the chin and of the neck, "
+            "per session, in the sessions with an exercise that watches them. A treatment is drawn on a "
+            "region's trend when its sites name that region's muscle (mentalis, platysma).</p>" + "".join(out))
 
 
 # ---- Sunnybrook and toxin -----------------------------------------------------------------
 def sunnybrook_section(data: ReportData) -> str:
     cuts = SYNKINESIS_GRADE_CUTOFFS
-    estimates = progress.sunnybrook_estimates(progress.per_session(data.reps), data.library)
+    estimates = progress.sunnybrook_estimates(progress.per_session(data.reps), data.library, data.events)
     done = [g for g in estimates if g["grade"] is not None]
     missing = [g["label"] for g in estimates if g["grade"] is None]
     out = ["<section id='sunnybrook'><h2>Sunnybrook synkinesis: estimate</h2>"
@@ -122,11 +154,14 @@ def sunnybrook_section(data: ReportData) -> str:
            "to be confirmed by a clinician's Sunnybrook assessment.</p>"
            f"<p class='note'>Typical co-movement (the median of the reps' peaks) of the latest session with the "
            f"expression; grade 0 below "
-           f"{100 * cuts[0]:g} %, 1 below {100 * cuts[1]:g} %, 2 below {100 * cuts[2]:g} %, else 3.</p>"]
+           f"{100 * cuts[0]:g} %, 1 below {100 * cuts[1]:g} %, 2 below {100 * cuts[2]:g} %, else 3. Every watched "
+           "region counts (eye, mouth, chin, neck): a rep's co-movement is its largest in any of them. "
+           "Co-movement in: the regions with co-movement events in that session (how many).</p>"]
     if done:
-        out.append(table(["expression", "estimated grade", FIGURES["typical_co_movement"].column, "reps", "session"], [
+        out.append(table(["expression", "estimated grade", FIGURES["typical_co_movement"].column, "reps",
+                          "co-movement in", "session"], [
             row([g["label"], f"{g['grade']} ({GRADE_LABELS[g['grade']]})", pct(g["typical_co_movement"]), g["n"],
-                 day(g["date"])],
+                 ", ".join(f"{region} ({n})" for region, n in g["regions"].items()) or "–", day(g["date"])],
                 f"grade-{g['exercise']}") for g in done]))
     if missing:
         out.append(f"<p id='sunnybrook-missing'>Not practised, so not estimated: {esc(', '.join(missing))}.</p>")
