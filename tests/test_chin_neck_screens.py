@@ -137,3 +137,33 @@ def test_chin_and_neck_regions_name_mesh_points_on_their_own_side(calm):
         assert len(lip_border) == 3 and (p[[i for i in own if i not in lip_border], 1] > p[face.LOWER_LIP_MID, 1]).all()
         jaw = p[list(face.REGION_POINTS["neck"][side])]
         assert (sign * (jaw[:, 0] - mid_x) > 0).all() and (jaw[:, 1] > p[face.MOUTH_CORNER[side], 1]).all()
+
+
+@pytest.mark.parametrize("measure, region, kind, fix", [
+    ("chin_raise", "chin", "mentalis", "Keep your chin smooth: make the smile smaller"),
+    ("neck_bands", "neck", "platysma", "Keep your neck soft: make the movement smaller")])
+def test_the_alert_says_the_watchs_fix_rings_its_region_sounds_once_and_the_fix_is_voiced(
+        library, calm, measure, region, kind, fix):
+    """The banner, its sound and its spoken fix come from the watch, whatever its region: nothing maps a
+    region to words or sounds, so a watch of the chin or the neck is alerted like one of the eye."""
+    from dataclasses import replace
+
+    from coach.core.alert import Alert
+    from coach.core.events import SynkinesisStarted
+    from coach.core.exercises import Watch
+    from coach.core.screens import phrases
+    from coach.resources import builtin_dir
+    from coach.screen.sound import VOICE_DIR, voice_file
+
+    watch = Watch(measure, 1.0, "It tightened", region.capitalize() + " tightening", region, kind, fix=fix)
+    smile = replace(library["gentle-smile"], watches=library["gentle-smile"].watches + (watch,))
+    alert = Alert()
+    alert.start(smile, SynkinesisStarted("right", measure, 3.0, 3.2, "It tightened", region, smile.id))
+    assert alert.banner("rest") is None and alert.sound("rest") is None          # not while resting
+    assert alert.banner("hold") == (fix, ((region, "right"),))
+    assert alert.sound("hold") == "synkinesis" and alert.sound("hold") is None   # once
+    view = compose(moment(library, calm, exercise=smile, banner=alert.banner("hold")), "synkinesis")
+    assert (view.banner, view.highlight, view.say) == (fix, ((region, "right"),), fix)
+    assert fix in phrases({smile.id: smile})
+    voiced = builtin_dir("sounds") / VOICE_DIR / voice_file(fix)
+    assert voiced.stat().st_size > 5000 and voice_file(fix) in (voiced.parent / "phrases.txt").read_text()
