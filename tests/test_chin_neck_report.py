@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from coach.cli import cli
 from coach.core import progress, summary
 from coach.core.exercises import Watch, load_library
+from coach.core.regions import region_series, watch_regions
 from coach.core.sites import SITE_CHOICES, muscles_in, regions_in, with_sites
 from coach.log.store import Store
 from coach.report import exports, fhir
@@ -212,11 +213,11 @@ def test_the_chin_trend_plots_each_sessions_events(patient):
     with Store.open(folder / "coach.db", readonly=True) as store:
         data = gather(store, CODE, TODAY, chin_neck_library())
     chin = counted(folder / "coach.db", "chin_raise")
-    series = progress.region_series(data.sessions, data.sets, data.events, data.library, "chin")
+    series = region_series(data.sessions, data.sets, data.events, data.library, "chin")
     assert [n for _, _, n in series] == [sum(v for (d, _), v in chin.items() if d == s["started"][:10])
                                          for s in data.sessions]
     assert [state for _, state, _ in series][-1] == "interrupted"
-    neck = progress.region_series(data.sessions, data.sets, data.events, data.library, "neck")
+    neck = region_series(data.sessions, data.sets, data.events, data.library, "neck")
     assert [n for _, _, n in neck] == list(NECK_EVENTS)
 
 
@@ -248,7 +249,7 @@ def test_sunnybrook_grades_a_rep_whose_co_movement_is_the_chin_like_any_other():
 
 
 def test_region_figures_count_only_co_movement_in_that_region():
-    regions = progress.watch_regions(chin_neck_library())
+    regions = watch_regions(chin_neck_library())
     assert (regions["chin_raise"], regions["neck_bands"], regions["eye_opening"]) == ("chin", "neck", "eye")
     events = [{"kind": "synkinesis", "measure": "chin_raise"}, {"kind": "synkinesis", "measure": "eye_opening"},
               {"kind": "face_lost", "measure": None}, {"kind": "synkinesis", "measure": "neck_bands"},

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from coach.core.events import Rep
 from coach.core.exercises import SUNNYBROOK, Exercise
+from coach.core.regions import CO_MOVEMENT_REGIONS, region_counts, watch_regions
 
 Row = dict[str, Any]                 # a row of the store (a rep, a session, a treatment …)
 RepLike = Rep | Row                  # a rep of the session under way, or a logged rep row
@@ -300,13 +301,9 @@ def sunnybrook_expressions(library: Mapping[str, Exercise]) -> dict[str, str]:
 
 def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
                          library: Mapping[str, Exercise], events: Iterable[Row] = ()) -> list[Row]:
-    """Per Sunnybrook expression, the estimated grade from its latest session (None: not practised).
-    The grade is from the reps' co-movement, the largest of every watched region (eye, mouth, chin,
-    neck alike); `regions`: {region: co-movement events} of that session's `events` for the expression
-    (where the co-movement was), face regions from top to bottom."""
-    events = list(events)
-    regions = watch_regions(library)
-    rows: list[Row] = []
+    """Per Sunnybrook expression, the estimated grade from its latest session (None: not practised), from the
+    reps' co-movement in any watched region (chin and neck too); `regions`: that session's events per region."""
+    events, regions, rows = list(events), watch_regions(library), []
     for ex, label in sunnybrook_expressions(library).items():
         latest = next(((started, [r for r in rs if r["complete"] and r["synkinesis_peak"] is not None])
                        for started, rs in reversed(series.get(ex, []))
@@ -316,14 +313,11 @@ def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
             continue
         started, done = latest
         typical_co = typical_co_movement(done)
-        sessions = {r.get("session_id") for r in done}
-        counts = region_counts([e for e in events if e.get("session_id") in sessions and e.get("exercise") == ex],
-                               regions)
-        order = [rg for rg in ("eye", "brow", "mouth", *CO_MOVEMENT_REGIONS) if rg in counts]
+        ids = {r.get("session_id") for r in done}
+        counts = region_counts([e for e in events if e.get("session_id") in ids and e.get("exercise") == ex], regions)
         rows.append({"exercise": ex, "label": label,
                      "grade": None if typical_co is None else synkinesis_grade(typical_co),
-                     "typical_co_movement": typical_co, "n": len(done), "date": started[:10],
-                     "regions": {rg: counts[rg] for rg in order + sorted(set(counts) - set(order))}})
+                     "typical_co_movement": typical_co, "n": len(done), "date": started[:10], "regions": counts})
     return rows
 
 
@@ -491,70 +485,16 @@ def co_movement_points(reps: list[Row], min_reps: int = CO_MOVEMENT_MIN_REPS) ->
     return out
 
 
-# ---- co-movement per region: the chin and the neck (issue 21) ----------------------------------------
-# The two regions a therapist injects beyond the eye and the mouth corner, each with its own figure:
-# how many co-movement events of that region an exercise had in a session. Which region an event
-# belongs to is the region of the watch whose measure it names (the exercise files' `[[watch]]`
-# region); MEASURE_REGIONS names the shipped measures for an exercise no longer in the library.
-CO_MOVEMENT_REGIONS = ("chin", "neck")
-MEASURE_REGIONS = {"eye_opening": "eye", "brow_height": "brow", "commissure_excursion": "mouth",
-                   "commissure_elevation": "mouth", "upper_lip_elevation": "mouth",
-                   "chin_raise": "chin", "neck_bands": "neck"}
-REGION_MUSCLES = {"chin": "mentalis", "neck": "platysma"}      # the muscle a toxin for that region goes into
-REGION_FIGURES = {
-    "chin_events": Figure(
-        "chin co-movement events", "events", "", "Co-movement events of the chin (mentalis: the lower lip to chin "
-        "height shortening, the chin dimpling) during the exercise in the session: events of a measure the "
-        "exercise watches in the chin region. Blank when the exercise does not watch the chin."),
-    "neck_events": Figure(
-        "neck co-movement events", "events", "", "Co-movement events of the neck (platysma: bands below the jaw "
-        "growing) during the exercise in the session: events of a measure the exercise watches in the neck "
-        "region, counted only where the neck was seen. Blank when the exercise does not watch the neck."),
-}
-
-
-def watch_regions(library: Mapping[str, Exercise] | None = None) -> dict[str, str]:
-    """{measure: region} of every watched co-movement (the library's watches over MEASURE_REGIONS)."""
-    return {**MEASURE_REGIONS, **{w.measure: w.region for ex in (library or {}).values() for w in ex.watches}}
-
-
-def watched_regions(exercise: Exercise | None) -> set[str]:
-    """The regions an exercise watches (none when it is not in the library)."""
-    return {w.region for w in exercise.watches} if exercise is not None else set()
-
-
-def region_counts(events: Iterable[Row], regions: Mapping[str, str]) -> dict[str, int]:
-    """{region: number of co-movement events} of `events` (rows of the events table; other kinds of
-    event, a lost face or camera, are not co-movement)."""
-    out: dict[str, int] = defaultdict(int)
-    for e in events:
-        if (e.get("kind") or "synkinesis") == "synkinesis" and (region := regions.get(e.get("measure") or "")):
-            out[region] += 1
-    return dict(out)
+# ---- co-movement per region (issue 21): the chin's and the neck's events per session and exercise ----------
+REGION_FIGURES = {f"{region}_events": Figure(
+    f"{region} co-movement events", "events", "", f"Co-movement events of the {region} ({muscle}: {sign}) in the "
+    f"exercise in the session: events of a measure it watches in the {region} (`coach.core.regions`). Blank when "
+    f"the exercise does not watch the {region}.") for region, muscle, sign in (
+        ("chin", "mentalis", "the lower lip to chin height shortening"),
+        ("neck", "platysma", "bands below the jaw growing, counted only where the neck was seen"))}
 
 
 def region_figures(events: Iterable[Row], watched: set[str], regions: Mapping[str, str]) -> Row:
-    """REGION_FIGURES of one exercise in one session, from its events: the count of each region's events;
-    None for a region the exercise does not watch (unless it has events there all the same)."""
+    """REGION_FIGURES of one exercise in one session: each region's events; None where not watched and none."""
     counts = region_counts(events, regions)
-    return {f"{region}_events": counts.get(region, 0) if region in watched or region in counts else None
-            for region in CO_MOVEMENT_REGIONS}
-
-
-def region_series(sessions: list[Row], sets: Mapping[str, list[Row]], events: list[Row],
-                  library: Mapping[str, Exercise], region: str) -> list[tuple[str, str, int]]:
-    """[(session started, session state, events)] of one region per session, in the sessions' order, for
-    the sessions with an exercise that watches the region (in its sets) or with events there. `state`:
-    the session's `session_status` when the row has one ("state"), else its logged status."""
-    regions = watch_regions(library)
-    by_session: dict[str, list[Row]] = defaultdict(list)
-    for e in events:
-        by_session[e["session_id"]].append(e)
-    out = []
-    for s in sessions:
-        evs = by_session.get(s["id"], [])
-        done = {st["exercise"] for st in sets.get(s["id"], [])}
-        counts = region_counts(evs, regions)
-        if region in counts or any(region in watched_regions(library.get(ex or "")) for ex in done):
-            out.append((s["started"], s.get("state") or s.get("status") or "completed", counts.get(region, 0)))
-    return out
+    return {f"{rg}_events": counts.get(rg, 0) if rg in watched or rg in counts else None for rg in CO_MOVEMENT_REGIONS}

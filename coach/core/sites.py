@@ -3,7 +3,7 @@
 A treatment's `sites` stays free text (a procedure, a site this list lacks), but the muscles below
 are named one way: `coach treatment add --site mentalis-left` writes "mentalis left", and the report
 draws a toxin into a region's muscle on that region's co-movement trend (mentalis: the chin,
-platysma: the neck; `coach.core.progress.REGION_MUSCLES`).
+platysma: the neck; `MUSCLES`).
 """
 from __future__ import annotations
 

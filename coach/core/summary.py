@@ -28,6 +28,7 @@ from typing import Any, Callable
 from coach.core import progress
 from coach.core.exercises import Exercise
 from coach.core.progress import local_dt
+from coach.core.regions import watch_regions, watched_regions
 
 # How the report and the exports word a session's status (`progress.session_status`).
 STATUS_WORDS = {"completed": "completed", "short": "short", "interrupted": "interrupted",
@@ -77,7 +78,7 @@ def session_rows(sessions: list[dict[str, Any]], sets: dict[str, list[dict[str, 
     Each row also carries `session_id`, `started` and `state`."""
     name = name or _default_name
     library = library or {}
-    regions = progress.watch_regions(library)
+    regions = watch_regions(library)
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in reps:
         by_session[r["session_id"]].append(r)
@@ -96,7 +97,7 @@ def session_rows(sessions: list[dict[str, Any]], sets: dict[str, list[dict[str, 
                         "status": STATUS_WORDS.get(state, state), "exercise": name(ex), "exercise_id": ex,
                         **exercise_figures([st for st in s_sets if st["exercise"] == ex], by_ex.get(ex, [])),
                         **progress.region_figures(events_of.get((s["id"], ex), []),
-                                                  progress.watched_regions(library.get(ex)), regions)})
+                                                  watched_regions(library.get(ex)), regions)})
     return out
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from coach.core import progress
 from coach.core.progress import FIGURES, GRADE_LABELS, SYNKINESIS_GRADE_CUTOFFS, local_dt
+from coach.core.regions import CO_MOVEMENT_REGIONS, region_series
 from coach.core.sites import regions_in
 from coach.core.summary import COLUMNS, STATUS_WORDS, plain_value, session_rows
 from coach.report.data import Point, ReportData, unit_of
@@ -125,8 +126,8 @@ def region_trends(data: ReportData) -> str:
     """The chin's and the neck's co-movement per session, over the sessions that watched them, each with
     the treatments into its muscle (`progress.REGION_FIGURES`: the events of that region's watches)."""
     out = []
-    for region in progress.CO_MOVEMENT_REGIONS:
-        series = progress.region_series(data.sessions, data.sets, data.events, data.library, region)
+    for region in CO_MOVEMENT_REGIONS:
+        series = region_series(data.sessions, data.sets, data.events, data.library, region)
         if not series:
             continue
         rows = [{"when": local_dt(started), "full": progress.in_trend(state), "events": n}
