@@ -167,3 +167,33 @@ def test_the_alert_says_the_watchs_fix_rings_its_region_sounds_once_and_the_fix_
     assert fix in phrases({smile.id: smile})
     voiced = builtin_dir("sounds") / VOICE_DIR / voice_file(fix)
     assert voiced.stat().st_size > 5000 and voice_file(fix) in (voiced.parent / "phrases.txt").read_text()
+
+
+def test_the_labellers_five_region_buttons_fit_their_words_and_the_screen():
+    """Chin (4) and Neck (5) join Eye, Brow and Mouth: every button's word inside its button, no two
+    buttons overlapping, all on the 1280 × 720 screen, and the chosen region lit."""
+    import pygame
+
+    from coach.core.labelling import Labelling
+    from coach.screen.labeller import BUTTONS, SIZE, LabelTool
+    from coach.screen.palette import SKY
+
+    state = Labelling([{"id": "r1", "exercise": "gentle-smile", "session_started": "2024-03-04T10:00"}])
+    state.act("yes")
+    state.act("side:left")
+    state.draft.region = "neck"
+    tool = LabelTool(state, None, lambda label: None)
+    surf = pygame.Surface(SIZE)
+    tool._panel(surf, state.rep)
+    rects = tool.buttons
+    assert {"region:chin", "region:neck"} <= set(rects)
+    screen = pygame.Rect((0, 0), SIZE)
+    for action, word, key in BUTTONS:
+        drawn = [r for r, w in tool.text.drawn if w.startswith(word)]
+        assert drawn and rects[action].contains(drawn[0]), word
+        assert screen.contains(rects[action])
+    others = list(rects.values())
+    assert not any(a.colliderect(b) for i, a in enumerate(others) for b in others[i + 1:])
+    inside = {a: (r.x + 6, r.centery) for a, r in rects.items()}      # the fill, left of the word
+    assert tuple(surf.get_at(inside["region:neck"]))[:3] == SKY
+    assert tuple(surf.get_at(inside["region:chin"]))[:3] != SKY

@@ -36,19 +36,19 @@ BUTTONS: list[tuple[str, str, str]] = [            # (action, word, key shown)
     ("region:eye", "Eye", "1"), ("region:brow", "Brow", "2"), ("region:mouth", "Mouth", "3"),
     ("region:chin", "Chin", "4"), ("region:neck", "Neck", "5"),
     ("back", "Back", "Bksp"), ("next", "Next", "Enter")]
-ROWS = ((0, 2), (2, 5), (5, 10), (10, 12))
+ROWS = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12))      # the regions in two rows: eye, brow, mouth; chin, neck
 
 
 def button_rects() -> dict[str, pygame.Rect]:
     """Where each button is (the right-hand panel), by action."""
     out: dict[str, pygame.Rect] = {}
-    y = 250
+    y = 232
     for a, b in ROWS:
         n = b - a
         w = (440 - 16 * (n - 1)) // n
         for i in range(a, b):
-            out[BUTTONS[i][0]] = pygame.Rect(810 + (i - a) * (w + 16), y, w, 84)
-        y += 110
+            out[BUTTONS[i][0]] = pygame.Rect(810 + (i - a) * (w + 16), y, w, 76)
+        y += 90
     return out
 
 
@@ -217,7 +217,7 @@ class LabelTool:
             self.text.blit(surf, f"{word} ({key})" if len(word) < 6 else word, SMALL, INK if on else TEXT,
                            rect.center, "center")
         if self.message:
-            self.text.blit(surf, self.message, SMALL, MUTED, (810, 690), "bottomleft")
+            self.text.blit(surf, self.message, SMALL, MUTED, (810, 714), "bottomleft")
 
 
 def words(label: dict) -> str:
