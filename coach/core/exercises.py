@@ -32,7 +32,7 @@ from typing import Any, Iterable
 from coach.core.calibration import REL
 
 DIRECTIONS = {"increase": 1.0, "decrease": -1.0}
-REGIONS = ("eye", "brow", "mouth")
+REGIONS = ("eye", "brow", "mouth", "chin", "neck")
 SUNNYBROOK = ("brow_lift", "eye_closure", "open_mouth_smile", "snarl", "lip_pucker")
 WATCH_DEFAULTS = {"threshold": 0.10, "min_difference": 0.10, "min_ratio": 1.8}
 RULES = ("side", "absolute", "both")
