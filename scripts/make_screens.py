@@ -42,14 +42,12 @@ PICTURES = {
     "careful-neck.png": ("views", "neck"),
     "neck-hint.png": ("views", "neck-hint"),
 }
-# The chin and neck screens (issue 21), drawn from snapshots of the calm face: an alert on the chin,
-# one on the neck, and the hint while the neck can't be judged. (key, banner, highlight, neck, hint)
-CHIN_FIX, NECK_FIX = "Keep your chin smooth: make the smile smaller", "Keep your neck soft: make the movement smaller"
-NECK_HINT = "Lower the camera a little so your neck shows"
-VIEWS = [("chin", CHIN_FIX, (("chin", "left"),), (), ""),
-         ("neck", NECK_FIX, (("neck", "left"),), (("left", "seen"), ("right", "not seen")), ""),
-         ("neck-hint", None, (), (("left", "can't tell"), ("right", "can't tell")), NECK_HINT)]
-
+# The chin and neck screens (issue 21), drawn from snapshots of the calm face in the open-mouth smile,
+# which watches both: an alert on the chin, one on the neck, and the hint while the neck can't be
+# judged. (key, region alerted or "", neck states, whether the neck hint shows)
+VIEWS = [("chin", "chin", (("left", "not seen"), ("right", "not seen")), ""),
+         ("neck", "neck", (("left", "seen"), ("right", "not seen")), ""),
+         ("neck-hint", "", (("left", "can't tell"), ("right", "can't tell")), "hint")]
 
 def demo_shots(folder: Path) -> dict[str, Path]:
     from coach.app import run_demo
@@ -162,24 +160,27 @@ def view_shots(folder: Path) -> dict[str, Path]:
     from coach.core.exercises import load_library
     from coach.core.feedback import Meter
     from coach.core.moment import Moment, Place
+    from coach.core.neck import NECK_HINT
     from coach.core.screens import compose
     from coach.screen.display import PygameDisplay
 
-    smile = load_library()[0]["gentle-smile"]
+    smile = load_library()[0]["open-mouth-smile"]
     calm = calm_face()
     display = PygameDisplay(mute=True, view="mesh")
     saved = {}
     try:
-        for key, fix, highlight, neck, hint in VIEWS:
-            watch = "Neck tightening" if "neck" in key else "Chin tightening"
-            alert = {side for _, side in highlight}
-            meters = tuple([Meter(smile.prime.label, s, "prime", v, 1.0) for s, v in (("left", 0.9), ("right", 0.8))]
-                           + [Meter(watch, s, "watch", 0.8 if s in alert else 0.2, 0.5, s in alert)
-                              for s in ("left", "right")])
+        for key, region, neck, hint in VIEWS:
+            watch = next((w for w in smile.watches if w.region == region), None)
+            meters = [Meter(smile.prime.label, s, "prime", v, 1.0) for s, v in (("left", 0.9), ("right", 0.8))]
+            for w in smile.watches:
+                alert = w is watch
+                meters += [Meter(w.label, s, "watch", 0.8 if alert and s == "left" else 0.2, 0.5, alert and s == "left")
+                           for s in ("left", "right")]
             m = Moment(t=20.0, state="hold", status="in-progress", pause_reason="", exercise=smile,
                        place=Place(1, 1, 2, 5), ticks=0, countdown_s=None, hold_fraction=0.6,
-                       banner=(fix, highlight) if fix else None, meters=meters, prompt=None, pose_hint="",
-                       calibrate_hint="", points=calm.points, neck=neck, neck_hint=hint)
+                       banner=(watch.correction, ((region, "left"),)) if watch else None, meters=tuple(meters),
+                       prompt=None, pose_hint="", calibrate_hint="", points=calm.points, neck=neck,
+                       neck_hint=NECK_HINT if hint else "")
             display.renderer.avatar.frame_size = (calm.width, calm.height)
             display.draw(compose(m, None))
             saved[key] = folder / f"{key}.png"

@@ -9,13 +9,13 @@ import pytest
 from coach.core import face
 from coach.core.feedback import FeedbackView, Meter
 from coach.core.moment import Moment, Place
+from coach.core.neck import NECK_HINT
 from coach.core.screens import compose
 
 pytestmark = pytest.mark.usefixtures("headless")
 
 # The lower lip's outer outline in MediaPipe's canonical mesh (FACEMESH_LIPS), corner to corner.
 LOWER_LIP_OUTLINE = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
-NECK_HINT = "Lower the camera a little so your neck shows"      # coach.core.neck.NECK_HINT (the brief's words)
 
 
 @pytest.fixture
@@ -139,34 +139,29 @@ def test_chin_and_neck_regions_name_mesh_points_on_their_own_side(calm):
         assert (sign * (jaw[:, 0] - mid_x) > 0).all() and (jaw[:, 1] > p[face.MOUTH_CORNER[side], 1]).all()
 
 
-@pytest.mark.parametrize("measure, region, kind, fix", [
-    ("chin_raise", "chin", "mentalis", "Keep your chin smooth: make the smile smaller"),
-    ("neck_bands", "neck", "platysma", "Keep your neck soft: make the movement smaller")])
-def test_the_alert_says_the_watchs_fix_rings_its_region_sounds_once_and_the_fix_is_voiced(
-        library, calm, measure, region, kind, fix):
+def test_the_alert_says_the_watchs_fix_rings_its_region_sounds_once_and_the_fix_is_voiced(library, calm):
     """The banner, its sound and its spoken fix come from the watch, whatever its region: nothing maps a
-    region to words or sounds, so a watch of the chin or the neck is alerted like one of the eye."""
-    from dataclasses import replace
-
+    region to words or sounds, so each shipped watch of the chin or the neck is alerted like one of the eye."""
     from coach.core.alert import Alert
     from coach.core.events import SynkinesisStarted
-    from coach.core.exercises import Watch
     from coach.core.screens import phrases
     from coach.resources import builtin_dir
     from coach.screen.sound import VOICE_DIR, voice_file
 
-    watch = Watch(measure, 1.0, "It tightened", region.capitalize() + " tightening", region, kind, fix=fix)
-    smile = replace(library["gentle-smile"], watches=library["gentle-smile"].watches + (watch,))
-    alert = Alert()
-    alert.start(smile, SynkinesisStarted("right", measure, 3.0, 3.2, "It tightened", region, smile.id))
-    assert alert.banner("rest") is None and alert.sound("rest") is None          # not while resting
-    assert alert.banner("hold") == (fix, ((region, "right"),))
-    assert alert.sound("hold") == "synkinesis" and alert.sound("hold") is None   # once
-    view = compose(moment(library, calm, exercise=smile, banner=alert.banner("hold")), "synkinesis")
-    assert (view.banner, view.highlight, view.say) == (fix, ((region, "right"),), fix)
-    assert fix in phrases({smile.id: smile})
-    voiced = builtin_dir("sounds") / VOICE_DIR / voice_file(fix)
-    assert voiced.stat().st_size > 5000 and voice_file(fix) in (voiced.parent / "phrases.txt").read_text()
+    watched = [(ex, w) for ex in library.values() for w in ex.watches if w.region in ("chin", "neck")]
+    assert {w.region for _, w in watched} == {"chin", "neck"}
+    listed = (builtin_dir("sounds") / VOICE_DIR / "phrases.txt").read_text()
+    for ex, w in watched:
+        alert = Alert()
+        alert.start(ex, SynkinesisStarted("right", w.measure, 3.0, 3.2, w.message, w.region, ex.id))
+        assert alert.banner("rest") is None and alert.sound("rest") is None          # not while resting
+        assert alert.banner("hold") == (w.fix, ((w.region, "right"),)) and w.fix.startswith("Keep your")
+        assert alert.sound("hold") == "synkinesis" and alert.sound("hold") is None   # once
+        view = compose(moment(library, calm, exercise=ex, banner=alert.banner("hold")), "synkinesis")
+        assert (view.banner, view.highlight, view.say) == (w.fix, ((w.region, "right"),), w.fix)
+        assert w.fix in phrases(library)
+        voiced = builtin_dir("sounds") / VOICE_DIR / voice_file(w.fix)
+        assert voiced.stat().st_size > 5000 and voice_file(w.fix) in listed, w.fix
 
 
 def test_the_labellers_five_region_buttons_fit_their_words_and_the_screen():

@@ -14,7 +14,7 @@ def test_builtin_library_complete_and_valid(library):
     for ex in library.values():
         assert ex.instructions and ex.prime.target > 0 and ex.watches
         for w in ex.watches:
-            assert w.message and w.kind in ("oral-ocular", "ocular-oral")
+            assert w.message and w.kind in ("oral-ocular", "ocular-oral", "mentalis", "platysma")
     kinds = {ex.id: {w.kind for w in ex.watches} for ex in library.values()}
     for oral in ("gentle-smile", "open-mouth-smile", "snarl", "lip-pucker"):
         assert "oral-ocular" in kinds[oral]

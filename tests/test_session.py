@@ -90,7 +90,8 @@ def test_meters_show_prime_and_watch_per_side(smile3):
     _, display = run(frames, [smile3])
     hold = [v for v in display.views if v.screen == "hold" and v.banner]
     assert hold
-    m = {(x.kind, x.side): x for x in hold[-1].meters}
+    m = {(x.kind, x.side): x for x in hold[-1].meters if x.label in ("Smile", "Eye narrowing")}
+    assert {x.label for x in hold[-1].meters} == {"Smile", "Eye narrowing", "Chin tightening"}
     assert m[("prime", "left")].value > 0.5 and m[("prime", "right")].value > 0.5
     assert m[("watch", "right")].alert and not m[("watch", "left")].alert
     assert m[("watch", "right")].value > m[("watch", "right")].threshold > m[("watch", "left")].value

@@ -8,6 +8,9 @@ manager); relying on `__del__` at interpreter exit prints errors.
 `extras=False` asks MediaPipe for landmarks only: no blendshapes, no
 transformation matrix. The landmarks are the same to the bit; `coach analyze`
 uses neither, so it asks for them only when it saves a landmark stream.
+
+Each frame with a face also carries its pixel readings (`coach.camera.pixels`: the chin's profile
+and texture, the neck below the jaw), read from the same picture.
 """
 from __future__ import annotations
 
@@ -19,8 +22,11 @@ import types
 
 import numpy as np
 
+from dataclasses import replace
+
 from coach.core.frames import LandmarkFrame
 from coach.camera import model as model_io
+from coach.camera.pixels import read_pixels
 from coach.quiet import hushed_stderr
 
 MAX_FACES = 4  # look for a few, keep the largest: the patient is the one nearest the camera
@@ -92,6 +98,7 @@ class Tracker:
         self._clip_last_t = None
         self._first = True
         self._used = False
+        self.readings = True   # read the chin and neck from the picture too (`coach.camera.pixels`)
 
     def new_clip(self) -> None:
         """Start a new clip: its timestamps restart at 0, ours keep increasing.
@@ -135,7 +142,8 @@ class Tracker:
         matrix = None
         if result.facial_transformation_matrixes:
             matrix = np.asarray(result.facial_transformation_matrixes[best], dtype=np.float32)
-        return LandmarkFrame(t, w, h, pts, blend, matrix, index)
+        frame = LandmarkFrame(t, w, h, pts, blend, matrix, index)
+        return replace(frame, readings=read_pixels(rgb, frame)) if self.readings else frame
 
     def detect_raw(self, rgb: np.ndarray):
         """MediaPipe alone, with none of our conversion: what `coach bench` compares against."""

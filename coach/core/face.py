@@ -34,6 +34,11 @@ IRIS = {  # (centre, then four rim points: two horizontal, two vertical)
 MOUTH_CORNER = {"left": 291, "right": 61}
 UPPER_LIP_LATERAL = {"left": (269, 270), "right": (39, 40)}  # over the canine: lifts in a snarl
 INNER_LIP_TOP, INNER_LIP_BOTTOM = 13, 14
+# The lower lip and the chin, per side (the chin's measures; see coach.core.chin).
+LOWER_LIP_OUTER = {"left": (314, 405), "right": (84, 181)}      # the red lip's lower border
+LOWER_LIP_INNER = {"left": (317, 402), "right": (87, 178)}      # where the lips meet
+CHIN_FOLD = {"left": (313, 406), "right": (83, 182)}            # the fold under the lower lip
+CHIN_OUTLINE = {"left": (377, 400), "right": (148, 176)}        # the face's outline below the lip
 UPPER_LIP_MID, LOWER_LIP_MID = 0, 17
 NASION = 168
 NOSE_TIP = 1
@@ -56,6 +61,12 @@ MEASURE_POINTS = {
     "mouth_width": _CORNERS,
     "mouth_open": (INNER_LIP_TOP, INNER_LIP_BOTTOM),
 }
+_CHIN = tuple(p for s in SIDES for pts in (LOWER_LIP_OUTER, CHIN_FOLD, CHIN_OUTLINE) for p in pts[s])
+MEASURE_POINTS.update({name: _CHIN for name in ("lip_chin_height", "lower_lip_red", "chin_pad")})
+# Measures read from the picture (`coach.camera.pixels`): their readings say themselves whether the
+# part they read is in the picture (NaN when not), so a chin or neck out of the frame never stops the
+# eyes and mouth being judged.
+PICTURE_MEASURES = ("chin_raise", "chin_texture", "neck_bands")
 
 # Landmarks the mirror view draws: what the measures actually use.
 MEASURED_POINTS = tuple(sorted(

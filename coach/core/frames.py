@@ -7,7 +7,9 @@ height; z in roughly the same scale as x), exactly as the tracker saw them in th
 
 Recorded streams (`*.landmarks.npz`) are what `coach analyze --save-landmarks`
 writes and `ReplaySource` reads: compact (points quantised to 1/64 px as int16
-deltas over time, then deflated) and self-describing.
+deltas over time, then deflated) and self-describing. The pixel readings
+(`LandmarkFrame.readings`) travel with them as float16 arrays `px_NAME` (streams
+saved before they existed have none, and read back without them).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -37,6 +39,9 @@ class LandmarkFrame:
     blendshapes: Mapping[str, float] = field(default_factory=dict)
     matrix: np.ndarray | None = None  # (4, 4) facial transformation matrix
     index: int = 0
+    # What the picture shows where the mesh does not reach (`coach.camera.pixels`): small arrays
+    # by name (the chin's grey profiles, the neck's features). None: not read (an older stream).
+    readings: Mapping[str, np.ndarray] | None = None
 
     @property
     def has_face(self) -> bool:
@@ -80,6 +85,7 @@ def save_stream(path: str | os.PathLike[str], frames: Iterable[LandmarkFrame], i
             blend[i] = [f.blendshapes.get(k, 0.0) for k in names]
         if f.matrix is not None:
             mat[i] = f.matrix
+    pix = _pixel_arrays(frames)
     q = np.round(px * QUANT).astype(np.int32)
     # Deltas over time compress well: most landmarks barely move between frames.
     dq = np.diff(q, axis=0, prepend=np.zeros((1, N_LANDMARKS, 3), np.int32))
@@ -89,10 +95,30 @@ def save_stream(path: str | os.PathLike[str], frames: Iterable[LandmarkFrame], i
             "width": info.width, "height": info.height, "blendshape_names": list(names)}
     if info.session:
         meta["session"] = info.session
-    write_atomic(path, lambda tmp: np.savez_compressed(
-        tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-        t=t, face=has, dq=dq, blend=blend, matrix=mat))
+    arrays: dict[str, Any] = dict(meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                                  t=t, face=has, dq=dq, blend=blend, matrix=mat, **pix)
+    write_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays))
     return n
+
+
+PIXEL_PREFIX = "px_"
+
+
+def _pixel_arrays(frames: list[LandmarkFrame]) -> dict[str, np.ndarray]:
+    """Each pixel reading's name -> (frames, *shape) float16 array, NaN where a frame has none."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for f in frames:
+        for k, v in (f.readings or {}).items():
+            shapes.setdefault(k, np.shape(v))
+    out = {}
+    for k, shape in shapes.items():
+        a = np.full((len(frames), *shape), np.nan, dtype=np.float16)
+        for i, f in enumerate(frames):
+            got = (f.readings or {}).get(k)
+            if got is not None and np.shape(got) == shape:
+                a[i] = got
+        out[PIXEL_PREFIX + k] = a
+    return out
 
 
 def _why(exc: Exception) -> str:
@@ -121,6 +147,7 @@ def load_stream(path: str | os.PathLike[str]) -> tuple[StreamInfo, list[Landmark
         with np.load(os.fspath(path), allow_pickle=False) as z:
             meta = json.loads(bytes(z["meta"]).decode())
             t, has, dq, blend, mat = z["t"], z["face"], z["dq"], z["blend"], z["matrix"]
+            pix = {k[len(PIXEL_PREFIX):]: z[k].astype(np.float32) for k in z.files if k.startswith(PIXEL_PREFIX)}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise StreamError(f"{path} is not a readable landmark stream ({_why(exc)})") from None
     if not isinstance(meta, dict) or meta.get("format") != STREAM_FORMAT:
@@ -133,11 +160,14 @@ def load_stream(path: str | os.PathLike[str]) -> tuple[StreamInfo, list[Landmark
         raise StreamError(f"{path} has incomplete metadata") from None
     scale = np.array([info.width, info.height, info.width], dtype=np.float64) * float(meta.get("quant", 64.0))
     pts = (np.cumsum(dq, axis=0) / scale).astype(np.float32)
+    if any(len(a) != len(t) for a in pix.values()):
+        raise StreamError(f"{path} has pixel readings for another number of frames")
     frames = []
     for i in range(len(t)):
         if has[i]:
             bs = dict(zip(info.blendshape_names, map(float, blend[i])))
-            frames.append(LandmarkFrame(float(t[i]), info.width, info.height, pts[i], bs, mat[i], i))
+            px_i = {k: a[i] for k, a in pix.items()} if pix else None
+            frames.append(LandmarkFrame(float(t[i]), info.width, info.height, pts[i], bs, mat[i], i, px_i))
         else:
             frames.append(LandmarkFrame(float(t[i]), info.width, info.height, None, {}, None, i))
     return info, frames

@@ -20,6 +20,15 @@ Measures (raw, scale-free, IOD units):
   mouth_width     corner-to-corner distance (same on both sides)
   mouth_open      inner-lip gap (same on both sides)
   iris_diameter   for millimetres: the iris is 11.77 mm across on average (Emotrics)
+  lower_lip_y     the lower lip's outer border, its lowest point on this side (+ = down)
+  chin_y          the chin's outline below this half of the lip (+ = down)
+  lower_lip_red   the lower lip's red height on this side (inner to outer border): a lip that turns out
+                  shows more of it
+  chin_pad        the chin's pad: from the fold under the lower lip to the outline (a raised chin
+                  bunches it up)
+
+The chin measures come from the mesh, which moves the chin as a whole (see `coach.core.chin`): they
+are recorded and shown, but the chin is watched from the picture (`Measures.readings`).
 """
 from __future__ import annotations
 
@@ -34,7 +43,8 @@ from coach.core.frames import LandmarkFrame
 IRIS_DIAMETER_MM = 11.77  # mean horizontal visible iris diameter, as used by Emotrics (Guarin et al. 2018)
 
 MEASURES = ("eye_opening", "brow_height", "commissure_x", "commissure_y",
-            "upper_lip_y", "mouth_width", "mouth_open", "iris_diameter")
+            "upper_lip_y", "mouth_width", "mouth_open", "iris_diameter",
+            "lower_lip_y", "chin_y", "lower_lip_red", "chin_pad")
 INDEX = {name: i for i, name in enumerate(MEASURES)}
 
 _L, _R = face.SIDES  # "left", "right"
@@ -47,6 +57,10 @@ _IRIS_H = np.array([[face.IRIS[s][1], face.IRIS[s][3]] for s in face.SIDES])  # 
 _OUTER = np.array([face.EYE_OUTER[s] for s in face.SIDES])
 _INNER = np.array([face.EYE_INNER[s] for s in face.SIDES])
 _NOSE = np.array(face.RIGID_MIDLINE)
+_LLIP_OUT = np.array([face.LOWER_LIP_OUTER[s] for s in face.SIDES])
+_LLIP_IN = np.array([face.LOWER_LIP_INNER[s] for s in face.SIDES])
+_CHIN_OUT = np.array([face.CHIN_OUTLINE[s] for s in face.SIDES])
+_CHIN_FOLD = np.array([face.CHIN_FOLD[s] for s in face.SIDES])
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,7 @@ class Measures:
     # frame edge in eye distances, < 0 outside; the part of the face at that edge: "forehead",
     # "chin", "left" or "right", the patient's anatomical side). None: unknown (all inside).
     inside: dict[str, tuple[float, str]] | None = None
+    readings: Any = None    # the frame's pixel readings (`LandmarkFrame.readings`), or None
 
     def get(self, name: str, side: str) -> float:
         assert self.values is not None, "a frame without a face has no measures"
@@ -119,13 +134,17 @@ def measure(frame: LandmarkFrame) -> Measures:
     # The horizontal rim pair: the lids clip the iris's top and bottom, never its sides.
     ih = q[_IRIS_H[:, 0]] - q[_IRIS_H[:, 1]]
     v[7] = np.sqrt((ih ** 2).sum(-1))
+    v[8] = q[_LLIP_OUT][..., 1].max(-1)
+    v[9] = q[_CHIN_OUT][..., 1].mean(-1)
+    v[10] = q[_LLIP_OUT][..., 1].mean(-1) - q[_LLIP_IN][..., 1].mean(-1)
+    v[11] = v[9] - q[_CHIN_FOLD][..., 1].mean(-1)
     yaw, pitch, roll = head_pose(rot)
     c = frame.points[face.NASION]
     xy = frame.points[:, :2]
     margin = float(min(xy.min(), 1.0 - xy.max()))
     return Measures(frame.t, True, v, iod, (float(c[0]), float(c[1])), yaw, pitch, roll, margin,
                     (float(origin[0]), float(origin[1])), dict(frame.blendshapes) if frame.blendshapes else None,
-                    inside(p, q, frame.width, frame.height, iod))
+                    inside(p, q, frame.width, frame.height, iod), frame.readings)
 
 
 _SETS = {"pose": np.array(face.POSE_POINTS), **{k: np.array(v) for k, v in face.MEASURE_POINTS.items()},

@@ -83,6 +83,5 @@ class Moment:
     previous: Mapping[str, float] = field(default_factory=dict)   # {exercise id: last session's rate}
     history: History | None = None       # for "Your progress", or None (no such screen)
     reminder: str | None = None          # a word the session repeats when a state lasts past its plan
-    neck: tuple[tuple[str, str], ...] = ()   # (side, "seen" | "not seen" | "can't tell") while the exercise
-                                             # watches the neck (core.neck.NECK_STATES); () when it does not
-    neck_hint: str = ""                  # how to show the neck (core.neck.NECK_HINT) when it can't be judged, or ""
+    neck: tuple[tuple[str, str], ...] = ()   # (side, "seen" | "not seen" | "can't tell"); () when not watched
+    neck_hint: str = ""                  # how to show the neck ("Lower the camera a little …"), or ""

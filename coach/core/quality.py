@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
+from coach.core import face
 from coach.core.calibration import REL
 from coach.core.exercises import Exercise
 from coach.core.measures import Measures
@@ -71,8 +72,10 @@ OUT_OF_FRAME_PROMPTS = {
 
 
 def needs(exercise: Exercise) -> tuple[str, ...]:
-    """The relative measures an exercise reads: its prime movement and the co-movements it watches."""
-    return tuple(dict.fromkeys((exercise.prime.measure, *(w.measure for w in exercise.watches))))
+    """The relative measures an exercise reads from landmarks: its prime movement and the co-movements it
+    watches (not those read from the picture, `face.PICTURE_MEASURES`, which judge themselves)."""
+    return tuple(m for m in dict.fromkeys((exercise.prime.measure, *(w.measure for w in exercise.watches)))
+                 if m not in face.PICTURE_MEASURES)
 
 
 class QualityGate:

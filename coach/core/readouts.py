@@ -1,15 +1,20 @@
 """The figures a session's screens read off each frame (pure): the countdown number, the hold ring's
-fraction, the meters under the face and the demonstration's frame. `Session.moment()` puts them in the
+fraction, the meters under the face, the neck's answer and the demonstration's frame. `Session.moment()` puts them in the
 frozen `Moment` the screens draw from.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from coach.core import neck
+from coach.core.calibration import REL_INDEX, Baseline
 from coach.core.calibrator import Calibrator
 from coach.core.demonstration import Demonstration
 from coach.core.detector import Detector
 from coach.core.exercises import Exercise
 from coach.core.face import SIDES
 from coach.core.feedback import Meter, Points
+from coach.core.measures import Measures
 from coach.core.moment import COUNTDOWN_S, State
 
 
@@ -52,3 +57,21 @@ def demonstration_at(demo: Demonstration | None, state: State, shown: float) -> 
     if state != "instruct" or demo is None:
         return None, ""
     return demo.points(shown), demo.phase(shown)
+
+
+NeckStates = tuple[tuple[str, str], ...]
+
+
+def neck_readout(exercise: Exercise, detector: Detector | None, rel: np.ndarray | None, baseline: Baseline | None,
+                 m: Measures | None) -> tuple[NeckStates, str]:
+    """Per side, the neck's answer (`neck.NECK_STATES`), and what to tell the patient so it can be read;
+    ((), "") when the exercise does not watch the neck."""
+    if detector is None or not any(w.measure == "neck_bands" for w in exercise.watches):
+        return (), ""
+    values = rel[REL_INDEX["neck_bands"]] if rel is not None else np.full(2, np.nan)
+    active = set(detector.active_synkinesis)
+    states = tuple((side, neck.state(float(values[i]), ("neck_bands", side) in active)) for i, side in enumerate(SIDES))
+    if all(s != "can't tell" for _, s in states):
+        return states, ""
+    now = m.readings.get("neck") if m is not None and m.readings else None
+    return states, neck.hint(None if baseline is None else baseline.neck, now)

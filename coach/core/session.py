@@ -46,7 +46,7 @@ from coach.core.pacing import (HOLD_SLACK_S, HOLD_START, INSTRUCT_S, LET_GO_RELA
 from coach.core.phases import Phases
 from coach.core.practice import History
 from coach.core.quality import QualityGate
-from coach.core.readouts import countdown_at, demonstration_at, meters
+from coach.core.readouts import NeckStates, countdown_at, demonstration_at, meters, neck_readout
 
 FACE_LOST_S = 0.5         # longer than a blink or a glance away: pause
 NO_GAP_STATES = ("welcome", "progress", "confirm_quit", "paused", "camera_lost")
@@ -88,6 +88,7 @@ class Session:
         self._settings_due = prefs is not None
         self.gate: QualityGate | None = None
         self._pose_hint = ""
+        self._neck: tuple[NeckStates, str] = ((), "")
         self.state: State = "welcome"
         self.tallies = [ExerciseTally(ex) for ex in plan]
         self.ex_i = 0
@@ -448,6 +449,7 @@ class Session:
         self.trace.add(t, self._det.side_levels)
         cue = self._collect(happenings, records)
         self._pose_hint = self._gate.prompt
+        self._neck = neck_readout(self.exercise, self._det, rel, self.baseline, m)
         if rel is not None:
             records.append(Sample(t, self.exercise.id, rel))
         return cue
@@ -470,7 +472,7 @@ class Session:
             calibrate_hint=self.calibrator.hint, points=self._points, demo_points=demo_points,
             demo_phase=demo_phase, sets=tuple(SetSoFar(tl.exercise, tuple(tl.reps)) for tl in self.tallies),
             reached=self.ex_i, previous=dict(self.previous), history=self.history,
-            reminder=self.reminder)
+            reminder=self.reminder, neck=self._neck[0], neck_hint=self._neck[1])
 
     def _view(self, t: float, cue: Cue | None) -> FeedbackView:
         view = views.compose(self.moment(t), cue)

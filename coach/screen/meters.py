@@ -84,7 +84,11 @@ def _group(r, surf, g: pygame.Rect, ms: list[Meter], view, big: bool) -> None:
         _bar(r, surf, bar, m, view.band, behind)
         r.bars.append((m, bar))
         if m.side:
-            r.text.blit(surf, m.side.capitalize(), BODY if big else SMALL, TEXT, (cx, bottom + 6), "midtop")
+            size = BODY if big else SMALL
+            word = m.side.capitalize()
+            if r.text.width(word, size) > col - 8:        # many movements watched: "L" and "R"
+                word = word[0]
+            r.text.blit(surf, word, size, TEXT, (cx, bottom + 6), "midtop")
 
 
 def _legend(r, surf, area, meters, band) -> None:

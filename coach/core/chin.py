@@ -1,0 +1,99 @@
+"""The chin (mentalis): how much shorter the lower-lip-to-chin height is than at rest, per side.
+
+Mentalis synkinesis lifts and turns out the lower lip, dimples the chin and shortens the distance
+from the lip to the chin (Facchin et al., Plast Reconstr Surg 2024); it is common in the smile and
+in eye closure. MediaPipe's mesh moves the chin as a whole: a one-sided chin raise that shortens
+the lip-to-chin height by ~40 % in the image reads as 0-15 % in the landmarks, on both sides nearly
+alike, while clean smiles read -4 to +6 %. So the watched measure, `chin_raise`, is read from the
+picture: each side's grey profile down the chin (`coach.camera.pixels`, sampled on a grid fixed in
+the head's frame) is matched against the same side's neutral profile around the chin's pad and
+lower edge. How far the chin moved up relative to the lower lip's border (which the mesh follows
+well), over the neutral lip-to-chin height, is the chin raise. The jaw opening (talking, an
+open-mouth smile) moves both alike and reads as nothing.
+
+Steps (each a function below):
+  1. `edges`: the profile's vertical derivative, so lighting and skin tone drop out;
+  2. `shift`: the displacement of the chin window of the neutral profile in today's (normalised
+     cross-correlation over whole rows, refined to a fraction of a row by a parabola);
+  3. `chin_raise`: (lip shift - chin shift) / neutral height, per side; NaN when the window falls
+     outside the profile or the match is poor (below MIN_MATCH: something covers the chin).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CHIN_COLS = 5             # strips per side, from near the midline out …
+CHIN_ROWS = 72            # rows of the chin profile …
+CHIN_Y0, CHIN_Y1 = 0.35, 2.15   # … from here to here below the nose ridge, in eye distances
+ROW = (CHIN_Y1 - CHIN_Y0) / (CHIN_ROWS - 1)
+MAX_SHIFT = 0.45          # a window is looked for this far up or down (eye distances)
+CHIN_WINDOW = (-0.22, 0.12)    # around the chin's outline: its pad above, its edge on the neck below
+MIN_MATCH = 0.75          # normalised correlation below this: the chin does not look like itself
+
+
+def edges(profile: np.ndarray) -> np.ndarray:
+    """The vertical derivative of a grey profile (last axis), lightly smoothed."""
+    p = np.asarray(profile, np.float64)
+    k = np.array([0.25, 0.5, 0.25])
+    if p.ndim == 1:
+        p = np.convolve(p, k, mode="same")
+    else:
+        p = np.apply_along_axis(lambda r: np.convolve(r, k, mode="same"), -1, p)
+    return np.diff(p, axis=-1)
+
+
+def shift(ref: np.ndarray, cur: np.ndarray, lo: int, hi: int) -> tuple[float, float]:
+    """Rows by which the window ref[lo:hi] moved in `cur` (+ = down), and the match (normalised
+    correlation, -1..1). NaN when the window or its search range leaves the profile."""
+    n = len(ref)
+    m = int(round(MAX_SHIFT / ROW))
+    if lo - m < 0 or hi + m > n or hi - lo < 4:
+        return float("nan"), 0.0
+    a = ref[lo:hi] - ref[lo:hi].mean()
+    na = float(np.sqrt(a @ a))
+    if na <= 1e-9:
+        return float("nan"), 0.0
+    idx = np.arange(lo, hi)[None, :] + np.arange(-m, m + 1)[:, None]
+    b = cur[idx]
+    b = b - b.mean(axis=1, keepdims=True)
+    nb = np.sqrt((b * b).sum(axis=1))
+    c = (b @ a) / np.maximum(nb * na, 1e-9)
+    k = int(np.argmax(c))
+    best = float(c[k])
+    off = 0.0
+    if 0 < k < len(c) - 1:
+        den = c[k - 1] - 2 * c[k] + c[k + 1]
+        if den < 0:
+            off = float(np.clip(0.5 * (c[k - 1] - c[k + 1]) / den, -0.5, 0.5))
+    return float(k - m + off), best
+
+
+def row_of(y: float) -> float:
+    """The profile row at head-frame height y (eye distances)."""
+    return (y - CHIN_Y0) / ROW
+
+
+def chin_raise(ref: np.ndarray, cur: np.ndarray, lip_y: np.ndarray, chin_y: np.ndarray,
+               lip_now: np.ndarray) -> np.ndarray:
+    """(2,) per side: how much shorter the lip-to-chin height is than at rest (fraction; + = shorter).
+
+    `ref`, `cur`: (2, CHIN_COLS, CHIN_ROWS) neutral and current profiles (the chin's outline curves,
+    so each strip is matched on its own, and the side's chin moved by the median of its strips that
+    match); `lip_y`, `chin_y`: (2,) the neutral
+    lower lip border and chin outline per side, `lip_now` the lip border now (head frame, eye
+    distances). The lip itself is followed by the mesh, which tracks lips well (an opening mouth
+    changes the picture around the lip too much to match it); the chin by the picture."""
+    out = np.full(2, np.nan)
+    er, ec = edges(ref), edges(cur)
+    for s in range(2):
+        height = float(chin_y[s] - lip_y[s])
+        if not np.isfinite(height) or height <= 0.1 or not np.all(np.isfinite(cur[s])):
+            continue
+        cr = row_of(float(chin_y[s]))
+        lo, hi = int(round(cr + CHIN_WINDOW[0] / ROW)), int(round(cr + CHIN_WINDOW[1] / ROW))
+        found = [d for d, q in (shift(er[s, c], ec[s, c], lo, hi) for c in range(er.shape[1]))
+                 if q >= MIN_MATCH and np.isfinite(d)]
+        if len(found) * 2 <= er.shape[1]:
+            continue
+        out[s] = (float(lip_now[s] - lip_y[s]) - float(np.median(found)) * ROW) / height
+    return out
