@@ -24,6 +24,7 @@ from coach.report.build import build_report, calendar_figure
 from coach.report.data import Point, gather, shown_sessions
 from coach.report.plots import MIN_FONT_PT, PRINT_WIDTH_IN
 from coach.report.sections import latest_figure, trend_figure, weekly
+from coach.core.regions import CO_MOVEMENT_REGIONS
 from store_fixtures import EXERCISES, START, SettableClock, build_history, record_session
 
 TODAY = date(2024, 5, 1)
@@ -155,7 +156,9 @@ def test_session_list_has_every_session(built):
 def test_page_is_self_contained_with_inline_svg(built):
     store, page = built
     n_exercises = len(EXERCISES)
-    assert page.count("<svg ") == 1 + n_exercises + 1          # calendar, one per exercise, latest session
+    regions = {w.region for ex in EXERCISES for w in LIBRARY[ex].watches} & set(CO_MOVEMENT_REGIONS)
+    # calendar, one per exercise, the chin's and the neck's trends where an exercise watches them, latest session
+    assert page.count("<svg ") == 1 + n_exercises + len(regions) + 1
     assert "<img" not in page and not re.search(r'(src|href)="(?!data:|#)', page)
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids))                          # the SVGs' ids do not clash
