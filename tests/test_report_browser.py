@@ -250,7 +250,8 @@ def test_interrupted_session_marked(rendered, pdf):
     assert row[1:6] == [f"{when.day} {when:%b %Y}", f"{when:%H:%M}", "home", f"≥ {last_end:.0f} s", "interrupted"]
     assert row[6:] == [f"{complete}/2", "–", "–", "–"]            # 2 reps planned for brow lift only
     # The trend plots' legend (SVG text, so in the PDF's text) names the hollow marker.
-    assert pdf.text.count("interrupted or short (not in the line)") == 4
+    trends = [f for f in rendered.layout["figures"] if f.startswith("trend-")]     # each exercise's, the chin's, the neck's
+    assert len(trends) == 6 and pdf.text.count("interrupted or short (not in the line)") == len(trends)
     assert re.search(rf"\b{INTERRUPTED + 1}\s+{when.day} {when:%b %Y}\s+{when:%H:%M}\s+home\s+≥\s*{last_end:.0f}\s*s"
                      r"\s+interrupted\s", pdf.text)
 
@@ -316,26 +317,33 @@ def test_treatment_windows_shaded_and_labelled(rendered, pdf):
             or pdf.text.count(label) >= 8
     assert pdf.text.count("2 weeks before toxin") == 4 and pdf.text.count("weeks 2–6 after toxin") == 4
     # Pixels of each shade colour (alpha 0.45 over white) inside every trend plot of the screenshot.
+    # The chin's and the neck's trends show only toxin into their muscles: none here (orbicularis oculi).
     for fig_id, (x, y, w, h) in rendered.layout["figures"].items():
         crop = rendered.shot[int(y):int(y + h), int(x):int(x + w)].astype(int)
         for colour, _ in WINDOW_STYLE.values():
             rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
             shade = np.round(255 * 0.55 + rgb * 0.45)
             hits = (np.abs(crop - shade).max(axis=2) <= 4).sum()
-            assert hits > 0.02 * w * h, (fig_id, colour, hits)
+            if fig_id.startswith("trend-region-"):
+                assert hits == 0, (fig_id, colour, hits)
+            else:
+                assert hits > 0.02 * w * h, (fig_id, colour, hits)
 
 
 def test_units_on_the_axes(pdf):
     text = pdf.text
     assert text.count("Clean reps (without synkinesis), % of complete reps") == 4
-    assert text.count("mouth-corner pull, % of mouth width") == 2            # brow lift, eye closure
-    assert text.count("eye narrowing, % of neutral eye opening") == 2        # smile, snarl
+    assert text.count("mouth-corner pull, % of mouth width") == 1            # brow lift
+    # eye closure (mouth corner and chin), open-mouth smile (eye, chin, neck), snarl (eye, neck): sizes of
+    # different measures, so the title names none
+    assert text.count("Typical co-movement, % of the watched measure's neutral size") == 3
     for what in ("brow height, each side, % of neutral brow height", "eye opening, each side, % of neutral eye opening",
                  "commissure excursion, each side, % of mouth width",
                  "upper lip elevation, each side, % of mouth width"):
         assert what in text
     assert text.count("Each rep's peak movement, % of the patient's target") == 1
-    assert len(re.findall(r"^\s+date\s*$", text, re.M)) == 4                  # the trend plots' x axis
+    assert len(re.findall(r"^\s+date\s*$", text, re.M)) == 4 + 2              # the trend plots' x axis (+ chin, neck)
+    assert text.count("events per session (all exercises that watch it)") == 2   # the chin's and the neck's trends
     assert not re.search(r"\b\d{4}-[A-Z][a-z]{2}\b", text)                    # no "2026-Nov" offset label
 
 

@@ -23,7 +23,8 @@ from coach.core.summary import with_evenness
 
 # The neutral size each relative measure is a share of.
 MEASURE_REFERENCE = {"eye_opening": "neutral eye opening", "brow_height": "neutral brow height",
-                     "mouth_width": "neutral mouth width"}
+                     "mouth_width": "neutral mouth width", "chin_raise": "neutral lip-to-chin height",
+                     "lip_chin_height": "neutral lip-to-chin height", "neck_bands": "the neutral neck's ridges"}
 DEFAULT_REFERENCE = "mouth width"          # commissure_*, upper_lip_elevation, mouth_open
 
 
