@@ -34,7 +34,7 @@ def replays(streams):
 @db_option
 def label(code, streams, sample, seed, events, shots, fullscreen, db):
     """Go through patient CODE's reps, each replayed as the mesh, and label them: Y or N (co-movement),
-    L, R or B (the patient's side), 1 eye, 2 brow, 3 mouth; Enter next, Backspace back, Esc stop."""
+    L, R or B (the patient's side), 1 eye, 2 brow, 3 mouth, 4 chin, 5 neck; Enter next, Backspace back, Esc stop."""
     from coach.core.labelling import Labelling
     from coach.log.labels import reps_to_label, set_label
     from coach.screen import labeller
