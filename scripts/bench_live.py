@@ -1,5 +1,6 @@
 """Benchmark the live loop (issue "live coach"): real-time 640×480 @ 30 fps video through
-tracker → session → pygame rendering (SDL dummy driver) → store, in each view mode;
+tracker (with the chin and neck read from the picture) → session (the open-mouth smile, which watches
+the eyes, the chin and the neck) → pygame rendering (SDL dummy driver) → store, in each view mode;
 frame-arrival → drawn latency; alert-cue latency; RSS over a 10-minute replayed session.
 
     COACH_FACE_MODEL=../shared/models/face_landmarker.task COACH_TEST_MEDIA=../shared/media \
@@ -61,7 +62,8 @@ def live(clip: Path, view: str, db: Path, library) -> str:
     src = VideoSource(clip, realtime=True)
     display = PygameDisplay(view=view)
     store = Store.open(db)
-    plan = [library["gentle-smile"].with_overrides(reps=50)]
+    # The open-mouth smile watches the eyes, the chin and the neck: every pixel reading is on.
+    plan = [library["open-mouth-smile"].with_overrides(reps=50)]
     session = Session(plan, welcome_s=0.5, ready_s=INSTRUCT_S)
     stats = LoopStats()
     track_ms: list[float] = []

@@ -19,8 +19,8 @@ patient's left, y + = down, both in eye distances (IOD) from the nose ridge):
                 chin's strips inside the picture
   chin_texture  (2,) fine texture (mean absolute Laplacian over the grey level) of each chin half,
                 between the lower lip's border and the chin's outline: dimpling raises it
-  neck          (2, 5) per side, below the jaw line (0.12-0.85 IOD under the face's outline,
-                0.12-0.70 IOD from the midline): [share of the grid inside the picture, mean grey
+  neck          (2, 5) per side, below the jaw line (0.10-0.70 IOD under the face's outline,
+                0.08-0.50 IOD from the midline: the neck is about one eye distance wide): [share of the grid inside the picture, mean grey
                 level (0-255), share of skin-coloured pixels (against the cheeks'), horizontal and
                 vertical gradient energy]. Vertical cords raise the horizontal one.
 """
@@ -37,8 +37,8 @@ from coach.core.neck import NECK_FEATURES
 
 _CHIN_X = np.linspace(0.04, 0.32, CHIN_COLS)[:, None] + np.array([-0.015, 0.0, 0.015])[None, :]  # (cols, 3)
 _CHIN_Y = np.linspace(CHIN_Y0, CHIN_Y1, CHIN_ROWS)
-_NECK_X = np.linspace(0.12, 0.70, 24)
-_NECK_DY = np.linspace(0.12, 0.85, 24)
+_NECK_X = np.linspace(0.08, 0.50, 24)
+_NECK_DY = np.linspace(0.10, 0.70, 24)
 _TEX_N = 16
 # The face's outline below the mouth, from the chin's midpoint out to each side (anatomical sides).
 _JAW = {"left": (152, 377, 400, 378, 379, 365, 397, 288, 361), "right": (152, 148, 176, 149, 150, 136, 172, 58, 132)}
