@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from coach.eval.faces import FACES, MEDIA_ENV, detect_landmarks, iod_px, load_faces  # noqa: E402
 from coach.eval.evalset import eval_clips  # noqa: E402
-from coach.eval.recipes import MOTIONS_3D, VARIANTS, default_clips  # noqa: E402
+from coach.eval.recipes import LOWER_VARIANTS, MOTIONS_3D, VARIANTS, default_clips  # noqa: E402
 from coach.eval.render import render  # noqa: E402
 from coach.eval.tracked import measure_clip, measure_points, stream_points  # noqa: E402
 
@@ -87,6 +87,11 @@ def _injected(info) -> str:
         parts.append(f"pucker {int(round(100 * inj['pucker_scale']))}%")
     parts += [f"eye {s[0].upper()} {int(round(100 * a))}%" for s, a in inj["eye_closure_in_step"].items()]
     parts += [f"corner {s[0].upper()} {int(round(100 * a))}%" for s, a in inj["corner_pull_in_step"].items()]
+    parts += [f"chin {s[0].upper()} {int(round(100 * a))}%" for s, a in (inj.get("chin_raise_in_step") or {}).items()]
+    parts += [f"neck {s[0].upper()} {int(round(100 * a))}%" for s, a in (inj.get("neck_bands_in_step") or {}).items()]
+    parts += [k for k in ("talk", "swallow", "dark_neck") if inj.get(k)]
+    if info.get("cover"):
+        parts.append(info["cover"])
     if info["blinks_s"]:
         parts.append(f"{len(info['blinks_s'])} blinks")
     if info["motion"] != "none":
@@ -110,8 +115,8 @@ def table(results) -> str:
 def eval_table(results) -> str:
     """One row per clip, with person, variant, IOD and yaw."""
     lines = ["| clip | person | variant | IOD | injected | found | eye L | eye R | mouth width | corner L | "
-             "corner R | yaw base / peak |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "corner R | lip-chin L / R | yaw base / peak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, info, m in results:
         yaw = f"{m['yaw_base']:+.0f} / {m['yaw_peak']:+.0f}"
         if info.get("pose_away_s"):
@@ -120,7 +125,8 @@ def eval_table(results) -> str:
         lines.append(
             f"| {name} | {info.get('person', '')} | {info.get('variant', '')} | {info.get('iod_px', 0):.0f} | "
             f"{_injected(info)} | {100 * m['found']:.0f}% | {_pct(m['eye_left'])} | {_pct(m['eye_right'])} | "
-            f"{_pct(m['mouth_width'])} | {100 * m['corner_left']:.0f}% | {100 * m['corner_right']:.0f}% | {yaw} |")
+            f"{_pct(m['mouth_width'])} | {100 * m['corner_left']:.0f}% | {100 * m['corner_right']:.0f}% | "
+            f"{_pct(m['chin_left'])} / {_pct(m['chin_right'])} | {yaw} |")
     return "\n".join(lines)
 
 
@@ -155,7 +161,7 @@ def summary(results) -> str:
     lines = ["| variant | clips | found min | smile corner / pucker width | narrowed eyes | other eyes | "
              "pulled corners | other corners | peak abs yaw (moving) | least abs yaw while away |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for v in VARIANTS:
+    for v in VARIANTS + LOWER_VARIANTS:
         if v not in rows:
             continue
         r = rows[v]
