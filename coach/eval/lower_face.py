@@ -47,12 +47,14 @@ def _line(loc: np.ndarray, idx: tuple) -> np.ndarray:
 
 
 def side_weight(s: np.ndarray, reach: float = 1.0, fade: float = 1.0,
-                other: float = OTHER_SIDE_SHARE) -> np.ndarray:
+                other: float = OTHER_SIDE_SHARE, across: tuple = (-0.7, 0.4)) -> np.ndarray:
     """How much of a one-sided movement a point at `s` (half mouth widths, + = the moving side)
-    gets: all of it from 40 % of the way to the corner out to `reach`, fading smoothly across
-    the midline to `other` on the far side, and to nothing `fade` beyond `reach` (the jaw angle)."""
-    across = other + (1 - other) * _smooth((s + 0.7) / 1.1)
-    return across * np.where(s > reach, _fall((s - reach) / fade), 1.0)
+    gets: all of it from `across[1]` of the way to the corner out to `reach`, fading smoothly
+    across the midline to `other` on the far side (at `across[0]`), and to nothing `fade` beyond
+    `reach` (the jaw angle)."""
+    a0, a1 = across
+    share = other + (1 - other) * _smooth((s - a0) / (a1 - a0))
+    return share * np.where(s > reach, _fall((s - reach) / fade), 1.0)
 
 
 def chin_raise(p: np.ndarray, side: str, amount: float) -> np.ndarray:
@@ -63,7 +65,8 @@ def chin_raise(p: np.ndarray, side: str, amount: float) -> np.ndarray:
     compression), fading across the midline to OTHER_SIDE_SHARE on the other side, to nothing
     at the jaw angle, and nothing above the lip's border."""
     loc, s, half, v = mouth_frame(p, side)
-    v_lip, v_chin = _line(loc, LIP_BORDER), _line(loc, JAW)
+    # The border's middle (84, 17, 314), held level past them: the heights the measure reads.
+    v_lip, v_chin = _line(loc, (LIP_SIDE["right"], LIP_MID, LIP_SIDE["left"])), _line(loc, JAW)
     height = np.maximum(v_chin - v_lip, 1e-6)
     f = (loc[:, 1] - v_lip) / height
     depth = np.where(f <= 0, 0.0, np.where(f <= 1, f, _fall((f - 1) / 1.0)))
@@ -87,15 +90,15 @@ def lip_eversion(p: np.ndarray, side: str, amount: float, turn: float = 0.5, lif
     inside = -rise + out * (sv - v_in) / lip_h
     below = (out - rise) * _fall((sv - v_b) / np.maximum(v_chin - v_b, 1e-6))
     dv = np.where(sv < v_in, above, np.where(sv <= v_b, inside, below))
-    dv = dv * side_weight(s, reach=0.9, fade=0.5, other=0.1)
+    dv = dv * side_weight(s, reach=0.9, fade=0.5, other=0.05, across=(-0.3, 0.25))
     return dv[:, None] * v[None, :]
 
 
 def jaw_drop(p: np.ndarray, amount: float, lips_closed: bool = False) -> np.ndarray:
     """The jaw drops by `amount` (pixels): the lower lip, the chin and the jaw below the lip
     line move down together (the lip-to-chin height is unchanged), fading towards the jaw
-    angles. Talking opens the lips a little; `lips_closed` (a swallow's chin tuck) takes the
-    upper lip along, fading to nothing at the nose."""
+    angles; the upper lip follows half-way at the lip line (talking). `lips_closed` (a
+    swallow's chin tuck) takes the upper lip wholly, fading to nothing at the nose."""
     loc, s, half, v = mouth_frame(p)
     v_in = _line(loc, LIP_INNER)
     v_nose = float(loc[SUBNASALE, 1])
@@ -104,25 +107,27 @@ def jaw_drop(p: np.ndarray, amount: float, lips_closed: bool = False) -> np.ndar
     if lips_closed:
         share = np.where(sv >= v_in, 1.0, np.clip((sv - v_nose) / np.maximum(v_in - v_nose, 1e-6), 0.0, 1.0))
     else:
-        share = np.where(sv >= v_in - 1e-6, 1.0, 0.0)
-        idx = np.arange(len(p))
-        share = np.where(np.isin(idx, LIP_INNER), 1.0, np.where(np.isin(idx, UPPER_INNER), 0.0, share))
+        # The lip line is where the movement changes: the upper lip follows half-way, the lower
+        # lip, its border and the chin wholly (the lips part a little where they are apart).
+        share = _smooth((sv - v_in) / (0.6 * half) + 0.5)
     return (amount * w * share)[:, None] * v[None, :]
 
 
 def lip_lift(p: np.ndarray, side: str, amount: float) -> np.ndarray:
     """The upper lip over the patient's `side` canine rises by `amount` of the mouth's width (a
     snarl), most at the canine (the lateral upper lip, 269/270 and 39/40), less at the midline
-    and the corner; the skin above compresses towards the nose, where the lift fades out. The
-    lower lip stays (the mouth opens a little at the side)."""
+    and nothing at the corner; the skin above compresses towards the nose, where the lift fades
+    out. The lower lip's inner edge follows (the lips stay closed), its lower border stays."""
     loc, s, half, v = mouth_frame(p, side)
     v_top = _line(loc, UPPER_BORDER)
     v_in = _line(loc, (78, *UPPER_INNER, 308))
+    v_b = _line(loc, LIP_BORDER)
     v_nose = float(loc[SUBNASALE, 1])
     sv = loc[:, 1]
-    w = np.exp(-0.5 * ((s - 0.55) / 0.35) ** 2) * (s > -0.2)
+    # Most at the canine, less towards the midline, nothing at the corner itself.
+    w = np.exp(-0.5 * ((s - 0.55) / 0.35) ** 2) * _smooth((s + 0.3) / 0.4) * np.where(s > 0.8, _fall((s - 0.8) / 0.25), 1)
     prof = np.where(sv <= v_top, np.clip((sv - v_nose) / np.maximum(v_top - v_nose, 1e-6), 0.0, 1.0) ** 1.5,
-                    np.where(sv <= v_in + 1e-6, 1.0, 0.0))
+                    np.where(sv <= v_in + 1e-6, 1.0, _fall((sv - v_in) / np.maximum(v_b - v_in, 1e-6))))
     return -(amount * 2 * half * w * prof)[:, None] * v[None, :]
 
 

@@ -34,7 +34,7 @@ COVERS = ("beard", "collar", "scarf")
 NECK_CROP = "neck"            # Clip.crop: the frame's lower edge just under the chin, the neck out of the picture
 # Platysma pulls the same side's mouth corner down and out: (out, down) per unit of band strength,
 # fractions of the mouth width.
-NECK_CORNER = (0.05, 0.06)
+NECK_CORNER = (0.07, 0.09)
 TALK_HZ, TALK_DROP = 3.0, 0.05        # talking: the jaw drops up to 5 % of the IOD, three times a second
 SWALLOW_S, SWALLOW_TUCK = 0.9, 0.025  # a swallow takes 0.9 s; the chin tucks 2.5 % of the IOD
 VARIANTS = ("smile_synk", "smile_duchenne", "smile_clean", "smile_blink",

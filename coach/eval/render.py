@@ -305,13 +305,14 @@ def _crop_window(crop: str, p: np.ndarray, canvas) -> tuple[float, float, float]
 
 def _under_jaw(p: np.ndarray, canvas, depths=(0.25, 0.6, 1.0)) -> np.ndarray:
     """Points below the jaw's contour (`depths` IOD straight down the face from each of its
-    landmarks), inside the canvas."""
+    landmarks), inside the canvas and 0.15 IOD from its edge (three times a talking jaw's drop)."""
     from coach.eval.lower_face import JAW
 
     _, _, v, iod = overlays.head_axes(p)
     q = np.concatenate([p[list(JAW)] + k * iod * v for k in depths])
     w, h = canvas
-    return q[(q[:, 0] > 4) & (q[:, 0] < w - 5) & (q[:, 1] > 4) & (q[:, 1] < h - 5)]
+    m = max(5.0, 0.15 * iod)
+    return q[(q[:, 0] > m) & (q[:, 0] < w - 1 - m) & (q[:, 1] > m) & (q[:, 1] < h - 1 - m)]
 
 
 def _smooth_rim(p: np.ndarray, z: np.ndarray, hull: np.ndarray) -> np.ndarray:
