@@ -128,7 +128,10 @@ def lip_lift(p: np.ndarray, side: str, amount: float) -> np.ndarray:
     w = np.exp(-0.5 * ((s - 0.55) / 0.35) ** 2) * _smooth((s + 0.3) / 0.4) * np.where(s > 0.8, _fall((s - 0.8) / 0.25), 1)
     prof = np.where(sv <= v_top, np.clip((sv - v_nose) / np.maximum(v_top - v_nose, 1e-6), 0.0, 1.0) ** 1.5,
                     np.where(sv <= v_in + 1e-6, 1.0, _fall((sv - v_in) / np.maximum(v_b - v_in, 1e-6))))
-    return -(amount * 2 * half * w * prof)[:, None] * v[None, :]
+    # At most 40 % of the way from the lip to the nose (a wide smiling mouth under a short upper lip).
+    gap = float(np.median([v_top[i] - v_nose for i in face.UPPER_LIP_LATERAL[side]]))
+    lift = min(amount * 2 * half, 0.4 * max(gap, 0.0))
+    return -(lift * w * prof)[:, None] * v[None, :]
 
 
 def lip_chin_heights(p: np.ndarray) -> dict[str, float]:
