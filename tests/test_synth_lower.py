@@ -94,7 +94,7 @@ def test_snarl_lifts_the_upper_lip_over_the_canine():
             d = lip_lift(p, side, 0.12)
             width = float(np.linalg.norm(p[291] - p[61]))
             up = -d[list(face.UPPER_LIP_LATERAL[side]), 1].mean() / width
-            assert 0.08 < up <= 0.12, (name, side, up)
+            assert 0.04 < up <= 0.12, (name, side, up)     # less under a short upper lip (the cap)
             assert np.abs(d[[17, 314, 84, 152]]).max() < 1e-9            # the lower lip's border and the chin stay
 
 

