@@ -348,3 +348,36 @@ def test_judge_reads_the_chin_once_rel_has_it(monkeypatch):
         monkeypatch.setattr(truth_mod, "series", lambda m, b, r=rels: (ts, r))
         j = truth_mod.judge(t, [], None, _Ex())
         assert [(e.measure, e.kind) for e in j.entries] == [("chin_raise", kind)], read
+
+
+def test_chin_and_neck_events_are_scored_like_the_others(monkeypatch):
+    """Found on its side, a wrong side is false, a neck under a cover is forgiven where bands were
+    injected and a false alarm where nothing was; and the region table adds them up per region."""
+    from coach.core.events import Synkinesis
+    from coach.eval.score import score_clip, table
+
+    def ev(side, measure="chin_raise", t0=2.1, t1=3.4):
+        return Synkinesis(side, measure, t0, t1, 0.3)
+
+    ex = "open-mouth-smile"
+    chin = _judged(Clip("a", "woman_neck", ex, chin={"left": 0.4}), monkeypatch)
+    hit = score_clip("a", ex, "woman", "chin_synk", chin, [ev("left")], region="chin")
+    assert (hit.must, hit.hits, hit.side_ok, hit.true, hit.false) == (1, 1, 1, 1, 0)
+    wrong = score_clip("a", ex, "woman", "chin_synk", chin, [ev("right")], region="chin")
+    assert (wrong.hits, wrong.side_ok, wrong.false) == (1, 0, 1)
+    missed = score_clip("a", ex, "woman", "chin_synk", chin, [ev("left", "eye_opening")], region="chin")
+    assert (missed.hits, missed.false) == (0, 1)
+    under = _judged(Clip("b", "woman_neck", ex, neck={"right": 1.0}, cover="scarf"), monkeypatch)
+    forgiven = score_clip("b", ex, "woman", "neck_covered", under, [ev("right", "neck_bands")], region="neck")
+    assert (forgiven.must, forgiven.grey, forgiven.false) == (0, 1, 0)
+    bare = _judged(Clip("c", "woman_neck", ex, cover="collar"), monkeypatch)
+    alarm = score_clip("c", ex, "woman", "collar", bare, [ev("left", "neck_bands")], region="neck")
+    assert alarm.silent and (alarm.false, alarm.silent_events) == (1, 1)
+    rows = table([hit, wrong, forgiven, alarm], "region").splitlines()
+    assert [r.split("|")[1].strip() for r in rows[2:]] == ["chin", "neck", "**all**"]
+    assert rows[2].split("|")[2].strip() == "2" and rows[3].split("|")[8].strip() == "1"
+    from coach.eval.cases import Case
+
+    assert Case("x", truth(Clip("x", "rose1_neck", "snarl", cover="beard")), []).region == "neck"
+    # Truth files from before the chin and neck: the region follows the exercise.
+    assert [Case("y", {"exercise": e}, []).region for e in ("gentle-smile", "brow-lift")] == ["eye", "mouth"]
