@@ -3,6 +3,7 @@
     export COACH_TEST_MEDIA=/path/to/media COACH_FACE_MODEL=/path/to/face_landmarker.task
     python scripts/make_clips.py [--out tests/data/generated] [--measure]          # the committed set
     python scripts/make_clips.py --set eval --out DIR --track [--measure]          # the eval set
+    python scripts/make_clips.py --set eval --out DIR --track --region chin,neck   # its chin and neck clips only
 
 Faces are read from COACH_TEST_MEDIA and COACH_TEST_FACES (default: the folder `faces`
 beside the media folder), never copied into the repo. Their neutral landmarks are cached
@@ -195,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--media", default=os.environ.get(MEDIA_ENV))
     ap.add_argument("--model", default=None, help="face model (default: COACH_FACE_MODEL)")
     ap.add_argument("--only", default="", help="only clips whose name contains this")
+    ap.add_argument("--region", default="",
+                    help="only clips about these regions, comma-separated (eye, mouth, chin, neck)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: all cores)")
     ap.add_argument("--track", action="store_true", help="write NAME.landmarks.npz for every clip")
     ap.add_argument("--measure", action="store_true", help="print what the tracker reads in every clip")
@@ -211,7 +214,10 @@ def main(argv=None) -> int:
         a.out = str(GENERATED)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    clips = [c for c in SETS[a.set]() if a.only in c.name]
+    regions = {r.strip() for r in a.region.split(",") if r.strip()}
+    if regions - {"eye", "mouth", "chin", "neck"}:
+        ap.error(f"--region takes eye, mouth, chin or neck, not {', '.join(sorted(regions))}")
+    clips = [c for c in SETS[a.set]() if a.only in c.name and (not regions or c.region in regions)]
     names = [c.name for c in clips]
     print(f"{a.set} set: {len(clips)} clips -> {out}  (jobs {a.jobs})", flush=True)
     t_all = time.perf_counter()
@@ -235,7 +241,7 @@ def main(argv=None) -> int:
             for name, dt in pool.imap_unordered(_render, [(c, out) for c in clips]):
                 print(f"  rendered {name:48s} {dt:5.1f} s", flush=True)
         print(f"rendered {len(clips)} clips in {time.perf_counter() - t0:.1f} s", flush=True)
-        if not a.only:  # drop clips that are no longer in the set
+        if not a.only and not regions:  # drop clips that are no longer in the set
             keep = set(names)
             for f in [*out.glob("*.mp4"), *out.glob("*.truth.json"), *out.glob("*" + STREAM)]:
                 if f.name.split(".")[0] not in keep:
