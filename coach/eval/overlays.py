@@ -141,11 +141,11 @@ def neck_cover(image: np.ndarray, points: np.ndarray, kind: str) -> np.ndarray:
         fabric = colour * fold[..., None]
     elif kind == "scarf":
         fabric = np.empty(image.shape, np.float32)
-        fabric[:] = (40, 40, 170)                                          # red
+        fabric[:] = np.array((40, 40, 170), np.float32)                     # red
         su, sv = (a * 6) % 1.0, (b * 6 + 0.2 * a) % 1.0                     # slanted weave
-        for band, colour in ((0.12, (60, 120, 40)), (0.04, (40, 200, 230))):
+        for band, stripe in ((0.12, (60, 120, 40)), (0.04, (40, 200, 230))):   # green, yellow
             on = (np.abs(su - 0.5) < band) | (np.abs(sv - 0.5) < band)
-            fabric[on] = 0.5 * fabric[on] + 0.5 * np.array(colour, np.float32)
+            fabric[on] = 0.5 * fabric[on] + 0.5 * np.array(stripe, np.float32)
         fabric *= (1 + 0.08 * np.sin(b * 2 * np.pi / 0.18))[..., None]   # folds
     else:
         raise ValueError(f"unknown cover {kind!r}")

@@ -230,14 +230,15 @@ class Renderer:
         q = np.c_[pts[:, :2], np.ones(len(pts))] @ H.T
         return (q[:, :2] / q[:, 2:] - self.window[:2]) / self.window[2]
 
-    def _lower_overlays(self, out: np.ndarray, t: float, dst: np.ndarray, H: np.ndarray, lookup) -> np.ndarray:
+    def _lower_overlays(self, out: np.ndarray, t: float, dst: np.ndarray, H: np.ndarray,
+                        lookup: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """What the warp cannot show: chin dimples, neck bands, a swallow, covers, a dark neck."""
         c = self.clip
         if not (c.chin or c.neck or c.swallow or c.cover or c.dark):
             return out
         rep = self.rep(t)
         if self.dimples is not None and rep > 0:
-            lay = cv2.remap(self.dimples, *lookup, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            lay = cv2.remap(self.dimples, lookup[0], lookup[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
             out = np.clip(out * (1 - DIMPLE_DEPTH * rep * lay[..., None]) + 0.5, 0, 255).astype(np.uint8)
         q = self.output_points(dst, H)
         for side, amt in c.neck.items():
@@ -245,7 +246,8 @@ class Renderer:
         if c.swallow:
             out = overlays.swallow_bump(out, q, self.swallow_phase(t)[0])
         if self.beard is not None:
-            lay = cv2.remap(self.beard, *lookup, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT).astype(np.float32)
+            lay = cv2.remap(self.beard, lookup[0], lookup[1], cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT).astype(np.float32)
             a = lay[..., 3:] / 255
             out = np.clip(out * (1 - a) + lay[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
         elif c.cover:
