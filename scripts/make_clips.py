@@ -3,6 +3,7 @@
     export COACH_TEST_MEDIA=/path/to/media COACH_FACE_MODEL=/path/to/face_landmarker.task
     python scripts/make_clips.py [--out tests/data/generated] [--measure]          # the committed set
     python scripts/make_clips.py --set eval --out DIR --track [--measure]          # the eval set
+    python scripts/make_clips.py --set eval --out DIR --track --region chin,neck   # its chin and neck clips only
 
 Faces are read from COACH_TEST_MEDIA and COACH_TEST_FACES (default: the folder `faces`
 beside the media folder), never copied into the repo. Their neutral landmarks are cached
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from coach.eval.faces import FACES, MEDIA_ENV, detect_landmarks, iod_px, load_faces  # noqa: E402
 from coach.eval.evalset import eval_clips  # noqa: E402
-from coach.eval.recipes import MOTIONS_3D, VARIANTS, default_clips  # noqa: E402
+from coach.eval.recipes import LOWER_VARIANTS, MOTIONS_3D, VARIANTS, default_clips  # noqa: E402
 from coach.eval.render import render  # noqa: E402
 from coach.eval.tracked import measure_clip, measure_points, stream_points  # noqa: E402
 
@@ -87,6 +88,11 @@ def _injected(info) -> str:
         parts.append(f"pucker {int(round(100 * inj['pucker_scale']))}%")
     parts += [f"eye {s[0].upper()} {int(round(100 * a))}%" for s, a in inj["eye_closure_in_step"].items()]
     parts += [f"corner {s[0].upper()} {int(round(100 * a))}%" for s, a in inj["corner_pull_in_step"].items()]
+    parts += [f"chin {s[0].upper()} {int(round(100 * a))}%" for s, a in (inj.get("chin_raise_in_step") or {}).items()]
+    parts += [f"neck {s[0].upper()} {int(round(100 * a))}%" for s, a in (inj.get("neck_bands_in_step") or {}).items()]
+    parts += [k for k in ("talk", "swallow", "dark_neck") if inj.get(k)]
+    if info.get("cover"):
+        parts.append(info["cover"])
     if info["blinks_s"]:
         parts.append(f"{len(info['blinks_s'])} blinks")
     if info["motion"] != "none":
@@ -110,8 +116,8 @@ def table(results) -> str:
 def eval_table(results) -> str:
     """One row per clip, with person, variant, IOD and yaw."""
     lines = ["| clip | person | variant | IOD | injected | found | eye L | eye R | mouth width | corner L | "
-             "corner R | yaw base / peak |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "corner R | lip-chin L / R | yaw base / peak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, info, m in results:
         yaw = f"{m['yaw_base']:+.0f} / {m['yaw_peak']:+.0f}"
         if info.get("pose_away_s"):
@@ -120,7 +126,8 @@ def eval_table(results) -> str:
         lines.append(
             f"| {name} | {info.get('person', '')} | {info.get('variant', '')} | {info.get('iod_px', 0):.0f} | "
             f"{_injected(info)} | {100 * m['found']:.0f}% | {_pct(m['eye_left'])} | {_pct(m['eye_right'])} | "
-            f"{_pct(m['mouth_width'])} | {100 * m['corner_left']:.0f}% | {100 * m['corner_right']:.0f}% | {yaw} |")
+            f"{_pct(m['mouth_width'])} | {100 * m['corner_left']:.0f}% | {100 * m['corner_right']:.0f}% | "
+            f"{_pct(m['chin_left'])} / {_pct(m['chin_right'])} | {yaw} |")
     return "\n".join(lines)
 
 
@@ -155,7 +162,7 @@ def summary(results) -> str:
     lines = ["| variant | clips | found min | smile corner / pucker width | narrowed eyes | other eyes | "
              "pulled corners | other corners | peak abs yaw (moving) | least abs yaw while away |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for v in VARIANTS:
+    for v in VARIANTS + LOWER_VARIANTS:
         if v not in rows:
             continue
         r = rows[v]
@@ -189,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--media", default=os.environ.get(MEDIA_ENV))
     ap.add_argument("--model", default=None, help="face model (default: COACH_FACE_MODEL)")
     ap.add_argument("--only", default="", help="only clips whose name contains this")
+    ap.add_argument("--region", default="",
+                    help="only clips about these regions, comma-separated (eye, mouth, chin, neck)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: all cores)")
     ap.add_argument("--track", action="store_true", help="write NAME.landmarks.npz for every clip")
     ap.add_argument("--measure", action="store_true", help="print what the tracker reads in every clip")
@@ -205,7 +214,10 @@ def main(argv=None) -> int:
         a.out = str(GENERATED)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    clips = [c for c in SETS[a.set]() if a.only in c.name]
+    regions = {r.strip() for r in a.region.split(",") if r.strip()}
+    if regions - {"eye", "mouth", "chin", "neck"}:
+        ap.error(f"--region takes eye, mouth, chin or neck, not {', '.join(sorted(regions))}")
+    clips = [c for c in SETS[a.set]() if a.only in c.name and (not regions or c.region in regions)]
     names = [c.name for c in clips]
     print(f"{a.set} set: {len(clips)} clips -> {out}  (jobs {a.jobs})", flush=True)
     t_all = time.perf_counter()
@@ -229,7 +241,7 @@ def main(argv=None) -> int:
             for name, dt in pool.imap_unordered(_render, [(c, out) for c in clips]):
                 print(f"  rendered {name:48s} {dt:5.1f} s", flush=True)
         print(f"rendered {len(clips)} clips in {time.perf_counter() - t0:.1f} s", flush=True)
-        if not a.only:  # drop clips that are no longer in the set
+        if not a.only and not regions:  # drop clips that are no longer in the set
             keep = set(names)
             for f in [*out.glob("*.mp4"), *out.glob("*.truth.json"), *out.glob("*" + STREAM)]:
                 if f.name.split(".")[0] not in keep:

@@ -50,6 +50,14 @@ class Case:
         return "still" if motion == "none" else "away" if motion == "turn_hold" else f"drift_{motion}"
 
     @property
+    def region(self) -> str:
+        """What the clip is about (`Clip.region`): eye, mouth, chin or neck. Older truth files: eye
+        for a mouth movement (the eyes watched), mouth for an eye closure or brow lift."""
+        if self.truth.get("region"):
+            return self.truth["region"]
+        return "mouth" if self.exercise in ("gentle-eye-closure", "brow-lift") else "eye"
+
+    @property
     def baseline_s(self) -> float:
         return float(self.truth.get("baseline_s", [0, 1.0])[1])
 

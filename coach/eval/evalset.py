@@ -1,7 +1,7 @@
-"""The evaluation set: `eval_clips()`, 279 clips of 12 persons for leave-one-face-out (rendered
+"""The evaluation set: `eval_clips()`, 400 clips of 13 persons for leave-one-face-out (rendered
 outside the repo by scripts/make_clips.py --set eval), from the recipes of `coach.eval.recipes`:
 synkinesis and its silent twins per exercise, turned-away poses, head motion during the hold and
-faces partly out of the picture.
+faces partly out of the picture; and the chin and neck clips of `coach.eval.evalset_lower`.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from coach.eval.faces import FACES
 from coach.eval.recipes import (CROPS, Clip, HOLD_BLINKS)
+from coach.eval.evalset_lower import lower_face_clips
 
 
 # The eval set's persons and their faces (FACES entries), for leave-one-face-out.
@@ -66,8 +67,9 @@ def eval_clips() -> list[Clip]:
     of the clips (4 per person, rotating over the variants) have head motion: a 3-D head
     turn of 25 deg (towards the front for faces whose photo leans), a tilt of 11 deg or an
     approach to 1.3x (large faces turn instead: they would leave the frame). Plus the pose
-    clips (POSE_CLIPS), head motion during the hold (`hold_motion_clips`) and faces partly out
-    of the picture (`crop_clips`). No randomness: the same call gives the same list.
+    clips (POSE_CLIPS), head motion during the hold (`hold_motion_clips`), faces partly out
+    of the picture (`crop_clips`) and the chin and neck clips (`lower_face_clips`). No
+    randomness: the same call gives the same list.
     """
     clips: list[Clip] = []
     turns = {"yaw": 0, "tilt": 0, "approach": 0}   # motions handed out so far, per kind
@@ -82,6 +84,7 @@ def eval_clips() -> list[Clip]:
             clips.append(_eval_clip(name, variant, prime, detail, notes, kw, motion))
     clips += _pose_clips()
     clips += hold_motion_clips() + crop_clips()
+    clips += lower_face_clips(EVAL_PERSONS)
     names = [c.name for c in clips]
     assert len(names) == len(set(names)), "eval clip names must be unique"
     return clips

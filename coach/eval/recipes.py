@@ -13,16 +13,30 @@ from coach.eval.warp import _smooth
 
 # ---------------------------------------------------------------- clip recipes
 
-PRIMES = {"gentle-eye-closure": "closure", "brow-lift": "brow", "lip-pucker": "pucker"}
+PRIMES = {"gentle-eye-closure": "closure", "brow-lift": "brow", "lip-pucker": "pucker", "snarl": "snarl"}
 PUCKER = 0.12   # each corner moves in 12 % of the mouth width (mouth ~24 % narrower)
 BROW = 0.22     # brows rise 22 % of the eye's width
 SMILE = (0.17, 0.11)  # corner out, up (fractions of mouth width): width +34 %, corner moves 20 %
+SNARL = 0.12    # the upper lip over each canine rises 12 % of the mouth width
 POSE_AWAY_DEG = 30.0  # a head turned at least this far is "away": the truth records when
 MOTIONS = ("none", "turn", "tilt", "approach", "yaw", "pitch", "turn_hold")
 MOTIONS_3D = ("yaw", "pitch", "turn_hold")  # the landmark mesh turned in 3-D (MediaPipe's z), not the image plane
 CROPS = ("forehead", "chin", "left", "right")  # the part of the face the frame cuts off (sides: the patient's)
 PIVOT_IOD = 1.2                    # 3-D turns: the neck's axis, behind the landmarks' centroid (eye distances)
 RINGS = ((1.25, 0.75), (1.6, 0.4), (2.1, 0.12))  # (size over the face outline, share of its movement)
+# The chin and neck clips (issue 21): one side's chin raised (mentalis) or neck bands (platysma),
+# their clean twins, the silent twins (talking, swallowing, a nod, a beard, a high collar, a
+# scarf: nothing injected), and neck bands nobody can see (under a cover, in the dark, below the
+# picture's edge).
+LOWER_VARIANTS = ("chin_synk", "chin_clean", "neck_synk", "neck_clean", "talk", "swallow", "nod",
+                  "beard", "collar", "scarf", "neck_covered", "neck_dark", "neck_out")
+COVERS = ("beard", "collar", "scarf")
+NECK_CROP = "neck"            # Clip.crop: the frame's lower edge just under the chin, the neck out of the picture
+# Platysma pulls the same side's mouth corner down and out: (out, down) per unit of band strength,
+# fractions of the mouth width.
+NECK_CORNER = (0.07, 0.09)
+TALK_HZ, TALK_DROP = 3.0, 0.05        # talking: the jaw drops up to 5 % of the IOD, three times a second
+SWALLOW_S, SWALLOW_TUCK = 0.9, 0.025  # a swallow takes 0.9 s; the chin tucks 2.5 % of the IOD
 VARIANTS = ("smile_synk", "smile_duchenne", "smile_clean", "smile_blink",
             "pucker_synk", "pucker_bilateral", "pucker_clean", "pucker_blink",
             "closure_oral", "closure_clean", "closure_blink",
@@ -49,7 +63,14 @@ class Clip:
     motion_hold: tuple = ()                # turn_hold: (start, full, leave, back) in seconds
     away_deg: float = POSE_AWAY_DEG        # turn_hold: the injected angle at which the tracker
                                            # reads POSE_AWAY_DEG (measured per face)
-    crop: str = ""                         # one of CROPS: the frame cuts off that part of the face
+    crop: str = ""                         # one of CROPS (or NECK_CROP): the frame cuts off that part of the face
+    chin: dict = field(default_factory=dict)   # side -> chin raise in step (fraction of the lip-to-chin height)
+    neck: dict = field(default_factory=dict)   # side -> neck band strength in step (0..1)
+    cover: str = ""                        # one of COVERS over the chin and neck (the neck is not visible)
+    talk: bool = False                     # the jaw and lower lip move together at TALK_HZ during the reps
+    swallow: bool = False                  # one swallow in each rep's hold (a bump up the neck, a chin tuck)
+    dark: bool = False                     # the frame below the jaw is too dark to judge
+    lower: str = ""                        # "chin" | "neck": the region a clip with nothing injected is about
 
     @property
     def prime(self) -> str:
@@ -63,11 +84,30 @@ class Clip:
     @property
     def oral(self) -> bool:
         """A mouth movement: the eyes are watched (oral-ocular); else the mouth is (ocular-oral)."""
-        return self.prime in ("smile", "pucker")
+        return self.prime in ("smile", "pucker", "snarl")
+
+    @property
+    def region(self) -> str:
+        """The region the clip is about: chin or neck (the lower-face clips), else eye (a mouth
+        movement, the eyes watched) or mouth (an eye or brow movement, the corners watched)."""
+        if self.chin:
+            return "chin"
+        if self.lower or self.neck or self.cover or self.dark or self.crop == NECK_CROP:
+            return self.lower or "neck"
+        return "eye" if self.oral else "mouth"
+
+    @property
+    def neck_visible(self) -> bool:
+        """The face shows its neck (FACES `neck`) and nothing hides it: no cover, not too dark, and
+        the frame's lower edge not cut over the chin."""
+        return bool(FACES.get(self.face, {}).get("neck")) and not (
+            self.cover or self.dark or self.crop in ("chin", NECK_CROP))
 
     @property
     def variant(self) -> str:
-        """What kind of case this is (one of VARIANTS), from the recipe."""
+        """What kind of case this is (one of VARIANTS or LOWER_VARIANTS), from the recipe."""
+        if self.region in ("chin", "neck"):
+            return self._lower_variant()
         if self.motion == "turn_hold":
             return "pose_away"
         if self.oral:
@@ -78,12 +118,29 @@ class Clip:
             kind = "oral" if self.corner else "blink" if self.blinks else "clean"
         return f"{self.prime}_{kind}"
 
+    def _lower_variant(self) -> str:
+        if self.cover:
+            return "neck_covered" if self.neck else self.cover
+        if self.dark:
+            return "neck_dark"
+        if self.crop == NECK_CROP:
+            return "neck_out"
+        for flag, name in ((self.talk, "talk"), (self.swallow, "swallow"), (self.chin, "chin_synk"),
+                           (self.neck, "neck_synk"), (self.motion == "pitch", "nod")):
+            if flag:
+                return name
+        return f"{self.region}_clean"
+
     @property
     def condition(self) -> str:
         """How the face is seen: still, cut off by the frame (crop_PART), moving during the hold
         (hold_MOTION), moving slowly over the whole clip (drift_MOTION) or turned away (away)."""
         if self.motion == "turn_hold":
             return "away"
+        if self.cover:
+            return f"cover_{self.cover}"
+        if self.dark:
+            return "dark"
         if self.crop:
             return f"crop_{self.crop}"
         if self.motion == "none":
@@ -126,8 +183,15 @@ def _synkinesis(clip: Clip, pose: tuple | None) -> list[dict]:
         measure, moved = "eye_opening", clip.eyes if len(clip.eyes) == 1 else {}
     else:
         measure, moved = "commissure_excursion", clip.corner
-    return [{"side": side, "start_s": start, "end_s": end, "measure": measure, "injected": amt}
-            for start, end in clip.reps for side, amt in moved.items()]
+    entries = [{"side": side, "start_s": start, "end_s": end, "measure": measure, "injected": amt}
+               for start, end in clip.reps for side, amt in moved.items()]
+    # The chin and the neck: every injected side (neck entries say whether the neck can be seen).
+    entries += [{"side": side, "start_s": start, "end_s": end, "measure": "chin_raise", "injected": amt}
+                for start, end in clip.reps for side, amt in clip.chin.items()]
+    entries += [{"side": side, "start_s": start, "end_s": end, "measure": "neck_bands", "injected": amt,
+                 "neck_visible": clip.neck_visible}
+                for start, end in clip.reps for side, amt in clip.neck.items()]
+    return entries
 
 
 def truth(clip: Clip, source: str = "", iod: float | None = None) -> dict:
@@ -147,6 +211,7 @@ def truth(clip: Clip, source: str = "", iod: float | None = None) -> dict:
         "iod_px": None if iod is None else round(float(iod), 1),
         "pose_away_s": list(pose) if pose else None,
         "injected": _injected(clip),
+        "region": clip.region, "neck_visible": clip.neck_visible, "cover": clip.cover,
     }
 
 
@@ -169,11 +234,19 @@ def _injected(clip: Clip) -> dict:
         "motion_hold_s": list(clip.motion_hold) or None,
         "crop": clip.crop or None,
         "pose_away_from_deg": clip.away_deg if clip.motion == "turn_hold" else None,
+        "snarl_lip_lift": SNARL if clip.prime == "snarl" else None,
+        "chin_raise_in_step": clip.chin, "neck_bands_in_step": clip.neck,
+        "neck_corner_out_down": list(NECK_CORNER) if clip.neck else None,
+        "talk": clip.talk, "swallow": clip.swallow, "dark_neck": clip.dark,
         "units": "eye: fraction of the lid gap closed by the warp; corner: displacement "
                  "as a fraction of the neutral mouth width; turn/tilt/yaw/pitch: degrees (pitch + = nod "
                  "down); approach: scale; motion_hold_s: motion starts, reaches its amount, leaves it, is back; "
                  "crop: the part of the face (the patient's side) the frame cuts off; "
-                 "pose_away_from_deg: injected turn at which the tracker reads 30 deg",
+                 "pose_away_from_deg: injected turn at which the tracker reads 30 deg; "
+                 "snarl: upper-lip lift over the canine, fraction of the mouth width; "
+                 "chin: the lower-lip-to-chin height shortened by this fraction on that side (with the "
+                 "lower lip everted and the chin dimpled in step); neck: band strength 0..1 (with the same "
+                 "side's corner pulled out and down by neck_corner_out_down x strength)",
     }
 
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from coach.core import face
-from coach.eval.faces import FPS, IRIS, SIZE, Face, iod_px
-from coach.eval.recipes import BROW, MOTIONS_3D, PIVOT_IOD, PUCKER, RINGS, SMILE, Clip, truth
+from coach.eval.faces import FPS, IRIS, RAMP_S, SIZE, Face, iod_px
+from coach.eval.recipes import (BROW, MOTIONS_3D, NECK_CORNER, NECK_CROP, PIVOT_IOD, PUCKER, RINGS, SMILE, SNARL,
+                                SWALLOW_S, SWALLOW_TUCK, TALK_DROP, TALK_HZ, Clip, truth)
 
 # Where a crop's edge falls: this far from the last landmark the measures read towards the face's
 # outline (forehead: from the brows' top to the top of the mesh; chin: from the lower lip to the
@@ -28,6 +30,10 @@ from coach.eval.recipes import BROW, MOTIONS_3D, PIVOT_IOD, PUCKER, RINGS, SMILE
 CROP_AT = {"forehead": 0.5, "chin": 0.5, "left": 0.6, "right": 0.6}
 
 from coach.eval.warp import Warper, _smooth, blink_envelope, brow_lift, corner_pull, eye_closure, rep_envelope
+from coach.eval.lower_face import chin_raise, jaw_drop, lip_eversion, lip_lift
+from coach.eval import overlays
+
+DIMPLE_DEPTH = 0.22      # chin dimples darken their pits by up to this, x the chin raise's share of 0.45
 
 class Renderer:
     """Renders one clip of one face, frame by frame."""
@@ -43,6 +49,19 @@ class Renderer:
         self.face_w = float(np.ptp(pts[:, 0]))
         self.face_h = float(np.ptp(pts[:, 1]))
         self.lash = {s: _lash_colour(src.image, pts[list(face.EYE_CONTOUR[s])]) for s in face.SIDES}
+        self.iod = iod_px(pts)
+        seed = zlib.crc32(clip.face.encode())
+        # Layers drawn once on the neutral canvas and moved by the face's own warp.
+        self.dimples = None
+        for k, (side, amt) in enumerate(clip.chin.items()):
+            lay = min(1.0, amt / 0.45) * overlays.dimple_layer(src.image.shape, pts, side, seed + k)
+            self.dimples = lay if self.dimples is None else self.dimples + lay
+        self.beard = overlays.beard_layer(src.image.shape, pts, seed) if clip.cover == "beard" else None
+        # Control points under the jaw, so the chin's and jaw's movements fade smoothly into the neck.
+        self.extra = np.zeros((0, 2))
+        if (clip.chin or clip.neck or clip.talk or clip.swallow) and clip.motion not in MOTIONS_3D:
+            self.extra = _under_jaw(pts, src.image.shape[1::-1])
+            self.warper = Warper(np.concatenate([self.p[self.ctrl], self.extra]), src.image.shape[1::-1])
         # The output window on the canvas: its top-left corner and its scale (< 1: zoomed in).
         self.window = (_crop_window(clip.crop, pts, src.image.shape[1::-1]) if clip.crop
                        else (*src.origin, 1.0))
@@ -99,11 +118,44 @@ class Renderer:
                 d += corner_pull(p, side, -PUCKER * c.pucker_scale * rep, 0.0)
             elif rep > 0 and c.prime == "brow":
                 d += brow_lift(p, side, BROW * rep)
+            elif rep > 0 and c.prime == "snarl":
+                d += lip_lift(p, side, SNARL * rep)
             amt = c.corner.get(side, 0.0) * rep
             if amt > 0:
                 # Ocular-oral synkinesis pulls the corner up and out (zygomaticus).
                 d += corner_pull(p, side, 0.6 * amt, 0.8 * amt)
-        return p + d
+        return p + d + self._lower(p, t, rep)
+
+    def _lower(self, p: np.ndarray, t: float, rep: float) -> np.ndarray:
+        """The lower face's displacements of the points `p` (the landmarks first) at time t: the
+        chin raised and the lower lip everted (mentalis), the mouth corner pulled down and out
+        (platysma), talking, a swallow's tuck."""
+        c = self.clip
+        d = np.zeros_like(p)
+        if rep <= 0:
+            return d
+        for side, amt in c.chin.items():
+            d += chin_raise(p, side, amt * rep) + lip_eversion(p, side, amt * rep)
+        for side, amt in c.neck.items():
+            d += corner_pull(p, side, NECK_CORNER[0] * amt * rep, -NECK_CORNER[1] * amt * rep)
+        if c.talk:
+            d += jaw_drop(p, TALK_DROP * self.iod * rep * 0.5 * (1 - math.cos(2 * math.pi * TALK_HZ * t)))
+        if c.swallow:
+            d += jaw_drop(p, SWALLOW_TUCK * self.iod * math.sin(math.pi * self.swallow_phase(t)[1]),
+                          lips_closed=True)
+        return d
+
+    def swallow_phase(self, t: float) -> tuple[float, float]:
+        """(how far up the neck the larynx is, 0..1; how far through the swallow, 0..1) at time t:
+        one swallow of SWALLOW_S seconds, 0.3 s into each rep's hold."""
+        for a, b in self.clip.reps if self.clip.swallow else ():
+            x = (t - (a + RAMP_S + 0.3)) / SWALLOW_S
+            if 0 < x < 1:
+                return float(_smooth(x / 0.55) if x < 0.55 else _smooth((1 - x) / 0.45)), float(x)
+        return 0.0, 0.0
+
+    def rep(self, t: float) -> float:
+        return max((rep_envelope(t, a, b) for a, b in self.clip.reps), default=0.0)
 
     def turned(self, q: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         """3-D head turn or nod (motions in MOTIONS_3D): the landmarks, moved by the expression
@@ -150,6 +202,10 @@ class Renderer:
         `turn=False` leaves out a 3-D head turn (the expression alone)."""
         dst = self.points(t)
         if self.clip.motion not in MOTIONS_3D:
+            if len(self.extra):
+                q = np.concatenate([self.p, self.extra])
+                extra = self.extra + self._lower(q, t, self.rep(t))[len(self.p):]
+                return dst, np.concatenate([dst[self.ctrl], extra]), None
             return dst, dst[self.ctrl], None
         z = self.depth
         if turn:
@@ -164,11 +220,42 @@ class Renderer:
         H = self.homography(t)
         view = np.linalg.inv(H) @ np.array([[s, 0, ox], [0, s, oy], [0, 0, 1.0]])
         dst, ctrl, depth = self.targets(t)
-        if depth is None:
-            out = self.warper.warp(self.face.image, ctrl, view, SIZE)
-        else:
-            out = self.warper.warp(self.face.image, ctrl, view, SIZE, depth=depth)
-        return self._lash_lines(out, dst, H, self.closures(t))
+        mx, my = self.warper.lookup(ctrl, view, SIZE, depth)
+        out = cv2.remap(self.face.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        out = self._lash_lines(out, dst, H, self.closures(t))
+        return self._lower_overlays(out, t, dst, H, (mx, my))
+
+    def output_points(self, pts: np.ndarray, H: np.ndarray) -> np.ndarray:
+        """Canvas points (after the head motion H) in the output frame's pixels."""
+        q = np.c_[pts[:, :2], np.ones(len(pts))] @ H.T
+        return (q[:, :2] / q[:, 2:] - self.window[:2]) / self.window[2]
+
+    def _lower_overlays(self, out: np.ndarray, t: float, dst: np.ndarray, H: np.ndarray,
+                        lookup: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """What the warp cannot show: chin dimples, neck bands, a swallow, covers, a dark neck."""
+        c = self.clip
+        if not (c.chin or c.neck or c.swallow or c.cover or c.dark):
+            return out
+        rep = self.rep(t)
+        if self.dimples is not None and rep > 0:
+            lay = cv2.remap(self.dimples, lookup[0], lookup[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            out = np.clip(out * (1 - DIMPLE_DEPTH * rep * lay[..., None]) + 0.5, 0, 255).astype(np.uint8)
+        q = self.output_points(dst, H)
+        for side, amt in c.neck.items():
+            out = overlays.neck_bands(out, q, side, amt * rep)
+        if c.swallow:
+            out = overlays.swallow_bump(out, q, self.swallow_phase(t)[0])
+        if self.beard is not None:
+            lay = cv2.remap(self.beard, lookup[0], lookup[1], cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT).astype(np.float32)
+            a = lay[..., 3:] / 255
+            out = np.clip(out * (1 - a) + lay[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
+        elif c.cover:
+            # A collar or scarf sits on the body: where the neutral neck is, whatever the head does.
+            out = overlays.neck_cover(out, self.output_points(self.p, np.eye(3)), c.cover)
+        if c.dark:
+            out = overlays.darken_neck(out, q)
+        return out
 
     def _lash_lines(self, img: np.ndarray, dst: np.ndarray, H: np.ndarray, closures: dict) -> np.ndarray:
         """Darken the line where nearly closed lids meet. The warp squeezes the whole
@@ -196,15 +283,16 @@ def _crop_window(crop: str, p: np.ndarray, canvas) -> tuple[float, float, float]
     moves over the canvas, and zooms in (the patient sits closer) where moving it alone would run
     past the canvas on the opposite side."""
     (w, h), (cw, ch) = SIZE, canvas
-    k = CROP_AT[crop]
-    if crop in ("forehead", "chin"):
+    k = CROP_AT.get(crop, 0.0)
+    if crop in ("forehead", "chin", NECK_CROP):
         if crop == "forehead":
             brow = p[[i for s in face.SIDES for i in face.BROW[s]], 1].min()
             cut = brow - k * (brow - p[:, 1].min())
             s = min(1.0, (ch - cut) / h)
         else:
             lip = p[face.LOWER_LIP_MID, 1]
-            cut = lip + k * (p[:, 1].max() - lip)
+            # NECK_CROP: the lower edge just under the chin (the neck out of the picture).
+            cut = lip + k * (p[:, 1].max() - lip) if crop == "chin" else p[:, 1].max() + 0.12 * iod_px(p)
             s = min(1.0, cut / h)
         s = max(s, 0.6)
         top = cut if crop == "forehead" else cut - s * h
@@ -215,6 +303,26 @@ def _crop_window(crop: str, p: np.ndarray, canvas) -> tuple[float, float, float]
     s = max(0.6, min(1.0, (cut if right else cw - cut) / w))
     left = cut - s * w if right else cut
     return float(left), float(np.clip(p[:, 1].mean() - s * h / 2, 0, max(0, ch - s * h))), float(s)
+
+
+def _under_jaw(p: np.ndarray, canvas, depths=(0.25, 0.6, 1.0)) -> np.ndarray:
+    """Points below the jaw's contour (`depths` IOD straight down the face from each of its
+    landmarks), inside the canvas and 0.15 IOD from its edge (three times a talking jaw's drop),
+    and 0.15 IOD off the face mesh (0.2 IOD from any landmark)."""
+    from coach.eval.lower_face import JAW
+
+    _, _, v, iod = overlays.head_axes(p)
+    under = [i for i in JAW if i not in (132, 58, 288, 361)]          # not from the jaw angles
+    q = np.concatenate([p[under] + k * iod * v for k in depths])
+    w, h = canvas
+    m = max(5.0, 0.15 * iod)
+    q = q[(q[:, 0] > m) & (q[:, 0] < w - 1 - m) & (q[:, 1] > m) & (q[:, 1] < h - 1 - m)]
+    # Off the face: a turned face's jaw angle has cheek landmarks below it.
+    hull = cv2.convexHull(p[:468].astype(np.float32))
+    off = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in q]) < -0.15 * iod
+    q = q[off]
+    near = np.sqrt(((q[:, None, :] - p[None, :468, :2]) ** 2).sum(-1)).min(1)
+    return q[near > 0.2 * iod]
 
 
 def _smooth_rim(p: np.ndarray, z: np.ndarray, hull: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ class EvalReport:
         head = ("Leave-one-face-out: each face scored with thresholds chosen on the other faces."
                 if self.lofo else "Scored with the thresholds the exercise files ship.")
         parts = [head, "", table(self.scores, "person"), "", table(self.scores, "variant"), "",
-                 table(self.scores, "condition"), "",
+                 table(self.scores, "condition"), "", table(self.scores, "region"), "",
                  "Overall: " + summary_line(self.totals()) + "."]
         if self.lofo:
             parts += ["", "Thresholds chosen on all faces (what ships):"]

@@ -37,6 +37,7 @@ class ClipScore:
     onset_errors: list = field(default_factory=list)
     unjudged_frames: int = 0
     condition: str = ""       # how the face is seen: still, crop_PART, hold_MOTION, drift_MOTION, away
+    region: str = ""          # what the clip is about: eye, mouth, chin or neck (see Case.region)
 
 
 def _overlaps(e: Synkinesis, t0: float, t1: float) -> bool:
@@ -44,9 +45,9 @@ def _overlaps(e: Synkinesis, t0: float, t1: float) -> bool:
 
 
 def score_clip(name: str, exercise: str, person: str, variant: str, judged: Judged, events: list[Synkinesis],
-               unjudged_frames: int = 0, condition: str = "") -> ClipScore:
+               unjudged_frames: int = 0, condition: str = "", region: str = "") -> ClipScore:
     s = ClipScore(name, exercise, person, variant, silent=judged.silent, unjudged_frames=unjudged_frames,
-                  condition=condition)
+                  condition=condition, region=region)
     for entry in judged.entries:
         _score_entry(s, entry, events)
     s.grey += judged.grey_clip
@@ -121,7 +122,7 @@ HEAD = ("| {key} | clips | must flag | found | recall | precision | side acc. | 
 
 
 def table(scores: list[ClipScore], key: str) -> str:
-    """One row per face (`person`), variant, exercise or condition, and the total."""
+    """One row per face (`person`), variant, exercise, condition or region, and the total."""
     groups: dict[str, list[ClipScore]] = {}
     for c in scores:
         groups.setdefault(getattr(c, key), []).append(c)

@@ -101,6 +101,9 @@ def measure_points(ts: np.ndarray, pts: list, info: dict) -> dict:
         out[f"corner_{s}"] = float(np.nanmedian(corner[s][no_blink]))
         out[f"corner_{s}_base_sd"] = float(np.nanstd(corner[s][base]))
     out["mouth_width"] = float(np.nanmedian(rel[no_blink, 2]))
+    # The lower-lip-to-chin height (lower_face.lip_chin_heights), change over the holds (- = shorter).
+    for k, part in enumerate(("left", "right", "mid")):
+        out[f"chin_{part}"] = float(np.nanmedian(rel[no_blink, 9 + k]))
     out["yaw_base"] = float(np.nanmedian(yaw[base])) if base.any() else float("nan")
     out["yaw_peak"] = float(yaw[np.nanargmax(np.abs(yaw))]) if np.isfinite(yaw).any() else float("nan")
     if info.get("pose_away_s"):
@@ -109,21 +112,25 @@ def measure_points(ts: np.ndarray, pts: list, info: dict) -> dict:
 
 
 def _readings(pts: list) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame: (lid gap L, R, mouth width, left corner xyz, right corner xyz) in the head
-    frame over the IOD, and the head's yaw; NaN where no face was found."""
+    """Per frame: (lid gap L, R, mouth width, left corner xyz, right corner xyz, lip-to-chin
+    height L, R, mid) in the head frame over the IOD, and the head's yaw; NaN where no face was found."""
     from coach.core.measures import head_frame, head_pose
+
+    from coach.eval.lower_face import lip_chin_heights
 
     rows, yaw = [], []
     for p in pts:
         if p is None:
-            rows.append([np.nan] * 9)
+            rows.append([np.nan] * 12)
             yaw.append(np.nan)
             continue
         g = lid_gaps(p)
         o, rot, iod = _head(p)
         q = (p - o) @ rot.T / iod
         cl, cr = q[face.MOUTH_CORNER["left"]], q[face.MOUTH_CORNER["right"]]
-        rows.append([g["left"], g["right"], float(np.linalg.norm(cl - cr)), *cl, *cr])
+        chin = lip_chin_heights(q[:, :2])
+        rows.append([g["left"], g["right"], float(np.linalg.norm(cl - cr)), *cl, *cr,
+                     chin["left"], chin["right"], chin["mid"]])
         yaw.append(head_pose(head_frame(p)[1])[0] if p.shape[1] == 3 else np.nan)
     return np.array(rows, dtype=np.float64), np.array(yaw)
 

@@ -10,6 +10,9 @@ blink closes both eyes, and must hold for MUST_HELD_S:
 - eye closure and brow lift: a corner pulls at least 10 % of the mouth width and 6 points more
   than the other.
 
+- chin (`chin_raise`) and neck (`neck_bands`): see LOWER below; a neck nobody can see (the
+  truth's `neck_visible` false: covered, too dark, out of the picture) is never must-flag.
+
 Anything injected that does not read as must-flag is grey. A clip with nothing
 injected (clean, blink, Duchenne, mouth still, eyes still) must stay silent unless
 the tracker reads it as in between (for example a Duchenne smile whose eyes read
@@ -38,6 +41,21 @@ PULL_MUST, PULL_DIFF = 0.10, 0.06
 DUCHENNE_RATIO, DUCHENNE_DIFF = 1.6, 0.10   # both eyes within 1.6× (or closer than 10 points)
 PULL_STILL = 0.08                            # a corner pulling less than this (or barely more than the other)
 
+# ---- the chin and the neck (issue 21)
+# Chin and neck entries are judged by what the tracker reads once `coach.core.calibration.REL`
+# carries their measures ("chin_raise", "neck_bands"; the lead adds them), else by the amount the
+# warp injected (the FALLBACK). READ_LOWER = False keeps the fallback even when REL has them.
+READ_LOWER = True
+LOWER = ("chin_raise", "neck_bands")
+# Read: must-flag when the side's reading holds at least this (and more than the other side by
+# LOWER_DIFF) for MUST_HELD_S in the hold; grey (a silent clip read as in between) from *_GREY.
+CHIN_MUST, CHIN_GREY = 0.15, 0.08          # fraction of the neutral lip-to-chin height
+NECK_MUST, NECK_GREY = 0.5, 0.25           # PLACEHOLDER: set to the neck measure's own scale
+LOWER_DIFF = 0.05
+# FALLBACK (REL without the measure): must-flag when injected at least this much.
+CHIN_MUST_INJECTED = 0.25                  # chin: lip-to-chin height shortened by >= 25 %
+NECK_MUST_INJECTED = 0.5                   # neck: band strength >= 0.5
+
 FAMILY = {"gentle-smile": "smile", "open-mouth-smile": "smile", "snarl": "smile", "lip-pucker": "pucker",
           "gentle-eye-closure": "pull", "brow-lift": "pull"}
 
@@ -57,6 +75,7 @@ class Judged:
     silent: bool = False           # nothing injected, and nothing read as in between
     grey_clip: bool = False        # nothing injected, but read as in between
     pose_away: tuple | None = None  # (t0, t1): the head is turned beyond the limit
+    neck_visible: bool = True      # the truth's neck_visible: false when covered, too dark or out of the picture
 
 
 def series(measures, baseline: Baseline) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +99,11 @@ def longest_run(ts: np.ndarray, ok: np.ndarray) -> float:
         else:
             start = None
     return best
+
+
+def reads(measure: str) -> bool:
+    """Is this measure judged by what the tracker reads (else by what was injected)?"""
+    return measure not in LOWER or (READ_LOWER and measure in REL_INDEX)
 
 
 def _amounts(rels: np.ndarray, measure: str) -> np.ndarray:
@@ -106,7 +130,8 @@ def _grey(family: str, a: np.ndarray, o: np.ndarray) -> np.ndarray:
 def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judged:
     family = FAMILY.get(exercise.id, "smile")
     ts, rels = series(measures, baseline)
-    out = Judged(pose_away=tuple(truth["pose_away_s"]) if truth.get("pose_away_s") else None)
+    out = Judged(pose_away=tuple(truth["pose_away_s"]) if truth.get("pose_away_s") else None,
+                 neck_visible=bool(truth.get("neck_visible", True)))
     if len(ts) == 0:
         return out
     prime = exercise.prime.direction * rels[:, REL_INDEX[exercise.prime.measure]]
@@ -126,8 +151,30 @@ def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judg
     for r in truth.get("reps", []):
         hold |= (ts >= r["start_s"] + ramp) & (ts <= r["end_s"] - ramp)
     for te in entries:
-        out.entries.append(_judge_entry(te, frames, hold, family, exercise))
+        if te.get("measure") in LOWER:
+            out.entries.append(_judge_lower(te, frames, hold, truth))
+        else:
+            out.entries.append(_judge_entry(te, frames, hold, family, exercise))
     return out
+
+
+def _judge_lower(te: dict, f: "_Frames", hold: np.ndarray, truth: dict) -> Entry:
+    """A chin or neck entry: must-flag by what the tracker reads (`reads`), else by the injected
+    amount; never must-flag where the neck cannot be seen."""
+    m = te["measure"]
+    if m == "neck_bands" and not te.get("neck_visible", truth.get("neck_visible", True)):
+        kind = "grey"
+    elif reads(m):
+        am = _amounts(f.rels, m)
+        si = SIDES.index(te["side"])
+        ok = (f.ts >= te["start_s"]) & (f.ts <= te["end_s"]) & hold & f.under_way
+        limit = CHIN_MUST if m == "chin_raise" else NECK_MUST
+        held = ok & (am[:, si] >= limit) & (am[:, si] - am[:, 1 - si] >= LOWER_DIFF)
+        kind = "must" if longest_run(f.ts, held) >= MUST_HELD_S else "grey"
+    else:   # FALLBACK: the injected amount
+        limit = CHIN_MUST_INJECTED if m == "chin_raise" else NECK_MUST_INJECTED
+        kind = "must" if float(te.get("injected", 0.0)) >= limit - 1e-9 else "grey"
+    return Entry(te["side"], m, te["start_s"], te["end_s"], kind)
 
 
 @dataclass
@@ -145,11 +192,12 @@ class _Frames:
 
 def _entries(truth: dict, family: str) -> list[dict]:
     entries = list(truth.get("synkinesis", []))
-    if family == "pucker" and entries:
+    eyes = [e for e in entries if e.get("measure", "eye_opening") == "eye_opening"]
+    if family == "pucker" and eyes:
         # "An eye narrows at least 12 %; if both eyes do, flagging both is right": the eye
         # that was not narrowed on purpose is judged by what the tracker reads, too.
-        first = entries[0]
-        entries += [dict(first, side=s) for s in SIDES if s not in {e["side"] for e in entries}]
+        first = eyes[0]
+        entries += [dict(first, side=s) for s in SIDES if s not in {e["side"] for e in eyes}]
     return entries
 
 
@@ -168,8 +216,22 @@ def _judge_silence(out: Judged, f: _Frames, family: str, exercise: Exercise) -> 
     """Nothing injected: silent, unless the tracker reads it as in between."""
     odd = False
     for w in exercise.watches:
+        if w.measure in LOWER:
+            odd |= _lower_in_between(out, f, w.measure)
+            continue
         am = _amounts(f.rels, w.measure)
         ok = f.judged & f.under_way & (~f.blink if w.measure == "eye_opening" else True)
         for si in (0, 1):
             odd |= longest_run(f.ts, ok & _grey(family, am[:, si], am[:, 1 - si])) >= MUST_HELD_S
     out.silent, out.grey_clip = not odd, bool(odd)
+
+
+def _lower_in_between(out: Judged, f: _Frames, measure: str) -> bool:
+    """A silent clip whose chin or neck reads in between (only where the tracker's reading is
+    judged, and never for a neck nobody can see: any neck event there is a false alarm)."""
+    if not reads(measure) or (measure == "neck_bands" and not out.neck_visible):
+        return False
+    am = _amounts(f.rels, measure)
+    grey = CHIN_GREY if measure == "chin_raise" else NECK_GREY
+    ok = f.judged & f.under_way
+    return any(longest_run(f.ts, ok & (am[:, si] >= grey)) >= MUST_HELD_S for si in (0, 1))

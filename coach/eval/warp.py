@@ -104,6 +104,12 @@ class Warper:
         """Move the control points to `dst`. `view` (3x3) maps each output pixel to a
         point of the warped canvas (head motion, cropping); default: the canvas itself.
         `depth`: see `maps`."""
+        mx, my = self.lookup(dst, view, view_size, depth)
+        return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+    def lookup(self, dst: np.ndarray, view: np.ndarray | None = None, view_size=None,
+               depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The remap lookups of `warp` (for more layers moved with the same warp)."""
         mx, my = self.maps(dst, depth)
         if view is not None:
             # Compose the lookups (not the images) so the picture is resampled once.
@@ -112,7 +118,7 @@ class Warper:
             size = view_size or self.size
             mx = cv2.warpPerspective(mx, view, size, flags=flags, borderMode=cv2.BORDER_REFLECT_101)
             my = cv2.warpPerspective(my, view, size, flags=flags, borderMode=cv2.BORDER_REFLECT_101)
-        return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        return mx, my
 
 
 # ---------------------------------------------------------------- displacement fields
