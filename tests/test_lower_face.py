@@ -102,7 +102,7 @@ def _picture(f: LandmarkFrame, stripes_on: str = "") -> np.ndarray:
         chin_y, iod = p[152, 1], float(np.linalg.norm(p[33, :2] - p[263, :2]))
         y0, y1 = int(chin_y + 0.25 * iod), int(chin_y + 0.9 * iod)
         for k in range(4):
-            x = int(mid + np.sign(side_x - mid) * (0.2 + 0.13 * k) * iod)
+            x = int(mid + np.sign(side_x - mid) * (0.12 + 0.11 * k) * iod)
             img[y0:y1, x - 2:x + 2] = (150, 105, 85)
     return img
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from coach.core import face
+from coach.core.calibration import REL_INDEX, relative
 from coach.core.frames import LandmarkFrame
 from coach.core.measures import measure
 from coach.core.pipeline import analyze
@@ -151,3 +152,12 @@ def test_real_clips_still_give_no_event(media, face_model, library, clip):
         result = analyze(frames, library[ex])
         assert result.synkinesis == [], (clip, ex, result.synkinesis)
         assert len(result.reps) == (1 if ex in ("gentle-smile", "open-mouth-smile", "snarl") else 0), (clip, ex)
+    # Analysed as an eye closure, the smile is a corner pull (what the coach should say), but never a chin or neck.
+    closure = analyze(frames, library["gentle-eye-closure"])
+    assert {e.measure for e in closure.synkinesis} == {"commissure_excursion"}, (clip, closure.synkinesis)
+    # The chin and the neck were read (not "can't tell") in most frames: the silence above is a reading.
+    base = closure.baseline
+    assert base is not None and base.neck is not None and base.chin_profile is not None
+    rel = np.array([r for f in frames if f.has_face and (r := relative(measure(f), base)) is not None])
+    for name in ("chin_raise", "neck_bands"):
+        assert np.isfinite(rel[:, REL_INDEX[name]]).mean() > 0.8, (clip, name)

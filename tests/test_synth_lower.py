@@ -312,7 +312,8 @@ def _judged(clip: Clip, monkeypatch, read_lower=False):
     prime = truth_mod.REL_INDEX["commissure_excursion"]
     rels[:, prime, :] = 0.2 * ((ts > 1.6) & (ts < 4.0))[:, None]
     monkeypatch.setattr(truth_mod, "series", lambda m, b: (ts, rels))
-    return truth_mod.judge(t, [], None, _Ex(clip.exercise))
+    # Each watch is judged on its own: the chin's for a chin clip, else the neck's.
+    return truth_mod.judge(t, [], None, _Ex(clip.exercise), "chin_raise" if clip.chin else "neck_bands")
 
 
 def test_judge_falls_back_to_the_injected_amount(monkeypatch):
@@ -336,8 +337,8 @@ def test_judge_falls_back_to_the_injected_amount(monkeypatch):
 
 def test_judge_reads_the_chin_once_rel_has_it(monkeypatch):
     """With chin_raise in REL the tracker's reading decides: must-flag where it holds CHIN_MUST."""
-    rel = (*truth_mod.REL_INDEX, "chin_raise")
-    monkeypatch.setattr(truth_mod, "REL_INDEX", {n: i for i, n in enumerate(rel)})
+    rel = tuple(truth_mod.REL_INDEX)
+    assert "chin_raise" in rel
     clip = Clip("a", "woman_neck", "open-mouth-smile", chin={"left": 0.4})
     t = truth(clip)
     ts = np.arange(0, clip.duration, 1 / FPS)
@@ -346,8 +347,9 @@ def test_judge_reads_the_chin_once_rel_has_it(monkeypatch):
         rels[:, rel.index("commissure_excursion"), :] = 0.2 * ((ts > 1.6) & (ts < 4.0))[:, None]
         rels[:, rel.index("chin_raise"), 0] = read * ((ts > 2.0) & (ts < 3.6))
         monkeypatch.setattr(truth_mod, "series", lambda m, b, r=rels: (ts, r))
-        j = truth_mod.judge(t, [], None, _Ex())
+        j = truth_mod.judge(t, [], None, _Ex(), "chin_raise")
         assert [(e.measure, e.kind) for e in j.entries] == [("chin_raise", kind)], read
+        assert truth_mod.judge(t, [], None, _Ex()).entries == []     # the eyes' truth has no chin in it
 
 
 def test_chin_and_neck_events_are_scored_like_the_others(monkeypatch):

@@ -1,5 +1,5 @@
-"""What the picture shows where the face mesh sees little: the chin's grey profile and texture,
-and the neck below the jaw. `read_pixels(rgb, frame) -> {name: small array}`, per frame.
+"""What the picture shows where the face mesh sees little: the chin's grey profile and the neck
+below the jaw. `read_pixels(rgb, frame) -> {name: small array}`, per frame.
 
 MediaPipe's mesh moves the chin as a whole: a one-sided chin raise that shortens the lip-to-chin
 height by ~40 % in the image reads as 0-15 % in the landmarks, on both sides nearly alike, and the
@@ -15,10 +15,8 @@ patient's left, y + = down, both in eye distances (IOD) from the nose ridge):
                 lip, the chin's pad and its lower edge against the neck, wherever they are on
                 this face); each strip is 0.03 IOD wide
   chin_marks    (2, 3) per side, where the lower lip's border and the chin's outline are in that
-                frame (the mesh's places, for the windows the core matches), and the share of the
-                chin's strips inside the picture
-  chin_texture  (2,) fine texture (mean absolute Laplacian over the grey level) of each chin half,
-                between the lower lip's border and the chin's outline: dimpling raises it
+                frame (the mesh's places, for the windows the core matches), and how many of the
+                profile's rows, from the top, are inside the picture
   neck          (2, 5) per side, below the jaw line (0.10-0.70 IOD under the face's outline,
                 0.08-0.50 IOD from the midline: the neck is about one eye distance wide): [share of the grid inside the picture, mean grey
                 level (0-255), share of skin-coloured pixels (against the cheeks'), horizontal and
@@ -39,7 +37,6 @@ _CHIN_X = np.linspace(0.04, 0.32, CHIN_COLS)[:, None] + np.array([-0.015, 0.0, 0
 _CHIN_Y = np.linspace(CHIN_Y0, CHIN_Y1, CHIN_ROWS)
 _NECK_X = np.linspace(0.08, 0.50, 24)
 _NECK_DY = np.linspace(0.10, 0.70, 24)
-_TEX_N = 16
 # The face's outline below the mouth, from the chin's midpoint out to each side (anatomical sides).
 _JAW = {"left": (152, 377, 400, 378, 379, 365, 397, 288, 361), "right": (152, 148, 176, 149, 150, 136, 172, 58, 132)}
 _LOWER_LIP = {"left": (17, 314, 405, 321), "right": (17, 84, 181, 91)}
@@ -68,7 +65,6 @@ def read_pixels(rgb: np.ndarray, frame: LandmarkFrame) -> dict[str, np.ndarray]:
 
     out: dict[str, np.ndarray] = {}
     profile = np.empty((2, CHIN_COLS, CHIN_ROWS), np.float32)
-    texture = np.empty(2, np.float32)
     neck = np.empty((2, NECK_FEATURES), np.float32)
     ref = _skin_reference(rgb, p)
     h, w = grey.shape[:2]
@@ -76,18 +72,10 @@ def read_pixels(rgb: np.ndarray, frame: LandmarkFrame) -> dict[str, np.ndarray]:
     for si, side in enumerate(face.SIDES):
         sign = 1.0 if side == "left" else -1.0
         xs, ys = np.meshgrid(sign * _CHIN_X.ravel(), _CHIN_Y)                  # (rows, cols * 3)
-        strips = sample(grey, *grid(xs, ys)).reshape(CHIN_ROWS, CHIN_COLS, 3).mean(axis=2)
-        profile[si] = strips.T
         mx, my = grid(xs, ys)
-        chin_in[si] = float(np.mean((mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)))
-        # Texture: the chin half between the lower lip's border and the outline, fine sampling.
-        lip_y = float(q[list(_LOWER_LIP[side]), 1].max())
-        chin_y = float(q[list(_JAW[side][:4]), 1].min())
-        ty = np.linspace(lip_y + 0.25 * (chin_y - lip_y), chin_y - 0.1 * (chin_y - lip_y), _TEX_N)
-        txs, tys = np.meshgrid(sign * np.linspace(0.04, 0.28, _TEX_N), ty)
-        patch = sample(grey, *grid(txs, tys))
-        lap = cv2.Laplacian(patch, cv2.CV_32F, ksize=1)[1:-1, 1:-1]
-        texture[si] = float(np.abs(lap).mean()) / max(float(patch.mean()), 1.0) * 100.0
+        profile[si] = sample(grey, mx, my).reshape(CHIN_ROWS, CHIN_COLS, 3).mean(axis=2).T
+        row_in = ((mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)).all(axis=1)
+        chin_in[si] = float(np.argmin(row_in)) if not row_in.all() else float(CHIN_ROWS)   # rows inside, from the top
         # The neck: below this side's outline.
         jx, jy = q[list(_JAW[side]), 0] * sign, q[list(_JAW[side]), 1]
         order = np.argsort(jx)
@@ -102,7 +90,6 @@ def read_pixels(rgb: np.ndarray, frame: LandmarkFrame) -> dict[str, np.ndarray]:
     out["chin_profile"] = profile
     out["chin_marks"] = np.array([[q[list(_LOWER_LIP[sd]), 1].max(), q[list(_JAW[sd][:3]), 1].mean(), chin_in[si]]
                                   for si, sd in enumerate(face.SIDES)], np.float32)
-    out["chin_texture"] = texture
     out["neck"] = neck
     return out
 

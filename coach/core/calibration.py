@@ -18,7 +18,6 @@ Relative measures (`REL`), per side:
   chin_pad              the chin pad's height, fraction of neutral (− = bunched up)
   chin_raise            the lip-to-chin height as the picture shows it (`coach.core.chin`), + = shorter
                         (a fraction of the neutral height); NaN without pixel readings
-  chin_texture          the chin's fine texture over neutral (+0.3 = 30 % more: dimpling)
   neck_bands            vertical-ridge energy below the jaw over the neutral neck (`coach.core.neck`);
                         NaN when the neck cannot be read (out of the picture, dark or covered)
 """
@@ -35,7 +34,7 @@ from coach.core.measures import INDEX, MEASURES, Measures, mm_per_iod
 
 REL = ("eye_opening", "brow_height", "commissure_excursion", "commissure_elevation",
        "upper_lip_elevation", "mouth_width", "mouth_open",
-       "lip_chin_height", "lower_lip_red", "chin_pad", "chin_raise", "chin_texture", "neck_bands")
+       "lip_chin_height", "lower_lip_red", "chin_pad", "chin_raise", "neck_bands")
 REL_INDEX = {name: i for i, name in enumerate(REL)}
 
 MIN_BASELINE_FRAMES = 5
@@ -66,11 +65,10 @@ class Baseline:
     pose: tuple[float, float, float] = (0.0, 0.0, 0.0)   # neutral yaw, pitch, roll (degrees)
     # The neutral picture (medians over the calm frames of `LandmarkFrame.readings`): the chin's
     # grey profiles (2, chin.CHIN_COLS, chin.CHIN_ROWS), where its lip and outline were in them (2, 2),
-    # its texture (2,) and the neck's features (2, 5); None when
+    # and the neck's features (2, 5); None when
     # the frames had no pixel readings.
     chin_profile: np.ndarray | None = None
     chin_marks: np.ndarray | None = None
-    chin_texture: np.ndarray | None = None
     neck: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +80,6 @@ class Baseline:
                 "pose": [round(float(a), 2) for a in self.pose],
                 "pixels": {k: np.round(np.asarray(v, np.float64), 3).tolist()
                            for k, v in (("chin_profile", self.chin_profile), ("chin_marks", self.chin_marks),
-                                        ("chin_texture", self.chin_texture),
                                         ("neck", self.neck)) if v is not None}}
 
     @classmethod
@@ -95,7 +92,7 @@ class Baseline:
         return cls(vals, np.zeros_like(vals), int(d.get("n_frames", 0)),
                    float(d.get("mm_per_iod", float("nan"))), float(d.get("iod_px", 0.0)), noise,
                    tuple(d.get("pose", (0.0, 0.0, 0.0))),
-                   *(_array(px.get(k)) for k in ("chin_profile", "chin_marks", "chin_texture", "neck")))
+                   *(_array(px.get(k)) for k in ("chin_profile", "chin_marks", "neck")))
 
 
 def _array(v: Any) -> np.ndarray | None:
@@ -133,7 +130,7 @@ def fit_baseline(measures: Sequence[Measures]) -> Baseline:
     calm_frames = [face[i] for i in keep]
     base = Baseline(values, spread, len(face), mm_per_iod(iris), iod_px, pose=(yaw, pitch, roll),
                     chin_profile=_reading(calm_frames, "chin_profile"), chin_marks=_reading(calm_frames, "chin_marks"),
-                    chin_texture=_reading(calm_frames, "chin_texture"), neck=_reading(calm_frames, "neck"))
+                    neck=_reading(calm_frames, "neck"))
     # The jitter of each relative measure over the calm frames (MAD scaled to an SD).
     rel = np.stack([r for i in keep if (r := relative(face[i], base)) is not None])
     with warnings.catch_warnings():      # a pixel reading with no frame to read it from stays NaN
@@ -167,12 +164,10 @@ def relative(m: Measures, b: Baseline) -> np.ndarray | None:
     if b.chin_profile is not None and b.chin_marks is not None and "chin_profile" in px and "chin_marks" in px:
         marks = np.asarray(px["chin_marks"], np.float64)
         out[10] = chin.chin_raise(b.chin_profile, np.asarray(px["chin_profile"], np.float64),
-                                  b.chin_marks[:, 0], b.chin_marks[:, 1], marks[:, 0])
-        out[10, marks[:, 2] < 1.0] = np.nan        # the chin is (partly) out of the picture: can't tell
-    if b.chin_texture is not None and "chin_texture" in px:
-        out[11] = np.asarray(px["chin_texture"], np.float64) / np.maximum(b.chin_texture, 1e-6) - 1.0
+                                  b.chin_marks[:, 0], b.chin_marks[:, 1], marks[:, 0],
+                                  np.minimum(marks[:, 2], b.chin_marks[:, 2]))
     if b.neck is not None and "neck" in px:
-        out[12] = neck.ridges(b.neck, np.asarray(px["neck"], np.float64))
+        out[11] = neck.ridges(b.neck, np.asarray(px["neck"], np.float64))
     return out
 
 

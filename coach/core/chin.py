@@ -15,19 +15,21 @@ Steps (each a function below):
   1. `edges`: the profile's vertical derivative, so lighting and skin tone drop out;
   2. `shift`: the displacement of the chin window of the neutral profile in today's (normalised
      cross-correlation over whole rows, refined to a fraction of a row by a parabola);
-  3. `chin_raise`: (lip shift - chin shift) / neutral height, per side; NaN when the window falls
-     outside the profile or the match is poor (below MIN_MATCH: something covers the chin).
+  3. `chin_raise`: (lip shift - chin shift) / neutral height, per side, the chin's shift being the
+     median of its strips'; NaN (can't tell) when the window falls outside the picture, fewer than
+     half the strips match well (MIN_MATCH) or they disagree (MAX_SPREAD): a beard, a hand, a scarf.
 """
 from __future__ import annotations
 
 import numpy as np
 
 CHIN_COLS = 5             # strips per side, from near the midline out …
-CHIN_ROWS = 72            # rows of the chin profile …
-CHIN_Y0, CHIN_Y1 = 0.35, 2.15   # … from here to here below the nose ridge, in eye distances
+CHIN_ROWS = 84            # rows of the chin profile …
+CHIN_Y0, CHIN_Y1 = 0.35, 2.40   # … from here to here below the nose ridge, in eye distances
 ROW = (CHIN_Y1 - CHIN_Y0) / (CHIN_ROWS - 1)
-MAX_SHIFT = 0.45          # a window is looked for this far up or down (eye distances)
-CHIN_WINDOW = (-0.22, 0.12)    # around the chin's outline: its pad above, its edge on the neck below
+MAX_SHIFT = 0.40          # a window is looked for this far up or down (eye distances)
+CHIN_WINDOW = (-0.08, 0.12)    # around the chin's outline: its lower edge against the neck (not the pad, which dimples)
+MAX_SPREAD = 0.06         # the strips' shifts may differ by this much (median absolute deviation, eye distances)
 MIN_MATCH = 0.75          # normalised correlation below this: the chin does not look like itself
 
 
@@ -42,18 +44,20 @@ def edges(profile: np.ndarray) -> np.ndarray:
     return np.diff(p, axis=-1)
 
 
-def shift(ref: np.ndarray, cur: np.ndarray, lo: int, hi: int) -> tuple[float, float]:
+def shift(ref: np.ndarray, cur: np.ndarray, lo: int, hi: int, n: int | None = None) -> tuple[float, float]:
     """Rows by which the window ref[lo:hi] moved in `cur` (+ = down), and the match (normalised
-    correlation, -1..1). NaN when the window or its search range leaves the profile."""
-    n = len(ref)
+    correlation, -1..1), searched MAX_SHIFT up and down but only within the first `n` rows (those
+    inside the picture; default all). NaN when the window itself leaves them."""
+    n = len(ref) if n is None else min(int(n), len(ref))
     m = int(round(MAX_SHIFT / ROW))
-    if lo - m < 0 or hi + m > n or hi - lo < 4:
+    if lo < 0 or hi > n or hi - lo < 4:
         return float("nan"), 0.0
     a = ref[lo:hi] - ref[lo:hi].mean()
     na = float(np.sqrt(a @ a))
     if na <= 1e-9:
         return float("nan"), 0.0
-    idx = np.arange(lo, hi)[None, :] + np.arange(-m, m + 1)[:, None]
+    offsets = np.arange(max(-m, -lo), min(m, n - hi) + 1)
+    idx = np.arange(lo, hi)[None, :] + offsets[:, None]
     b = cur[idx]
     b = b - b.mean(axis=1, keepdims=True)
     nb = np.sqrt((b * b).sum(axis=1))
@@ -65,7 +69,9 @@ def shift(ref: np.ndarray, cur: np.ndarray, lo: int, hi: int) -> tuple[float, fl
         den = c[k - 1] - 2 * c[k] + c[k + 1]
         if den < 0:
             off = float(np.clip(0.5 * (c[k - 1] - c[k + 1]) / den, -0.5, 0.5))
-    return float(k - m + off), best
+    if k in (0, len(c) - 1) and offsets[k] not in (-m, m):
+        return float("nan"), 0.0            # the best match is where the picture ends: it may lie beyond
+    return float(offsets[k] + off), best
 
 
 def row_of(y: float) -> float:
@@ -74,7 +80,7 @@ def row_of(y: float) -> float:
 
 
 def chin_raise(ref: np.ndarray, cur: np.ndarray, lip_y: np.ndarray, chin_y: np.ndarray,
-               lip_now: np.ndarray) -> np.ndarray:
+               lip_now: np.ndarray, rows_in: np.ndarray | None = None) -> np.ndarray:
     """(2,) per side: how much shorter the lip-to-chin height is than at rest (fraction; + = shorter).
 
     `ref`, `cur`: (2, CHIN_COLS, CHIN_ROWS) neutral and current profiles (the chin's outline curves,
@@ -82,7 +88,9 @@ def chin_raise(ref: np.ndarray, cur: np.ndarray, lip_y: np.ndarray, chin_y: np.n
     match); `lip_y`, `chin_y`: (2,) the neutral
     lower lip border and chin outline per side, `lip_now` the lip border now (head frame, eye
     distances). The lip itself is followed by the mesh, which tracks lips well (an opening mouth
-    changes the picture around the lip too much to match it); the chin by the picture."""
+    changes the picture around the lip too much to match it); the chin by the picture. `rows_in`:
+    (2,) how many rows from the top were inside the picture (now and at rest); a side whose search
+    reaches beyond them is not read (the chin is cut off by the frame)."""
     out = np.full(2, np.nan)
     er, ec = edges(ref), edges(cur)
     for s in range(2):
@@ -91,9 +99,11 @@ def chin_raise(ref: np.ndarray, cur: np.ndarray, lip_y: np.ndarray, chin_y: np.n
             continue
         cr = row_of(float(chin_y[s]))
         lo, hi = int(round(cr + CHIN_WINDOW[0] / ROW)), int(round(cr + CHIN_WINDOW[1] / ROW))
-        found = [d for d, q in (shift(er[s, c], ec[s, c], lo, hi) for c in range(er.shape[1]))
+        n_in = None if rows_in is None else int(rows_in[s]) - 1      # edges: one row fewer than the profile
+        found = [d for d, q in (shift(er[s, c], ec[s, c], lo, hi, n_in) for c in range(er.shape[1]))
                  if q >= MIN_MATCH and np.isfinite(d)]
-        if len(found) * 2 <= er.shape[1]:
+        # Most strips must match, and agree: a beard or a shadow matches each strip somewhere else.
+        if len(found) * 2 <= er.shape[1] or np.median(np.abs(np.subtract(found, np.median(found)))) * ROW > MAX_SPREAD:
             continue
         out[s] = (float(lip_now[s] - lip_y[s]) - float(np.median(found)) * ROW) / height
     return out

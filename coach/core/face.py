@@ -66,7 +66,7 @@ MEASURE_POINTS.update({name: _CHIN for name in ("lip_chin_height", "lower_lip_re
 # Measures read from the picture (`coach.camera.pixels`): their readings say themselves whether the
 # part they read is in the picture (NaN when not), so a chin or neck out of the frame never stops the
 # eyes and mouth being judged.
-PICTURE_MEASURES = ("chin_raise", "chin_texture", "neck_bands")
+PICTURE_MEASURES = ("chin_raise", "neck_bands")
 
 # Landmarks the mirror view draws: what the measures actually use.
 MEASURED_POINTS = tuple(sorted(

@@ -303,7 +303,7 @@ def sunnybrook_estimates(series: Mapping[str, list[tuple[str, list[Row]]]],
                          library: Mapping[str, Exercise], events: Iterable[Row] = ()) -> list[Row]:
     """Per Sunnybrook expression, the estimated grade from its latest session (None: not practised), from the
     reps' co-movement in any watched region (chin and neck too); `regions`: that session's events per region."""
-    events, regions, rows = list(events), watch_regions(library), []
+    events, regions, rows = list(events), watch_regions(library), list[dict[str, Any]]()
     for ex, label in sunnybrook_expressions(library).items():
         latest = next(((started, [r for r in rs if r["complete"] and r["synkinesis_peak"] is not None])
                        for started, rs in reversed(series.get(ex, []))

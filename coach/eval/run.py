@@ -10,7 +10,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from coach.eval.cases import Case, load_cases
-from coach.eval.lofo import LofoResult, leave_one_face_out, score_case
+from coach.eval.lofo import LofoResult, case_units, leave_one_face_out, score_case
 from coach.eval.score import ClipScore, summary_line, table, totals
 
 _CASES: list = []
@@ -27,9 +27,16 @@ class EvalReport:
     def text(self) -> str:
         head = ("Leave-one-face-out: each face scored with thresholds chosen on the other faces."
                 if self.lofo else "Scored with the thresholds the exercise files ship.")
-        parts = [head, "", table(self.scores, "person"), "", table(self.scores, "variant"), "",
-                 table(self.scores, "condition"), "", table(self.scores, "region"), "",
-                 "Overall: " + summary_line(self.totals()) + "."]
+        first = [c for c in self.scores if c.region in ("eye", "brow", "mouth")]
+        parts = [head, "", "The eyes and the mouth corners (each exercise's first watch):", "",
+                 table(first, "person"), "", table(first, "variant"), "", table(first, "condition"), "",
+                 "Overall: " + summary_line(totals(first)) + "."]
+        for region in ("chin", "neck"):
+            mine = [c for c in self.scores if c.region == region]
+            if mine:
+                parts += ["", f"The {region}:", "", table(mine, "person"), "", table(mine, "variant"), "",
+                          f"Overall ({region}): " + summary_line(totals(mine)) + "."]
+        parts += ["", "By region:", "", table(self.scores, "region")]
         if self.lofo:
             parts += ["", "Thresholds chosen on all faces (what ships):"]
             parts += [f"  {fam}: {_params(p)}" for fam, p in sorted(self.lofo.all_faces.items())]
@@ -49,16 +56,17 @@ def _params(p: dict) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in p.items())
 
 
-def _score_shipped(i: int) -> ClipScore:
-    case, library = _CASES[i]
-    return score_case(case, library[case.exercise])
+def _score_shipped(k: int) -> ClipScore:
+    case, library, measure = _CASES[k]
+    return score_case(case, library[case.exercise], measure)
 
 
 def score_shipped(cases: list[Case], library: dict, jobs: int | None = None) -> list[ClipScore]:
-    _CASES[:] = [(c, library) for c in cases]
+    """Every clip scored once per scored watch of its exercise, with the shipped thresholds."""
+    _CASES[:] = [(cases[i], library, m) for i, _, m in case_units(cases, library)]
     try:
         with mp.get_context("fork").Pool(jobs or os.cpu_count() or 1) as pool:
-            return pool.map(_score_shipped, range(len(cases)))
+            return pool.map(_score_shipped, range(len(_CASES)))
     finally:
         _CASES.clear()
 

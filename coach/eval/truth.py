@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach.core.calibration import REL_INDEX, Baseline, relative
-from coach.core.exercises import Exercise
+from coach.core.exercises import Exercise, Watch
 from coach.core.face import SIDES
 
 PRIME_UNDER_WAY = 0.02
@@ -49,8 +49,10 @@ READ_LOWER = True
 LOWER = ("chin_raise", "neck_bands")
 # Read: must-flag when the side's reading holds at least this (and more than the other side by
 # LOWER_DIFF) for MUST_HELD_S in the hold; grey (a silent clip read as in between) from *_GREY.
-CHIN_MUST, CHIN_GREY = 0.15, 0.08          # fraction of the neutral lip-to-chin height
-NECK_MUST, NECK_GREY = 0.5, 0.25           # PLACEHOLDER: set to the neck measure's own scale
+CHIN_MUST, CHIN_GREY = 0.15, 0.08          # fraction of the neutral lip-to-chin height (clean clips: 95 % read
+                                           # under 0.07 in the hold; the real smiles up to 0.14)
+NECK_MUST, NECK_GREY = 0.30, 0.15          # rise of the neck's vertical-ridge energy (clean and silent twins
+                                           # read at most 0.13; the real smiles up to 0.24)
 LOWER_DIFF = 0.05
 # FALLBACK (REL without the measure): must-flag when injected at least this much.
 CHIN_MUST_INJECTED = 0.25                  # chin: lip-to-chin height shortened by >= 25 %
@@ -127,7 +129,23 @@ def _grey(family: str, a: np.ndarray, o: np.ndarray) -> np.ndarray:
     return (a >= PULL_STILL) & (a - o >= PULL_DIFF - 0.02)
 
 
-def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judged:
+def watch_family(exercise: Exercise, measure: str | None = None) -> str:
+    """The family one watch of an exercise is judged and tuned in: the exercise's (smile, pucker, pull)
+    for its first watch, "chin" or "neck" for the chin and neck watches."""
+    measure = measure or exercise.watches[0].measure
+    if measure == "chin_raise":
+        return "chin"
+    if measure == "neck_bands":
+        return "neck"
+    return FAMILY.get(exercise.id, "smile")
+
+
+def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise, measure: str | None = None) -> Judged:
+    """The clip's truth for one watched measure (default: the exercise's first watch): its entries, and
+    whether the clip must stay silent for it. Each watch is judged on its own, so a chin read as in
+    between never makes a clip grey for the eyes."""
+    measure = measure or exercise.watches[0].measure
+    watch = next((w for w in exercise.watches if w.measure == measure), exercise.watches[0])
     family = FAMILY.get(exercise.id, "smile")
     ts, rels = series(measures, baseline)
     out = Judged(pose_away=tuple(truth["pose_away_s"]) if truth.get("pose_away_s") else None,
@@ -140,11 +158,12 @@ def judge(truth: dict, measures, baseline: Baseline, exercise: Exercise) -> Judg
     if out.pose_away:
         # Around a turned-away head only the absence of events is judged (see score.py).
         frames.judged = (ts < out.pose_away[0] - POSE_SLACK_S) | (ts > out.pose_away[1] + POSE_SLACK_S)
-        _judge_silence(out, frames, family, exercise)
+        _judge_silence(out, frames, family, watch)
         return out
-    entries = _entries(truth, family)
+    first = exercise.watches[0].measure
+    entries = [e for e in _entries(truth, family) if e.get("measure", first) == measure]
     if not entries:
-        _judge_silence(out, frames, family, exercise)
+        _judge_silence(out, frames, family, watch)
         return out
     ramp = float((truth.get("injected") or {}).get("ramp_s", RAMP_S))
     hold = np.zeros(len(ts), bool)
@@ -212,13 +231,12 @@ def _judge_entry(te: dict, f: _Frames, hold: np.ndarray, family: str, exercise: 
     return Entry(te["side"], m, te["start_s"], te["end_s"], "must" if must else "grey")
 
 
-def _judge_silence(out: Judged, f: _Frames, family: str, exercise: Exercise) -> None:
-    """Nothing injected: silent, unless the tracker reads it as in between."""
+def _judge_silence(out: Judged, f: _Frames, family: str, w: Watch) -> None:
+    """Nothing injected for this watch: silent, unless the tracker reads it as in between."""
     odd = False
-    for w in exercise.watches:
-        if w.measure in LOWER:
-            odd |= _lower_in_between(out, f, w.measure)
-            continue
+    if w.measure in LOWER:
+        odd = _lower_in_between(out, f, w.measure)
+    else:
         am = _amounts(f.rels, w.measure)
         ok = f.judged & f.under_way & (~f.blink if w.measure == "eye_opening" else True)
         for si in (0, 1):
