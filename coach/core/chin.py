@@ -46,30 +46,39 @@ def shift(ref: np.ndarray, cur: np.ndarray, lo: int, hi: int, n: int | None = No
     """Rows by which the window ref[lo:hi] moved in `cur` (+ = down), and the match (normalised
     correlation, -1..1), searched MAX_SHIFT up and down but only within the first `n` rows (those
     inside the picture; default all). NaN when the window itself leaves them."""
-    n = len(ref) if n is None else min(int(n), len(ref))
+    d, q = shifts(np.asarray(ref)[None, :], np.asarray(cur)[None, :], lo, hi, n)
+    return float(d[0]), float(q[0])
+
+
+def shifts(ref: np.ndarray, cur: np.ndarray, lo: int, hi: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`shift` for several strips at once: ref, cur (strips, rows) -> (shifts, matches)."""
+    k_strips = ref.shape[0]
+    nan = (np.full(k_strips, np.nan), np.zeros(k_strips))
+    n = ref.shape[1] if n is None else min(int(n), ref.shape[1])
     m = int(round(MAX_SHIFT / ROW))
     if lo < 0 or hi > n or hi - lo < 4:
-        return float("nan"), 0.0
-    a = ref[lo:hi] - ref[lo:hi].mean()
-    na = float(np.sqrt(a @ a))
-    if na <= 1e-9:
-        return float("nan"), 0.0
+        return nan
+    a = ref[:, lo:hi] - ref[:, lo:hi].mean(axis=1, keepdims=True)              # (S, W)
+    na = np.sqrt((a * a).sum(axis=1))                                         # (S,)
     offsets = np.arange(max(-m, -lo), min(m, n - hi) + 1)
-    idx = np.arange(lo, hi)[None, :] + offsets[:, None]
-    b = cur[idx]
-    b = b - b.mean(axis=1, keepdims=True)
-    nb = np.sqrt((b * b).sum(axis=1))
-    c = (b @ a) / np.maximum(nb * na, 1e-9)
-    k = int(np.argmax(c))
-    best = float(c[k])
-    off = 0.0
-    if 0 < k < len(c) - 1:
-        den = c[k - 1] - 2 * c[k] + c[k + 1]
-        if den < 0:
-            off = float(np.clip(0.5 * (c[k - 1] - c[k + 1]) / den, -0.5, 0.5))
-    if k in (0, len(c) - 1) and offsets[k] not in (-m, m):
-        return float("nan"), 0.0            # the best match is where the picture ends: it may lie beyond
-    return float(offsets[k] + off), best
+    idx = np.arange(lo, hi)[None, :] + offsets[:, None]                       # (O, W)
+    b = cur[:, idx]                                                           # (S, O, W)
+    b = b - b.mean(axis=2, keepdims=True)
+    nb = np.sqrt((b * b).sum(axis=2))                                         # (S, O)
+    c = np.einsum("sow,sw->so", b, a) / np.maximum(nb * na[:, None], 1e-9)
+    k = np.argmax(c, axis=1)
+    rows = np.arange(k_strips)
+    best = c[rows, k]
+    inner = (k > 0) & (k < len(offsets) - 1)
+    lo_c, hi_c = c[rows, np.maximum(k - 1, 0)], c[rows, np.minimum(k + 1, len(offsets) - 1)]
+    den = lo_c - 2 * best + hi_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = np.where(inner & (den < 0), np.clip(0.5 * (lo_c - hi_c) / den, -0.5, 0.5), 0.0)
+    d = offsets[k] + off
+    # The best match where the picture ends may lie beyond it; a flat window matches nothing.
+    at_edge = ~inner & (offsets[k] != -m) & (offsets[k] != m)
+    bad = at_edge | (na <= 1e-9)
+    return np.where(bad, np.nan, d), np.where(bad, 0.0, best)
 
 
 def row_of(y: float) -> float:
@@ -98,10 +107,10 @@ def chin_raise(ref: np.ndarray, cur: np.ndarray, lip_y: np.ndarray, chin_y: np.n
         cr = row_of(float(chin_y[s]))
         lo, hi = int(round(cr + CHIN_WINDOW[0] / ROW)), int(round(cr + CHIN_WINDOW[1] / ROW))
         n_in = None if rows_in is None else int(rows_in[s]) - 1      # edges: one row fewer than the profile
-        found = [d for d, q in (shift(er[s, c], ec[s, c], lo, hi, n_in) for c in range(er.shape[1]))
-                 if q >= MIN_MATCH and np.isfinite(d)]
+        d, q = shifts(er[s], ec[s], lo, hi, n_in)
+        found = d[(q >= MIN_MATCH) & np.isfinite(d)]
         # Most strips must match, and agree: a beard or a shadow matches each strip somewhere else.
-        if len(found) * 2 <= er.shape[1] or np.median(np.abs(np.subtract(found, np.median(found)))) * ROW > MAX_SPREAD:
+        if len(found) * 2 <= er.shape[1] or np.median(np.abs(found - np.median(found))) * ROW > MAX_SPREAD:
             continue
         out[s] = (float(lip_now[s] - lip_y[s]) - float(np.median(found)) * ROW) / height
     return out
