@@ -197,3 +197,33 @@ def test_co_movement_is_logged_per_side_even_when_one_side_is_judged(library, af
     assert rep.synkinesis_by_side["left"] == pytest.approx(0.30, abs=0.02)
     assert rep.synkinesis_by_side["right"] == pytest.approx(0.18, abs=0.02)
     assert rep.synkinesis_peak == pytest.approx(max(rep.synkinesis_by_side.values()), abs=0.005)
+
+
+def test_a_chin_or_neck_side_the_picture_cannot_show_is_never_flagged(library):
+    """Read from the picture, a side may be unreadable (NaN: hair over the neck, a beard on the chin).
+    That side is never flagged, whatever the other does, and as the other side's control it stands
+    at the healthy norm: cords on the readable side are flagged by the side test, quiet ones are not."""
+    from coach.core.events import Synkinesis
+    from test_detector import FPS
+
+    ex = library["open-mouth-smile"]
+    w = next(w for w in ex.watches if w.measure == "neck_bands")
+    neck = REL_INDEX["neck_bands"]
+
+    def fill(cords, hidden):
+        def f(t, rel):
+            smile(0.3)(t, rel)
+            rel[neck] = [cords * ramp(t, 1.2, 3.8), cords * ramp(t, 1.2, 3.8)]
+            rel[neck, hidden] = np.nan
+        return f
+
+    def events(cords, hidden):
+        _, happened = run(ex, 5.0, fill(cords, hidden))
+        return [h.event for h in happened if hasattr(h, "event") and isinstance(h.event, Synkinesis)
+                and h.event.measure == "neck_bands"]
+
+    assert w.threshold < 0.5 < w.limit
+    flagged = events(0.5, 1)                       # right side hidden: the left's cords still count
+    assert [e.side for e in flagged] == ["left"] and flagged[0].control_change == 0.0
+    assert events(0.5 * w.threshold, 1) == []      # quiet cords: nothing
+    assert all(e.side != "right" for e in events(3.0, 1))   # never the side nobody can see

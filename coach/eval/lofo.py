@@ -84,14 +84,17 @@ def _sweep(k: int) -> list[ClipScore]:
     return [score_case(case, with_params(ex, p, measure), measure) for p in grid(family)]
 
 
-def case_units(cases: list[Case], library: dict) -> list[tuple[int, str, str]]:
-    """(case index, family, measure): every clip once per scored watch of its exercise."""
-    return [(i, fam, m) for i, c in enumerate(cases) for fam, m in units(library[c.exercise])]
+def case_units(cases: list[Case], library: dict, families: tuple[str, ...] = ()) -> list[tuple[int, str, str]]:
+    """(case index, family, measure): every clip once per scored watch of its exercise (only `families`'
+    watches when given)."""
+    return [(i, fam, m) for i, c in enumerate(cases) for fam, m in units(library[c.exercise])
+            if not families or fam in families]
 
 
-def sweep(cases: list[Case], library: dict, jobs: int | None = None) -> dict[tuple[int, str], list[ClipScore]]:
+def sweep(cases: list[Case], library: dict, jobs: int | None = None,
+          families: tuple[str, ...] = ()) -> dict[tuple[int, str], list[ClipScore]]:
     """Every (case, family) scored at every grid point of the family: scores[(case, family)][grid index]."""
-    todo = case_units(cases, library)
+    todo = case_units(cases, library, families)
     _WORK.update(cases=cases, library=library, units=todo)
     jobs = jobs or os.cpu_count() or 1
     try:
@@ -133,13 +136,14 @@ class LofoResult:
     all_faces: dict                      # family -> params chosen on every face (what ships)
 
 
-def leave_one_face_out(cases: list[Case], library: dict, jobs: int | None = None) -> LofoResult:
-    sweeps = sweep(cases, library, jobs)
-    families = sorted({f for _, f in sweeps})
+def leave_one_face_out(cases: list[Case], library: dict, jobs: int | None = None,
+                       families: tuple[str, ...] = ()) -> LofoResult:
+    """Held-out scores of every family (or only `families`: smile, pucker, pull, chin, neck)."""
+    sweeps = sweep(cases, library, jobs, families)
     held: dict[tuple[int, str], ClipScore] = {}
     chosen: dict = {c.person: {} for c in cases}
     all_faces = {}
-    for f in families:
+    for f in sorted({f for _, f in sweeps}):
         idx = [key for key in sweeps if key[1] == f]
         shipped = _shipped(library, f)
         for person in sorted({cases[i].person for i, _ in idx}):

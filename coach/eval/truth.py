@@ -188,7 +188,8 @@ def _judge_lower(te: dict, f: "_Frames", hold: np.ndarray, truth: dict) -> Entry
         si = SIDES.index(te["side"])
         ok = (f.ts >= te["start_s"]) & (f.ts <= te["end_s"]) & hold & f.under_way
         limit = CHIN_MUST if m == "chin_raise" else NECK_MUST
-        held = ok & (am[:, si] >= limit) & (am[:, si] - am[:, 1 - si] >= LOWER_DIFF)
+        other = np.nan_to_num(am[:, 1 - si], nan=0.0)     # a side the picture cannot show: healthy (0)
+        held = ok & (am[:, si] >= limit) & (am[:, si] - other >= LOWER_DIFF)
         kind = "must" if longest_run(f.ts, held) >= MUST_HELD_S else "grey"
     else:   # FALLBACK: the injected amount
         limit = CHIN_MUST_INJECTED if m == "chin_raise" else NECK_MUST_INJECTED
