@@ -307,16 +307,15 @@ class Detector:
             amounts = w.direction * r[self._watch_i[wi]]      # > 0 = co-movement
             floor = self._watch_noise[wi]
             self.watch_amounts[wi] = amounts
-            self.watch_scores[wi] = [_score(amounts[i], float(np.where(np.isfinite(amounts[1 - i]), amounts[1 - i],
-                                                                          w.norm or 0.0)), floor[i], w) for i in (0, 1)]
+            # A side that cannot be read (a chin or neck the picture does not show) is never flagged;
+            # as the other side's control it stands at the healthy norm.
+            control = np.where(np.isfinite(amounts), amounts, w.norm or 0.0)
+            self.watch_scores[wi] = [_score(amounts[i], float(control[1 - i]), floor[i], w) for i in (0, 1)]
             if self._rep is not None:
                 self._rep.synk_peak = max(self._rep.synk_peak, float(amounts[self._sides].max()))
                 by_side = self._rep.synk_by_side
                 by_side[:] = [max(by_side[i], float(amounts[i])) for i in (0, 1)]
             frozen = blink and w.measure == "eye_opening"
-            # A side that cannot be read (a chin or neck the picture does not show) is never flagged;
-            # as the other side's control it stands at the healthy norm.
-            control = np.where(np.isfinite(amounts), amounts, w.norm or 0.0)
             for si in self._sides:
                 self._update_side(wi, w, si, amounts[si], float(control[1 - si]), floor[si], judging, frozen, t, out)
 
